@@ -1,0 +1,36 @@
+# Everything starts here: `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo serve test lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the project with its dev tools
+
+demo: setup  ## start the mock on a temporary SQLite file, run steady-state, inspect, stop
+	$(BIN)/twin demo
+
+serve: setup  ## serve the mock on http://127.0.0.1:8080/v1 (state in ./var/mock-core.db)
+	$(BIN)/mock-core serve
+
+lint: setup  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint  ## lint, then the whole test suite
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) var output .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,12 @@
+"""An event-sourced mock of the TuringCore v1 core-banking API.
+
+Layers, outermost first (imports only point down):
+
+    cli, api      HTTP and the command line: parse, call the gateway, render
+    gateway       the shell: load state, decide, append, project, one transaction
+    store         SQLAlchemy Core tables, the hash chain, Alembic migrations
+    core          pure functions: decide(state, command) and evolve(state, event)
+    errors, money, limits   shared vocabulary, no dependencies
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""What routes depend on, as typed aliases: the gateway, the store, the caller's tenant."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mock_core.api.auth import KeyRing
+from mock_core.api.observability import Metrics
+from mock_core.gateway import Gateway
+from mock_core.settings import Settings
+from mock_core.store.eventstore import Store
+
+
+def _gateway(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _keys(request: Request) -> KeyRing:
+    return request.app.state.keys
+
+
+def _tenant(tenant_id: str, request: Request) -> str:
+    """The path's tenant, once the caller's key is known to reach it (else 401/403)."""
+    _keys(request).require_tenant(request, tenant_id)
+    return tenant_id
+
+
+def _platform(request: Request) -> None:
+    _keys(request).require_platform(request, "use the admin endpoints")
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
+StoreDep = Annotated[Store, Depends(_store)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+KeysDep = Annotated[KeyRing, Depends(_keys)]
+TenantDep = Annotated[str, Depends(_tenant)]
+PlatformDep = Annotated[None, Depends(_platform)]

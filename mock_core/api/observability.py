@@ -1,0 +1,91 @@
+"""Metrics and the access log: one JSON line per request, Prometheus counters."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("mock_core.access")
+
+
+class Metrics:
+    """The mock's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.commands = Counter(
+            "mock_core_commands",
+            "Commands received, by type and outcome (ACCEPTED, REPLAYED or the error code)",
+            ["command_type", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mock_core_command_latency_seconds",
+            "Time to apply a command, by type",
+            ["command_type"],
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "mock_core_events_appended",
+            "Events appended to the store, by type",
+            ["event_type"],
+            registry=self.registry,
+        )
+
+
+def configure_access_log(enabled: bool) -> None:
+    access_log.propagate = False
+    access_log.setLevel(logging.INFO if enabled else logging.WARNING)
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+
+
+class AccessLogMiddleware:
+    """Writes one structured line per HTTP request (pure ASGI, so it costs little)."""
+
+    def __init__(self, app: ASGIApp, enabled: bool = True) -> None:
+        self.app = app
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state: dict[str, Any] = scope.setdefault("state", {})
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                path_params = scope.get("path_params") or {}
+                access_log.info(
+                    orjson.dumps(
+                        {
+                            "ts": time.time(),
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "tenant": path_params.get("tenant_id"),
+                            "commandType": state.get("command_type"),
+                            "outcome": state.get("outcome"),
+                            "latencyMs": round((time.perf_counter() - started) * 1000, 3),
+                        }
+                    ).decode()
+                )

@@ -1,0 +1,104 @@
+"""The mock's own endpoints, outside the contract: health, metrics, the spec, admin."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from mock_core.api.deps import MetricsDep, PlatformDep, SettingsDep, StoreDep
+from mock_core.api.errors import json_response
+from mock_core.errors import RequestError
+from mock_core.store import queries
+from mock_core.store.engine import schema_is_current
+from mock_core.store.hashchain import verify_chain
+
+log = logging.getLogger("mock_core")
+router = APIRouter()
+
+
+@router.get("/healthz", include_in_schema=False)
+async def healthz() -> Response:
+    return json_response(200, {"status": "ok"})
+
+
+@router.get("/readyz", include_in_schema=False)
+async def readyz(store: StoreDep) -> Response:
+    try:
+        current = schema_is_current(store.engine)
+    except Exception as exc:  # the store is down: say so, do not crash
+        log.warning("readyz: store unreachable: %s", exc)
+        raise RequestError("NOT_READY", "the store is not reachable") from None
+    if not current:
+        raise RequestError("NOT_READY", "the store's schema is not at the newest migration")
+    return json_response(200, {"status": "ready"})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(m: MetricsDep) -> Response:
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/openapi.yaml", include_in_schema=False)
+async def spec_yaml(request: Request) -> Response:
+    return Response(request.app.state.spec_yaml, media_type="application/yaml")
+
+
+@router.get("/v1/openapi.json", include_in_schema=False)
+async def spec_json(request: Request) -> Response:
+    return Response(request.app.state.spec_json, media_type="application/json")
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="TuringCore v1 (mock)")
+
+
+def _admin_enabled(settings: SettingsDep) -> None:
+    if not settings.admin_enabled:
+        raise RequestError("NOT_FOUND", "the admin endpoints are switched off")
+
+
+@router.post("/_mock/reset", include_in_schema=False)
+async def reset_all(_: PlatformDep, settings: SettingsDep, store: StoreDep) -> Response:
+    """Delete every tenant (development only)."""
+    _admin_enabled(settings)
+    store.reset()
+    return json_response(200, {"reset": "*"})
+
+
+@router.post("/_mock/tenants/{tenant_id}/reset", include_in_schema=False)
+async def reset_tenant(
+    tenant_id: str, _: PlatformDep, settings: SettingsDep, store: StoreDep
+) -> Response:
+    """Delete one tenant and everything in it (development only)."""
+    _admin_enabled(settings)
+    store.reset(tenant_id)
+    return json_response(200, {"reset": tenant_id})
+
+
+@router.get("/_mock/tenants/{tenant_id}/verify", include_in_schema=False)
+async def verify_tenant(
+    tenant_id: str, _: PlatformDep, settings: SettingsDep, store: StoreDep
+) -> Response:
+    """Recompute the tenant's hash chain from the stored events."""
+    _admin_enabled(settings)
+    with store.read() as conn:
+        tenant = queries.get_tenant(conn, tenant_id)
+        if tenant is None:
+            raise RequestError("NOT_FOUND", f"tenant {tenant_id} does not exist")
+        envelopes = queries.all_envelopes(conn, tenant_id)
+    problems = verify_chain(envelopes)
+    if envelopes and envelopes[-1]["hash"] != tenant["lastHash"]:
+        problems.append("the chain head does not match the last event")
+    body = {
+        "tenantId": tenant_id,
+        "events": len(envelopes),
+        "ok": not problems,
+        "problems": problems[:100],
+    }
+    return Response(orjson.dumps(body), 200, media_type="application/json")

@@ -1,0 +1,329 @@
+"""The command envelope and the five payloads, as validated input.
+
+Validation here is about shape: types, required fields, lengths, patterns and
+money precision. A failure is a 400 `VALIDATION_ERROR`. Business rules (the
+422 invariants) live in `decide`. Money fields are integer minor units once
+validated and are written back out as JSON numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from mock_core import limits
+from mock_core.money import minor_digits, to_minor, to_number
+
+COMMAND_TYPES = ("CreateTenant", "UpsertProduct", "CreateCustomer", "OpenAccount", "PostEntry")
+CommandType = Literal["CreateTenant", "UpsertProduct", "CreateCustomer", "OpenAccount", "PostEntry"]
+
+
+def _money_parser(allow_zero: bool) -> Any:
+    def parse(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a JSON number")
+        minor = to_minor(value)
+        if minor < 0 or (minor == 0 and not allow_zero):
+            raise ValueError("must be greater than 0" if not allow_zero else "must not be negative")
+        if minor > limits.amount_minor_max:
+            raise ValueError(f"must be at most {to_number(limits.amount_minor_max)}")
+        return minor
+
+    return parse
+
+
+def _as_number(minor: int) -> int | float:
+    return to_number(minor)
+
+
+# Amounts: numbers with at most 2 decimals (checked again against the entry's
+# currency), greater than zero; held as integer minor units.
+Money = Annotated[int, BeforeValidator(_money_parser(False)), PlainSerializer(_as_number)]
+# The same, zero allowed: fees, limits and balances in product configuration.
+MoneyOrZero = Annotated[int, BeforeValidator(_money_parser(True)), PlainSerializer(_as_number)]
+
+
+def _parse_date(value: object) -> date:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date string YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def _parse_timestamp(value: object) -> datetime:
+    if (
+        not isinstance(value, str)
+        or len(value) > 40
+        or not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", value
+        )
+    ):
+        raise ValueError("must be an RFC 3339 date-time with an offset")
+    moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00")[:32])
+    assert moment.tzinfo is not None
+    return moment
+
+
+def _parse_uuid(value: object) -> str:
+    if not isinstance(value, str) or len(value) != 36:
+        raise ValueError("must be a UUID string")
+    uuid.UUID(value)
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_parse_date), PlainSerializer(lambda d: d.isoformat())]
+Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
+UuidStr = Annotated[str, BeforeValidator(_parse_uuid)]
+Str16 = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+Str50 = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Str128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Str200 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Str256 = Annotated[str, StringConstraints(min_length=0, max_length=256)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Id = Str64
+TenantCode = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[A-Z0-9_]+$")]
+ProductCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=50, pattern=r"^[A-Z0-9_]+$")
+]
+FeeName = Annotated[
+    str, StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+]
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=limits.idempotency_key_chars_max)
+]
+CurrencyCode = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
+CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
+Email = Annotated[
+    str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Mobile = Annotated[
+    str, StringConstraints(min_length=8, max_length=16, pattern=r"^\+[1-9][0-9]{6,14}$")
+]
+
+
+class Strict(BaseModel):
+    """Base of all input models: unknown fields refused, no type coercion."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Actor(Strict):
+    actorType: Literal["SYSTEM", "USER", "SERVICE"]
+    actorId: Str128
+
+
+class CreateTenant(Strict):
+    tenantCode: TenantCode
+    displayName: Str200
+    region: CountryCode
+    baseCurrency: CurrencyCode
+    timeZone: Str64
+    regulatoryJurisdiction: Name | None = None
+    businessType: Name | None = None
+
+
+class Interest(Strict):
+    rate: float | None = None
+    baseRate: float | None = None
+    bonusRate: float | None = None
+    purchaseRate: float | None = None
+    cashAdvanceRate: float | None = None
+    calculationMethod: Str50 | None = None
+    paymentFrequency: Str50 | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rates_are_numbers(cls, data: Any) -> Any:
+        # Strict mode accepts ints for floats; bools and huge values are refused here.
+        if isinstance(data, dict):
+            for name in ("rate", "baseRate", "bonusRate", "purchaseRate", "cashAdvanceRate"):
+                value = data.get(name)
+                if isinstance(value, bool) or (
+                    isinstance(value, int | float) and not -1000 <= value <= 1000
+                ):
+                    raise ValueError(f"{name} must be a number between -1000 and 1000")
+        return data
+
+    def rates(self) -> dict[str, float]:
+        names = ("rate", "baseRate", "bonusRate", "purchaseRate", "cashAdvanceRate")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+class Constraints(Strict):
+    minOpeningBalance: MoneyOrZero | None = None
+    maxBalance: MoneyOrZero | None = None
+    overdraftLimit: MoneyOrZero | None = None
+    minFacilityLimit: MoneyOrZero | None = None
+    maxFacilityLimit: MoneyOrZero | None = None
+    minAge: Annotated[int, Field(ge=0, le=150)] | None = None
+    maxAge: Annotated[int, Field(ge=0, le=150)] | None = None
+    termMonths: Annotated[int, Field(ge=1, le=600)] | None = None
+
+
+CreditCriterionValue = (
+    Annotated[str, StringConstraints(max_length=200)]
+    | Annotated[int, Field(ge=-(10**12), le=10**12)]
+    | Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+    | bool
+)
+
+
+class UpsertProduct(Strict):
+    productCode: ProductCode
+    name: Str200
+    productType: Literal["DEPOSIT", "LOAN", "TERM_DEPOSIT", "CREDIT_CARD"]
+    category: Str50 | None = None
+    description: Text | None = None
+    active: bool = True
+    interest: Interest
+    fees: (
+        Annotated[dict[FeeName, MoneyOrZero], Field(max_length=limits.fees_per_product_max)] | None
+    ) = None
+    constraints: Constraints | None = None
+    features: Annotated[list[Str50], Field(max_length=limits.features_per_product_max)] | None = (
+        None
+    )
+    creditCriteria: (
+        Annotated[
+            dict[FeeName, CreditCriterionValue],
+            Field(max_length=limits.credit_criteria_entries_max),
+        ]
+        | None
+    ) = None
+
+
+class Person(Strict):
+    firstName: Name
+    lastName: Name
+    dateOfBirth: IsoDate
+    email: Email
+    mobile: Mobile
+
+
+class Address(Strict):
+    line1: Str200
+    line2: Str200 | None = None
+    suburb: Name
+    state: Str50
+    postcode: Str16
+    country: CountryCode
+
+
+class Employment(Strict):
+    status: Literal["FULL_TIME", "PART_TIME", "SELF_EMPLOYED", "UNEMPLOYED", "RETIRED", "STUDENT"]
+    employer: Name | None = None
+    occupation: Name | None = None
+    annualIncome: MoneyOrZero | None = None
+
+
+class RiskProfile(Strict):
+    rating: Literal["LOW", "MEDIUM", "HIGH"] | None = None
+    creditScore: Annotated[int, Field(ge=0, le=1200)] | None = None
+
+
+class CreateCustomer(Strict):
+    externalRef: Str64 | None = None
+    person: Person
+    address: Address
+    employment: Employment | None = None
+    riskProfile: RiskProfile | None = None
+
+
+class OpenAccount(Strict):
+    customerId: Id
+    productCode: ProductCode
+    currency: CurrencyCode
+    accountAlias: Name | None = None
+    initialDeposit: MoneyOrZero | None = None
+    accountPurpose: Name | None = None
+    facilityLimit: Money | None = None
+
+
+class Leg(Strict):
+    accountId: Id
+    direction: Literal["DEBIT", "CREDIT"]
+    amount: Money
+    currency: CurrencyCode | None = None
+
+
+class PostEntry(Strict):
+    bookingDate: IsoDate
+    valueDate: IsoDate
+    currency: CurrencyCode
+    legs: Annotated[
+        list[Leg],
+        Field(min_length=limits.legs_per_entry_min, max_length=limits.legs_per_entry_max),
+    ]
+    narrative: Text
+    tags: Annotated[list[Str50], Field(max_length=limits.tags_per_entry_max)] | None = None
+    metadata: (
+        Annotated[dict[Str64, Str256], Field(max_length=limits.metadata_entries_max)] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _amounts_fit_currency(self) -> PostEntry:
+        digits = minor_digits(self.currency)
+        if digits < 2:
+            unit = 10 ** (2 - digits)
+            for index, leg in enumerate(self.legs):
+                if leg.amount % unit:
+                    raise ValueError(
+                        f"legs[{index}].amount has more than {digits} decimal places "
+                        f"for {self.currency}"
+                    )
+        return self
+
+
+Payload = CreateTenant | UpsertProduct | CreateCustomer | OpenAccount | PostEntry
+
+PAYLOAD_MODELS: dict[str, type[Strict]] = {
+    "CreateTenant": CreateTenant,
+    "UpsertProduct": UpsertProduct,
+    "CreateCustomer": CreateCustomer,
+    "OpenAccount": OpenAccount,
+    "PostEntry": PostEntry,
+}
+
+
+class Envelope(Strict):
+    """The envelope, with the payload still raw; `Command` adds the typed payload."""
+
+    commandId: UuidStr
+    tenantId: TenantCode
+    commandType: CommandType
+    actor: Actor
+    timestamp: Timestamp
+    idempotencyKey: IdempotencyKey | None = None
+    payload: dict[str, Any]
+
+
+class Command(BaseModel):
+    """A validated command: the envelope plus its typed payload."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    command_id: str
+    tenant_id: str
+    command_type: str
+    actor: Actor
+    timestamp: datetime
+    idempotency_key: str | None
+    payload: Any  # one of the five payload models
+
+    @property
+    def dedup_key(self) -> str:
+        """The idempotency key: the given key, or the commandId when none is given."""
+        return self.idempotency_key if self.idempotency_key is not None else self.command_id

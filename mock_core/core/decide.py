@@ -1,0 +1,430 @@
+"""decide(state, command, context) -> Decision: the business rules, and nothing else.
+
+Pure: no I/O, no clock, no random ids. The shell passes the time and an id
+factory in `Context`, so the same inputs always give the same events. A refused
+command raises `InvariantViolation`; the checks run in the order of
+`mock_core.errors.INVARIANTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mock_core.core import commands as c
+from mock_core.core.state import (
+    CREDIT_PRODUCT_TYPES,
+    GL_ACCOUNTS,
+    INITIAL_DEPOSIT_ACCOUNT,
+    Account,
+    TenantState,
+    account_bounds,
+)
+from mock_core.errors import InvariantViolation
+from mock_core.money import CURRENCY_MINOR_DIGITS, to_number
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    now: datetime
+    new_id: Callable[[], str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event before the store gives it a sequence, an id and a hash."""
+
+    event_type: str
+    entity_id: str
+    payload: dict[str, Any]
+    accounts: tuple[str, ...] = ()  # the accounts this event touches, for per-account reads
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    events: list[NewEvent]
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def decide(state: TenantState, command: c.Command, ctx: Context) -> Decision:
+    """Return the events `command` causes in `state`, or raise InvariantViolation."""
+    handler = _HANDLERS[command.command_type]
+    return handler(state, command, ctx)
+
+
+def _create_tenant(state: TenantState, command: c.Command, ctx: Context) -> Decision:
+    p: c.CreateTenant = command.payload
+    if state.tenant is not None:
+        raise InvariantViolation(
+            "TENANT_CODE_UNIQUE",
+            f"tenant {p.tenantCode} already exists",
+            {"tenantCode": p.tenantCode},
+        )
+    if p.baseCurrency not in CURRENCY_MINOR_DIGITS:
+        raise InvariantViolation(
+            "CURRENCY_MUST_BE_SUPPORTED",
+            f"currency {p.baseCurrency} is not supported",
+            {"baseCurrency": p.baseCurrency, "supported": sorted(CURRENCY_MINOR_DIGITS)},
+        )
+    if not _valid_time_zone(p.timeZone):
+        raise InvariantViolation(
+            "TIME_ZONE_MUST_BE_VALID",
+            f"{p.timeZone} is not an IANA time zone",
+            {"timeZone": p.timeZone},
+        )
+    events = [NewEvent("TenantCreated", p.tenantCode, p.model_dump(mode="json"))]
+    for code in GL_ACCOUNTS:
+        events.append(
+            NewEvent(
+                "AccountOpened",
+                code,
+                _account_opened(code, "GL", None, None, None, p.baseCurrency, None, None),
+                (code,),
+            )
+        )
+    return Decision(events, {"tenantId": p.tenantCode})
+
+
+def _upsert_product(state: TenantState, command: c.Command, ctx: Context) -> Decision:
+    p: c.UpsertProduct = command.payload
+    negative = {name: rate for name, rate in p.interest.rates().items() if rate < 0}
+    if negative:
+        raise InvariantViolation(
+            "RATES_MUST_BE_NON_NEGATIVE", "interest rates must not be negative", {"rates": negative}
+        )
+    k = p.constraints
+    if k is not None:
+        for low, high in (
+            ("minOpeningBalance", "maxBalance"),
+            ("minFacilityLimit", "maxFacilityLimit"),
+            ("minAge", "maxAge"),
+        ):
+            lo, hi = getattr(k, low), getattr(k, high)
+            if lo is not None and hi is not None and not lo < hi:
+                raise InvariantViolation(
+                    "MIN_MUST_BE_BELOW_MAX",
+                    f"constraints.{low} must be below constraints.{high}",
+                    {"min": low, "max": high},
+                )
+    existing = state.products.get(p.productCode)
+    event_type = "ProductUpdated" if existing is not None else "ProductCreated"
+    data = p.model_dump(mode="json", exclude_none=True)
+    return Decision(
+        [NewEvent(event_type, p.productCode, data)],
+        {"tenantId": command.tenant_id, "productCode": p.productCode},
+    )
+
+
+def _create_customer(state: TenantState, command: c.Command, ctx: Context) -> Decision:
+    p: c.CreateCustomer = command.payload
+    on = command.timestamp.date()
+    if _age_on(p.person.dateOfBirth, on) < 18:
+        raise InvariantViolation(
+            "CUSTOMER_MUST_BE_ADULT",
+            f"the customer must be at least 18 on {on.isoformat()}",
+            {"dateOfBirth": p.person.dateOfBirth.isoformat(), "on": on.isoformat()},
+        )
+    email = p.person.email.lower()
+    for code, index, value in (
+        ("CUSTOMER_EMAIL_UNIQUE", state.emails, email),
+        ("CUSTOMER_MOBILE_UNIQUE", state.mobiles, p.person.mobile),
+        ("CUSTOMER_EXTERNAL_REF_UNIQUE", state.external_refs, p.externalRef),
+    ):
+        if value is not None and value in index:
+            raise InvariantViolation(
+                code, "another customer of this tenant already has it", {"value": value}
+            )
+    customer_id = ctx.new_id()
+    payload = {"customerId": customer_id, **p.model_dump(mode="json")}
+    return Decision(
+        [NewEvent("CustomerCreated", customer_id, payload)],
+        {"tenantId": command.tenant_id, "customerId": customer_id},
+    )
+
+
+def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decision:
+    p: c.OpenAccount = command.payload
+    assert state.tenant is not None
+    if p.customerId not in state.customers:
+        raise InvariantViolation(
+            "CUSTOMER_MUST_EXIST", "no such customer in this tenant", {"customerId": p.customerId}
+        )
+    product = state.products.get(p.productCode)
+    if product is None:
+        raise InvariantViolation(
+            "PRODUCT_MUST_EXIST", "no such product in this tenant", {"productCode": p.productCode}
+        )
+    if not product.active:
+        raise InvariantViolation(
+            "PRODUCT_MUST_BE_ACTIVE", "the product is not active", {"productCode": p.productCode}
+        )
+    if p.currency != state.tenant.base_currency:
+        raise InvariantViolation(
+            "ACCOUNT_CURRENCY_MUST_MATCH_TENANT",
+            f"accounts of this tenant are in {state.tenant.base_currency}",
+            {"currency": p.currency, "baseCurrency": state.tenant.base_currency},
+        )
+    is_credit = product.product_type in CREDIT_PRODUCT_TYPES
+    if is_credit and p.facilityLimit is None:
+        raise InvariantViolation(
+            "FACILITY_LIMIT_REQUIRED",
+            f"{product.product_type} accounts need a facilityLimit",
+            {"productType": product.product_type},
+        )
+    if not is_credit and p.facilityLimit is not None:
+        raise InvariantViolation(
+            "FACILITY_LIMIT_NOT_ALLOWED",
+            f"{product.product_type} accounts take no facilityLimit",
+            {"productType": product.product_type},
+        )
+    if p.facilityLimit is not None:
+        lo, hi = product.min_facility_minor, product.max_facility_minor
+        if (lo is not None and p.facilityLimit < lo) or (hi is not None and p.facilityLimit > hi):
+            raise InvariantViolation(
+                "FACILITY_LIMIT_OUT_OF_RANGE",
+                "facilityLimit is outside the product's range",
+                {
+                    "facilityLimit": to_number(p.facilityLimit),
+                    "minFacilityLimit": None if lo is None else to_number(lo),
+                    "maxFacilityLimit": None if hi is None else to_number(hi),
+                },
+            )
+    deposit = p.initialDeposit or 0
+    if product.min_opening_minor is not None and deposit < product.min_opening_minor:
+        raise InvariantViolation(
+            "INITIAL_DEPOSIT_BELOW_MINIMUM",
+            "initialDeposit is below the product's minimum opening balance",
+            {
+                "initialDeposit": to_number(deposit),
+                "minOpeningBalance": to_number(product.min_opening_minor),
+            },
+        )
+    account_id = ctx.new_id()
+    account = Account(
+        account_id,
+        "CUSTOMER",
+        p.currency,
+        0,
+        p.customerId,
+        product.code,
+        product.product_type,
+        p.facilityLimit,
+    )
+    if deposit > 0:
+        _check_bounds(state, {account_id: deposit}, {account_id: account})
+    events = [
+        NewEvent(
+            "AccountOpened",
+            account_id,
+            _account_opened(
+                account_id,
+                "CUSTOMER",
+                p.customerId,
+                product.code,
+                product.product_type,
+                p.currency,
+                p.accountAlias,
+                p.accountPurpose,
+            ),
+            (account_id,),
+        )
+    ]
+    if p.facilityLimit is not None:
+        events.append(
+            NewEvent(
+                "LoanFacilityCreated",
+                account_id,
+                {
+                    "accountId": account_id,
+                    "facilityLimit": to_number(p.facilityLimit),
+                    "currency": p.currency,
+                },
+                (account_id,),
+            )
+        )
+    if deposit > 0:
+        amount = to_number(deposit)
+        events.append(
+            NewEvent(
+                "FundsPosted",
+                account_id,
+                {
+                    "entryId": ctx.new_id(),
+                    "accountId": account_id,
+                    "currency": p.currency,
+                    "amount": amount,
+                    "narrative": "Initial deposit",
+                    "legs": [
+                        {"accountId": account_id, "direction": "DEBIT", "amount": amount},
+                        {
+                            "accountId": INITIAL_DEPOSIT_ACCOUNT,
+                            "direction": "CREDIT",
+                            "amount": amount,
+                        },
+                    ],
+                },
+                (account_id, INITIAL_DEPOSIT_ACCOUNT),
+            )
+        )
+    return Decision(events, {"tenantId": command.tenant_id, "accountId": account_id})
+
+
+def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decision:
+    p: c.PostEntry = command.payload
+    if p.valueDate < p.bookingDate:
+        raise InvariantViolation(
+            "VALUE_DATE_BEFORE_BOOKING_DATE",
+            "valueDate must not be before bookingDate",
+            {"bookingDate": p.bookingDate.isoformat(), "valueDate": p.valueDate.isoformat()},
+        )
+    for index, leg in enumerate(p.legs):
+        if leg.currency is not None and leg.currency != p.currency:
+            raise InvariantViolation(
+                "LEGS_MUST_SHARE_CURRENCY",
+                f"legs[{index}] is in {leg.currency}, the entry in {p.currency}",
+                {"leg": index, "currency": leg.currency, "entryCurrency": p.currency},
+            )
+    for index, leg in enumerate(p.legs):
+        if leg.accountId not in state.accounts:
+            raise InvariantViolation(
+                "ACCOUNT_MUST_EXIST",
+                f"legs[{index}].accountId is not an account of this tenant",
+                {"leg": index, "accountId": leg.accountId},
+            )
+    for index, leg in enumerate(p.legs):
+        account = state.accounts[leg.accountId]
+        if account.currency != p.currency:
+            raise InvariantViolation(
+                "ENTRY_CURRENCY_MUST_MATCH_ACCOUNT",
+                f"account {leg.accountId} is in {account.currency}, the entry in {p.currency}",
+                {"leg": index, "accountCurrency": account.currency, "entryCurrency": p.currency},
+            )
+    debits = sum(leg.amount for leg in p.legs if leg.direction == "DEBIT")
+    credits = sum(leg.amount for leg in p.legs if leg.direction == "CREDIT")
+    if debits != credits:
+        raise InvariantViolation(
+            "LEGS_MUST_BALANCE",
+            "the debits must equal the credits",
+            {"debits": to_number(debits), "credits": to_number(credits)},
+        )
+    changes: dict[str, int] = {}  # insertion order is first-leg order
+    for leg in p.legs:
+        delta = leg.amount if leg.direction == "DEBIT" else -leg.amount
+        changes[leg.accountId] = changes.get(leg.accountId, 0) + delta
+    _check_bounds(state, changes, state.accounts)
+
+    entry_id = ctx.new_id()
+    legs = [
+        {"accountId": leg.accountId, "direction": leg.direction, "amount": to_number(leg.amount)}
+        for leg in p.legs
+    ]
+    events = [
+        NewEvent(
+            "EntryPosted",
+            entry_id,
+            {
+                "entryId": entry_id,
+                "bookingDate": p.bookingDate.isoformat(),
+                "valueDate": p.valueDate.isoformat(),
+                "currency": p.currency,
+                "legs": legs,
+                "narrative": p.narrative,
+                "tags": list(p.tags or []),
+                "metadata": dict(p.metadata or {}),
+            },
+            tuple(changes),
+        )
+    ]
+    for account_id, change in changes.items():
+        balance = state.accounts[account_id].balance_minor + change
+        events.append(
+            NewEvent(
+                "AccountBalanceUpdated",
+                account_id,
+                {
+                    "accountId": account_id,
+                    "entryId": entry_id,
+                    "change": to_number(change),
+                    "balance": to_number(balance),
+                },
+                (account_id,),
+            )
+        )
+    return Decision(events, {"tenantId": command.tenant_id, "entryId": entry_id})
+
+
+def _check_bounds(
+    state: TenantState, changes: dict[str, int], accounts: dict[str, Account]
+) -> None:
+    """Refuse a change that takes an account out of its bounds, or further out.
+
+    An account already outside its bounds (its product's limits were tightened)
+    may still move back towards them, so a repayment is never refused.
+    """
+    checked = []
+    for account_id, change in changes.items():
+        account = accounts[account_id]
+        low, high = account_bounds(account, state.products.get(account.product_code or ""))
+        checked.append((account_id, account.balance_minor + change, change, low, high))
+    for account_id, balance, change, low, _ in checked:
+        if low is not None and balance < low and change < 0:
+            raise InvariantViolation(
+                "OVERDRAFT_LIMIT_EXCEEDED",
+                f"account {account_id} would go below its limit",
+                {"accountId": account_id, "balance": to_number(balance), "min": to_number(low)},
+            )
+    for account_id, balance, change, _, high in checked:
+        if high is not None and balance > high and change > 0:
+            raise InvariantViolation(
+                "MAX_BALANCE_EXCEEDED",
+                f"account {account_id} would go above its maximum balance",
+                {"accountId": account_id, "balance": to_number(balance), "max": to_number(high)},
+            )
+
+
+def _account_opened(
+    account_id: str,
+    account_type: str,
+    customer_id: str | None,
+    product_code: str | None,
+    product_type: str | None,
+    currency: str,
+    alias: str | None,
+    purpose: str | None,
+) -> dict[str, Any]:
+    return {
+        "accountId": account_id,
+        "accountType": account_type,
+        "customerId": customer_id,
+        "productCode": product_code,
+        "productType": product_type,
+        "currency": currency,
+        "accountAlias": alias,
+        "accountPurpose": purpose,
+    }
+
+
+def _age_on(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _valid_time_zone(name: str) -> bool:
+    if name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+_HANDLERS: dict[str, Callable[[TenantState, c.Command, Context], Decision]] = {
+    "CreateTenant": _create_tenant,
+    "UpsertProduct": _upsert_product,
+    "CreateCustomer": _create_customer,
+    "OpenAccount": _open_account,
+    "PostEntry": _post_entry,
+}

@@ -1,0 +1,100 @@
+"""The state `decide` reads and `evolve` builds: one tenant's ledger, or a slice of it.
+
+The shell loads only the slice a command needs (the accounts of an entry, the
+customers sharing an email) from the projections; the unit tests and the
+reference models fold whole event histories with `evolve`. Both give the same
+`TenantState` type, and `decide` only ever looks keys up in it, so it cannot
+tell the two apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+GL_ACCOUNTS: tuple[str, ...] = (
+    "GL_SALARY_CLEARING",
+    "GL_CARD_CLEARING",
+    "GL_BPAY_CLEARING",
+    "GL_NPP_CLEARING",
+    "GL_ATM_CLEARING",
+    "GL_DIRECT_ENTRY_CLEARING",
+    "GL_INITIAL_DEPOSIT_CLEARING",
+    "GL_LOAN_FUNDING",
+    "GL_INTEREST",
+    "GL_FEES",
+    "GL_SUSPENSE",
+)
+INITIAL_DEPOSIT_ACCOUNT = "GL_INITIAL_DEPOSIT_CLEARING"
+CREDIT_PRODUCT_TYPES = frozenset({"LOAN", "CREDIT_CARD"})
+
+
+@dataclass(slots=True)
+class Tenant:
+    tenant_id: str
+    base_currency: str
+    time_zone: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Product:
+    code: str
+    product_type: str
+    active: bool
+    data: dict[str, Any]
+    min_opening_minor: int | None = None
+    max_balance_minor: int | None = None
+    overdraft_minor: int | None = None
+    min_facility_minor: int | None = None
+    max_facility_minor: int | None = None
+
+
+@dataclass(slots=True)
+class Customer:
+    customer_id: str
+    email: str
+    mobile: str
+    external_ref: str | None
+    date_of_birth: date
+
+
+@dataclass(slots=True)
+class Account:
+    account_id: str
+    account_type: str  # CUSTOMER or GL
+    currency: str
+    balance_minor: int = 0
+    customer_id: str | None = None
+    product_code: str | None = None
+    product_type: str | None = None
+    facility_limit_minor: int | None = None
+
+
+@dataclass(slots=True)
+class TenantState:
+    """One tenant's state, whole (folded from events) or a slice (loaded for a command)."""
+
+    tenant: Tenant | None = None
+    products: dict[str, Product] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)  # lower-cased email -> customerId
+    mobiles: dict[str, str] = field(default_factory=dict)
+    external_refs: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+
+def account_bounds(account: Account, product: Product | None) -> tuple[int | None, int | None]:
+    """Return (min, max) balance in minor units for `account`; None means unbounded.
+
+    Deposits: -overdraftLimit <= balance <= maxBalance. Loans and cards:
+    -facilityLimit <= balance <= 0. GL accounts have no bounds.
+    """
+    if account.account_type == "GL":
+        return None, None
+    if account.product_type in CREDIT_PRODUCT_TYPES:
+        return -(account.facility_limit_minor or 0), 0
+    if product is None:
+        return 0, None
+    return -(product.overdraft_minor or 0), product.max_balance_minor

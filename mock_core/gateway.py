@@ -1,0 +1,159 @@
+"""The shell around the functional core: one command, one transaction.
+
+    validate -> idempotency lookup -> load state -> decide -> append + project
+    -> record the reply -> commit
+
+A refused command raises before anything is written and the transaction rolls
+back, so a rejection leaves no trace (and its key may be retried).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from mock_core.core.commands import PAYLOAD_MODELS, Command, Envelope
+from mock_core.core.decide import Context, decide
+from mock_core.errors import InvariantViolation, RequestError
+from mock_core.store.eventstore import Store, payload_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The reply to send: the stored bytes of the 202, and whether it is a replay."""
+
+    status: int
+    body: bytes
+    replayed: bool
+    event_count: int
+    event_types: tuple[str, ...] = ()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def format_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def validation_details(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """The `details` of a 400: where each problem is and what was expected."""
+    return {
+        "errors": [
+            {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+    }
+
+
+def parse_command(path_tenant: str, body: Any) -> Command:
+    """Validate a decoded request body against the envelope and its payload model."""
+    if not isinstance(body, dict):
+        raise RequestError("VALIDATION_ERROR", "the body must be a JSON object", {"errors": []})
+    try:
+        envelope = Envelope.model_validate(body)
+    except ValidationError as exc:
+        raise RequestError(
+            "VALIDATION_ERROR", "the command envelope is invalid", validation_details(exc)
+        ) from None
+    try:
+        payload = PAYLOAD_MODELS[envelope.commandType].model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise RequestError(
+            "VALIDATION_ERROR",
+            f"the {envelope.commandType} payload is invalid",
+            validation_details(exc, ("payload",)),
+        ) from None
+    if envelope.tenantId != path_tenant:
+        raise RequestError(
+            "TENANT_MISMATCH",
+            "the envelope's tenantId differs from the path's",
+            {"pathTenantId": path_tenant, "tenantId": envelope.tenantId},
+        )
+    if envelope.commandType == "CreateTenant" and payload.tenantCode != path_tenant:  # type: ignore[attr-defined]
+        raise RequestError(
+            "TENANT_MISMATCH",
+            "CreateTenant's tenantCode must equal the path's tenantId",
+            {"pathTenantId": path_tenant, "tenantCode": payload.tenantCode},  # type: ignore[attr-defined]
+        )
+    return Command(
+        command_id=envelope.commandId,
+        tenant_id=envelope.tenantId,
+        command_type=envelope.commandType,
+        actor=envelope.actor,
+        timestamp=envelope.timestamp,
+        idempotency_key=envelope.idempotencyKey,
+        payload=payload,
+    )
+
+
+class Gateway:
+    """Applies commands to the store, one transaction each."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = new_uuid,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.new_id = new_id
+
+    def execute(self, command: Command, raw_payload: Any, correlation_id: str | None) -> Outcome:
+        """Apply `command` (or replay its first reply); raise the error that refuses it."""
+        digest = payload_hash([command.command_type, raw_payload])
+        key = command.dedup_key
+        with self.store.write(command.tenant_id) as tx:
+            record = tx.find_command(key)
+            if record is not None:
+                if record.command_type == command.command_type and record.payload_hash == digest:
+                    return Outcome(202, record.reply, True, 0)
+                raise InvariantViolation(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "this idempotency key was used for another command",
+                    {"idempotencyKey": key, "firstCommandId": record.command_id},
+                )
+            state = tx.load_state(command)
+            if state.tenant is None and command.command_type != "CreateTenant":
+                raise RequestError("NOT_FOUND", f"tenant {command.tenant_id} does not exist", {})
+            now = self.clock()
+            decision = decide(state, command, Context(now, self.new_id))
+            accepted_at = format_instant(now)
+            event_ids = [self.new_id() for _ in decision.events]
+            tx.append(
+                decision.events,
+                causation_id=command.command_id,
+                correlation_id=correlation_id or command.command_id,
+                occurred_at=accepted_at,
+                event_ids=event_ids,
+            )
+            reply = orjson.dumps(
+                {
+                    "commandId": command.command_id,
+                    "status": "ACCEPTED",
+                    "correlationId": correlation_id or command.command_id,
+                    "acceptedAt": accepted_at,
+                    "result": decision.result,
+                    "eventIds": event_ids,
+                }
+            )
+            tx.record_command(key, command, digest, reply, accepted_at)
+        return Outcome(
+            202,
+            reply,
+            False,
+            len(event_ids),
+            tuple(e.event_type for e in decision.events),
+        )

@@ -1,0 +1,71 @@
+"""The mock's settings: one typed object, from the environment or the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PLATFORM_KEY = "dev-platform-key"
+PLATFORM_SCOPE = "*"
+
+
+def parse_api_keys(spec: str) -> dict[str, frozenset[str]]:
+    """Parse `KEY=SCOPE[,SCOPE...];KEY=...` into {key: scopes}; `*` is every tenant."""
+    keys: dict[str, frozenset[str]] = {}
+    for entry in spec.replace("\n", ";").split(";"):
+        entry = entry.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        key, sep, scopes = entry.partition("=")
+        key = key.strip()
+        scope_set = frozenset(s.strip() for s in scopes.split(",") if s.strip())
+        if not sep or not key or not scope_set:
+            raise ValueError(f"API key entry {entry!r} must look like KEY=SCOPE[,SCOPE...]")
+        if len(key) < 8:
+            raise ValueError(f"API key {key[:3]}... is shorter than 8 characters")
+        if key in keys:
+            raise ValueError(f"API key {key[:3]}... is given twice")
+        keys[key] = scope_set
+    return keys
+
+
+class Settings(BaseSettings):
+    """Settings, read from MOCK_CORE_* variables unless given."""
+
+    model_config = SettingsConfigDict(env_prefix="MOCK_CORE_", extra="forbid")
+
+    database_url: str = "sqlite:///./var/mock-core.db"
+    api_keys: str | None = Field(default=None, description="KEY=SCOPE[,SCOPE];... ")
+    api_keys_file: Path | None = None
+    admin_enabled: bool = True
+    access_log: bool = True
+    migrate_on_start: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("database_url must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_parse(self) -> Settings:
+        self.keys()  # refuse a malformed key list at start-up, not at the first request
+        return self
+
+    def keys(self) -> dict[str, frozenset[str]]:
+        """The API keys in force: the setting, the file, or the development key."""
+        spec = ""
+        if self.api_keys_file is not None:
+            spec = self.api_keys_file.read_text(encoding="utf-8")
+        if self.api_keys:
+            spec = f"{spec};{self.api_keys}" if spec else self.api_keys
+        if not spec.strip():
+            return {DEV_PLATFORM_KEY: frozenset({PLATFORM_SCOPE})}
+        return parse_api_keys(spec)
+
+    @property
+    def using_dev_key(self) -> bool:
+        return not (self.api_keys or self.api_keys_file)

@@ -1,0 +1,126 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations create and upgrade them.
+
+Every table is keyed by tenant first, so one tenant's rows are contiguous and
+every query filters on the tenant (and, on PostgreSQL, row-level security
+enforces it). Money columns hold integer minor units.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("base_currency", String(3), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    # The chain head: the last event's sequence and hash. Appends read and move it
+    # under the tenant's write lock, so the chain is one line, never a fork.
+    Column("last_sequence", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_type", String(40), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("causation_id", String(36), nullable=False),
+    # The envelope exactly as hashed and served, `hash` included.
+    Column("envelope", Text, nullable=False),
+    Index("ix_events_type", "tenant_id", "event_type", "sequence"),
+    Index("ix_events_entity", "tenant_id", "entity_id", "sequence"),
+    Index("ix_events_causation", "tenant_id", "causation_id"),
+)
+
+account_events = Table(
+    "account_events",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("product_code", String(50), primary_key=True),
+    Column("product_type", String(20), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("ordinal", BigInteger, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("mobile", String(16), nullable=False),
+    Column("external_ref", String(64), nullable=True),
+    Column("data", Text, nullable=False),
+    Column("ordinal", BigInteger, nullable=False),
+    UniqueConstraint("tenant_id", "email", name="uq_customers_email"),
+    UniqueConstraint("tenant_id", "mobile", name="uq_customers_mobile"),
+    UniqueConstraint("tenant_id", "external_ref", name="uq_customers_external_ref"),
+    Index("ix_customers_ordinal", "tenant_id", "ordinal"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("account_type", String(10), nullable=False),
+    Column("customer_id", String(64), nullable=True),
+    Column("product_code", String(50), nullable=True),
+    Column("product_type", String(20), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("balance_minor", BigInteger, nullable=False),
+    Column("facility_limit_minor", BigInteger, nullable=True),
+    Column("alias", String(100), nullable=True),
+    Column("purpose", String(100), nullable=True),
+    Column("opened_at", String(40), nullable=False),
+    Column("ordinal", BigInteger, nullable=False),
+    Column("last_sequence", BigInteger, nullable=False),
+    Index("ix_accounts_customer", "tenant_id", "customer_id", "ordinal"),
+    Index("ix_accounts_ordinal", "tenant_id", "ordinal"),
+    Index("ix_accounts_type", "tenant_id", "account_type", "ordinal"),
+)
+
+command_log = Table(
+    "command_log",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    # The idempotency key, or the commandId when the command had none.
+    Column("dedup_key", String(200), primary_key=True),
+    Column("command_id", String(36), nullable=False),
+    Column("command_type", String(20), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+TENANT_TABLES = (tenants, events, account_events, products, customers, accounts, command_log)

@@ -1,0 +1,169 @@
+"""Fixtures for the mock's own tests: an app on a fresh SQLite file, and a tiny API driver."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mock_core.api.app import create_app
+from mock_core.settings import Settings
+
+PLATFORM_KEY = "dev-platform-key"
+CU_KEY = "cu-digital-key"  # scope CU_DIGITAL
+OTHER_KEY = "other-cu-key"  # scope OTHER_CU
+KEYS = f"{PLATFORM_KEY}=*;{CU_KEY}=CU_DIGITAL;{OTHER_KEY}=OTHER_CU"
+TENANT = "CU_DIGITAL"
+
+
+class Api:
+    """Sends commands and queries to the app with sensible defaults."""
+
+    def __init__(self, client: TestClient, key: str = PLATFORM_KEY) -> None:
+        self.client = client
+        self.key = key
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}"}
+
+    def envelope(self, tenant: str, command_type: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        body = {
+            "commandId": str(uuid.uuid4()),
+            "tenantId": tenant,
+            "commandType": command_type,
+            "actor": {"actorType": "SYSTEM", "actorId": "tests"},
+            "timestamp": "2025-01-15T09:00:00+11:00",
+            "payload": payload,
+        }
+        body.update(extra)
+        return body
+
+    def send(self, tenant: str, command_type: str, payload: dict[str, Any], *, key: str | None = None,
+             **extra: Any) -> Any:
+        return self.client.post(
+            f"/v1/tenants/{tenant}/commands",
+            json=self.envelope(tenant, command_type, payload, **extra),
+            headers=self.headers(key),
+        )
+
+    def get(self, path: str, key: str | None = None, **params: Any) -> Any:
+        return self.client.get(f"/v1{path}", headers=self.headers(key), params=params)
+
+    # The contract's example sequence, as building blocks.
+    def create_tenant(self, tenant: str = TENANT, currency: str = "AUD") -> Any:
+        return self.send(tenant, "CreateTenant", tenant_payload(tenant, currency))
+
+    def upsert_product(self, tenant: str = TENANT, **overrides: Any) -> Any:
+        return self.send(tenant, "UpsertProduct", {**TXN_BASIC, **overrides})
+
+    def create_customer(self, tenant: str = TENANT, n: int = 1, **overrides: Any) -> Any:
+        return self.send(tenant, "CreateCustomer", {**customer_payload(n), **overrides})
+
+    def open_account(self, customer_id: str, product: str = "TXN_ACCOUNT_BASIC",
+                     tenant: str = TENANT, **extra: Any) -> Any:
+        payload = {"customerId": customer_id, "productCode": product, "currency": "AUD", **extra}
+        return self.send(tenant, "OpenAccount", payload)
+
+    def post_entry(self, legs: list[tuple[str, str, float]], tenant: str = TENANT, **extra: Any) -> Any:
+        payload = {
+            "bookingDate": "2025-01-15",
+            "valueDate": "2025-01-15",
+            "currency": "AUD",
+            "legs": [{"accountId": a, "direction": d, "amount": m} for a, d, m in legs],
+            "narrative": "test entry",
+            **extra,
+        }
+        return self.send(tenant, "PostEntry", payload)
+
+    def balance(self, account_id: str, tenant: str = TENANT) -> float:
+        return self.get(f"/tenants/{tenant}/accounts/{account_id}").json()["balance"]  # type: ignore[no-any-return]
+
+    def last_sequence(self, tenant: str = TENANT) -> int:
+        return self.get(f"/tenants/{tenant}").json()["lastSequence"]  # type: ignore[no-any-return]
+
+
+def tenant_payload(tenant: str = TENANT, currency: str = "AUD") -> dict[str, Any]:
+    return {
+        "tenantCode": tenant,
+        "displayName": "CU Digital Twin",
+        "region": "AU",
+        "baseCurrency": currency,
+        "timeZone": "Australia/Sydney",
+    }
+
+
+TXN_BASIC: dict[str, Any] = {
+    "productCode": "TXN_ACCOUNT_BASIC",
+    "name": "Everyday Transaction Account",
+    "productType": "DEPOSIT",
+    "category": "TRANSACTION",
+    "interest": {"rate": 0.0},
+    "constraints": {"minOpeningBalance": 0, "overdraftLimit": 0},
+}
+SAVINGS: dict[str, Any] = {
+    "productCode": "SAVINGS_STANDARD",
+    "name": "Online Saver",
+    "productType": "DEPOSIT",
+    "category": "SAVINGS",
+    "interest": {"baseRate": 0.015, "bonusRate": 0.03},
+    "constraints": {"minOpeningBalance": 0, "maxBalance": 250000},
+}
+CARD: dict[str, Any] = {
+    "productCode": "CC_LOW_RATE",
+    "name": "Low Rate Credit Card",
+    "productType": "CREDIT_CARD",
+    "interest": {"purchaseRate": 0.1299},
+    "constraints": {"minFacilityLimit": 1000, "maxFacilityLimit": 25000},
+}
+
+
+def customer_payload(n: int = 1) -> dict[str, Any]:
+    return {
+        "externalRef": f"MEM-{n:06d}",
+        "person": {
+            "firstName": "Olivia",
+            "lastName": "Nguyen",
+            "dateOfBirth": "1990-04-12",
+            "email": f"olivia.nguyen.{n}@example.com.au",
+            "mobile": f"+614{n:08d}",
+        },
+        "address": {
+            "line1": "1 George St",
+            "suburb": "Sydney",
+            "state": "NSW",
+            "postcode": "2000",
+            "country": "AU",
+        },
+    }
+
+
+@pytest.fixture
+def settings(tmp_path: Any) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path}/mock.db", api_keys=KEYS, access_log=False)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def ledger(api: Api) -> dict[str, str]:
+    """A tenant with three products, one customer, and a transaction, savings and card account."""
+    assert api.create_tenant().status_code == 202
+    for product in (TXN_BASIC, SAVINGS, CARD):
+        assert api.send(TENANT, "UpsertProduct", product).status_code == 202
+    customer = api.create_customer().json()["result"]["customerId"]
+    txn = api.open_account(customer, initialDeposit=100).json()["result"]["accountId"]
+    sav = api.open_account(customer, "SAVINGS_STANDARD").json()["result"]["accountId"]
+    card = api.open_account(customer, "CC_LOW_RATE", facilityLimit=5000).json()["result"]["accountId"]
+    return {"customer": customer, "txn": txn, "savings": sav, "card": card}
