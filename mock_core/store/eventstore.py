@@ -10,6 +10,7 @@ are compiled once and cached.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, text
 
 from mock_core.core.commands import Command
 from mock_core.core.decide import NewEvent
@@ -28,13 +29,6 @@ from mock_core.store.engine import is_sqlite
 from mock_core.store.hashchain import GENESIS_HASH, event_hash
 from mock_core.store.schema import (
     TENANT_TABLES,
-    account_events,
-    accounts,
-    command_log,
-    customers,
-    events,
-    products,
-    tenants,
 )
 
 
@@ -58,38 +52,88 @@ def payload_hash(payload: Any) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-_update_balance = (
-    update(accounts)
-    .where(accounts.c.tenant_id == bindparam("t"), accounts.c.account_id == bindparam("a"))
-    .values(
-        balance_minor=accounts.c.balance_minor + bindparam("delta"),
-        last_sequence=bindparam("seq"),
-    )
-)
-_update_facility = (
-    update(accounts)
-    .where(accounts.c.tenant_id == bindparam("t"), accounts.c.account_id == bindparam("a"))
-    .values(facility_limit_minor=bindparam("limit"))
-)
+_SQL = {
+    "find_command": "SELECT command_id, command_type, payload_hash, reply FROM command_log "
+    "WHERE tenant_id = :t AND dedup_key = :k",
+    "head": "SELECT base_currency, time_zone, data, last_sequence, last_hash FROM tenants "
+    "WHERE tenant_id = :t",
+    "products": "SELECT data FROM products WHERE tenant_id = :t AND product_code IN ({in_list})",
+    "customer": "SELECT customer_id, email, mobile, external_ref FROM customers "
+    "WHERE tenant_id = :t AND customer_id = :c",
+    "customer_matches": "SELECT customer_id, email, mobile, external_ref FROM customers "
+    "WHERE tenant_id = :t AND (email = :e OR mobile = :m OR external_ref = :r)",
+    "accounts": "SELECT account_id, account_type, currency, balance_minor, customer_id, "
+    "product_code, product_type, facility_limit_minor FROM accounts "
+    "WHERE tenant_id = :t AND account_id IN ({in_list})",
+    "insert_event": "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
+    "causation_id, envelope) VALUES (:tenant_id, :sequence, :event_id, :event_type, :entity_id, "
+    ":causation_id, :envelope)",
+    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence) "
+    "VALUES (:tenant_id, :account_id, :sequence)",
+    "insert_account": "INSERT INTO accounts (tenant_id, account_id, account_type, customer_id, "
+    "product_code, product_type, currency, balance_minor, facility_limit_minor, alias, purpose, "
+    "opened_at, ordinal, last_sequence) VALUES (:tenant_id, :account_id, :account_type, "
+    ":customer_id, :product_code, :product_type, :currency, 0, NULL, :alias, :purpose, "
+    ":opened_at, :ordinal, :ordinal)",
+    "update_balance": "UPDATE accounts SET balance_minor = balance_minor + :delta, "
+    "last_sequence = :seq WHERE tenant_id = :t AND account_id = :a",
+    "update_facility": "UPDATE accounts SET facility_limit_minor = :limit "
+    "WHERE tenant_id = :t AND account_id = :a",
+    "insert_customer": "INSERT INTO customers (tenant_id, customer_id, email, mobile, "
+    "external_ref, data, ordinal) VALUES (:t, :c, :e, :m, :r, :data, :ordinal)",
+    "insert_product": "INSERT INTO products (tenant_id, product_code, product_type, active, "
+    "data, ordinal, created_at, updated_at) VALUES (:t, :code, :type, :active, :data, :ordinal, "
+    ":at, :at)",
+    "update_product": "UPDATE products SET product_type = :type, active = :active, data = :data, "
+    "updated_at = :at WHERE tenant_id = :t AND product_code = :code",
+    "insert_tenant": "INSERT INTO tenants (tenant_id, base_currency, time_zone, data, created_at, "
+    "last_sequence, last_hash) VALUES (:t, :currency, :tz, :data, :at, :seq, :hash)",
+    "update_head": "UPDATE tenants SET last_sequence = :seq, last_hash = :hash "
+    "WHERE tenant_id = :t",
+    "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
+    "payload_hash, reply, created_at) VALUES (:t, :k, :id, :type, :hash, :reply, :at)",
+}
+_PYFORMAT = re.compile(r":(\w+)")
+
+
+def dialect_sql(paramstyle: str) -> dict[str, str]:
+    """The write path's statements in the driver's own parameter style."""
+    if paramstyle == "named":
+        return dict(_SQL)
+    assert paramstyle == "pyformat", paramstyle
+    return {name: _PYFORMAT.sub(r"%(\1)s", sql) for name, sql in _SQL.items()}
 
 
 class WriteTx:
-    """The write side of one command, inside one transaction."""
+    """The write side of one command, inside one transaction.
 
-    def __init__(self, conn: Connection, tenant_id: str) -> None:
+    This is the hot path, so it talks to the DBAPI cursor SQLAlchemy's
+    connection wraps, with fixed SQL text: building Core expressions per
+    command cost more CPU than the database work itself.
+    """
+
+    def __init__(self, conn: Connection, tenant_id: str, sql: dict[str, str]) -> None:
         self.conn = conn
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self.sql = sql
         self.tenant_id = tenant_id
         self._head: tuple[int, str] | None = None
 
+    def _run(self, name: str, params: dict[str, Any], **fmt: str) -> Any:
+        sql = self.sql[name].format(**fmt) if fmt else self.sql[name]
+        self.cursor.execute(sql, params)
+        return self.cursor
+
+    def _in_list(self, values: list[str], params: dict[str, Any]) -> str:
+        """Bind `values` as v0, v1, ... and return the placeholders for an IN (...)."""
+        for index, value in enumerate(values):
+            params[f"v{index}"] = value
+        if self.sql is _NAMED:
+            return ", ".join(f":v{i}" for i in range(len(values)))
+        return ", ".join(f"%(v{i})s" for i in range(len(values)))
+
     def find_command(self, dedup_key: str) -> CommandRecord | None:
-        row = self.conn.execute(
-            select(
-                command_log.c.command_id,
-                command_log.c.command_type,
-                command_log.c.payload_hash,
-                command_log.c.reply,
-            ).where(command_log.c.tenant_id == self.tenant_id, command_log.c.dedup_key == dedup_key)
-        ).first()
+        row = self._run("find_command", {"t": self.tenant_id, "k": dedup_key}).fetchone()
         if row is None:
             return None
         return CommandRecord(row[0], row[1], row[2], row[3].encode())
@@ -97,15 +141,7 @@ class WriteTx:
     def load_state(self, command: Command) -> TenantState:
         """Load the slice of the tenant's state that `command` can read."""
         state = TenantState()
-        row = self.conn.execute(
-            select(
-                tenants.c.base_currency,
-                tenants.c.time_zone,
-                tenants.c.data,
-                tenants.c.last_sequence,
-                tenants.c.last_hash,
-            ).where(tenants.c.tenant_id == self.tenant_id)
-        ).first()
+        row = self._run("head", {"t": self.tenant_id}).fetchone()
         if row is None:
             return state
         state.tenant = Tenant(self.tenant_id, row[0], row[1], orjson.loads(row[2]))
@@ -115,52 +151,30 @@ class WriteTx:
         if kind == "UpsertProduct":
             self._load_products(state, [p.productCode])
         elif kind == "CreateCustomer":
-            self._load_customer_matches(
-                state, p.person.email.lower(), p.person.mobile, p.externalRef
-            )
+            rows = self._run(
+                "customer_matches",
+                {
+                    "t": self.tenant_id,
+                    "e": p.person.email.lower(),
+                    "m": p.person.mobile,
+                    "r": p.externalRef,
+                },
+            ).fetchall()
+            self._add_customers(state, rows)
         elif kind == "OpenAccount":
             self._load_products(state, [p.productCode])
-            self._load_customer(state, p.customerId)
+            rows = self._run("customer", {"t": self.tenant_id, "c": p.customerId}).fetchall()
+            self._add_customers(state, rows)
         elif kind == "PostEntry":
-            self._load_accounts(state, list({leg.accountId for leg in p.legs}))
+            self._load_accounts(state, list(dict.fromkeys(leg.accountId for leg in p.legs)))
         return state
 
     def _load_products(self, state: TenantState, codes: list[str]) -> None:
-        rows = self.conn.execute(
-            select(products.c.data).where(
-                products.c.tenant_id == self.tenant_id, products.c.product_code.in_(codes)
-            )
-        )
-        for (data,) in rows:
+        params: dict[str, Any] = {"t": self.tenant_id}
+        in_list = self._in_list(codes, params)
+        for (data,) in self._run("products", params, in_list=in_list).fetchall():
             product = product_from_data(orjson.loads(data))
             state.products[product.code] = product
-
-    def _load_customer(self, state: TenantState, customer_id: str) -> None:
-        rows = self.conn.execute(
-            select(
-                customers.c.customer_id,
-                customers.c.email,
-                customers.c.mobile,
-                customers.c.external_ref,
-            ).where(customers.c.tenant_id == self.tenant_id, customers.c.customer_id == customer_id)
-        )
-        self._add_customers(state, rows)
-
-    def _load_customer_matches(
-        self, state: TenantState, email: str, mobile: str, external_ref: str | None
-    ) -> None:
-        match = (customers.c.email == email) | (customers.c.mobile == mobile)
-        if external_ref is not None:
-            match = match | (customers.c.external_ref == external_ref)
-        rows = self.conn.execute(
-            select(
-                customers.c.customer_id,
-                customers.c.email,
-                customers.c.mobile,
-                customers.c.external_ref,
-            ).where(customers.c.tenant_id == self.tenant_id, match)
-        )
-        self._add_customers(state, rows)
 
     @staticmethod
     def _add_customers(state: TenantState, rows: Any) -> None:
@@ -174,20 +188,10 @@ class WriteTx:
                 state.external_refs[external_ref] = customer_id
 
     def _load_accounts(self, state: TenantState, account_ids: list[str]) -> None:
-        rows = self.conn.execute(
-            select(
-                accounts.c.account_id,
-                accounts.c.account_type,
-                accounts.c.currency,
-                accounts.c.balance_minor,
-                accounts.c.customer_id,
-                accounts.c.product_code,
-                accounts.c.product_type,
-                accounts.c.facility_limit_minor,
-            ).where(accounts.c.tenant_id == self.tenant_id, accounts.c.account_id.in_(account_ids))
-        ).all()
+        params: dict[str, Any] = {"t": self.tenant_id}
+        in_list = self._in_list(account_ids, params)
         codes = set()
-        for row in rows:
+        for row in self._run("accounts", params, in_list=in_list).fetchall():
             account = Account(*row)
             state.accounts[account.account_id] = account
             if account.product_code is not None:
@@ -240,30 +244,25 @@ class WriteTx:
                 {"tenant_id": self.tenant_id, "account_id": a, "sequence": sequence}
                 for a in new.accounts
             )
-        self.conn.execute(insert(events), event_rows)
+        self.cursor.executemany(self.sql["insert_event"], event_rows)
         if touch_rows:
-            self.conn.execute(insert(account_events), touch_rows)
+            self.cursor.executemany(self.sql["insert_touch"], touch_rows)
         self._project(new_events, first_sequence, occurred_at)
+        head = {"t": self.tenant_id, "seq": sequence, "hash": prev_hash}
         if self._head is None:
             tenant_payload = new_events[0].payload
-            self.conn.execute(
-                insert(tenants),
+            self._run(
+                "insert_tenant",
                 {
-                    "tenant_id": self.tenant_id,
-                    "base_currency": tenant_payload["baseCurrency"],
-                    "time_zone": tenant_payload["timeZone"],
+                    **head,
+                    "currency": tenant_payload["baseCurrency"],
+                    "tz": tenant_payload["timeZone"],
                     "data": orjson.dumps(tenant_payload).decode(),
-                    "created_at": occurred_at,
-                    "last_sequence": sequence,
-                    "last_hash": prev_hash,
+                    "at": occurred_at,
                 },
             )
         else:
-            self.conn.execute(
-                update(tenants)
-                .where(tenants.c.tenant_id == self.tenant_id)
-                .values(last_sequence=sequence, last_hash=prev_hash)
-            )
+            self._run("update_head", head)
         self._head = (sequence, prev_hash)
         return Appended(event_ids, sequence, prev_hash)
 
@@ -275,8 +274,8 @@ class WriteTx:
             p = new.payload
             kind = new.event_type
             if kind == "AccountOpened":
-                self.conn.execute(
-                    insert(accounts),
+                self._run(
+                    "insert_account",
                     {
                         "tenant_id": t,
                         "account_id": p["accountId"],
@@ -285,13 +284,10 @@ class WriteTx:
                         "product_code": p["productCode"],
                         "product_type": p["productType"],
                         "currency": p["currency"],
-                        "balance_minor": 0,
-                        "facility_limit_minor": None,
                         "alias": p["accountAlias"],
                         "purpose": p["accountPurpose"],
                         "opened_at": at,
                         "ordinal": seq,
-                        "last_sequence": seq,
                     },
                 )
             elif kind in ("EntryPosted", "FundsPosted"):
@@ -304,78 +300,64 @@ class WriteTx:
             elif kind == "AccountBalanceUpdated":
                 balance_changes[p["accountId"]][1] = seq
             elif kind == "LoanFacilityCreated":
-                self.conn.execute(
-                    _update_facility,
+                self._run(
+                    "update_facility",
                     {"t": t, "a": p["accountId"], "limit": to_minor(p["facilityLimit"])},
                 )
             elif kind in ("ProductCreated", "ProductUpdated"):
-                self._project_product(kind, p, seq, at)
+                values = {
+                    "t": t,
+                    "code": p["productCode"],
+                    "type": p["productType"],
+                    "active": bool(p.get("active", True)),
+                    "data": orjson.dumps(p).decode(),
+                    "at": at,
+                }
+                if kind == "ProductCreated":
+                    self._run("insert_product", {**values, "ordinal": seq})
+                else:
+                    self._run("update_product", values)
             elif kind == "CustomerCreated":
                 person = p["person"]
-                self.conn.execute(
-                    insert(customers),
+                self._run(
+                    "insert_customer",
                     {
-                        "tenant_id": t,
-                        "customer_id": p["customerId"],
-                        "email": person["email"].lower(),
-                        "mobile": person["mobile"],
-                        "external_ref": p.get("externalRef"),
+                        "t": t,
+                        "c": p["customerId"],
+                        "e": person["email"].lower(),
+                        "m": person["mobile"],
+                        "r": p.get("externalRef"),
                         "data": orjson.dumps({**p, "createdAt": at}).decode(),
                         "ordinal": seq,
                     },
                 )
         if balance_changes:
-            self.conn.execute(
-                _update_balance,
+            self.cursor.executemany(
+                self.sql["update_balance"],
                 [
                     {"t": t, "a": account_id, "delta": delta, "seq": seq}
                     for account_id, (delta, seq) in balance_changes.items()
                 ],
             )
 
-    def _project_product(self, kind: str, p: dict[str, Any], seq: int, at: str) -> None:
-        values = {
-            "product_type": p["productType"],
-            "active": bool(p.get("active", True)),
-            "data": orjson.dumps(p).decode(),
-            "updated_at": at,
-        }
-        if kind == "ProductCreated":
-            self.conn.execute(
-                insert(products),
-                {
-                    "tenant_id": self.tenant_id,
-                    "product_code": p["productCode"],
-                    "ordinal": seq,
-                    "created_at": at,
-                    **values,
-                },
-            )
-        else:
-            self.conn.execute(
-                update(products)
-                .where(
-                    products.c.tenant_id == self.tenant_id,
-                    products.c.product_code == p["productCode"],
-                )
-                .values(**values)
-            )
-
     def record_command(
         self, dedup_key: str, command: Command, payload_digest: str, reply: bytes, at: str
     ) -> None:
-        self.conn.execute(
-            insert(command_log),
+        self._run(
+            "insert_command",
             {
-                "tenant_id": self.tenant_id,
-                "dedup_key": dedup_key,
-                "command_id": command.command_id,
-                "command_type": command.command_type,
-                "payload_hash": payload_digest,
+                "t": self.tenant_id,
+                "k": dedup_key,
+                "id": command.command_id,
+                "type": command.command_type,
+                "hash": payload_digest,
                 "reply": reply.decode(),
-                "created_at": at,
+                "at": at,
             },
         )
+
+
+_NAMED = dialect_sql("named")
 
 
 class Store:
@@ -384,6 +366,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = is_sqlite(str(engine.url))
+        self.sql = _NAMED if self.sqlite else dialect_sql("pyformat")
 
     @contextmanager
     def write(self, tenant_id: str) -> Iterator[WriteTx]:
@@ -392,7 +375,7 @@ class Store:
             if not self.sqlite:
                 # One tenant's commands apply in one total order across processes.
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": tenant_id})
-            yield WriteTx(conn, tenant_id)
+            yield WriteTx(conn, tenant_id, self.sql)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
