@@ -75,7 +75,7 @@ def _create_tenant(state: TenantState, command: c.Command, ctx: Context) -> Deci
             f"{p.timeZone} is not an IANA time zone",
             {"timeZone": p.timeZone},
         )
-    events = [NewEvent("TenantCreated", p.tenantCode, p.model_dump(mode="json"))]
+    events = [NewEvent("TenantCreated", p.tenantCode, p.model_dump(mode="json", exclude_none=True))]
     for code in GL_ACCOUNTS:
         events.append(
             NewEvent(
@@ -138,7 +138,7 @@ def _create_customer(state: TenantState, command: c.Command, ctx: Context) -> De
                 code, "another customer of this tenant already has it", {"value": value}
             )
     customer_id = ctx.new_id()
-    payload = {"customerId": customer_id, **p.model_dump(mode="json")}
+    payload = {"customerId": customer_id, **p.model_dump(mode="json", exclude_none=True)}
     return Decision(
         [NewEvent("CustomerCreated", customer_id, payload)],
         {"tenantId": command.tenant_id, "customerId": customer_id},
