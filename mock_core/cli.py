@@ -9,7 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from mock_core.settings import DEV_PLATFORM_KEY, Settings
-from mock_core.store.engine import is_sqlite, make_engine, upgrade
+from mock_core.store.engine import is_sqlite, upgrade
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -45,7 +45,7 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 2
     # Migrate once here, so that several workers do not race to create the schema.
-    upgrade(make_engine(settings.database_url))
+    upgrade(settings.database_url)
     os.environ["MOCK_CORE_MIGRATE_ON_START"] = "false"
     key_note = (
         f"development key {DEV_PLATFORM_KEY!r} (scope *): set --api-keys for anything shared"
@@ -75,7 +75,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def migrate(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
-    upgrade(make_engine(settings.database_url))
+    upgrade(settings.database_url)
     print(f"mock-core: {settings.database_url} is at the newest schema", file=sys.stderr)
     return 0
 

@@ -111,9 +111,11 @@ class Gateway:
         self.clock = clock
         self.new_id = new_id
 
-    def execute(self, command: Command, raw_payload: Any, correlation_id: str | None) -> Outcome:
+    def execute(self, command: Command, correlation_id: str | None) -> Outcome:
         """Apply `command` (or replay its first reply); raise the error that refuses it."""
-        digest = payload_hash([command.command_type, raw_payload])
+        # The validated payload, not the raw one: 3000, 3000.0 and 3000.00 are one amount,
+        # and a replay that writes a number differently is still the same command.
+        digest = payload_hash([command.command_type, command.payload.model_dump(mode="json")])
         key = command.dedup_key
         with self.store.write(command.tenant_id) as tx:
             record = tx.find_command(key)

@@ -18,3 +18,9 @@ features_per_product_max: Final = 50
 credit_criteria_entries_max: Final = 20
 idempotency_key_chars_max: Final = 200
 correlation_id_chars_max: Final = 128
+# Every balance, GL accounts included, stays within +-10^15 minor units (10 trillion),
+# so that minor/100 written as a JSON number (a double) still holds every cent: below
+# 2^45 the spacing of doubles is under a hundredth. An entry that
+# would go past it is refused like any other bound (OVERDRAFT_LIMIT_EXCEEDED below,
+# MAX_BALANCE_EXCEEDED above).
+balance_minor_max: Final = 10**15

@@ -1,4 +1,10 @@
-"""Money at the edges: JSON numbers in, integer minor units inside, JSON numbers out."""
+"""Money at the edges: JSON numbers in, integer minor units inside, JSON numbers out.
+
+Inside the mock an amount is always an integer count of hundredths of the
+currency's unit, whatever the currency: a currency with fewer minor digits
+(JPY has none) only narrows which amounts are accepted, so one scale serves
+every table, sum and comparison.
+"""
 
 from __future__ import annotations
 

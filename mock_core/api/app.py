@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import yaml
@@ -33,12 +35,18 @@ def spec_path() -> Path:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the mock: open (and migrate) the store, wire routes, errors and metrics."""
     settings = settings or Settings()
-    engine = make_engine(settings.database_url)
     if settings.migrate_on_start:
-        upgrade(engine)
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
     store = Store(engine)
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()  # close pooled connections when the server stops
+
     app = FastAPI(
+        lifespan=lifespan,
         title="TuringCore v1 mock",
         version=__version__,
         openapi_url=None,  # the contract file is served instead of a generated schema

@@ -87,7 +87,7 @@ async def verify_tenant(
 ) -> Response:
     """Recompute the tenant's hash chain from the stored events."""
     _admin_enabled(settings)
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         tenant = queries.get_tenant(conn, tenant_id)
         if tenant is None:
             raise RequestError("NOT_FOUND", f"tenant {tenant_id} does not exist")

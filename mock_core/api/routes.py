@@ -108,7 +108,7 @@ async def post_command(
         )
     started = time.perf_counter()
     try:
-        outcome = gateway.execute(command, raw["payload"], correlation_id)
+        outcome = gateway.execute(command, correlation_id)
     except MockCoreError as exc:
         metrics.commands.labels(command.command_type, exc.code).inc()
         raise
@@ -132,7 +132,7 @@ def _not_found(what: str, ident: str) -> RequestError:
 
 @router.get("/tenants/{tenant_id}")
 async def get_tenant(tenant_id: TenantDep, store: StoreDep) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         tenant = queries.get_tenant(conn, tenant_id)
     if tenant is None:
         raise _not_found("tenant", tenant_id)
@@ -141,7 +141,7 @@ async def get_tenant(tenant_id: TenantDep, store: StoreDep) -> Response:
 
 @router.get("/tenants/{tenant_id}/products")
 async def list_products(tenant_id: TenantDep, store: StoreDep) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         if not queries.tenant_exists(conn, tenant_id):
             raise _not_found("tenant", tenant_id)
         return json_response(200, {"products": queries.list_products(conn, tenant_id)})
@@ -154,7 +154,7 @@ async def list_customers(
     limit: Limit = limits.page_size_default,
     offset: Offset = 0,
 ) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         if not queries.tenant_exists(conn, tenant_id):
             raise _not_found("tenant", tenant_id)
         return json_response(200, queries.list_customers(conn, tenant_id, limit, offset))
@@ -162,7 +162,7 @@ async def list_customers(
 
 @router.get("/tenants/{tenant_id}/customers/{customer_id}")
 async def get_customer(tenant_id: TenantDep, customer_id: str, store: StoreDep) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         customer = queries.get_customer(conn, tenant_id, customer_id)
         if customer is None:
             if not queries.tenant_exists(conn, tenant_id):
@@ -180,7 +180,7 @@ async def list_accounts(
     customerId: EntityId | None = None,
     accountType: Literal["CUSTOMER", "GL"] | None = None,
 ) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         if not queries.tenant_exists(conn, tenant_id):
             raise _not_found("tenant", tenant_id)
         page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, accountType)
@@ -189,7 +189,7 @@ async def list_accounts(
 
 @router.get("/tenants/{tenant_id}/accounts/{account_id}")
 async def get_account(tenant_id: TenantDep, account_id: str, store: StoreDep) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         account = queries.get_account(conn, tenant_id, account_id)
         if account is None:
             if not queries.tenant_exists(conn, tenant_id):
@@ -206,7 +206,7 @@ async def account_events(
     limit: Limit = limits.page_size_default,
     after: After = 0,
 ) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         if queries.get_account(conn, tenant_id, account_id) is None:
             if not queries.tenant_exists(conn, tenant_id):
                 raise _not_found("tenant", tenant_id)
@@ -224,7 +224,7 @@ async def tenant_events(
     eventType: EventType | None = None,
     entityId: EntityId | None = None,
 ) -> Response:
-    with store.read() as conn:
+    with store.read(tenant_id) as conn:
         if not queries.tenant_exists(conn, tenant_id):
             raise _not_found("tenant", tenant_id)
         page = queries.tenant_event_page(conn, tenant_id, after, limit, eventType, entityId)

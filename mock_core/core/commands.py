@@ -9,7 +9,6 @@ validated and are written back out as JSON numbers.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -61,24 +60,34 @@ def _parse_date(value: object) -> date:
     return date.fromisoformat(value)
 
 
+_TIMESTAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
 def _parse_timestamp(value: object) -> datetime:
-    if (
-        not isinstance(value, str)
-        or len(value) > 40
-        or not re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", value
-        )
-    ):
+    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise ValueError("must be an RFC 3339 date-time with an offset")
-    moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00")[:32])
+    day, time_of_day, fraction, offset = match.groups()
+    # RFC 3339 allows any number of fraction digits; Python keeps microseconds.
+    micros = (fraction or "").ljust(6, "0")[:6]
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        moment = datetime.fromisoformat(f"{day}T{time_of_day}.{micros}{offset}")
+    except ValueError as exc:
+        raise ValueError(f"is not a valid date-time: {exc}") from None
     assert moment.tzinfo is not None
     return moment
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _parse_uuid(value: object) -> str:
-    if not isinstance(value, str) or len(value) != 36:
-        raise ValueError("must be a UUID string")
-    uuid.UUID(value)
+    # uuid.UUID() alone is too lenient: it drops braces and hyphens wherever they are.
+    if not isinstance(value, str) or _UUID.fullmatch(value) is None:
+        raise ValueError("must be a UUID string (8-4-4-4-12 hex digits)")
     return value
 
 
@@ -251,6 +260,12 @@ class OpenAccount(Strict):
     accountPurpose: Name | None = None
     facilityLimit: Money | None = None
 
+    @model_validator(mode="after")
+    def _amounts_fit_currency(self) -> OpenAccount:
+        for name in ("initialDeposit", "facilityLimit"):
+            _check_digits(getattr(self, name), self.currency, name)
+        return self
+
 
 class Leg(Strict):
     accountId: Id
@@ -275,16 +290,16 @@ class PostEntry(Strict):
 
     @model_validator(mode="after")
     def _amounts_fit_currency(self) -> PostEntry:
-        digits = minor_digits(self.currency)
-        if digits < 2:
-            unit = 10 ** (2 - digits)
-            for index, leg in enumerate(self.legs):
-                if leg.amount % unit:
-                    raise ValueError(
-                        f"legs[{index}].amount has more than {digits} decimal places "
-                        f"for {self.currency}"
-                    )
+        for index, leg in enumerate(self.legs):
+            _check_digits(leg.amount, self.currency, f"legs[{index}].amount")
         return self
+
+
+def _check_digits(minor: int | None, currency: str, name: str) -> None:
+    """Refuse an amount with more decimals than `currency` has (minor units are 1/100)."""
+    digits = minor_digits(currency)
+    if minor is not None and digits < 2 and minor % 10 ** (2 - digits):
+        raise ValueError(f"{name} has more than {digits} decimal places for {currency}")
 
 
 Payload = CreateTenant | UpsertProduct | CreateCustomer | OpenAccount | PostEntry

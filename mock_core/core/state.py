@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from mock_core import limits
+
 GL_ACCOUNTS: tuple[str, ...] = (
     "GL_SALARY_CLEARING",
     "GL_CARD_CLEARING",
@@ -85,16 +87,18 @@ class TenantState:
     accounts: dict[str, Account] = field(default_factory=dict)
 
 
-def account_bounds(account: Account, product: Product | None) -> tuple[int | None, int | None]:
-    """Return (min, max) balance in minor units for `account`; None means unbounded.
+def account_bounds(account: Account, product: Product | None) -> tuple[int, int]:
+    """Return the (min, max) balance in minor units that `account` must stay within.
 
     Deposits: -overdraftLimit <= balance <= maxBalance. Loans and cards:
-    -facilityLimit <= balance <= 0. GL accounts have no bounds.
+    -facilityLimit <= balance <= 0. GL accounts have no business bounds. Every
+    account, GL included, stays within +-limits.balance_minor_max.
     """
+    ceiling = limits.balance_minor_max
     if account.account_type == "GL":
-        return None, None
+        return -ceiling, ceiling
     if account.product_type in CREDIT_PRODUCT_TYPES:
-        return -(account.facility_limit_minor or 0), 0
-    if product is None:
-        return 0, None
-    return -(product.overdraft_minor or 0), product.max_balance_minor
+        return max(-(account.facility_limit_minor or 0), -ceiling), 0
+    overdraft = (product.overdraft_minor or 0) if product is not None else 0
+    high = product.max_balance_minor if product is not None else None
+    return max(-overdraft, -ceiling), ceiling if high is None else min(high, ceiling)

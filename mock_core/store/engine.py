@@ -27,8 +27,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for `url`, with the backend's durability settings."""
+APP_ROLE = "turingcore_app"
+
+
+def make_engine(url: str, app_role: str | None = APP_ROLE) -> Engine:
+    """Create the engine for `url`, with the backend's durability settings.
+
+    On PostgreSQL every connection switches to `app_role` (see migration 0002),
+    so row-level security applies to everything the application runs; pass
+    None for an engine that runs migrations or admin work as the owner.
+    """
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -53,7 +61,16 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    if app_role:
+
+        @event.listens_for(engine, "connect")
+        def _on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f'SET ROLE "{app_role}"')
+            dbapi_connection.commit()
+
+    return engine
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -63,12 +80,19 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        alembic_command.upgrade(config, "head")
+def upgrade(url: str) -> None:
+    """Create or upgrade the schema at `url` to the newest migration (as the owner)."""
+    engine = make_engine(url, app_role=None)
+    try:
+        config = alembic_config(url)
+        with engine.begin() as connection:
+            if not is_sqlite(url):
+                # Several workers may start at once: one migrates, the others wait.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7215823)")
+            config.attributes["connection"] = connection
+            alembic_command.upgrade(config, "head")
+    finally:
+        engine.dispose()
 
 
 def schema_is_current(engine: Engine) -> bool:

@@ -77,7 +77,7 @@ _SQL = {
     ":opened_at, :ordinal, :ordinal)",
     "update_balance": "UPDATE accounts SET balance_minor = balance_minor + :delta, "
     "last_sequence = :seq WHERE tenant_id = :t AND account_id = :a",
-    "update_facility": "UPDATE accounts SET facility_limit_minor = :limit "
+    "update_facility": "UPDATE accounts SET facility_limit_minor = :limit, last_sequence = :seq "
     "WHERE tenant_id = :t AND account_id = :a",
     "insert_customer": "INSERT INTO customers (tenant_id, customer_id, email, mobile, "
     "external_ref, data, ordinal) VALUES (:t, :c, :e, :m, :r, :data, :ordinal)",
@@ -302,7 +302,12 @@ class WriteTx:
             elif kind == "LoanFacilityCreated":
                 self._run(
                     "update_facility",
-                    {"t": t, "a": p["accountId"], "limit": to_minor(p["facilityLimit"])},
+                    {
+                        "t": t,
+                        "a": p["accountId"],
+                        "limit": to_minor(p["facilityLimit"]),
+                        "seq": seq,
+                    },
                 )
             elif kind in ("ProductCreated", "ProductUpdated"):
                 values = {
@@ -360,6 +365,12 @@ class WriteTx:
 _NAMED = dialect_sql("named")
 
 
+_PG_WRITE_START = text(
+    "SELECT pg_advisory_xact_lock(hashtext(:t)), set_config('app.current_tenant', :t, true)"
+)
+_PG_READ_START = text("SELECT set_config('app.current_tenant', :t, true)")
+
+
 class Store:
     """The database: write transactions per tenant, read connections, admin resets."""
 
@@ -373,18 +384,25 @@ class Store:
         """One write transaction for `tenant_id`, holding the tenant's write lock."""
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             if not self.sqlite:
-                # One tenant's commands apply in one total order across processes.
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": tenant_id})
+                # One tenant's commands apply in one total order across processes,
+                # and row-level security lets this transaction see only this tenant.
+                conn.execute(_PG_WRITE_START, {"t": tenant_id})
             yield WriteTx(conn, tenant_id, self.sql)
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, tenant_id: str) -> Iterator[Connection]:
+        """A read transaction scoped to `tenant_id` (row-level security on PostgreSQL)."""
         with self.engine.connect() as conn:
+            if not self.sqlite:
+                conn.execute(_PG_READ_START, {"t": tenant_id})
             yield conn
 
     def reset(self, tenant_id: str | None = None) -> None:
         """Delete one tenant's rows, or every tenant's (admin only)."""
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            if not self.sqlite:
+                # Admin work runs as the connecting user, outside row-level security.
+                conn.execute(text("SET LOCAL ROLE NONE"))
             for table in TENANT_TABLES:
                 statement = delete(table)
                 if tenant_id is not None:

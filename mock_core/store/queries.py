@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from mock_core.money import minor_digits, to_number
+from mock_core.money import to_number
 from mock_core.store.schema import account_events, accounts, customers, events, products, tenants
 
 
@@ -136,7 +136,6 @@ _account_columns = (
 
 
 def _account_summary(tenant_id: str, row: Any) -> dict[str, Any]:
-    digits = minor_digits(row[5])
     return {
         "accountId": row[0],
         "tenantId": tenant_id,
@@ -145,8 +144,8 @@ def _account_summary(tenant_id: str, row: Any) -> dict[str, Any]:
         "productCode": row[3],
         "productType": row[4],
         "currency": row[5],
-        "balance": to_number(row[6], digits),
-        "facilityLimit": None if row[7] is None else to_number(row[7], digits),
+        "balance": to_number(row[6]),
+        "facilityLimit": None if row[7] is None else to_number(row[7]),
         "accountAlias": row[8],
         "accountPurpose": row[9],
         "status": "ACTIVE",

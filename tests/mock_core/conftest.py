@@ -29,7 +29,9 @@ class Api:
     def headers(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
 
-    def envelope(self, tenant: str, command_type: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    def envelope(
+        self, tenant: str, command_type: str, payload: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         body = {
             "commandId": str(uuid.uuid4()),
             "tenantId": tenant,
@@ -41,8 +43,15 @@ class Api:
         body.update(extra)
         return body
 
-    def send(self, tenant: str, command_type: str, payload: dict[str, Any], *, key: str | None = None,
-             **extra: Any) -> Any:
+    def send(
+        self,
+        tenant: str,
+        command_type: str,
+        payload: dict[str, Any],
+        *,
+        key: str | None = None,
+        **extra: Any,
+    ) -> Any:
         return self.client.post(
             f"/v1/tenants/{tenant}/commands",
             json=self.envelope(tenant, command_type, payload, **extra),
@@ -62,12 +71,19 @@ class Api:
     def create_customer(self, tenant: str = TENANT, n: int = 1, **overrides: Any) -> Any:
         return self.send(tenant, "CreateCustomer", {**customer_payload(n), **overrides})
 
-    def open_account(self, customer_id: str, product: str = "TXN_ACCOUNT_BASIC",
-                     tenant: str = TENANT, **extra: Any) -> Any:
+    def open_account(
+        self,
+        customer_id: str,
+        product: str = "TXN_ACCOUNT_BASIC",
+        tenant: str = TENANT,
+        **extra: Any,
+    ) -> Any:
         payload = {"customerId": customer_id, "productCode": product, "currency": "AUD", **extra}
         return self.send(tenant, "OpenAccount", payload)
 
-    def post_entry(self, legs: list[tuple[str, str, float]], tenant: str = TENANT, **extra: Any) -> Any:
+    def post_entry(
+        self, legs: list[tuple[str, str, float]], tenant: str = TENANT, **extra: Any
+    ) -> Any:
         payload = {
             "bookingDate": "2025-01-15",
             "valueDate": "2025-01-15",
@@ -141,8 +157,9 @@ def customer_payload(n: int = 1) -> dict[str, Any]:
 
 
 @pytest.fixture
-def settings(tmp_path: Any) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path}/mock.db", api_keys=KEYS, access_log=False)
+def settings(database_url: str) -> Settings:
+    """The mock's settings, on each backend in turn (see tests/conftest.py)."""
+    return Settings(database_url=database_url, api_keys=KEYS, access_log=False)
 
 
 @pytest.fixture
@@ -165,5 +182,7 @@ def ledger(api: Api) -> dict[str, str]:
     customer = api.create_customer().json()["result"]["customerId"]
     txn = api.open_account(customer, initialDeposit=100).json()["result"]["accountId"]
     sav = api.open_account(customer, "SAVINGS_STANDARD").json()["result"]["accountId"]
-    card = api.open_account(customer, "CC_LOW_RATE", facilityLimit=5000).json()["result"]["accountId"]
+    card = api.open_account(customer, "CC_LOW_RATE", facilityLimit=5000).json()["result"][
+        "accountId"
+    ]
     return {"customer": customer, "txn": txn, "savings": sav, "card": card}

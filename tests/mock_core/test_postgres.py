@@ -1,0 +1,290 @@
+"""PostgreSQL: row-level security as a second wall, and many workers on one chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import rfc8785
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from mock_core.api.app import create_app
+from mock_core.settings import Settings
+from mock_core.store.engine import make_engine
+from tests.conftest import create_database, drop_database, require_postgres
+from tests.mock_core.conftest import KEYS, PLATFORM_KEY, TXN_BASIC, Api
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pg_url(pg_database: tuple[str, str]) -> str:
+    from tests.conftest import truncate
+
+    truncate(pg_database[0])
+    return pg_database[1]
+
+
+def _two_tenants(url: str) -> dict[str, str]:
+    settings = Settings(database_url=url, api_keys=KEYS, access_log=False)
+    ids = {}
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        for tenant in ("TENANT_A", "TENANT_B"):
+            assert api.create_tenant(tenant).status_code == 202
+            assert api.upsert_product(tenant).status_code == 202
+            customer = api.create_customer(tenant).json()["result"]["customerId"]
+            reply = api.open_account(customer, tenant=tenant, initialDeposit=50)
+            ids[tenant] = reply.json()["result"]["accountId"]
+    return ids
+
+
+def test_row_level_security_hides_and_protects_other_tenants_rows(pg_url: str) -> None:
+    ids = _two_tenants(pg_url)
+    app_engine = make_engine(pg_url)  # the application's engine: SET ROLE turingcore_app
+    owner_engine = make_engine(pg_url, app_role=None)
+    try:
+        unfiltered = "SELECT tenant_id, account_id FROM accounts"  # no tenant filter at all
+        with owner_engine.connect() as conn:
+            owner_sees = {row[0] for row in conn.execute(text(unfiltered))}
+        assert owner_sees == {"TENANT_A", "TENANT_B"}, "the owner bypasses policies"
+
+        with app_engine.connect() as conn:
+            conn.execute(text("SELECT set_config('app.current_tenant', 'TENANT_B', true)"))
+            rows = conn.execute(text(unfiltered)).all()
+            assert rows and {row[0] for row in rows} == {"TENANT_B"}
+            assert ids["TENANT_A"] not in {row[1] for row in rows}
+            for table in ("events", "customers", "products", "command_log", "account_events"):
+                tenants = {r[0] for r in conn.execute(text(f"SELECT tenant_id FROM {table}"))}
+                assert tenants == {"TENANT_B"}, table
+
+        with app_engine.connect() as conn:  # nothing set: nothing visible
+            assert conn.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 0
+
+        with app_engine.connect() as conn, pytest.raises(DBAPIError, match="row-level security"):
+            conn.execute(text("SELECT set_config('app.current_tenant', 'TENANT_B', true)"))
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (tenant_id, account_id, account_type, currency, "
+                    "balance_minor, opened_at, ordinal, last_sequence) "
+                    "VALUES ('TENANT_A', 'SNEAKY', 'GL', 'AUD', 0, 'now', 1, 1)"
+                )
+            )
+
+        with app_engine.connect() as conn:  # an update of A's balance from B touches nothing
+            conn.execute(text("SELECT set_config('app.current_tenant', 'TENANT_B', true)"))
+            changed = conn.execute(
+                text("UPDATE accounts SET balance_minor = 0 WHERE account_id = :a"),
+                {"a": ids["TENANT_A"]},
+            ).rowcount
+            assert changed == 0
+
+        with app_engine.connect() as conn, pytest.raises(DBAPIError, match="permission denied"):
+            conn.execute(text("SELECT set_config('app.current_tenant', 'TENANT_A', true)"))
+            conn.execute(text("UPDATE events SET envelope = '{}'"))  # the log is append-only
+    finally:
+        app_engine.dispose()
+        owner_engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def four_workers() -> Iterator[tuple[str, str]]:
+    """`mock-core serve --workers 4` on a database of its own: (base URL, db name)."""
+    require_postgres()
+    name, url = create_database("mock_core_workers")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mock_core", "serve", "--port", str(port), "--workers", "4",
+         "--database-url", url, "--api-keys", KEYS, "--no-access-log"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.2)
+        yield base, name
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        drop_database(name)
+
+
+def _envelope(kind: str, payload: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+    body = {
+        "commandId": str(uuid.uuid4()),
+        "tenantId": "RACE_CU",
+        "commandType": kind,
+        "actor": {"actorType": "SYSTEM", "actorId": "race"},
+        "timestamp": "2025-01-15T09:00:00+11:00",
+        "payload": payload,
+    }
+    if key:
+        body["idempotencyKey"] = key
+    return body
+
+
+def test_four_workers_keep_one_chain_and_every_bound(four_workers: tuple[str, str]) -> None:
+    base, _ = four_workers
+    headers = {"Authorization": f"Bearer {PLATFORM_KEY}"}
+    with httpx.Client(base_url=f"{base}/v1/tenants/RACE_CU", headers=headers) as client:
+
+        def send(body: dict[str, Any]) -> httpx.Response:
+            return client.post("/commands", json=body)
+
+        assert send(_envelope("CreateTenant", {
+            "tenantCode": "RACE_CU", "displayName": "Race", "region": "AU",
+            "baseCurrency": "AUD", "timeZone": "Australia/Sydney"})).status_code == 202  # fmt: skip
+        assert send(_envelope("UpsertProduct", TXN_BASIC)).status_code == 202
+        accounts = []
+        for n in range(3):
+            person = {"firstName": "R", "lastName": "C", "dateOfBirth": "1990-01-01",
+                      "email": f"race{n}@example.com", "mobile": f"+6141111111{n}"}  # fmt: skip
+            address = {"line1": "1 St", "suburb": "Sydney", "state": "NSW", "postcode": "2000",
+                       "country": "AU"}  # fmt: skip
+            customer = send(_envelope("CreateCustomer", {"person": person, "address": address}))
+            open_account = {
+                "customerId": customer.json()["result"]["customerId"],
+                "productCode": "TXN_ACCOUNT_BASIC",
+                "currency": "AUD",
+                "initialDeposit": 100,
+            }
+            reply = send(_envelope("OpenAccount", open_account))
+            accounts.append(reply.json()["result"]["accountId"])
+
+    # Hundreds of conflicting transfers among three accounts that each hold 100.00,
+    # from 16 clients at once: many must be refused as overdrafts, none may slip by.
+    rng = random.Random(7)
+    transfers = []
+    for _ in range(400):
+        src, dst = rng.sample(accounts, 2)
+        amount = rng.choice([5, 20, 45.5, 80])
+        transfers.append(_envelope("PostEntry", {
+            "bookingDate": "2025-01-15", "valueDate": "2025-01-15", "currency": "AUD",
+            "legs": [{"accountId": src, "direction": "CREDIT", "amount": amount},
+                     {"accountId": dst, "direction": "DEBIT", "amount": amount}],
+            "narrative": "race"}, key=f"race-{uuid.uuid4()}"))  # fmt: skip
+    # The same key sent twice at once, to two connections (likely two workers).
+    duplicates = transfers[:40]
+    work = [*transfers, *[{**d, "commandId": str(uuid.uuid4())} for d in duplicates]]
+    rng.shuffle(work)
+    replies: list[tuple[dict[str, Any], int, dict[str, Any], bool]] = []
+    lock = threading.Lock()
+
+    def worker(chunk: list[dict[str, Any]]) -> None:
+        with httpx.Client(base_url=f"{base}/v1/tenants/RACE_CU", headers=headers,
+                          timeout=60) as c:  # fmt: skip
+            for body in chunk:
+                r = c.post("/commands", json=body)
+                with lock:
+                    replies.append((body, r.status_code, r.json(),
+                                    r.headers.get("Idempotent-Replayed") == "true"))  # fmt: skip
+
+    threads = [threading.Thread(target=worker, args=(work[i::16],)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert {status for _, status, _, _ in replies} <= {202, 409, 422}, "no 5xx, nothing else"
+    refused = [b for _, s, b, _ in replies if s == 422]
+    assert refused and {b["invariant"] for b in refused} == {"OVERDRAFT_LIMIT_EXCEEDED"}
+    applied = [(body, reply) for body, s, reply, replayed in replies if s == 202 and not replayed]
+    keys = [body["idempotencyKey"] for body, _ in applied]
+    assert len(keys) == len(set(keys)), "a command applied twice"
+    by_key: dict[str, set[str]] = {}
+    for body, status, reply, _ in replies:
+        if status == 202:
+            by_key.setdefault(body["idempotencyKey"], set()).add(reply["result"]["entryId"])
+    assert all(len(entries) == 1 for entries in by_key.values()), "a replay differed"
+
+    with httpx.Client(base_url=f"{base}/v1/tenants/RACE_CU", headers=headers) as client:
+        page = client.get("/accounts", params={"limit": 1000}).json()["accounts"]
+        balances = {a["accountId"]: round(a["balance"] * 100) for a in page}
+        assert sum(balances.values()) == 0
+        assert all(balances[a] >= 0 for a in accounts), "an overdraft slipped through"
+        events, after = [], 0
+        while True:
+            got = client.get("/events", params={"after": after, "limit": 1000}).json()
+            events += got["events"]
+            if got["nextCursor"] is None:
+                break
+            after = got["nextCursor"]
+    prev = "0" * 64
+    for n, envelope in enumerate(events, start=1):
+        assert envelope["sequence"] == n, "a gap or a fork in the sequence"
+        assert envelope["prevHash"] == prev
+        body = {k: v for k, v in envelope.items() if k != "hash"}
+        assert envelope["hash"] == hashlib.sha256(prev.encode() + rfc8785.dumps(body)).hexdigest()
+        prev = envelope["hash"]
+    posted = [e for e in events if e["eventType"] == "EntryPosted"]
+    assert len(posted) == len(applied), "every applied command has exactly its entry"
+    # Every account's balance is the fold of the entries that touched it.
+    folded = dict.fromkeys(balances, 0)
+    for e in events:
+        if e["eventType"] in ("EntryPosted", "FundsPosted"):
+            for leg in e["payload"]["legs"]:
+                sign = 1 if leg["direction"] == "DEBIT" else -1
+                folded[leg["accountId"]] += sign * round(leg["amount"] * 100)
+    assert folded == balances
+
+
+def test_compose_file_matches_the_cli() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "mock-core", "twin"} <= set(services)
+    for name in ("postgres", "mock-core"):
+        assert "healthcheck" in services[name], name
+    mock = services["mock-core"]
+    command = mock["command"]
+    assert command[:2] == ["mock-core", "serve"]
+    from mock_core.cli import build_parser
+
+    args = build_parser().parse_args(command[1:])  # every flag must be one the CLI knows
+    assert args.workers > 1 and args.host == "0.0.0.0"
+    assert mock["environment"]["MOCK_CORE_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert mock["depends_on"]["postgres"]["condition"] == "service_healthy"
+    twin = services["twin"]
+    assert twin["command"][0] == "twin" and twin["command"][1] == "run"
+    assert twin["environment"]["TURINGCORE_BASE_URL"] == "http://mock-core:8080"
+    assert twin["depends_on"]["mock-core"]["condition"] == "service_healthy"
+    from mock_core.settings import Settings as MockSettings
+
+    known = {f"MOCK_CORE_{name.upper()}" for name in MockSettings.model_fields}
+    assert set(mock["environment"]) <= known, "an environment variable the mock does not read"
+    assert json.dumps(compose)  # plain data, nothing exotic
