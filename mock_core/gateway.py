@@ -9,8 +9,9 @@ back, so a rejection leaves no trace (and its key may be retried).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +21,8 @@ from pydantic import ValidationError
 
 from mock_core.core.commands import PAYLOAD_MODELS, Command, Envelope
 from mock_core.core.decide import Context, decide
-from mock_core.errors import InvariantViolation, RequestError
-from mock_core.store.eventstore import Store, payload_hash
+from mock_core.errors import InvariantViolation, MockCoreError, RequestError
+from mock_core.store.eventstore import Store, WriteTx, payload_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,50 +113,123 @@ class Gateway:
         self.new_id = new_id
 
     def execute(self, command: Command, correlation_id: str | None) -> Outcome:
-        """Apply `command` (or replay its first reply); raise the error that refuses it."""
+        """Apply `command` (or replay its first reply) in a transaction of its own.
+
+        Raises the error that refuses it; a refusal rolls the transaction back.
+        """
+        with self.store.write(command.tenant_id) as tx:
+            return self._apply(tx, command, correlation_id)
+
+    def execute_batch(
+        self, batch: Sequence[tuple[Command, str | None]]
+    ) -> list[Outcome | MockCoreError]:
+        """Apply several commands, in order, in ONE transaction and one durable commit.
+
+        Each command runs inside a savepoint: a refused one is rolled back to it and
+        leaves no trace, exactly as if it had had a transaction of its own, and later
+        commands of the batch see the earlier ones. SQLite only (group commit).
+        """
+        results: list[Outcome | MockCoreError] = []
+        with self.store.write_batch() as conn:
+            for command, correlation_id in batch:
+                conn.exec_driver_sql("SAVEPOINT command")
+                try:
+                    tx = self.store.tx(conn, command.tenant_id)
+                    results.append(self._apply(tx, command, correlation_id))
+                except MockCoreError as exc:
+                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT command")
+                    results.append(exc)
+                finally:
+                    conn.exec_driver_sql("RELEASE SAVEPOINT command")
+        return results
+
+    def _apply(self, tx: WriteTx, command: Command, correlation_id: str | None) -> Outcome:
         # The validated payload, not the raw one: 3000, 3000.0 and 3000.00 are one amount,
         # and a replay that writes a number differently is still the same command.
         digest = payload_hash([command.command_type, command.payload.model_dump(mode="json")])
         key = command.dedup_key
-        with self.store.write(command.tenant_id) as tx:
-            record = tx.find_command(key)
-            if record is not None:
-                if record.command_type == command.command_type and record.payload_hash == digest:
-                    return Outcome(202, record.reply, True, 0)
-                raise InvariantViolation(
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "this idempotency key was used for another command",
-                    {"idempotencyKey": key, "firstCommandId": record.command_id},
-                )
-            state = tx.load_state(command)
-            if state.tenant is None and command.command_type != "CreateTenant":
-                raise RequestError("NOT_FOUND", f"tenant {command.tenant_id} does not exist", {})
-            now = self.clock()
-            decision = decide(state, command, Context(now, self.new_id))
-            accepted_at = format_instant(now)
-            event_ids = [self.new_id() for _ in decision.events]
-            tx.append(
-                decision.events,
-                causation_id=command.command_id,
-                correlation_id=correlation_id or command.command_id,
-                occurred_at=accepted_at,
-                event_ids=event_ids,
+        record = tx.find_command(key)
+        if record is not None:
+            if record.command_type == command.command_type and record.payload_hash == digest:
+                return Outcome(202, record.reply, True, 0)
+            raise InvariantViolation(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this idempotency key was used for another command",
+                {"idempotencyKey": key, "firstCommandId": record.command_id},
             )
-            reply = orjson.dumps(
-                {
-                    "commandId": command.command_id,
-                    "status": "ACCEPTED",
-                    "correlationId": correlation_id or command.command_id,
-                    "acceptedAt": accepted_at,
-                    "result": decision.result,
-                    "eventIds": event_ids,
-                }
-            )
-            tx.record_command(key, command, digest, reply, accepted_at)
-        return Outcome(
-            202,
-            reply,
-            False,
-            len(event_ids),
-            tuple(e.event_type for e in decision.events),
+        state = tx.load_state(command)
+        if state.tenant is None and command.command_type != "CreateTenant":
+            raise RequestError("NOT_FOUND", f"tenant {command.tenant_id} does not exist", {})
+        now = self.clock()
+        decision = decide(state, command, Context(now, self.new_id))
+        accepted_at = format_instant(now)
+        event_ids = [self.new_id() for _ in decision.events]
+        tx.append(
+            decision.events,
+            causation_id=command.command_id,
+            correlation_id=correlation_id or command.command_id,
+            occurred_at=accepted_at,
+            event_ids=event_ids,
         )
+        reply = orjson.dumps(
+            {
+                "commandId": command.command_id,
+                "status": "ACCEPTED",
+                "correlationId": correlation_id or command.command_id,
+                "acceptedAt": accepted_at,
+                "result": decision.result,
+                "eventIds": event_ids,
+            }
+        )
+        tx.record_command(key, command, digest, reply, accepted_at)
+        return Outcome(
+            202, reply, False, len(event_ids), tuple(e.event_type for e in decision.events)
+        )
+
+
+class GroupCommitter:
+    """Shares one durable commit among the commands that arrive together (SQLite).
+
+    A request queues its command and waits. The first one in schedules a flush on
+    the event loop; by the time it runs, every request the loop has read meanwhile
+    has queued too, and the flush applies them all in one transaction with one
+    fsync (`Gateway.execute_batch`), then answers each. No reply is sent before the
+    commit that holds its command is on disk. A sequential client gets batches of
+    one, which is the plain path.
+    """
+
+    def __init__(self, gateway: Gateway, batch_max: int = 256) -> None:
+        self.gateway = gateway
+        self.batch_max = batch_max
+        self._queue: list[tuple[Command, str | None, asyncio.Future[Outcome]]] = []
+        self._scheduled = False
+
+    async def submit(self, command: Command, correlation_id: str | None) -> Outcome:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.append((command, correlation_id, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._queue = self._queue[: self.batch_max], self._queue[self.batch_max :]
+        if self._queue:
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._scheduled = False
+        try:
+            results = self.gateway.execute_batch([(c, corr) for c, corr, _ in batch])
+        except Exception as exc:  # the commit itself failed: nothing of the batch is written
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, _, future), result in zip(batch, results, strict=True):
+            if future.done():  # the client went away; its command is applied all the same
+                continue
+            if isinstance(result, MockCoreError):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     admin_enabled: bool = True
     access_log: bool = True
     migrate_on_start: bool = True
+    group_commit: bool = True
 
     @field_validator("database_url")
     @classmethod

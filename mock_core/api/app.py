@@ -16,7 +16,7 @@ from mock_core import __version__
 from mock_core.api import errors, ops, routes
 from mock_core.api.auth import KeyRing
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
-from mock_core.gateway import Gateway
+from mock_core.gateway import Gateway, GroupCommitter
 from mock_core.settings import Settings
 from mock_core.store.engine import make_engine, upgrade
 from mock_core.store.eventstore import Store
@@ -56,6 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.gateway = Gateway(store)
+    # SQLite: concurrent commands share one durable commit. PostgreSQL: a transaction
+    # per command, each under its tenant's lock (a batch would take several locks).
+    app.state.committer = (
+        GroupCommitter(app.state.gateway) if store.sqlite and settings.group_commit else None
+    )
     app.state.keys = KeyRing(settings.keys())
     app.state.metrics = Metrics()
     path = spec_path()

@@ -108,7 +108,11 @@ async def post_command(
         )
     started = time.perf_counter()
     try:
-        outcome = gateway.execute(command, correlation_id)
+        committer = request.app.state.committer
+        if committer is not None:
+            outcome = await committer.submit(command, correlation_id)
+        else:
+            outcome = gateway.execute(command, correlation_id)
     except MockCoreError as exc:
         metrics.commands.labels(command.command_type, exc.code).inc()
         raise

@@ -390,6 +390,17 @@ class Store:
             yield WriteTx(conn, tenant_id, self.sql)
 
     @contextmanager
+    def write_batch(self) -> Iterator[Connection]:
+        """One write transaction for a batch of commands (SQLite group commit)."""
+        assert self.sqlite, "batches share one transaction; PostgreSQL locks per tenant"
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            yield conn
+
+    def tx(self, conn: Connection, tenant_id: str) -> WriteTx:
+        """The write side of one command inside the batch transaction `conn`."""
+        return WriteTx(conn, tenant_id, self.sql)
+
+    @contextmanager
     def read(self, tenant_id: str) -> Iterator[Connection]:
         """A read transaction scoped to `tenant_id` (row-level security on PostgreSQL)."""
         with self.engine.connect() as conn:

@@ -6,9 +6,56 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 GENESIS_HASH = "0" * 64
+_SAFE_INT = 2**53
+
+
+class _NeedsReference(Exception):
+    """The value holds something the fast encoder might write differently from JCS."""
+
+
+def _jcs_ready(value: Any) -> Any:
+    # orjson already writes what RFC 8785 asks for (shortest round-trip numbers in the
+    # same notation, the same string escapes, keys sorted by code point), except that
+    # it keeps ".0" on integral floats and the sign of -0.0. Those become ints here.
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            # JCS sorts keys by UTF-16 code units; that differs from code point order
+            # only for characters outside the Basic Multilingual Plane.
+            if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
+                raise _NeedsReference
+            out[key] = _jcs_ready(item)
+        return out
+    if isinstance(value, list):
+        return [_jcs_ready(item) for item in value]
+    if isinstance(value, float):
+        if value.is_integer():
+            if not -_SAFE_INT < value < _SAFE_INT:
+                raise _NeedsReference  # JCS pads the shortest digits with zeros there
+            return int(value)
+        return value
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not -_SAFE_INT < value < _SAFE_INT
+    ):
+        raise _NeedsReference
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of `value`; equal to `rfc8785.dumps`, about 10x cheaper.
+
+    tests/mock_core/test_hashchain.py checks the two agree on arbitrary JSON values.
+    """
+    try:
+        return orjson.dumps(_jcs_ready(value), option=orjson.OPT_SORT_KEYS)
+    except _NeedsReference:
+        return rfc8785.dumps(value)
 
 
 def event_hash(prev_hash: str, envelope: Mapping[str, Any]) -> str:
@@ -21,7 +68,7 @@ def event_hash(prev_hash: str, envelope: Mapping[str, Any]) -> str:
     """
     assert "hash" not in envelope
     digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(rfc8785.dumps(dict(envelope)))
+    digest.update(canonical_json(dict(envelope)))
     return digest.hexdigest()
 
 
