@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     path = spec_path()
     if path.exists():
         app.state.spec_yaml = path.read_bytes()
-        app.state.spec_json = json.dumps(yaml.safe_load(app.state.spec_yaml)).encode()
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        app.state.spec_json = json.dumps(yaml.load(app.state.spec_yaml, Loader=loader)).encode()
     else:
         log.warning("contract file %s not found; /v1/openapi.* will be empty", path)
         app.state.spec_yaml = b""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from mock_core.api.auth import KeyRing
 from mock_core.api.observability import Metrics
@@ -33,7 +33,10 @@ def _keys(request: Request) -> KeyRing:
     return request.app.state.keys
 
 
-def _tenant(tenant_id: str, request: Request) -> str:
+TenantPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+
+
+def _tenant(tenant_id: TenantPath, request: Request) -> str:
     """The path's tenant, once the caller's key is known to reach it (else 401/403)."""
     _keys(request).require_tenant(request, tenant_id)
     return tenant_id

@@ -10,7 +10,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from mock_core.api.deps import MetricsDep, PlatformDep, SettingsDep, StoreDep
+from mock_core.api.deps import MetricsDep, PlatformDep, SettingsDep, StoreDep, TenantPath
 from mock_core.api.errors import json_response
 from mock_core.errors import RequestError
 from mock_core.store import queries
@@ -73,7 +73,7 @@ async def reset_all(_: PlatformDep, settings: SettingsDep, store: StoreDep) -> R
 
 @router.post("/_mock/tenants/{tenant_id}/reset", include_in_schema=False)
 async def reset_tenant(
-    tenant_id: str, _: PlatformDep, settings: SettingsDep, store: StoreDep
+    tenant_id: TenantPath, _: PlatformDep, settings: SettingsDep, store: StoreDep
 ) -> Response:
     """Delete one tenant and everything in it (development only)."""
     _admin_enabled(settings)
@@ -83,7 +83,7 @@ async def reset_tenant(
 
 @router.get("/_mock/tenants/{tenant_id}/verify", include_in_schema=False)
 async def verify_tenant(
-    tenant_id: str, _: PlatformDep, settings: SettingsDep, store: StoreDep
+    tenant_id: TenantPath, _: PlatformDep, settings: SettingsDep, store: StoreDep
 ) -> Response:
     """Recompute the tenant's hash chain from the stored events."""
     _admin_enabled(settings)

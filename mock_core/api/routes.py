@@ -10,7 +10,7 @@ import time
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from mock_core import limits
 from mock_core.api.deps import GatewayDep, KeysDep, MetricsDep, StoreDep, TenantDep
@@ -24,7 +24,10 @@ router = APIRouter(prefix="/v1")
 Limit = Annotated[int, Query(ge=1, le=limits.page_size_max)]
 Offset = Annotated[int, Query(ge=0, le=limits.offset_max)]
 After = Annotated[int, Query(ge=0, le=2**62)]
-EntityId = Annotated[str, Query(min_length=1, max_length=64)]
+# No identifier anywhere may hold U+0000 (PostgreSQL text cannot): a 400, never a 500.
+NO_NUL = r"^[^\x00]*$"
+EntityId = Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)]
+PathId = Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL)]
 EventType = Literal[
     "TenantCreated",
     "ProductCreated",
@@ -65,6 +68,16 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def _require_json(request: Request) -> None:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not (
@@ -92,6 +105,8 @@ async def post_command(
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestError("MALFORMED_JSON", f"the body is not valid JSON: {exc}") from None
+    if b"\\u0000" in body and _holds_nul(raw):
+        raise RequestError("VALIDATION_ERROR", "strings must not contain U+0000", {"errors": []})
     command = parse_command(tenant_id, raw)
     request.state.command_id = command.command_id
     request.state.command_type = command.command_type
@@ -165,7 +180,7 @@ async def list_customers(
 
 
 @router.get("/tenants/{tenant_id}/customers/{customer_id}")
-async def get_customer(tenant_id: TenantDep, customer_id: str, store: StoreDep) -> Response:
+async def get_customer(tenant_id: TenantDep, customer_id: PathId, store: StoreDep) -> Response:
     with store.read(tenant_id) as conn:
         customer = queries.get_customer(conn, tenant_id, customer_id)
         if customer is None:
@@ -192,7 +207,7 @@ async def list_accounts(
 
 
 @router.get("/tenants/{tenant_id}/accounts/{account_id}")
-async def get_account(tenant_id: TenantDep, account_id: str, store: StoreDep) -> Response:
+async def get_account(tenant_id: TenantDep, account_id: PathId, store: StoreDep) -> Response:
     with store.read(tenant_id) as conn:
         account = queries.get_account(conn, tenant_id, account_id)
         if account is None:
@@ -205,7 +220,7 @@ async def get_account(tenant_id: TenantDep, account_id: str, store: StoreDep) ->
 @router.get("/tenants/{tenant_id}/accounts/{account_id}/events")
 async def account_events(
     tenant_id: TenantDep,
-    account_id: str,
+    account_id: PathId,
     store: StoreDep,
     limit: Limit = limits.page_size_default,
     after: After = 0,

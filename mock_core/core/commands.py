@@ -187,6 +187,7 @@ CreditCriterionValue = (
     | Annotated[int, Field(ge=-(10**12), le=10**12)]
     | Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
     | bool
+    | Annotated[list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=50)]
 )
 
 

@@ -9,10 +9,13 @@ tenant of their own (`fresh`). Expectations come from docs/contract.md and
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import json
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -190,6 +193,30 @@ def assert_accepted(resp: Any, command: dict[str, Any], result_keys: set[str]) -
 
 
 BACKENDS = ["sqlite", "postgres"]
+# A minimal contract file for apps whose tests do not look at the served spec: parsing
+# the real one (100 kB of YAML) is most of the half second an app takes to build.
+# test_ops checks the real file is served.
+SMALL_SPEC = "openapi: 3.1.0\ninfo: {title: small, version: '0'}\npaths: {}\n"
+
+
+# Tests of the HTTP layer alone (auth, media types, parameter validation): the store
+# plays no part in them, so they run on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("mod_client", ["sqlite"], indirect=True)
+
+
+def small_spec_path() -> Path:
+    path = Path(tempfile.gettempdir()) / f"mock-core-small-spec-{os.getpid()}.yaml"
+    if not path.exists():
+        path.write_text(SMALL_SPEC)
+        atexit.register(path.unlink, True)  # missing_ok
+    return path
+
+
+def quick_app(settings: Settings) -> Any:
+    """create_app(settings), serving SMALL_SPEC instead of the contract file."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOCK_CORE_SPEC_PATH", str(small_spec_path()))
+        return create_app(settings)
 
 
 @contextmanager
@@ -452,7 +479,6 @@ def run_example(
     return ex
 
 
-# (command name, event types in order); accounts resolve through ex.ids.
 def expected_stream(ex: Example) -> list[tuple[str, str, str]]:
     """(command, eventType, entityId) for the whole example stream, in order."""
     i = ex.ids
@@ -470,8 +496,9 @@ def expected_stream(ex: Example) -> list[tuple[str, str, str]]:
         ("openCard", "AccountOpened", i["card"]),
         ("openCard", "LoanFacilityCreated", i["card"]),
     ]
-    entry_ids = {n: ex.reply(n).json()["result"]["entryId"] for n in ("salary", "cardSpend")}
-    entry_ids["transfer"] = ex.reply("transfer").json()["result"]["entryId"]
+    entry_ids = {
+        n: ex.reply(n).json()["result"]["entryId"] for n in ("salary", "cardSpend", "transfer")
+    }
     out += [
         ("salary", "EntryPosted", entry_ids["salary"]),
         ("salary", "AccountBalanceUpdated", "GL_SALARY_CLEARING"),
@@ -495,7 +522,7 @@ def mod_client(
 ) -> Iterator[TestClient]:
     with backend_url(request.param, tmp_path_factory.mktemp("api")) as url:
         settings = Settings(database_url=url, api_keys=KEYS, access_log=False)
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        with TestClient(quick_app(settings), raise_server_exceptions=False) as client:
             yield client
 
 
@@ -812,6 +839,7 @@ def test_correlation_id_header_is_echoed_and_stamped(fresh: Fresh) -> None:
     assert fresh.last_sequence() == before
 
 
+@SQLITE_ONLY
 def test_400_malformed_json(mod_client: TestClient, example: Example) -> None:
     resp = mod_client.post(
         f"/v1/tenants/{TENANT}/commands",
@@ -821,6 +849,7 @@ def test_400_malformed_json(mod_client: TestClient, example: Example) -> None:
     assert_error(resp, 400, "MALFORMED_JSON")
 
 
+@SQLITE_ONLY
 def test_400_validation_error_lists_the_problems(mod_client: TestClient, example: Example) -> None:
     payload = entry([("GL_FEES", "DEBIT", 1.001), ("GL_SUSPENSE", "CREDIT", 1.001)], "x")
     del payload["narrative"]
@@ -833,6 +862,7 @@ def test_400_validation_error_lists_the_problems(mod_client: TestClient, example
     assert ("payload", "legs", 0, "amount") in locs
 
 
+@SQLITE_ONLY
 def test_400_tenant_mismatch(mod_client: TestClient, example: Example) -> None:
     resp = post(mod_client, TENANT, envelope(OTHER, "CreateCustomer", customer_payload(9)))
     assert_error(resp, 400, "TENANT_MISMATCH")
@@ -860,6 +890,7 @@ GET_PATHS = [
     [None, "Basic ZGV2OnBsYXRmb3Jt", "Bearer", "Bearer ", "Bearer not-a-known-key", "Token x"],
     ids=["no-header", "basic", "bearer-no-key", "bearer-blank", "unknown-key", "other-scheme"],
 )
+@SQLITE_ONLY
 def test_401_on_every_endpoint(mod_client: TestClient, example: Example, auth: str | None) -> None:
     hdrs = {} if auth is None else {"Authorization": auth}
     ids = {"t": TENANT, **example.ids}
@@ -875,6 +906,7 @@ def test_401_on_every_endpoint(mod_client: TestClient, example: Example, auth: s
     assert table_counts(mod_client) == before
 
 
+@SQLITE_ONLY
 def test_403_key_of_another_tenant(mod_client: TestClient, example: Example, other: Any) -> None:
     ids = {"t": TENANT, **example.ids}
     for path in GET_PATHS:
@@ -892,6 +924,7 @@ def test_403_key_of_another_tenant(mod_client: TestClient, example: Example, oth
     assert table_counts(mod_client) == before
 
 
+@SQLITE_ONLY
 def test_403_create_tenant_needs_the_platform_key(mod_client: TestClient, example: Example) -> None:
     before = table_counts(mod_client)
     # Even on the key's own tenant code (which exists: still 403, not 422).
@@ -929,22 +962,26 @@ def test_404_queries_on_unknown_tenant(mod_client: TestClient, example: Example)
         assert_error(mod_client.get(path.format(**ids), headers=headers()), 404, "NOT_FOUND")
 
 
+@SQLITE_ONLY
 def test_404_unknown_path(mod_client: TestClient) -> None:
     assert_error(mod_client.get("/v1/nothing-here", headers=headers()), 404, "NOT_FOUND")
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+@SQLITE_ONLY
 def test_405_on_the_gateway(mod_client: TestClient, example: Example, method: str) -> None:
     resp = mod_client.request(method, f"/v1/tenants/{TENANT}/commands", headers=headers())
     assert_error(resp, 405, "METHOD_NOT_ALLOWED")
     assert "POST" in resp.headers.get("allow", "")
 
 
+@SQLITE_ONLY
 def test_405_write_on_a_query_path(mod_client: TestClient, example: Example) -> None:
     resp = mod_client.post(f"/v1/tenants/{TENANT}/accounts", json={}, headers=headers())
     assert_error(resp, 405, "METHOD_NOT_ALLOWED")
 
 
+@SQLITE_ONLY
 def test_413_at_one_byte_over_one_mebibyte(mod_client: TestClient, fresh: Fresh) -> None:
     t = fresh.tenant
     command = envelope(t, "UpsertProduct", {**TXN_BASIC, "productCode": "PADDED_1MIB"})
@@ -966,6 +1003,7 @@ def test_413_at_one_byte_over_one_mebibyte(mod_client: TestClient, fresh: Fresh)
     "content_type",
     [None, "text/plain", "application/x-www-form-urlencoded", "application/xml", "text/json"],
 )
+@SQLITE_ONLY
 def test_415_not_json(mod_client: TestClient, example: Example, content_type: str | None) -> None:
     raw = json.dumps(envelope(TENANT, "CreateCustomer", customer_payload(60))).encode()
     hdrs = headers() if content_type is None else headers(**{"Content-Type": content_type})
@@ -975,6 +1013,7 @@ def test_415_not_json(mod_client: TestClient, example: Example, content_type: st
     assert table_counts(mod_client) == before
 
 
+@SQLITE_ONLY
 def test_json_with_charset_is_json(fresh: Fresh) -> None:
     raw = json.dumps(envelope(fresh.tenant, "CreateCustomer", customer_payload(2))).encode()
     hdrs = headers(**{"Content-Type": "application/json; charset=utf-8"})
@@ -1367,6 +1406,30 @@ def test_loan_product_and_100_leg_entry(fresh: Fresh) -> None:
     assert fresh.balance("GL_LOAN_FUNDING") == 100_000_000_000
 
 
+def test_every_balance_stays_within_ten_to_the_15_minor_units(fresh: Fresh) -> None:
+    """docs/contract.md: GL accounts too stay within +-10^15 minor units, so a balance
+    written as a JSON number keeps every cent."""
+    biggest = 100_000_000_000  # the largest amount, 10^13 minor units
+    legs = [("GL_LOAN_FUNDING", "DEBIT", biggest)] * 50 + [("GL_SUSPENSE", "CREDIT", biggest)] * 50
+    for _ in range(2):  # 2 x 50 x 10^13 = 10^15: exactly at the bound
+        resp = fresh.entry(legs)
+        assert resp.status_code == 202, resp.text
+    assert fresh.balance("GL_LOAN_FUNDING") == 10_000_000_000_000
+    assert fresh.balance("GL_SUSPENSE") == -10_000_000_000_000
+    before = fresh.last_sequence()
+    # One cent more, either way round, is refused.
+    over = fresh.entry([("GL_LOAN_FUNDING", "DEBIT", 0.01), ("GL_FEES", "CREDIT", 0.01)])
+    assert over.json()["invariant"] == "MAX_BALANCE_EXCEEDED", over.text
+    under = fresh.entry([("GL_SUSPENSE", "CREDIT", 0.01), ("GL_FEES", "DEBIT", 0.01)])
+    assert under.json()["invariant"] == "OVERDRAFT_LIMIT_EXCEEDED", under.text
+    assert fresh.last_sequence() == before
+    # Back towards zero is always fine, to the cent.
+    resp = fresh.entry([("GL_LOAN_FUNDING", "CREDIT", 0.01), ("GL_SUSPENSE", "DEBIT", 0.01)])
+    assert resp.status_code == 202, resp.text
+    assert fresh.balance("GL_LOAN_FUNDING") == 9_999_999_999_999.99
+    assert fresh.balance("GL_SUSPENSE") == -9_999_999_999_999.99
+
+
 # ------------------------------------------------------------------- idempotency
 
 
@@ -1636,6 +1699,7 @@ def test_customers_paging(mod_client: TestClient, other: dict[str, Any]) -> None
     ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
 )
 @pytest.mark.parametrize("what", ["customers", "accounts"])
+@SQLITE_ONLY
 def test_paging_limits_out_of_range_are_400(
     mod_client: TestClient, example: Example, what: str, params: dict[str, Any]
 ) -> None:
@@ -1659,6 +1723,7 @@ def test_paging_limits_out_of_range_are_400(
         ("accounts/GL_FEES/events", {"after": -5}),
     ],
 )
+@SQLITE_ONLY
 def test_bad_query_parameters_are_400(
     mod_client: TestClient, example: Example, path: str, params: dict[str, Any]
 ) -> None:
@@ -1872,6 +1937,7 @@ def test_another_tenants_ids_do_not_show_in_lists(
 # ------------------------------------------------------------------ money and time
 
 
+@SQLITE_ONLY
 def test_timestamps_with_any_fraction_length_are_rfc3339(fresh: Fresh) -> None:
     """RFC 3339 allows any number of fractional-second digits, with any offset."""
     for n, stamp in enumerate(

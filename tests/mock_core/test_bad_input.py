@@ -20,7 +20,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from mock_core.api.app import create_app
 from mock_core.settings import Settings
 from mock_core.store.schema import TENANT_TABLES, tenants
 from tests.mock_core.conftest import (
@@ -41,6 +40,7 @@ from tests.mock_core.test_api import (
     all_events,
     backend_url,
     owner_connection,
+    quick_app,
     recompute_chain,
 )
 
@@ -654,7 +654,7 @@ def mod_client(
 ) -> Iterator[TestClient]:
     with backend_url(request.param, tmp_path_factory.mktemp("bad-input")) as url:
         settings = Settings(database_url=url, api_keys=KEYS, access_log=False)
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        with TestClient(quick_app(settings), raise_server_exceptions=False) as client:
             yield client
 
 

@@ -31,7 +31,13 @@ from tests.mock_core.conftest import (
     Api,
     customer_payload,
 )
-from tests.mock_core.test_api import BACKENDS, backend_url, owner_connection, table_counts
+from tests.mock_core.test_api import (
+    BACKENDS,
+    backend_url,
+    owner_connection,
+    quick_app,
+    table_counts,
+)
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "turingcore.v1.yaml"
 ENV_VARS = (
@@ -67,13 +73,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def app_client(db: Path | str, **settings: Any) -> TestClient:
-    """An app on a SQLite file (a Path) or any database URL (a str)."""
+def app_client(db: Path | str, real_spec: bool = False, **settings: Any) -> TestClient:
+    """An app on a SQLite file (a Path) or any database URL (a str); it serves the
+    contract file only with `real_spec` (parsing it is most of an app's start-up)."""
     options: dict[str, Any] = {"api_keys": KEYS, "access_log": False, **settings}
     url = f"sqlite:///{db}" if isinstance(db, Path) else db
-    return TestClient(
-        create_app(Settings(database_url=url, **options)), raise_server_exceptions=False
-    )
+    settings_ = Settings(database_url=url, **options)
+    app = create_app(settings_) if real_spec else quick_app(settings_)
+    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +96,7 @@ def ops(
 ) -> Iterator[TestClient]:
     with (
         backend_url(request.param, tmp_path_factory.mktemp("ops")) as url,
-        app_client(url) as client,
+        app_client(url, real_spec=request.param == "sqlite") as client,
     ):
         api = Api(client)
         assert api.create_tenant().status_code == 202
@@ -465,7 +472,7 @@ def test_no_keys_means_the_dev_platform_key(clean_env: pytest.MonkeyPatch, tmp_p
     settings = Settings(database_url=f"sqlite:///{tmp_path}/m.db", access_log=False)
     assert settings.using_dev_key
     assert settings.keys() == {"dev-platform-key": frozenset({"*"})}
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(quick_app(settings), raise_server_exceptions=False) as client:
         api = Api(client, key="dev-platform-key")
         assert api.create_tenant("DEV_CU").status_code == 202
         assert api.get("/tenants/DEV_CU").status_code == 200
