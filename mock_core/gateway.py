@@ -45,7 +45,8 @@ def new_uuid() -> str:
 
 
 def format_instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with microseconds, e.g. 2025-01-14T22:00:00.000000Z."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def validation_details(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> dict[str, Any]:
@@ -131,16 +132,17 @@ class Gateway:
         """
         results: list[Outcome | MockCoreError] = []
         with self.store.write_batch() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             for command, correlation_id in batch:
-                conn.exec_driver_sql("SAVEPOINT command")
+                cursor.execute("SAVEPOINT command")
                 try:
                     tx = self.store.tx(conn, command.tenant_id)
                     results.append(self._apply(tx, command, correlation_id))
                 except MockCoreError as exc:
-                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT command")
+                    cursor.execute("ROLLBACK TO SAVEPOINT command")
                     results.append(exc)
                 finally:
-                    conn.exec_driver_sql("RELEASE SAVEPOINT command")
+                    cursor.execute("RELEASE SAVEPOINT command")
         return results
 
     def _apply(self, tx: WriteTx, command: Command, correlation_id: str | None) -> Outcome:

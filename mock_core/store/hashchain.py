@@ -21,7 +21,16 @@ def _jcs_ready(value: Any) -> Any:
     # orjson already writes what RFC 8785 asks for (shortest round-trip numbers in the
     # same notation, the same string escapes, keys sorted by code point), except that
     # it keeps ".0" on integral floats and the sign of -0.0. Those become ints here.
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is float:
+        if value.is_integer():
+            if not -_SAFE_INT < value < _SAFE_INT:
+                raise _NeedsReference  # JCS pads the shortest digits with zeros there
+            return int(value)
+        return value
+    if kind is dict:
         out = {}
         for key, item in value.items():
             # JCS sorts keys by UTF-16 code units; that differs from code point order
@@ -30,21 +39,11 @@ def _jcs_ready(value: Any) -> Any:
                 raise _NeedsReference
             out[key] = _jcs_ready(item)
         return out
-    if isinstance(value, list):
+    if kind is list:
         return [_jcs_ready(item) for item in value]
-    if isinstance(value, float):
-        if value.is_integer():
-            if not -_SAFE_INT < value < _SAFE_INT:
-                raise _NeedsReference  # JCS pads the shortest digits with zeros there
-            return int(value)
+    if kind is int and -_SAFE_INT < value < _SAFE_INT:
         return value
-    if (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and not -_SAFE_INT < value < _SAFE_INT
-    ):
-        raise _NeedsReference
-    return value
+    raise _NeedsReference  # big ints, subclasses: let the reference encoder decide
 
 
 def canonical_json(value: Any) -> bytes:
@@ -68,7 +67,7 @@ def event_hash(prev_hash: str, envelope: Mapping[str, Any]) -> str:
     """
     assert "hash" not in envelope
     digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(canonical_json(dict(envelope)))
+    digest.update(canonical_json(envelope))
     return digest.hexdigest()
 
 
