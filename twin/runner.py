@@ -1,0 +1,487 @@
+"""Run a ScenarioPlan against a service: bootstrap, seed, simulate day by day.
+
+Order: the commands of one lane run in order; different lanes run in parallel
+on `concurrency` worker threads sharing one keep-alive client. Phases are
+barriers, and so is each simulated day: all of day d is acknowledged before
+day d+1 starts.
+
+Refs: a payload may hold `{"$ref": "customer:C000042"}`; it is replaced by the
+server id that the command producing that ref got back in its reply's `result`.
+A ref must come from an earlier phase or earlier in the same lane, otherwise
+the plan is wrong and the run stops (RunnerError).
+
+Each command has an outcome:
+  accepted             202, first time
+  replayed             202 with `Idempotent-Replayed: true`
+  rejected-expected    the 422 the plan asked for (`expect_invariant`)
+  rejected-unexpected  any other rejection: a generator or service bug
+  accepted-unexpected  202 for a command the plan marked invalid: a service bug
+  tenant-exists        CreateTenant answered TENANT_CODE_UNIQUE (created earlier under
+                       another key); the run goes on with the existing tenant
+  skipped              not sent: a ref it needs was never produced
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from twin.client import CommandReply, LatencyStats, TuringCoreClient
+
+if TYPE_CHECKING:
+    from twin.generators import PlannedCommand, ScenarioPlan
+
+OUTCOMES = (
+    "accepted",
+    "replayed",
+    "rejected-expected",
+    "rejected-unexpected",
+    "accepted-unexpected",
+    "tenant-exists",
+    "skipped",
+)
+UNEXPECTED_OUTCOMES = frozenset({"rejected-unexpected", "accepted-unexpected", "skipped"})
+UNEXPECTED_KEPT_MAX = 50
+RESULT_FIELD_BY_PREFIX = {
+    "tenant": "tenantId",
+    "product": "productCode",
+    "customer": "customerId",
+    "account": "accountId",
+    "entry": "entryId",
+}
+
+
+class RunnerError(RuntimeError):
+    """The plan cannot be run as given (an unresolvable ref): a generator bug."""
+
+
+class _Unresolved(Exception):
+    def __init__(self, ref: str) -> None:
+        super().__init__(ref)
+        self.ref = ref
+
+
+class RefTable:
+    """Local refs -> server ids, filled from replies; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[str, str] = {}
+        self._failed: set[str] = set()
+
+    def set(self, ref: str, server_id: str) -> None:
+        with self._lock:
+            self._ids[ref] = server_id
+
+    def fail(self, ref: str) -> None:
+        with self._lock:
+            self._failed.add(ref)
+
+    def get(self, ref: str) -> str | None:
+        return self._ids.get(ref)
+
+    def failed(self, ref: str) -> bool:
+        return ref in self._failed
+
+    def as_dict(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._ids)
+
+    def by_server_id(self) -> dict[str, str]:
+        """Server id -> ref, for the state digest."""
+        with self._lock:
+            return {server_id: ref for ref, server_id in self._ids.items()}
+
+    def resolve(self, value: Any) -> Any:
+        """A copy of `value` with every `{"$ref": ...}` replaced by its server id."""
+        if isinstance(value, dict):
+            if len(value) == 1 and "$ref" in value:
+                ref = value["$ref"]
+                server_id = self._ids.get(ref)
+                if server_id is None:
+                    raise _Unresolved(ref)
+                return server_id
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+
+def produced_id(produces: str, result: Mapping[str, Any]) -> str | None:
+    """The server id a reply's `result` gives for the ref `produces`."""
+    prefix = produces.split(":", 1)[0]
+    name = RESULT_FIELD_BY_PREFIX.get(prefix, f"{prefix}Id")
+    value = result.get(name)
+    if value is None:
+        others = [v for k, v in result.items() if k != "tenantId"]
+        value = others[0] if len(others) == 1 else None
+    return str(value) if value is not None else None
+
+
+def classify(command: PlannedCommand, reply: CommandReply) -> str:
+    """The outcome name of one sent command (see the module docstring)."""
+    if reply.accepted:
+        if command.expect_invariant:
+            return "accepted-unexpected"
+        return "replayed" if reply.replayed else "accepted"
+    if command.expect_invariant and reply.invariant == command.expect_invariant:
+        return "rejected-expected"
+    if command.command_type == "CreateTenant" and reply.invariant == "TENANT_CODE_UNIQUE":
+        return "tenant-exists"
+    return "rejected-unexpected"
+
+
+class RateColumn(ProgressColumn):
+    """Commands per second since the task started."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.0f} cmd/s", style="progress.data.speed")
+
+
+@dataclass
+class PhaseStats:
+    name: str
+    commands: int = 0
+    wall_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.commands / self.wall_s if self.wall_s > 0 else 0.0
+        return {
+            "commands": self.commands,
+            "wall_s": round(self.wall_s, 3),
+            "commands_per_s": round(rate, 1),
+        }
+
+
+@dataclass
+class RunResult:
+    """What a run did: counts, timings, latencies, refs and where the log is."""
+
+    scenario: str
+    tenant_id: str
+    seed: int
+    customers: int
+    days: int
+    plan_digest: str
+    concurrency: int
+    phases: dict[str, PhaseStats]
+    by_outcome: Counter[str]
+    by_kind: Counter[str]
+    by_type: Counter[str]
+    by_kind_outcome: dict[str, Counter[str]]
+    unexpected: list[dict[str, Any]]
+    latency: LatencyStats
+    refs: RefTable
+    log_path: Path | None
+    wall_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_outcome.values())
+
+    @property
+    def unexpected_count(self) -> int:
+        return sum(self.by_outcome[o] for o in UNEXPECTED_OUTCOMES)
+
+    @property
+    def commands_per_s(self) -> float:
+        return self.total / self.wall_s if self.wall_s > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "tenant": self.tenant_id,
+            "seed": self.seed,
+            "customers": self.customers,
+            "days": self.days,
+            "plan_digest": self.plan_digest,
+            "concurrency": self.concurrency,
+            "counts": {
+                "total": self.total,
+                "by_outcome": {o: self.by_outcome.get(o, 0) for o in OUTCOMES},
+                "by_type": dict(sorted(self.by_type.items())),
+                "by_kind": dict(sorted(self.by_kind.items())),
+                "by_kind_outcome": {
+                    kind: dict(sorted(c.items()))
+                    for kind, c in sorted(self.by_kind_outcome.items())
+                },
+            },
+            "unexpected_total": self.unexpected_count,
+            "unexpected": self.unexpected,
+            "phases": {name: p.as_dict() for name, p in self.phases.items()},
+            "wall_s": round(self.wall_s, 3),
+            "commands_per_s": round(self.commands_per_s, 1),
+            "latency_ms": self.latency.summary(),
+            "run_log": str(self.log_path) if self.log_path else None,
+        }
+
+
+class ScenarioRunner:
+    """Sends a plan's commands through one client; see the module docstring."""
+
+    def __init__(
+        self,
+        client: TuringCoreClient,
+        plan: ScenarioPlan,
+        *,
+        concurrency: int = 4,
+        log_path: Path | None = None,
+        console: Console | None = None,
+        show_progress: bool | None = None,
+        on_command: Callable[[PlannedCommand, CommandReply | None, str], None] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.client = client
+        self.plan = plan
+        self.concurrency = concurrency
+        self.log_path = log_path
+        self.console = console or Console(stderr=True)
+        self.show_progress = self.console.is_terminal if show_progress is None else show_progress
+        self.on_command = on_command
+        self.refs = RefTable()
+        self.latency = LatencyStats()
+        self._lock = threading.Lock()
+        self._by_outcome: Counter[str] = Counter()
+        self._by_kind: Counter[str] = Counter()
+        self._by_type: Counter[str] = Counter()
+        self._by_kind_outcome: dict[str, Counter[str]] = {}
+        self._unexpected: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------ one command
+
+    def _run_one(self, command: PlannedCommand) -> dict[str, Any]:
+        tenant_id = self.plan.tenant_code
+        record: dict[str, Any] = {
+            "key": command.idempotency_key,
+            "commandId": command.command_id,
+            "type": command.command_type,
+            "kind": command.kind,
+            "phase": command.phase,
+            "day": command.day,
+            "lane": command.lane,
+            "timestamp": command.timestamp,
+            "expected": command.expect_invariant,
+            "produces": command.produces,
+        }
+        try:
+            payload = self.refs.resolve(command.payload)
+        except _Unresolved as exc:
+            if not self.refs.failed(exc.ref):
+                raise RunnerError(
+                    f"{command.idempotency_key}: ref {exc.ref!r} is not produced by an earlier "
+                    "phase or earlier in the same lane (a generator bug)"
+                ) from None
+            record.update(
+                status=None, replayed=False, invariant=None, outcome="skipped", latency_ms=0.0
+            )
+            record["error"] = f"ref {exc.ref} was never produced"
+            self._count(command, record, None)
+            if command.produces:
+                self.refs.fail(command.produces)
+            return record
+        reply = self.client.send_command(
+            command.command_type,
+            payload,
+            tenant_id=tenant_id,
+            command_id=command.command_id,
+            idempotency_key=command.idempotency_key,
+            timestamp=command.timestamp,
+            raise_on_error=False,
+        )
+        outcome = classify(command, reply)
+        self.latency.record(command.command_type, reply.latency_s)
+        if command.produces:
+            server_id = produced_id(command.produces, reply.result) if reply.accepted else None
+            if server_id is None and outcome == "tenant-exists":
+                server_id = tenant_id
+            if server_id is not None:
+                self.refs.set(command.produces, server_id)
+                record["producedId"] = server_id
+            else:
+                self.refs.fail(command.produces)
+        record.update(
+            status=reply.status,
+            replayed=reply.replayed,
+            invariant=reply.invariant,
+            outcome=outcome,
+            latency_ms=round(reply.latency_s * 1000, 3),
+            attempts=reply.attempts,
+            payload=payload,
+            reply=reply.body,
+        )
+        self._count(command, record, reply)
+        return record
+
+    def _count(
+        self, command: PlannedCommand, record: dict[str, Any], reply: CommandReply | None
+    ) -> None:
+        outcome = record["outcome"]
+        with self._lock:
+            self._by_outcome[outcome] += 1
+            self._by_kind[command.kind] += 1
+            self._by_type[command.command_type] += 1
+            self._by_kind_outcome.setdefault(command.kind, Counter())[outcome] += 1
+            if outcome in UNEXPECTED_OUTCOMES and len(self._unexpected) < UNEXPECTED_KEPT_MAX:
+                body = reply.body if reply is not None else {}
+                self._unexpected.append(
+                    {
+                        "key": command.idempotency_key,
+                        "type": command.command_type,
+                        "kind": command.kind,
+                        "outcome": outcome,
+                        "status": record.get("status"),
+                        "expected": command.expect_invariant,
+                        "error": body.get("invariant") or body.get("error") or record.get("error"),
+                        "message": body.get("message"),
+                        "details": body.get("details"),
+                    }
+                )
+        if self.on_command is not None:
+            self.on_command(command, reply, outcome)
+
+    # ------------------------------------------------------------------ batches
+
+    def _run_lane(self, commands: Sequence[PlannedCommand]) -> list[dict[str, Any]]:
+        return [self._run_one(command) for command in commands]
+
+    def _run_batch(
+        self,
+        pool: ThreadPoolExecutor | None,
+        commands: Sequence[PlannedCommand],
+        advance: Callable[[int], None],
+    ) -> list[dict[str, Any]]:
+        """Run one barrier's worth of commands; records come back in plan order."""
+        lanes: dict[str, list[int]] = {}
+        for index, command in enumerate(commands):
+            lanes.setdefault(command.lane, []).append(index)
+        records: list[dict[str, Any] | None] = [None] * len(commands)
+
+        def run_lane(indexes: list[int]) -> None:
+            for index in indexes:
+                records[index] = self._run_one(commands[index])
+            advance(len(indexes))
+
+        if pool is None or len(lanes) == 1:
+            for indexes in lanes.values():
+                run_lane(indexes)
+        else:
+            futures = [pool.submit(run_lane, indexes) for indexes in lanes.values()]
+            errors = [f.exception() for f in futures]
+            for error in errors:
+                if error is not None:
+                    raise error
+        return [r for r in records if r is not None]
+
+    def _phases(self) -> list[tuple[str, list[list[PlannedCommand]]]]:
+        return [
+            ("bootstrap", [list(self.plan.bootstrap)]),
+            ("seed", [list(self.plan.seed_phase)]),
+            ("simulate", [list(day) for day in self.plan.simulate]),
+        ]
+
+    def run(self) -> RunResult:
+        """Run every phase; write the command log; return the counts and timings."""
+        phases: dict[str, PhaseStats] = {}
+        log: IO[bytes] | None = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = self.log_path.open("wb")
+        pool = (
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="twin-lane")
+            if self.concurrency > 1
+            else None
+        )
+        progress = Progress(
+            TextColumn("[bold]{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not self.show_progress,
+            transient=False,
+        )
+        started = time.perf_counter()
+        try:
+            with progress:
+                for name, batches in self._phases():
+                    total = sum(len(b) for b in batches)
+                    task = progress.add_task(name, total=total)
+                    stats = PhaseStats(name, commands=total)
+                    phase_started = time.perf_counter()
+
+                    def advance(n: int, task_id: Any = task) -> None:
+                        progress.advance(task_id, n)
+
+                    for batch in batches:
+                        records = self._run_batch(pool, batch, advance)
+                        if log is not None:
+                            log.write(b"".join(orjson.dumps(r) + b"\n" for r in records))
+                    stats.wall_s = time.perf_counter() - phase_started
+                    phases[name] = stats
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if log is not None:
+                log.close()
+        wall = time.perf_counter() - started
+        plan = self.plan
+        return RunResult(
+            scenario=plan.scenario_code,
+            tenant_id=plan.tenant_code,
+            seed=plan.seed,
+            customers=plan.customers,
+            days=plan.days,
+            plan_digest=plan.stream_digest(),
+            concurrency=self.concurrency,
+            phases=phases,
+            by_outcome=self._by_outcome,
+            by_kind=self._by_kind,
+            by_type=self._by_type,
+            by_kind_outcome=self._by_kind_outcome,
+            unexpected=self._unexpected,
+            latency=self.latency,
+            refs=self.refs,
+            log_path=self.log_path,
+            wall_s=wall,
+        )
+
+
+def read_run_log(path: Path) -> list[dict[str, Any]]:
+    """The records of a `commands.jsonl` written by a run, in plan order."""
+    with path.open("rb") as handle:
+        return [orjson.loads(line) for line in handle if line.strip()]
+
+
+def refs_from_log(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Server id -> plan ref, rebuilt from a run log (for the state digest)."""
+    out: dict[str, str] = {}
+    for record in records:
+        produced = record.get("producedId")
+        ref = record.get("produces")
+        if produced and ref:
+            out[str(produced)] = str(ref)
+    return out
