@@ -54,6 +54,13 @@ Money = Annotated[int, BeforeValidator(_money_parser(False)), PlainSerializer(_a
 MoneyOrZero = Annotated[int, BeforeValidator(_money_parser(True)), PlainSerializer(_as_number)]
 
 
+def _json_int(value: object) -> object:
+    # JSON has one number type: 9.0 is an integer to JSON Schema, so it is one here.
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 def _parse_date(value: object) -> date:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("must be a date string YYYY-MM-DD")
@@ -177,9 +184,9 @@ class Constraints(Strict):
     overdraftLimit: MoneyOrZero | None = None
     minFacilityLimit: MoneyOrZero | None = None
     maxFacilityLimit: MoneyOrZero | None = None
-    minAge: Annotated[int, Field(ge=0, le=150)] | None = None
-    maxAge: Annotated[int, Field(ge=0, le=150)] | None = None
-    termMonths: Annotated[int, Field(ge=1, le=600)] | None = None
+    minAge: Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=150)] | None = None
+    maxAge: Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=150)] | None = None
+    termMonths: Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=600)] | None = None
 
 
 CreditCriterionValue = (
@@ -241,7 +248,7 @@ class Employment(Strict):
 
 class RiskProfile(Strict):
     rating: Literal["LOW", "MEDIUM", "HIGH"] | None = None
-    creditScore: Annotated[int, Field(ge=0, le=1200)] | None = None
+    creditScore: Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=1200)] | None = None
 
 
 class CreateCustomer(Strict):

@@ -1,0 +1,653 @@
+"""Differential mode: one seeded command stream sent to two services, every reply compared.
+
+    run_diff(left, right) -> SuiteResult, rows "replies" and "projection:<name>";
+    diff_targets(left, right) -> DiffReport, the same with every difference listed.
+
+The stream is the twin's plan (`twin.generators.plan_scenario`, through its public API)
+for a fresh tenant code, the same on both sides, plus a few deliberately invalid
+commands (an overdraft, an unbalanced entry, an unknown account, a replay with a new
+commandId, a key reuse) so that the error paths are compared too. Each command goes to
+the left service, then to the right one; the `{"$ref": ...}` placeholders of the plan
+are resolved separately on each side from that side's earlier replies.
+
+Before comparing, each side's values are normalised: the ids a service made (customers,
+accounts, entries, events) become the plan's local refs, timestamps become `<time>`,
+hashes `<hash>`, any other UUID `<uuid>`, and human-readable messages are left out.
+After the stream, the projections are compared the same way: the tenant, its products,
+customers, accounts with balances, each account's events and the tenant's stream.
+Each difference names the command that caused it: for a reply, the command itself; for
+an event, its causationId; for an account, the last command that touched it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from contract_tests.results import SuiteResult, curl_command
+from contract_tests.target import Target
+
+SUITE = "diff"
+TIME_KEYS = frozenset({"acceptedAt", "occurredAt", "createdAt", "updatedAt", "openedAt"})
+HASH_KEYS = frozenset({"hash", "prevHash", "lastHash"})
+TEXT_KEYS = frozenset({"message", "msg"})  # wording is not part of the contract
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+RESULT_FIELDS = {"tenant": "tenantId", "product": "productCode", "customer": "customerId"}
+INJECTED_NAMESPACE = uuid.UUID("6b0c1c51-7d8e-4f0f-9c55-2f7a4c3f1d20")
+PROJECTIONS = ("tenant", "products", "customers", "accounts", "account_events", "events")
+
+# Limits, unit last.
+differences_kept_max = 500
+differences_per_item_max = 5
+excerpt_chars_max = 160
+page_size = 1000
+pages_per_read_max = 1000
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of the stream, before its refs are resolved."""
+
+    key: str  # idempotency key
+    command_id: str
+    command_type: str
+    kind: str
+    timestamp: str
+    payload: dict[str, Any]
+    produces: str | None = None
+    expect: str | None = None  # the invariant a deliberately invalid command must break
+
+    def label(self) -> str:
+        return f"{self.command_type} [{self.kind}] idempotencyKey={self.key}"
+
+
+@dataclass
+class Difference:
+    """One way the two services disagree, and the command that caused it."""
+
+    where: str  # "reply" or "projection:<name>"
+    path: str  # where in the normalised value, e.g. "body.invariant"
+    left: str
+    right: str
+    step: Step | None = None
+
+    def describe(self) -> str:
+        cause = f", caused by {self.step.label()}" if self.step is not None else ""
+        return f"{self.where} {self.path}{cause}: left {self.left}, right {self.right}"
+
+
+@dataclass
+class DiffReport:
+    """Every difference found, with the SuiteResult rows the report and JUnit use."""
+
+    left: str
+    right: str
+    tenant: str
+    commands: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    dropped: int = 0  # differences beyond differences_kept_max
+    result: SuiteResult = field(default_factory=lambda: SuiteResult(SUITE))
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    def format(self) -> str:
+        """The report as text, one difference per line."""
+        lines = [
+            f"diff of {self.left} (left) and {self.right} (right), tenant {self.tenant}: "
+            f"{self.commands} commands, {len(self.differences) + self.dropped} differences"
+        ]
+        if self.result.error:
+            lines.append(f"error: {self.result.error}")
+        lines += [f"- {d.describe()}" for d in self.differences]
+        if self.dropped:
+            lines.append(f"... and {self.dropped} more")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The stream.
+
+
+def plan_steps(seed: int, customers: int, days: int, tenant: str, scenario: str) -> list[Step]:
+    """The twin's plan for `tenant`, with the injected invalid commands, as Steps."""
+    from twin.config import load_scenario_config, load_tenant_config, resolve_scenario
+    from twin.config import resolve_tenant as resolve_tenant_config
+
+    scenario_config = load_scenario_config(resolve_scenario(scenario))
+    tenant_config = load_tenant_config(resolve_tenant_config(scenario_config.tenant))
+    from twin.generators import plan_scenario
+
+    plan = plan_scenario(tenant_config, scenario_config, seed=seed, customers=customers, days=days)
+    steps: list[Step] = []
+    for command in plan.all_commands():
+        payload = command.payload
+        if command.command_type == "CreateTenant":
+            payload = {**payload, "tenantCode": tenant}
+        steps.append(
+            Step(
+                command.idempotency_key,
+                command.command_id,
+                command.command_type,
+                command.kind,
+                command.timestamp,
+                payload,
+                command.produces,
+                command.expect_invariant,
+            )
+        )
+    return inject_invalid(steps)
+
+
+def _injected(step: Step, suffix: str, kind: str, payload: dict[str, Any], expect: str) -> Step:
+    key = f"{step.key}:{suffix}"
+    return Step(
+        key,
+        str(uuid.uuid5(INJECTED_NAMESPACE, key)),
+        "PostEntry",
+        kind,
+        step.timestamp,
+        payload,
+        None,
+        expect,
+    )
+
+
+def inject_invalid(steps: list[Step]) -> list[Step]:
+    """Add the error paths after the last seed command (they write nothing when refused)."""
+    seeded = [i for i, s in enumerate(steps) if s.kind in ("account", "loan_drawdown")]
+    accounts = [s for s in steps if s.produces and s.produces.startswith("account:")]
+    entries = [s for s in steps if s.command_type == "PostEntry"]
+    if not seeded or not accounts:
+        return steps
+    at = seeded[-1] + 1
+    anchor = steps[seeded[-1]]
+    member = {"$ref": accounts[0].produces}
+    date = anchor.timestamp[:10]
+
+    def entry(legs: list[tuple[Any, str, float]]) -> dict[str, Any]:
+        return {
+            "bookingDate": date,
+            "valueDate": date,
+            "currency": "AUD",
+            "legs": [{"accountId": a, "direction": d, "amount": m} for a, d, m in legs],
+            "narrative": "contract-test diff: deliberately invalid",
+        }
+
+    extra = [
+        _injected(
+            anchor,
+            "overdraft",
+            "injected_overdraft",
+            entry([(member, "CREDIT", 90_000_000), ("GL_CARD_CLEARING", "DEBIT", 90_000_000)]),
+            "OVERDRAFT_LIMIT_EXCEEDED",
+        ),
+        _injected(
+            anchor,
+            "unbalanced",
+            "injected_unbalanced",
+            entry([(member, "DEBIT", 10), ("GL_NPP_CLEARING", "CREDIT", 10.01)]),
+            "LEGS_MUST_BALANCE",
+        ),
+        _injected(
+            anchor,
+            "unknown-account",
+            "injected_unknown_account",
+            entry([("GL_NO_SUCH_ACCOUNT", "CREDIT", 5), (member, "DEBIT", 5)]),
+            "ACCOUNT_MUST_EXIST",
+        ),
+    ]
+    first = accounts[0]
+    replay_id = str(uuid.uuid5(INJECTED_NAMESPACE, f"{first.key}:replay"))
+    extra.append(
+        Step(
+            first.key,
+            replay_id,
+            first.command_type,
+            "injected_replay",
+            anchor.timestamp,
+            first.payload,
+            None,
+            None,
+        )
+    )
+    if entries:
+        reused = entries[0]
+        payload = {**reused.payload, "narrative": "the same key, another entry"}
+        extra.append(
+            Step(
+                reused.key,
+                str(uuid.uuid5(INJECTED_NAMESPACE, f"{reused.key}:reuse")),
+                reused.command_type,
+                "injected_key_reuse",
+                anchor.timestamp,
+                payload,
+                None,
+                "IDEMPOTENCY_KEY_REUSED",
+            )
+        )
+    return steps[:at] + extra + steps[at:]
+
+
+# ---------------------------------------------------------------------------
+# One side.
+
+
+class Side:
+    """One service: its client, the ids it made, and what each refers to."""
+
+    def __init__(self, name: str, target: Target, client: httpx.Client) -> None:
+        self.name = name
+        self.target = target
+        self.client = client
+        self.ids: dict[str, str] = {}  # local ref -> this side's id
+        self.refs: dict[str, str] = {}  # this side's id -> local ref
+        self.keys_by_command: dict[str, str] = {}  # commandId -> idempotency key
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and "$ref" in value:
+                return self.ids.get(value["$ref"], f"UNRESOLVED:{value['$ref']}")
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def envelope(self, tenant: str, step: Step) -> bytes:
+        body = {
+            "commandId": step.command_id,
+            "tenantId": tenant,
+            "commandType": step.command_type,
+            "actor": {"actorType": "SYSTEM", "actorId": "contract-test-diff"},
+            "timestamp": step.timestamp,
+            "idempotencyKey": step.key,
+            "payload": self.resolve(step.payload),
+        }
+        return orjson.dumps(body)
+
+    def send(self, tenant: str, step: Step) -> tuple[httpx.Response, str]:
+        body = self.envelope(tenant, step)
+        path = f"/v1/tenants/{tenant}/commands"
+        headers = {"Content-Type": "application/json"}
+        response = self.client.post(path, content=body, headers=headers)
+        curl = curl_command(
+            "POST",
+            self.target.base_url + path,
+            {"Authorization": "Bearer x", **headers},
+            body,
+        )
+        self.remember(step, response)
+        return response, curl
+
+    def remember(self, step: Step, response: httpx.Response) -> None:
+        """Map the ids a 202 made to the plan's local refs."""
+        self.keys_by_command.setdefault(step.command_id, step.key)
+        if response.status_code != 202 or response.headers.get("Idempotent-Replayed") == "true":
+            return
+        try:
+            reply = response.json()
+        except ValueError:
+            return
+        result = reply.get("result") if isinstance(reply, dict) else None
+        if not isinstance(result, dict):
+            return
+        if step.produces:
+            prefix = step.produces.split(":", 1)[0]
+            made = result.get(RESULT_FIELDS.get(prefix, f"{prefix}Id"))
+            if isinstance(made, str):
+                self.ids[step.produces] = made
+                self.refs.setdefault(made, step.produces)
+        entry = result.get("entryId")
+        if isinstance(entry, str):
+            self.refs.setdefault(entry, f"entry:{step.key}")
+        for index, event_id in enumerate(reply.get("eventIds") or []):
+            if isinstance(event_id, str):
+                self.refs.setdefault(event_id, f"event:{step.key}:{index}")
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.client.get(f"/v1{path}", params=params or None)
+        if response.status_code != 200:
+            return {"status": response.status_code, "body": _json_or_text(response)}
+        return response.json()
+
+    def pages(self, path: str, name: str, **params: Any) -> list[Any]:
+        """Every item of a paged list (offset or cursor paging)."""
+        items: list[Any] = []
+        cursor: int | None = 0 if "events" in name else None
+        offset = 0
+        for _ in range(pages_per_read_max):
+            query = dict(params, limit=page_size)
+            if cursor is not None:
+                query["after"] = cursor
+            else:
+                query["offset"] = offset
+            page = self.get(path, **query)
+            if not isinstance(page, dict) or name not in page:
+                return [page]
+            items.extend(page[name])
+            if cursor is not None:
+                following = page.get("nextCursor")
+                if following is None:
+                    break
+                cursor = int(following)
+            else:
+                offset += page_size
+                if offset >= int(page.get("total") or 0):
+                    break
+        return items
+
+    def normalise(self, value: Any) -> Any:
+        """`value` with this side's ids as refs, and no times, hashes or messages."""
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if key in TEXT_KEYS:
+                    continue
+                if key in TIME_KEYS and item is not None:
+                    out[key] = "<time>"
+                elif key in HASH_KEYS and item is not None:
+                    out[key] = "<hash>"
+                elif key == "causationId" and isinstance(item, str):
+                    out[key] = self.keys_by_command.get(item, self.normalise(item))
+                else:
+                    out[key] = self.normalise(item)
+            return out
+        if isinstance(value, list):
+            return [self.normalise(v) for v in value]
+        if isinstance(value, str):
+            if value in self.refs:
+                return self.refs[value]
+            if UUID.match(value):
+                return "<uuid>"
+        return value
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:excerpt_chars_max]
+
+
+# ---------------------------------------------------------------------------
+# Comparing.
+
+
+def _excerpt(value: Any) -> str:
+    text = (
+        value
+        if isinstance(value, str)
+        else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    )
+    return text if len(text) <= excerpt_chars_max else text[: excerpt_chars_max - 3] + "..."
+
+
+_MISSING = object()
+
+
+def differing_paths(left: Any, right: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(path, left, right) for each place the two normalised values differ."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in list(left) + [k for k in right if k not in left]:
+            yield from differing_paths(
+                left.get(key, _MISSING), right.get(key, _MISSING), f"{path}.{key}" if path else key
+            )
+        return
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            yield from differing_paths(a, b, f"{path}[{index}]")
+        return
+    if left is _MISSING or right is _MISSING:
+        yield path, left, right
+        return
+    if type(left) is not type(right) and not (
+        isinstance(left, int | float) and isinstance(right, int | float)
+    ):
+        yield path, left, right
+        return
+    if left != right:
+        yield path, left, right
+
+
+def _shown(value: Any) -> str:
+    return "(missing)" if value is _MISSING else _excerpt(value)
+
+
+class Differ:
+    def __init__(self, report: DiffReport) -> None:
+        self.report = report
+
+    def compare(
+        self,
+        where: str,
+        left: Any,
+        right: Any,
+        step: Step | None,
+        reproduce: str | None = None,
+        prefix: str = "",
+    ) -> bool:
+        """Record the differences of two normalised values; True when there were none."""
+        row = self.report.result.row(where)
+        found = list(differing_paths(left, right, prefix))
+        if not found:
+            row.record(True)
+            return True
+        first: Difference | None = None
+        for path, a, b in found[:differences_per_item_max]:
+            difference = Difference(where, path or "(value)", _shown(a), _shown(b), step)
+            first = first or difference
+            if len(self.report.differences) < differences_kept_max:
+                self.report.differences.append(difference)
+            else:
+                self.report.dropped += 1
+        self.report.dropped += max(0, len(found) - differences_per_item_max)
+        assert first is not None
+        row.record(False, first.describe(), reproduce)
+        return False
+
+
+def reply_view(side: Side, response: httpx.Response) -> dict[str, Any]:
+    body = _json_or_text(response)
+    return {
+        "status": response.status_code,
+        "replayed": response.headers.get("Idempotent-Replayed") == "true",
+        "body": side.normalise(body),
+    }
+
+
+def compare_projections(
+    differ: Differ, left: Side, right: Side, tenant: str, steps: dict[str, Step]
+) -> None:
+    """Read both sides' projections and compare them item by item."""
+
+    def step_of(key: Any) -> Step | None:
+        return steps.get(key) if isinstance(key, str) else None
+
+    base = f"/tenants/{tenant}"
+    creator = next(iter(steps.values()), None)
+    differ.compare(
+        "projection:tenant",
+        left.normalise(left.get(base)),
+        right.normalise(right.get(base)),
+        creator,
+    )
+
+    products = (
+        [left.normalise(p) for p in left.get(f"{base}/products").get("products", [])],
+        [right.normalise(p) for p in right.get(f"{base}/products").get("products", [])],
+    )
+    _compare_keyed(
+        differ,
+        "projection:products",
+        products,
+        "productCode",
+        lambda code: next((s for s in steps.values() if s.produces == f"product:{code}"), None),
+    )
+
+    customers = []
+    for side in (left, right):
+        items = side.pages(f"{base}/customers", "customers")
+        details = [
+            side.normalise(side.get(f"{base}/customers/{c['customerId']}"))
+            if isinstance(c, dict) and "customerId" in c
+            else side.normalise(c)
+            for c in items
+        ]
+        customers.append(details)
+    _compare_keyed(
+        differ,
+        "projection:customers",
+        (customers[0], customers[1]),
+        "customerId",
+        lambda ref: next((s for s in steps.values() if s.produces == ref), None),
+    )
+
+    accounts = [side.pages(f"{base}/accounts", "accounts") for side in (left, right)]
+    last_touch: dict[str, Step | None] = {}
+    histories: list[dict[str, Any]] = []
+    for side, items in zip((left, right), accounts, strict=True):
+        history: dict[str, Any] = {}
+        for item in items:
+            if not isinstance(item, dict) or "accountId" not in item:
+                continue
+            ref = side.normalise(item["accountId"])
+            events = side.pages(f"{base}/accounts/{item['accountId']}/events", "events")
+            history[str(ref)] = [_event_view(side, e) for e in events]
+            if side is left and events and isinstance(events[-1], dict):
+                cause = str(events[-1].get("causationId"))
+                last_touch[str(ref)] = step_of(left.keys_by_command.get(cause))
+        histories.append(history)
+    _compare_keyed(
+        differ,
+        "projection:accounts",
+        ([left.normalise(a) for a in accounts[0]], [right.normalise(a) for a in accounts[1]]),
+        "accountId",
+        lambda ref: (
+            last_touch.get(ref) or next((s for s in steps.values() if s.produces == ref), None)
+        ),
+    )
+    for ref in list(histories[0]) + [r for r in histories[1] if r not in histories[0]]:
+        a, b = histories[0].get(ref, []), histories[1].get(ref, [])
+        _compare_streams(differ, "projection:account_events", a, b, step_of, prefix=f"{ref}")
+
+    streams = [
+        [_event_view(side, e) for e in side.pages(f"{base}/events", "events")]
+        for side in (left, right)
+    ]
+    _compare_streams(differ, "projection:events", streams[0], streams[1], step_of)
+
+
+def _event_view(side: Side, event: Any) -> Any:
+    """An event without its envelope's noise: type, entity, payload, the command behind it."""
+    if not isinstance(event, dict):
+        return side.normalise(event)
+    return side.normalise(
+        {
+            "sequence": event.get("sequence"),
+            "eventType": event.get("eventType"),
+            "entityId": event.get("entityId"),
+            "causationId": event.get("causationId"),
+            "payload": event.get("payload"),
+        }
+    )
+
+
+def _compare_streams(
+    differ: Differ,
+    where: str,
+    left: list[Any],
+    right: list[Any],
+    step_of: Any,
+    prefix: str = "",
+) -> None:
+    """Compare two event lists position by position, blaming each event's command."""
+    for index in range(max(len(left), len(right))):
+        a = left[index] if index < len(left) else _MISSING
+        b = right[index] if index < len(right) else _MISSING
+        cause = a if isinstance(a, dict) else b
+        step = step_of(cause.get("causationId")) if isinstance(cause, dict) else None
+        path = f"{prefix}[{index}]" if prefix else f"[{index}]"
+        differ.compare(where, a, b, step, prefix=path)
+
+
+def _compare_keyed(
+    differ: Differ,
+    where: str,
+    sides: tuple[list[Any], list[Any]],
+    key: str,
+    blame: Any,
+) -> None:
+    left = {str(item.get(key)): item for item in sides[0] if isinstance(item, dict)}
+    right = {str(item.get(key)): item for item in sides[1] if isinstance(item, dict)}
+    for name in list(left) + [k for k in right if k not in left]:
+        differ.compare(
+            where, left.get(name, _MISSING), right.get(name, _MISSING), blame(name), prefix=name
+        )
+
+
+# ---------------------------------------------------------------------------
+# Running it.
+
+
+def diff_targets(
+    left: Target,
+    right: Target,
+    *,
+    seed: int = 42,
+    customers: int = 20,
+    days: int = 5,
+    scenario: str = "steady-state",
+) -> DiffReport:
+    """Send one seeded stream to both targets and compare replies and projections.
+
+    Returns a DiffReport; its `result` has a row "replies" (one run per command) and one
+    row per projection (one run per item compared), and `result.error` when a side
+    could not be reached or the plan could not be made.
+    """
+    started = time.perf_counter()
+    tenant = f"DIFF_{seed % 10**6}_{secrets.token_hex(4).upper()}"
+    report = DiffReport(left.describe(), right.describe(), tenant)
+    for name in ("replies", *(f"projection:{p}" for p in PROJECTIONS)):
+        report.result.row(name)
+    differ = Differ(report)
+    try:
+        steps = plan_steps(seed, customers, days, tenant, scenario)
+    except (OSError, ValueError) as exc:
+        report.result.error = f"could not plan the command stream: {exc}"
+        return report
+    by_key: dict[str, Step] = {}
+    try:
+        with left.client() as left_client, right.client() as right_client:
+            sides = Side("left", left, left_client), Side("right", right, right_client)
+            for step in steps:
+                by_key.setdefault(step.key, step)
+                (a, curl_a), (b, _) = (side.send(tenant, step) for side in sides)
+                report.commands += 1
+                differ.compare(
+                    "replies",
+                    reply_view(sides[0], a),
+                    reply_view(sides[1], b),
+                    step,
+                    curl_a,
+                )
+            compare_projections(differ, sides[0], sides[1], tenant, by_key)
+    except httpx.HTTPError as exc:
+        report.result.error = f"a target could not be reached: {exc}"
+    report.result.duration_s = time.perf_counter() - started
+    return report
+
+
+def run_diff(
+    left: Target, right: Target, *, seed: int = 42, customers: int = 20, days: int = 5
+) -> SuiteResult:
+    """The rows of `diff_targets` (see there): "replies" and one per projection."""
+    return diff_targets(left, right, seed=seed, customers=customers, days=days).result

@@ -1,0 +1,1716 @@
+"""Ledger properties: random command sequences through the API against a reference model.
+
+    run_ledger_suite(target) -> SuiteResult, one CheckRow per invariant code and per
+    behaviour (accepted:<CommandType>, idempotent_replay, concurrency, balances, ...).
+
+A Hypothesis `RuleBasedStateMachine` keeps bundles of tenants, products, customers
+and accounts, and drives valid and invalid commands of all five types through the
+command gateway: unbalanced entries, mixed currencies, other tenants' accounts,
+overdrafts, maximum balances, facility limits, duplicate emails, mobiles and
+external refs, under-age customers, inactive products, idempotent replays with new
+commandIds and timestamps, key reuse with another payload, concurrent entries on
+the same accounts, and reads across tenants. `contract_tests.model` (written from
+docs/contract.md) predicts every reply; after every step the service must agree with
+it on the reply, every balance, the tenant's event sequence, the events themselves
+and the hash chain, recomputed here from the stream with hashlib and rfc8785.
+
+The suite creates its own tenants (`CT_<seed>_<random hex>_<n>`) with the platform
+key, so it runs against any deployment and never needs the admin endpoints. The
+first disagreement stops the machine; Hypothesis shrinks it (for a bounded time) and
+the row of the check that failed gets the minimal example and a curl command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+import orjson
+import rfc8785
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+from hypothesis.reporting import with_reporter
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from contract_tests.model import (
+    INVARIANT_VIOLATION,
+    INVARIANTS,
+    ExpectedEvent,
+    Ledger,
+    Outcome,
+    TenantLedger,
+    entry_changes,
+    number_to_minor,
+    to_minor,
+)
+from contract_tests.results import SuiteResult, curl_command
+from contract_tests.target import Target
+
+SUITE = "ledger"
+GENESIS_HASH = "0" * 64
+COMMAND_TYPES = ("CreateTenant", "UpsertProduct", "CreateCustomer", "OpenAccount", "PostEntry")
+# Noon UTC falls on the same calendar date from UTC-11 to UTC+11, so "the command's
+# date" is 2025-01-15 whether a service reads it in UTC or in the tenant's zone.
+TIMESTAMP = "2025-01-15T12:00:00Z"
+COMMAND_DATE = date(2025, 1, 15)
+REPLAY_TIMESTAMP = "2025-02-01T12:00:00Z"
+# Every row of the report, in a stable order; a row with no runs was not exercised.
+ROWS: tuple[str, ...] = (
+    *(f"accepted:{name}" for name in COMMAND_TYPES),
+    *INVARIANTS,
+    "VALIDATION_ERROR",
+    "TENANT_MISMATCH",
+    "NOT_FOUND",
+    "idempotent_replay",
+    "concurrency",
+    "concurrent_replay",
+    "tenant_isolation",
+    "balances",
+    "sequence",
+    "events",
+    "hash_chain",
+)
+
+# Limits, unit last.
+tenant_attempts_per_example_max = 2  # so at most 3 tenants with the first one
+products_per_example_max = 3  # besides the catalogue every example starts with
+customers_per_example_max = 5
+accounts_per_example_max = 6
+concurrent_commands_default = 4
+page_size = 1000
+pages_per_read_max = 100
+shrink_seconds_default = 20.0
+concurrent_wait_seconds = 60
+sweep_every_steps = 10  # replay, key reuse and isolation checks at steps 3, 13, 23, ...
+sweep_at_step = 3
+
+GL_LEGS = ("GL_SALARY_CLEARING", "GL_CARD_CLEARING", "GL_NPP_CLEARING", "GL_SUSPENSE")
+AMOUNTS = {
+    "small": (0.01, 1, 9.99, 25, 45.5),
+    "medium": (100, 250, 499.99, 1000),
+    "large": (2500, 5000.01, 20000),
+}
+# Product templates: (productType, constraints, active). Money in dollars.
+TEMPLATES: dict[str, tuple[str, dict[str, Any], bool]] = {
+    "TXN": ("DEPOSIT", {"minOpeningBalance": 0, "overdraftLimit": 0}, True),
+    "OD": ("DEPOSIT", {"overdraftLimit": 100}, True),
+    "SAVER": ("DEPOSIT", {"minOpeningBalance": 10, "maxBalance": 1000}, True),
+    "TERM": (
+        "TERM_DEPOSIT",
+        {"minOpeningBalance": 500, "maxBalance": 5000, "termMonths": 12},
+        True,
+    ),
+    "LOAN": ("LOAN", {"minFacilityLimit": 1000, "maxFacilityLimit": 20000}, True),
+    "CARD": ("CREDIT_CARD", {"minFacilityLimit": 500, "maxFacilityLimit": 5000}, True),
+    "OLD": ("DEPOSIT", {}, False),
+}
+INVALID_ENTRIES = (
+    "unbalanced",
+    "leg_currency",
+    "entry_currency",
+    "value_date",
+    "foreign_account",
+    "unknown_account",
+    "three_decimals",
+    "zero_amount",
+    "one_leg",
+    "too_large",
+)
+# The accounts every example starts with: (template, initialDeposit, facilityLimit).
+FIRST_ACCOUNTS = (
+    ("TXN", 500, None),
+    ("OD", 50, None),
+    ("SAVER", 100, None),
+    ("CARD", None, 2000),
+    ("LOAN", None, 5000),
+)
+
+
+# ---------------------------------------------------------------------------
+# Talking to the target.
+
+
+class Violation(AssertionError):
+    """The service disagreed with the contract: stops the machine, names the check."""
+
+    def __init__(
+        self, row: str, message: str, reproduce: str | None, trail: list[str] | None = None
+    ) -> None:
+        super().__init__(f"{row}: {message}")
+        self.row = row
+        self.message = message
+        self.reproduce = reproduce
+        self.trail = trail or []  # the steps of the example that showed it
+
+
+class Unreachable(Exception):
+    """The target could not be reached at all."""
+
+
+@dataclass
+class Sent:
+    """One request and its response, with what it takes to reproduce it."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    response: httpx.Response
+
+    def curl(self) -> str:
+        return curl_command(self.method, self.url, self.headers, self.body)
+
+    def json(self) -> Any:
+        try:
+            return self.response.json()
+        except ValueError:
+            return None
+
+    def summary(self) -> str:
+        body = self.json()
+        if isinstance(body, dict) and "error" in body:
+            code = body.get("invariant") or body.get("error")
+            return f"{self.response.status_code} {code}"
+        return f"{self.response.status_code} {self.response.text[:160]}"
+
+
+class Wire:
+    """Commands and reads against a target, each returning a `Sent`."""
+
+    def __init__(self, client: httpx.Client, target: Target) -> None:
+        self.client = client
+        self.target = target
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        api_key: str | None = None,
+    ) -> Sent:
+        headers = {"Authorization": f"Bearer {api_key or self.target.api_key}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        url = f"/v1{path}"
+        try:
+            response = self.client.request(
+                method, url, params=params, content=body, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{method} {url}: {exc}") from exc
+        shown = url + ("?" + str(httpx.QueryParams(params)) if params else "")
+        return Sent(method, self.target.base_url + shown, headers, body, response)
+
+    def command(
+        self,
+        tenant_id: str,
+        command_type: str,
+        payload: dict[str, Any],
+        *,
+        command_id: str,
+        key: str | None,
+        timestamp: str = TIMESTAMP,
+        api_key: str | None = None,
+    ) -> Sent:
+        envelope: dict[str, Any] = {
+            "commandId": command_id,
+            "tenantId": tenant_id,
+            "commandType": command_type,
+            "actor": {"actorType": "SYSTEM", "actorId": "contract-tests"},
+            "timestamp": timestamp,
+            "payload": payload,
+        }
+        if key is not None:
+            envelope["idempotencyKey"] = key
+        return self._send(
+            "POST", f"/tenants/{tenant_id}/commands", body=orjson.dumps(envelope), api_key=api_key
+        )
+
+    def get(self, path: str, api_key: str | None = None, **params: Any) -> Sent:
+        return self._send("GET", path, params=params or None, api_key=api_key)
+
+
+# ---------------------------------------------------------------------------
+# Recording checks.
+
+
+class Checks:
+    """Counts each check into its row until the first failure, which stops the run.
+
+    After the first failure Hypothesis only shrinks and replays; those re-runs are
+    not counted, and the row's first_failure is replaced by the minimal example's.
+    """
+
+    def __init__(self, result: SuiteResult) -> None:
+        self.result = result
+        self.frozen = False
+        self.trail: list[str] = []  # the steps of the example running now
+
+    def ok(self, row: str) -> None:
+        if not self.frozen:
+            self.result.row(row).record(True)
+
+    def fail(self, row: str, message: str, reproduce: str | None) -> None:
+        if not self.frozen:
+            self.result.row(row).record(False, message, reproduce)
+            self.frozen = True
+        raise Violation(row, message, reproduce, list(self.trail))
+
+    def check(self, row: str, problem: str | None, reproduce: str | None) -> None:
+        if problem is None:
+            self.ok(row)
+        else:
+            self.fail(row, problem, reproduce)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers.
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    code: str
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    tenant: str
+    code: str
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    tenant: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    tenant: str
+    account_id: str
+
+
+@dataclass
+class Group:
+    """The events one accepted command must have appended."""
+
+    command_id: str
+    event_ids: list[Any]
+    events: list[ExpectedEvent]
+    what: str  # "PostEntry <key>", for messages
+
+
+@dataclass
+class AcceptedCommand:
+    tenant: str
+    command_type: str
+    payload: dict[str, Any]
+    key: str | None
+    command_id: str
+
+
+@dataclass
+class TenantView:
+    """What the suite has read of a tenant's stream so far."""
+
+    cursor: int = 0
+    prev_hash: str = GENESIS_HASH
+    folded: dict[str, int] = field(default_factory=dict)  # balances folded from the stream
+    batches: list[list[Group]] = field(default_factory=list)  # not yet read, in order
+
+
+def subset_problem(expected: Any, actual: Any, where: str = "payload") -> str | None:
+    """Where `actual` differs from `expected` (dicts: only the expected keys count)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{where}: expected an object, got {actual!r}"
+        for key, value in expected.items():
+            if key not in actual and value is not None:
+                return f"{where}.{key} is missing"
+            problem = subset_problem(value, actual.get(key), f"{where}.{key}")
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return f"{where}: expected {expected!r}, got {actual!r}"
+        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+            problem = subset_problem(want, got, f"{where}[{index}]")
+            if problem:
+                return problem
+        return None
+    if expected is None:
+        # An absent optional field may be written as null or left out.
+        return None if actual is None else f"{where}: expected null, got {actual!r}"
+    if isinstance(expected, bool | str):
+        return (
+            None
+            if actual == expected and type(actual) is type(expected)
+            else (f"{where}: expected {expected!r}, got {actual!r}")
+        )
+    if isinstance(actual, bool) or not isinstance(actual, int | float) or actual != expected:
+        return f"{where}: expected {expected!r}, got {actual!r}"
+    return None
+
+
+def event_hash(prev_hash: str, envelope: dict[str, Any]) -> str:
+    """SHA-256 hex of prevHash then the RFC 8785 JSON of the envelope without `hash`."""
+    body = {k: v for k, v in envelope.items() if k != "hash"}
+    return hashlib.sha256(prev_hash.encode("utf-8") + rfc8785.dumps(body)).hexdigest()
+
+
+def tenant_payload(code: str) -> dict[str, Any]:
+    return {
+        "tenantCode": code,
+        "displayName": f"Contract tests {code}",
+        "region": "AU",
+        "baseCurrency": "AUD",
+        "timeZone": "Australia/Sydney",
+    }
+
+
+def product_payload(code: str, template: str) -> dict[str, Any]:
+    product_type, constraints, active = TEMPLATES[template]
+    credit = product_type in ("LOAN", "CREDIT_CARD")
+    payload: dict[str, Any] = {
+        "productCode": code,
+        "name": f"Product {code}",
+        "productType": product_type,
+        "interest": {"purchaseRate": 0.1299} if credit else {"rate": 0.01},
+    }
+    if constraints:
+        payload["constraints"] = dict(constraints)
+    if not active:
+        payload["active"] = False
+    return payload
+
+
+def customer_payload(n: int, dob: str = "1990-04-12", ref: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "person": {
+            "firstName": "Olivia",
+            "lastName": f"Tester{n}",
+            "dateOfBirth": dob,
+            "email": f"olivia.tester.{n}@example.com.au",
+            "mobile": f"+614{n:08d}",
+        },
+        "address": {
+            "line1": "1 George St",
+            "suburb": "Sydney",
+            "state": "NSW",
+            "postcode": "2000",
+            "country": "AU",
+        },
+    }
+    if ref is not None:
+        payload["externalRef"] = ref
+    return payload
+
+
+def entry_payload(legs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "bookingDate": "2025-01-15",
+        "valueDate": "2025-01-15",
+        "currency": "AUD",
+        "legs": legs,
+        "narrative": "contract test entry",
+        **extra,
+    }
+
+
+def leg(account_id: str, direction: str, amount: float) -> dict[str, Any]:
+    return {"accountId": account_id, "direction": direction, "amount": amount}
+
+
+def flip(direction: str) -> str:
+    return "CREDIT" if direction == "DEBIT" else "DEBIT"
+
+
+def order_free(tenant: TenantLedger, payloads: list[dict[str, Any]]) -> bool:
+    """True when every entry is accepted whatever order the service applies them in.
+
+    Each entry is refused only when it moves an account out of (or further out of) its
+    bounds; the worst case for a decrease is all other decreases first, and for an
+    increase all other increases first.
+    """
+    down: dict[str, int] = {}
+    up: dict[str, int] = {}
+    for payload in payloads:
+        for account_id, change in entry_changes(payload["legs"]).items():
+            side = down if change < 0 else up
+            side[account_id] = side.get(account_id, 0) + change
+    for account_id in set(down) | set(up):
+        account = tenant.accounts[account_id]
+        low, high = tenant.bounds(account)
+        if low is not None and account_id in down and account.balance + down[account_id] < low:
+            return False
+        if high is not None and account_id in up and account.balance + up[account_id] > high:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# The state machine.
+
+
+def build_machine(
+    target: Target, wire: Wire, checks: Checks, run_id: str, concurrency: int
+) -> type[RuleBasedStateMachine]:
+    """The machine class, bound to one target and one run's recorder."""
+    serial = iter(range(1, 10**9))
+
+    class LedgerMachine(RuleBasedStateMachine):
+        tenants = Bundle("tenants")
+        products = Bundle("products")
+        customers = Bundle("customers")
+        accounts = Bundle("accounts")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = Ledger()
+            self.views: dict[str, TenantView] = {}
+            self.dirty: dict[str, None] = {}  # tenants a command was sent to, in order
+            self.accepted: list[AcceptedCommand] = []
+            self.rejected_keys: dict[str, list[str]] = {}
+            self.product_payloads: dict[tuple[str, str], dict[str, Any]] = {}
+            self.customer_payloads: dict[str, list[dict[str, Any]]] = {}
+            self.primary: str | None = None
+            self.catalogue_refs: list[ProductRef] | None = None
+            self.first_customers: list[CustomerRef] | None = None
+            self.first_accounts: list[AccountRef] | None = None
+            self.checked = 0  # steps verified so far
+            self.made = {"tenants": 0, "products": 0, "customers": 0, "accounts": 0}
+            self.trail: list[str] = ["setup"]  # this example's steps, for the report
+            checks.trail = self.trail
+
+        # -- sending and checking commands ---------------------------------------
+
+        def new_tenant_code(self) -> str:
+            return f"CT_{run_id}_{next(serial)}"
+
+        def send(
+            self,
+            tenant: str,
+            command_type: str,
+            payload: dict[str, Any],
+            *,
+            key_mode: str = "key",
+            key: str | None = None,
+            command_id: str | None = None,
+            timestamp: str = TIMESTAMP,
+        ) -> tuple[Outcome, Any]:
+            """Send one command, check the reply against the model, fold it in."""
+            command_id = command_id or str(uuid.uuid4())
+            if key is None and key_mode == "rejected" and self.rejected_keys.get(tenant):
+                # A refused command is not remembered: its key may be used again.
+                key = self.rejected_keys[tenant].pop()
+            elif key is None and key_mode in ("key", "rejected"):
+                key = f"ct-{uuid.uuid4().hex}"
+            dedup = key if key is not None else command_id
+            on = date.fromisoformat(timestamp[:10])
+            outcome = self.model.expect(tenant, command_type, payload, dedup_key=dedup, on=on)
+            sent = wire.command(
+                tenant, command_type, payload, command_id=command_id, key=key, timestamp=timestamp
+            )
+            self.dirty[tenant] = None
+            body = self.check_reply(outcome, sent, tenant, command_type, command_id)
+            if outcome.fresh:
+                self.fold(tenant, command_type, payload, dedup, command_id, sent, body, key)
+            elif outcome.status != 202 and key is not None:
+                self.rejected_keys.setdefault(tenant, []).append(key)
+            return outcome, body
+
+        def check_reply(
+            self, outcome: Outcome, sent: Sent, tenant: str, command_type: str, command_id: str
+        ) -> Any:
+            row = reply_row(outcome, command_type)
+            problem = reply_problem(outcome, sent, tenant, command_type, command_id)
+            if problem is not None:
+                checks.fail(
+                    row,
+                    f"{command_type} on {tenant}: expected {outcome.describe()}, got "
+                    f"{sent.summary()}: {problem}",
+                    sent.curl(),
+                )
+            checks.ok(row)
+            return sent.json()
+
+        def fold(
+            self,
+            tenant: str,
+            command_type: str,
+            payload: dict[str, Any],
+            dedup: str,
+            command_id: str,
+            sent: Sent,
+            body: Any,
+            key: str | None,
+            batch: list[Group] | None = None,
+        ) -> None:
+            events = self.model.apply(
+                tenant,
+                command_type,
+                payload,
+                dedup_key=dedup,
+                command_id=command_id,
+                reply=sent.response.content,
+                result=body["result"],
+            )
+            view = self.views.setdefault(tenant, TenantView())
+            group = Group(command_id, list(body["eventIds"]), events, f"{command_type} {dedup}")
+            if batch is None:
+                view.batches.append([group])
+            else:
+                batch.append(group)
+            self.accepted.append(AcceptedCommand(tenant, command_type, payload, key, command_id))
+
+        # -- the state every example starts from -----------------------------------
+
+        def ensure_primary(self) -> str:
+            if self.primary is None:
+                code = self.new_tenant_code()
+                outcome, _ = self.send(code, "CreateTenant", tenant_payload(code))
+                assert outcome.fresh
+                self.primary = code
+            return self.primary
+
+        def ensure_catalogue(self) -> list[ProductRef]:
+            if self.catalogue_refs is None:
+                tenant = self.ensure_primary()
+                self.catalogue_refs = []
+                for template in TEMPLATES:
+                    payload = product_payload(template, template)
+                    self.send(tenant, "UpsertProduct", payload)
+                    self.product_payloads[(tenant, template)] = payload
+                    self.catalogue_refs.append(ProductRef(tenant, template))
+            return self.catalogue_refs
+
+        def ensure_customers(self) -> list[CustomerRef]:
+            if self.first_customers is None:
+                tenant = self.ensure_primary()
+                self.first_customers = []
+                for ref in ("MEM-1", None):
+                    payload = customer_payload(next(serial), ref=ref and f"{ref}-{run_id}")
+                    _, body = self.send(tenant, "CreateCustomer", payload)
+                    self.customer_payloads.setdefault(tenant, []).append(payload)
+                    self.first_customers.append(CustomerRef(tenant, body["result"]["customerId"]))
+            return self.first_customers
+
+        def ensure_accounts(self) -> list[AccountRef]:
+            if self.first_accounts is None:
+                self.ensure_catalogue()
+                customer = self.ensure_customers()[0]
+                self.first_accounts = []
+                for template, deposit, facility in FIRST_ACCOUNTS:
+                    payload: dict[str, Any] = {
+                        "customerId": customer.customer_id,
+                        "productCode": template,
+                        "currency": "AUD",
+                    }
+                    if deposit is not None:
+                        payload["initialDeposit"] = deposit
+                    if facility is not None:
+                        payload["facilityLimit"] = facility
+                    _, body = self.send(customer.tenant, "OpenAccount", payload)
+                    account_id = body["result"]["accountId"]
+                    self.first_accounts.append(AccountRef(customer.tenant, account_id))
+            return self.first_accounts
+
+        @initialize(target=tenants)
+        def primary_tenant(self) -> TenantRef:
+            return TenantRef(self.ensure_primary())
+
+        @initialize(target=products)
+        def catalogue(self) -> Any:
+            return multiple(*self.ensure_catalogue())
+
+        @initialize(target=customers)
+        def first_members(self) -> Any:
+            return multiple(*self.ensure_customers())
+
+        @initialize(target=accounts)
+        def opening_accounts(self) -> Any:
+            return multiple(*self.ensure_accounts())
+
+        # -- CreateTenant -------------------------------------------------------------
+
+        @precondition(lambda self: self.made["tenants"] < tenant_attempts_per_example_max)
+        @rule(
+            target=tenants,
+            variant=st.sampled_from(
+                ["ok", "ok", "bad_currency", "bad_zone", "duplicate", "mismatch"]
+            ),
+        )
+        def create_tenant(self, variant: str) -> Any:
+            self.made["tenants"] += 1
+            self.trail.append(f"create_tenant({variant})")
+            code = self.new_tenant_code()
+            payload = tenant_payload(code)
+            if variant == "bad_currency":
+                payload["baseCurrency"] = "XXX"
+            elif variant == "bad_zone":
+                payload["timeZone"] = "Mars/Olympus_Mons"
+            elif variant == "duplicate":
+                code = self.ensure_primary()
+                payload = tenant_payload(code) | {"displayName": "Again"}
+            elif variant == "mismatch":
+                payload["tenantCode"] = self.new_tenant_code()
+            outcome, _ = self.send(code, "CreateTenant", payload)
+            return TenantRef(code) if outcome.fresh else multiple()
+
+        # -- UpsertProduct ------------------------------------------------------------
+
+        @precondition(lambda self: self.made["products"] < products_per_example_max)
+        @rule(
+            target=products,
+            tenant=tenants,
+            template=st.sampled_from(sorted(TEMPLATES)),
+            variant=st.sampled_from(["ok", "ok", "negative_rate", "min_not_below_max"]),
+        )
+        def upsert_product(self, tenant: TenantRef, template: str, variant: str) -> Any:
+            self.made["products"] += 1
+            self.trail.append(f"upsert_product({template}, {variant})")
+            code = f"{template}_{next(serial)}"
+            payload = product_payload(code, template)
+            if variant == "negative_rate":
+                rate = next(iter(payload["interest"]))
+                payload["interest"] = {rate: -0.01}
+            elif variant == "min_not_below_max":
+                if TEMPLATES[template][0] in ("LOAN", "CREDIT_CARD"):
+                    limits = {"minFacilityLimit": 3000, "maxFacilityLimit": 3000}
+                else:
+                    limits = {"minOpeningBalance": 2000, "maxBalance": 1000}
+                payload["constraints"] = limits
+            outcome, _ = self.send(tenant.code, "UpsertProduct", payload)
+            if not outcome.fresh:
+                return multiple()
+            self.product_payloads[(tenant.code, code)] = payload
+            return ProductRef(tenant.code, code)
+
+        def update_product(self, product: ProductRef, change: str) -> None:
+            payload = dict(self.product_payloads[(product.tenant, product.code)])
+            constraints = dict(payload.get("constraints") or {})
+            credit = payload["productType"] in ("LOAN", "CREDIT_CARD")
+            if change == "deactivate":
+                payload["active"] = False
+            elif change == "activate":
+                payload["active"] = True
+            elif change == "tighten" and not credit:
+                # Existing accounts may now be outside their bounds; they may still
+                # move back towards them.
+                low = constraints.get("minOpeningBalance", 0)
+                constraints.update(overdraftLimit=0, maxBalance=max(low + 50, 150))
+            elif change == "loosen" and not credit:
+                constraints.update(overdraftLimit=500, maxBalance=100000)
+            elif change in ("tighten", "loosen"):
+                constraints.update(minFacilityLimit=1000, maxFacilityLimit=3000)
+            if constraints:
+                payload["constraints"] = constraints
+            outcome, _ = self.send(product.tenant, "UpsertProduct", payload)
+            if outcome.fresh:
+                self.product_payloads[(product.tenant, product.code)] = payload
+
+        # -- CreateCustomer -----------------------------------------------------------
+
+        @precondition(lambda self: self.made["customers"] < customers_per_example_max)
+        @rule(
+            target=customers,
+            tenant=tenants,
+            data=st.data(),
+            variant=st.sampled_from(
+                [
+                    "ok",
+                    "with_ref",
+                    "exactly_18",
+                    "under_age",
+                    "dup_email",
+                    "dup_mobile",
+                    "dup_ref",
+                    "dup_email_under_age",
+                ]
+            ),
+        )
+        def create_customer(self, tenant: TenantRef, data: st.DataObject, variant: str) -> Any:
+            self.made["customers"] += 1
+            self.trail.append(f"create_customer({variant})")
+            n = next(serial)
+            ref = f"REF-{run_id}-{n}" if variant in ("with_ref", "dup_ref") else None
+            payload = customer_payload(n, ref=ref)
+            person = payload["person"]
+            existing = self.customer_payloads.get(tenant.code, [])
+            if variant == "exactly_18":
+                person["dateOfBirth"] = "2007-01-15"  # 18 on COMMAND_DATE: an adult
+            elif variant == "under_age":
+                person["dateOfBirth"] = "2007-01-16"  # 18 tomorrow
+            elif variant.startswith("dup_") and existing:
+                other = data.draw(st.sampled_from(existing))
+                if variant.startswith("dup_email"):
+                    person["email"] = other["person"]["email"].upper()  # case-insensitive
+                    if variant.endswith("under_age"):
+                        person["dateOfBirth"] = "2010-06-01"  # the age rule comes first
+                elif variant == "dup_mobile":
+                    person["mobile"] = other["person"]["mobile"]
+                elif variant == "dup_ref" and other.get("externalRef"):
+                    payload["externalRef"] = other["externalRef"]
+            outcome, body = self.send(tenant.code, "CreateCustomer", payload)
+            if not outcome.fresh:
+                return multiple()
+            self.customer_payloads.setdefault(tenant.code, []).append(payload)
+            return CustomerRef(tenant.code, body["result"]["customerId"])
+
+        # -- OpenAccount --------------------------------------------------------------
+
+        @precondition(lambda self: self.made["accounts"] < accounts_per_example_max)
+        @rule(
+            target=accounts,
+            customer=customers,
+            product=products,
+            data=st.data(),
+            variant=st.sampled_from(
+                [
+                    "ok",
+                    "ok",
+                    "alias",
+                    "no_facility",
+                    "facility_not_allowed",
+                    "facility_out_of_range",
+                    "deposit_below_min",
+                    "deposit_above_max",
+                    "wrong_currency",
+                    "unknown_customer",
+                ]
+            ),
+        )
+        def open_account(
+            self, customer: CustomerRef, product: ProductRef, data: st.DataObject, variant: str
+        ) -> Any:
+            self.made["accounts"] += 1
+            self.trail.append(f"open_account({variant})")
+            # Customer and product may belong to different tenants: the command then goes
+            # to one of the two, where the other does not exist.
+            tenant = data.draw(
+                st.sampled_from(list(dict.fromkeys([customer.tenant, product.tenant])))
+            )
+            spec = self.product_payloads[(product.tenant, product.code)]
+            k = spec.get("constraints") or {}
+            credit = spec["productType"] in ("LOAN", "CREDIT_CARD")
+            payload: dict[str, Any] = {
+                "customerId": customer.customer_id,
+                "productCode": product.code,
+                "currency": "AUD",
+            }
+            low_f, high_f = k.get("minFacilityLimit", 100), k.get("maxFacilityLimit", 50000)
+            if credit and variant != "no_facility":
+                payload["facilityLimit"] = data.draw(st.sampled_from([low_f, high_f]))
+            if not credit:
+                low_d = k.get("minOpeningBalance", 0)
+                if data.draw(st.booleans()) or low_d:
+                    payload["initialDeposit"] = data.draw(st.sampled_from([low_d, low_d + 40]))
+            if variant == "alias":
+                payload.update(accountAlias="Everyday", accountPurpose="Testing")
+            elif variant == "facility_not_allowed" and not credit:
+                payload["facilityLimit"] = 1000
+            elif variant == "facility_out_of_range" and credit:
+                payload["facilityLimit"] = high_f + 0.01
+            elif variant == "deposit_below_min" and k.get("minOpeningBalance"):
+                payload["initialDeposit"] = k["minOpeningBalance"] - 0.01
+            elif variant == "deposit_above_max":
+                payload["initialDeposit"] = k["maxBalance"] + 0.01 if "maxBalance" in k else 10
+            elif variant == "wrong_currency":
+                payload["currency"] = "NZD"
+            elif variant == "unknown_customer":
+                payload["customerId"] = str(uuid.uuid4())
+            outcome, body = self.send(tenant, "OpenAccount", payload)
+            if not outcome.fresh:
+                return multiple()
+            return AccountRef(tenant, body["result"]["accountId"])
+
+        # -- everything else: one rule, the action drawn evenly ----------------------
+
+        # Hypothesis draws rules very unevenly over a few dozen examples (and turns
+        # random subsets off per example), so the actions on existing entities are one
+        # rule whose action is drawn from this list; the arguments come from the
+        # bundles inside it. Entries come first and most often.
+        ACTIONS = (
+            "post_entry",
+            "post_entry",
+            "post_entry",
+            "post_invalid_entry",
+            "post_invalid_entry",
+            "transfer",
+            "transfer",
+            "update_product",
+            "replay",
+            "reuse_key",
+            "concurrent_entries",
+            "concurrent_replays",
+            "isolation",
+        )
+
+        @rule(data=st.data(), action=st.sampled_from(ACTIONS))
+        def act(self, data: st.DataObject, action: str) -> None:
+            self.trail.append(action)
+            if action == "post_entry":
+                self.entry(
+                    data.draw(self.accounts),
+                    None,
+                    data,
+                    data.draw(st.integers(2, 4)),
+                    data.draw(st.sampled_from(["small", "small", "medium", "large"])),
+                    data.draw(st.sampled_from(["ok", "ok", "explicit_leg_currency", "tags"])),
+                    data.draw(st.sampled_from(["key", "key", "none", "rejected"])),
+                )
+            elif action == "post_invalid_entry":
+                self.entry(
+                    data.draw(self.accounts),
+                    data.draw(self.accounts),
+                    data,
+                    2,
+                    data.draw(st.sampled_from(["small", "medium"])),
+                    data.draw(st.sampled_from(INVALID_ENTRIES)),
+                    data.draw(st.sampled_from(["key", "none"])),
+                )
+            elif action == "transfer":
+                self.transfer(data.draw(self.accounts), data)
+            elif action == "update_product":
+                change = ["deactivate", "activate", "tighten", "loosen", "same"]
+                self.update_product(data.draw(self.products), data.draw(st.sampled_from(change)))
+            elif action == "replay" and self.accepted:
+                self.replay_command(data.draw(st.sampled_from(self.accepted)))
+            elif action == "reuse_key" and any(c.key is not None for c in self.accepted):
+                keyed = [c for c in self.accepted if c.key is not None]
+                self.reuse(data.draw(st.sampled_from(keyed)), data.draw(st.booleans()))
+            elif action == "concurrent_entries":
+                self.concurrent_entries(data.draw(self.accounts), data)
+            elif action == "concurrent_replays":
+                self.concurrent_replays(data.draw(self.accounts))
+            elif action == "isolation":
+                self.isolate(data.draw(self.accounts), data.draw(self.customers))
+
+        def transfer(self, account: AccountRef, data: st.DataObject) -> None:
+            """Money between two member accounts: overdrafts, maximums and facilities."""
+            tenant = self.model.tenants[account.tenant]
+            members = [a.account_id for a in tenant.customer_accounts()]
+            payee = data.draw(st.sampled_from(members))
+            amount = data.draw(st.sampled_from(AMOUNTS["medium"] + AMOUNTS["large"]))
+            legs = [leg(account.account_id, "CREDIT", amount), leg(payee, "DEBIT", amount)]
+            self.send(account.tenant, "PostEntry", entry_payload(legs))
+
+        def entry(
+            self,
+            account: AccountRef,
+            other: AccountRef | None,
+            data: st.DataObject,
+            n_legs: int,
+            size: str,
+            variant: str,
+            key_mode: str,
+        ) -> None:
+            tenant = self.model.tenants[account.tenant]
+            pool = [*GL_LEGS, *(a.account_id for a in tenant.customer_accounts())]
+            amounts = st.sampled_from(AMOUNTS[size])
+            direction = data.draw(st.sampled_from(["DEBIT", "CREDIT"]))
+            legs = [leg(account.account_id, direction, data.draw(amounts))]
+            for _ in range(n_legs - 2):
+                legs.append(
+                    leg(
+                        data.draw(st.sampled_from(pool)),
+                        data.draw(st.sampled_from(["DEBIT", "CREDIT"])),
+                        data.draw(amounts),
+                    )
+                )
+            net = sum(entry_changes(legs).values())
+            last = data.draw(st.sampled_from(pool))
+            if net != 0:
+                legs.append(leg(last, "CREDIT" if net > 0 else "DEBIT", abs(net) / 100))
+            extra: dict[str, Any] = {}
+            if variant == "explicit_leg_currency":
+                legs[0]["currency"] = "AUD"
+            elif variant == "tags":
+                extra.update(tags=["contract", "test"], metadata={"source": "ledger-suite"})
+            elif variant == "unbalanced":
+                legs[-1]["amount"] = round(legs[-1]["amount"] + 0.01, 2)
+            elif variant == "leg_currency":
+                legs[-1]["currency"] = "NZD"
+            elif variant == "entry_currency":
+                extra["currency"] = "USD"
+            elif variant == "value_date":
+                extra["valueDate"] = "2025-01-14"
+            elif variant == "foreign_account":
+                # Another tenant's account is no account of this tenant.
+                foreign = None
+                if other is not None and other.tenant != account.tenant:
+                    foreign = other.account_id
+                legs[-1]["accountId"] = foreign or str(uuid.uuid4())
+            elif variant == "unknown_account":
+                legs[0]["accountId"] = "GL_NO_SUCH_ACCOUNT"
+            elif variant == "three_decimals":
+                legs[0]["amount"] = 1.005
+            elif variant == "zero_amount":
+                legs[0]["amount"] = 0
+            elif variant == "one_leg":
+                legs = legs[:1]
+            elif variant == "too_large":
+                legs[0]["amount"] = 200_000_000_000  # above 100,000,000,000
+            self.send(account.tenant, "PostEntry", entry_payload(legs, **extra), key_mode=key_mode)
+
+        # -- idempotency --------------------------------------------------------------
+
+        def replay_command(self, first: AcceptedCommand) -> None:
+            self.send(
+                first.tenant,
+                first.command_type,
+                first.payload,
+                key=first.key,
+                key_mode="none",
+                # Without a key the commandId is the key, so it must stay the same.
+                command_id=None if first.key is not None else first.command_id,
+                timestamp=REPLAY_TIMESTAMP,
+            )
+
+        def reuse(self, first: AcceptedCommand, other_type: bool) -> None:
+            command_type, payload = first.command_type, dict(first.payload)
+            if other_type:
+                alternative = (
+                    "CreateCustomer" if command_type == "UpsertProduct" else "UpsertProduct"
+                )
+                command_type = alternative
+                if alternative == "UpsertProduct":
+                    payload = product_payload(f"REUSE_{next(serial)}", "TXN")
+                else:
+                    payload = customer_payload(next(serial))
+            elif command_type == "PostEntry":
+                payload["narrative"] = "the same key, another entry"
+            elif command_type == "CreateCustomer":
+                payload["person"] = dict(payload["person"], firstName="Another")
+            elif command_type == "OpenAccount":
+                payload["accountAlias"] = "Another"
+            elif command_type == "UpsertProduct":
+                payload["name"] = "Another name"
+            else:
+                payload["displayName"] = "Another name"
+            self.send(first.tenant, command_type, payload, key=first.key)
+
+        # -- concurrency --------------------------------------------------------------
+
+        def concurrent_entries(self, account: AccountRef, data: st.DataObject) -> None:
+            """K entries at once on the same two accounts, each valid in any order."""
+            tenant = self.model.tenants[account.tenant]
+            partners = [*GL_LEGS] + [
+                a.account_id
+                for a in tenant.customer_accounts()
+                if a.account_id != account.account_id
+            ]
+            partner = data.draw(st.sampled_from(partners))
+            pair = (account.account_id, partner)
+            payloads = []
+            for _ in range(concurrency):
+                direction = data.draw(st.sampled_from(["DEBIT", "CREDIT"]))
+                amount = data.draw(st.sampled_from(AMOUNTS["small"]))
+                payloads.append(
+                    entry_payload(
+                        [leg(pair[0], direction, amount), leg(pair[1], flip(direction), amount)]
+                    )
+                )
+            if not order_free(tenant, payloads):
+                # Every entry moving the member account up is valid in any order unless it
+                # is at its maximum; two GL accounts have no bounds at all.
+                payloads = [
+                    entry_payload([leg(pair[0], "DEBIT", 0.01), leg(pair[1], "CREDIT", 0.01)])
+                    for _ in range(concurrency)
+                ]
+                if not order_free(tenant, payloads):
+                    pair = ("GL_SUSPENSE", "GL_FEES")
+                    payloads = [
+                        entry_payload([leg(pair[0], "DEBIT", 1), leg(pair[1], "CREDIT", 1)])
+                        for _ in range(concurrency)
+                    ]
+            keys = [f"ct-{uuid.uuid4().hex}" for _ in payloads]
+            ids = [str(uuid.uuid4()) for _ in payloads]
+            for payload, key in zip(payloads, keys, strict=True):
+                outcome = self.model.expect(
+                    account.tenant, "PostEntry", payload, dedup_key=key, on=COMMAND_DATE
+                )
+                assert outcome.fresh, outcome  # by construction
+            replies = send_at_once(
+                target,
+                wire,
+                [
+                    (account.tenant, "PostEntry", payload, key, command_id)
+                    for payload, key, command_id in zip(payloads, keys, ids, strict=True)
+                ],
+            )
+            self.dirty[account.tenant] = None
+            batch: list[Group] = []
+            view = self.views.setdefault(account.tenant, TenantView())
+            for index, (payload, key, command_id, sent) in enumerate(
+                zip(payloads, keys, ids, replies, strict=True)
+            ):
+                problem = reply_problem(
+                    Outcome(202, events=("EntryPosted",) + ("AccountBalanceUpdated",) * 2),
+                    sent,
+                    account.tenant,
+                    "PostEntry",
+                    command_id,
+                )
+                if problem is not None:
+                    checks.fail(
+                        "concurrency",
+                        f"{concurrency} concurrent entries on {pair[0]} and {pair[1]}, each "
+                        f"valid in any order: reply {index + 1} was {sent.summary()}: {problem}",
+                        sent.curl(),
+                    )
+                self.fold(
+                    account.tenant,
+                    "PostEntry",
+                    payload,
+                    key,
+                    command_id,
+                    sent,
+                    sent.json(),
+                    key,
+                    batch,
+                )
+            view.batches.append(batch)
+            checks.ok("concurrency")
+
+        def concurrent_replays(self, account: AccountRef) -> None:
+            """K copies of one command with one key at once: applied exactly once."""
+            tenant = self.model.tenants[account.tenant]
+            payload = entry_payload(
+                [leg(account.account_id, "DEBIT", 0.01), leg("GL_SUSPENSE", "CREDIT", 0.01)]
+            )
+            if not order_free(tenant, [payload]):
+                payload = entry_payload(
+                    [leg("GL_FEES", "DEBIT", 0.01), leg("GL_SUSPENSE", "CREDIT", 0.01)]
+                )
+            key = f"ct-{uuid.uuid4().hex}"
+            ids = [str(uuid.uuid4()) for _ in range(concurrency)]
+            replies = send_at_once(
+                target, wire, [(account.tenant, "PostEntry", payload, key, i) for i in ids]
+            )
+            self.dirty[account.tenant] = None
+            fresh = [
+                (command_id, sent)
+                for command_id, sent in zip(ids, replies, strict=True)
+                if sent.response.status_code == 202
+                and sent.response.headers.get("Idempotent-Replayed") != "true"
+            ]
+            if len(fresh) != 1:
+                checks.fail(
+                    "concurrent_replay",
+                    f"{concurrency} copies of one PostEntry with key {key} sent at once: "
+                    f"{len(fresh)} were applied, not exactly one",
+                    replies[0].curl(),
+                )
+            first_id, first = fresh[0]
+            problem = copies_problem(first, replies)
+            if problem is not None:
+                checks.fail(
+                    "concurrent_replay",
+                    f"{concurrency} copies of one PostEntry with key {key} sent at once: {problem}",
+                    replies[0].curl(),
+                )
+            events = ("EntryPosted",) + ("AccountBalanceUpdated",) * 2
+            reply = reply_problem(
+                Outcome(202, events=events), first, account.tenant, "PostEntry", first_id
+            )
+            checks.check("concurrent_replay", reply, first.curl())
+            self.fold(account.tenant, "PostEntry", payload, key, first_id, first, first.json(), key)
+
+        # -- tenant isolation ---------------------------------------------------------
+
+        def isolate(self, account: AccountRef, customer: CustomerRef) -> None:
+            t = account.tenant
+            scoped = [(s, k) for s, k in sorted(target.scoped_keys.items()) if s != t]
+            if scoped:
+                scope, key = scoped[0]
+                for path in (
+                    f"/tenants/{t}",
+                    f"/tenants/{t}/products",
+                    f"/tenants/{t}/customers",
+                    f"/tenants/{t}/accounts",
+                    f"/tenants/{t}/accounts/{account.account_id}",
+                    f"/tenants/{t}/accounts/{account.account_id}/events",
+                    f"/tenants/{t}/events",
+                ):
+                    sent = wire.get(path, api_key=key)
+                    checks.check(
+                        "tenant_isolation",
+                        status_problem(sent, 403, "FORBIDDEN", f"a key scoped to {scope}"),
+                        sent.curl(),
+                    )
+                legs = [leg("GL_FEES", "DEBIT", 1), leg("GL_SUSPENSE", "CREDIT", 1)]
+                sent = wire.command(
+                    t,
+                    "PostEntry",
+                    entry_payload(legs),
+                    command_id=str(uuid.uuid4()),
+                    key=None,
+                    api_key=key,
+                )
+                self.dirty[t] = None  # and nothing may have been written
+                checks.check(
+                    "tenant_isolation",
+                    status_problem(sent, 403, "FORBIDDEN", f"a key scoped to {scope}"),
+                    sent.curl(),
+                )
+            others = [u for u in self.model.tenants if u != t]
+            if others:
+                u = others[0]
+                paths = [
+                    f"/tenants/{u}/accounts/{account.account_id}",
+                    f"/tenants/{u}/accounts/{account.account_id}/events",
+                ]
+                if customer.tenant != u:
+                    paths.append(f"/tenants/{u}/customers/{customer.customer_id}")
+                for path in paths:
+                    sent = wire.get(path)
+                    checks.check(
+                        "tenant_isolation",
+                        status_problem(sent, 404, "NOT_FOUND", f"another tenant's id on {u}"),
+                        sent.curl(),
+                    )
+            unknown = f"CT_{run_id}_NONE"
+            sent = wire.get(f"/tenants/{unknown}/accounts")
+            checks.check(
+                "NOT_FOUND", status_problem(sent, 404, "NOT_FOUND", "unknown tenant"), sent.curl()
+            )
+            legs = [leg("GL_FEES", "DEBIT", 1), leg("GL_SUSPENSE", "CREDIT", 1)]
+            self.send(unknown, "PostEntry", entry_payload(legs))
+
+        # -- after every step -----------------------------------------------------------
+
+        @invariant()
+        def service_agrees_with_model(self) -> None:
+            self.checked += 1
+            if self.checked % sweep_every_steps == sweep_at_step:
+                self.sweep()
+            for tenant in list(self.dirty):
+                self.verify(tenant)
+            self.dirty.clear()
+
+        def sweep(self) -> None:
+            """Replay the latest command, reuse its key, and read across tenants.
+
+            Hypothesis draws rules unevenly over a few dozen examples; these checks
+            change nothing when the service is right, so they run at fixed steps of
+            every example to be sure each run exercises them.
+            """
+            keyed = [c for c in self.accepted if c.key is not None]
+            if self.accepted:
+                self.replay_command(self.accepted[-1])
+            if keyed:
+                self.reuse(keyed[-1], other_type=self.checked % 2 == 0)
+            if self.first_accounts and self.first_customers:
+                self.isolate(self.first_accounts[0], self.first_customers[0])
+
+        def verify(self, code: str) -> None:
+            tenant = self.model.tenants.get(code)
+            if tenant is None:
+                sent = wire.get(f"/tenants/{code}")
+                problem = status_problem(sent, 404, "NOT_FOUND", "a tenant never created")
+                checks.check(
+                    "sequence", problem and f"refused commands wrote: {problem}", sent.curl()
+                )
+                return
+            self.verify_balances(tenant)
+            view = self.views[code]
+            head = wire.get(f"/tenants/{code}")
+            events, last = self.read_events(code, view.cursor)
+            self.verify_sequence(tenant, view, head, events, last)
+            self.verify_events(tenant, view, events, last)
+            self.verify_chain(view, head, events, last)
+            view.cursor = tenant.events
+            view.batches.clear()
+
+        def verify_balances(self, tenant: TenantLedger) -> None:
+            found: dict[str, dict[str, Any]] = {}
+            offset = 0
+            for _ in range(pages_per_read_max):
+                sent = wire.get(f"/tenants/{tenant.code}/accounts", limit=page_size, offset=offset)
+                page = sent.json()
+                if sent.response.status_code != 200 or not isinstance(page, dict):
+                    checks.fail("balances", f"listing accounts: {sent.summary()}", sent.curl())
+                for item in page.get("accounts") or []:
+                    found[str(item.get("accountId"))] = item
+                offset += page_size
+                if offset >= int(page.get("total") or 0):
+                    break
+            problem = balances_problem(tenant, found)
+            checks.check("balances", problem and f"tenant {tenant.code}: {problem}", sent.curl())
+
+        def read_events(self, code: str, after: int) -> tuple[list[dict[str, Any]], Sent]:
+            events: list[dict[str, Any]] = []
+            cursor = after
+            for _ in range(pages_per_read_max):
+                sent = wire.get(f"/tenants/{code}/events", after=cursor, limit=page_size)
+                page = sent.json()
+                if sent.response.status_code != 200 or not isinstance(page, dict):
+                    checks.fail("sequence", f"reading the events: {sent.summary()}", sent.curl())
+                events.extend(page.get("events") or [])
+                following = page.get("nextCursor")
+                if following is None:
+                    break
+                cursor = int(following)
+            return events, sent
+
+        def verify_sequence(
+            self,
+            tenant: TenantLedger,
+            view: TenantView,
+            head: Sent,
+            events: list[dict[str, Any]],
+            last: Sent,
+        ) -> None:
+            body = head.json()
+            if head.response.status_code != 200 or not isinstance(body, dict):
+                checks.fail("sequence", f"reading the tenant: {head.summary()}", head.curl())
+            problem = None
+            if body.get("lastSequence") != tenant.events:
+                problem = (
+                    f"lastSequence is {body.get('lastSequence')}, the model expects "
+                    f"{tenant.events} events"
+                )
+            else:
+                for index, event in enumerate(events):
+                    if event.get("sequence") != view.cursor + index + 1:
+                        problem = (
+                            f"event {index + 1} after {view.cursor} has sequence "
+                            f"{event.get('sequence')}, expected {view.cursor + index + 1}"
+                        )
+                        break
+                else:
+                    if view.cursor + len(events) != tenant.events:
+                        problem = (
+                            f"the stream has {view.cursor + len(events)} events, the model "
+                            f"expects {tenant.events}"
+                        )
+            checks.check(
+                "sequence",
+                problem and f"tenant {tenant.code}: {problem}",
+                head.curl() if problem and "lastSequence" in problem else last.curl(),
+            )
+
+        def verify_events(
+            self, tenant: TenantLedger, view: TenantView, events: list[dict[str, Any]], last: Sent
+        ) -> None:
+            problem = events_problem(view, events)
+            checks.check("events", problem and f"tenant {tenant.code}: {problem}", last.curl())
+
+        def verify_chain(
+            self, view: TenantView, head: Sent, events: list[dict[str, Any]], last: Sent
+        ) -> None:
+            problem = None
+            prev = view.prev_hash
+            for event in events:
+                if event.get("prevHash") != prev:
+                    problem = (
+                        f"event {event.get('sequence')}: prevHash does not link to the one before"
+                    )
+                    break
+                recomputed = event_hash(prev, event)
+                if event.get("hash") != recomputed:
+                    problem = (
+                        f"event {event.get('sequence')} ({event.get('eventType')}): hash "
+                        f"{event.get('hash')} does not recompute (expected {recomputed})"
+                    )
+                    break
+                prev = str(event["hash"])
+            if problem is None and (head.json() or {}).get("lastHash") != prev and events:
+                problem = "the tenant's lastHash is not the hash of its last event"
+            checks.check("hash_chain", problem, last.curl())
+            view.prev_hash = prev
+
+    return LedgerMachine
+
+
+def reply_row(outcome: Outcome, command_type: str) -> str:
+    """The report row a command's reply counts in."""
+    if outcome.replay_of is not None:
+        return "idempotent_replay"
+    if outcome.status == 202:
+        return f"accepted:{command_type}"
+    return outcome.invariant or outcome.error or str(outcome.status)
+
+
+RESULT_ID = {
+    "CreateTenant": None,
+    "UpsertProduct": "productCode",
+    "CreateCustomer": "customerId",
+    "OpenAccount": "accountId",
+    "PostEntry": "entryId",
+}
+
+
+def reply_problem(
+    outcome: Outcome, sent: Sent, tenant: str, command_type: str, command_id: str
+) -> str | None:
+    """How a command's reply differs from what the model says it must be, or None."""
+    response = sent.response
+    body = sent.json()
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    if outcome.replay_of is not None:
+        if response.status_code != 202:
+            return "a replay must get 202"
+        if not replayed:
+            return "the Idempotent-Replayed: true header is missing"
+        if response.content != outcome.replay_of.reply:
+            return (
+                "the replayed body differs from the first reply: "
+                f"{outcome.replay_of.reply[:200]!r} then {response.content[:200]!r}"
+            )
+        return None
+    if response.status_code != outcome.status:
+        return f"status {response.status_code}"
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    if outcome.status == 202:
+        if replayed:
+            return "a first acceptance is marked Idempotent-Replayed"
+        missing = [
+            name
+            for name in ("commandId", "status", "correlationId", "acceptedAt", "result", "eventIds")
+            if name not in body
+        ]
+        if missing:
+            return f"CommandAccepted lacks {', '.join(missing)}"
+        if body["commandId"] != command_id or body["status"] != "ACCEPTED":
+            return f"commandId/status are {body['commandId']}/{body['status']}"
+        if body["correlationId"] != command_id:
+            return "correlationId must default to the commandId"
+        result = body["result"]
+        id_field = RESULT_ID[command_type]
+        if not isinstance(result, dict) or result.get("tenantId") != tenant:
+            return f"result {result!r} does not name tenant {tenant}"
+        if id_field is not None and not isinstance(result.get(id_field), str):
+            return f"result {result!r} lacks {id_field}"
+        ids = body["eventIds"]
+        if (
+            not isinstance(ids, list)
+            or len(ids) != len(outcome.events)
+            or len(set(ids)) != len(ids)
+        ):
+            return f"eventIds {ids!r}: expected {len(outcome.events)} distinct ids"
+        return None
+    if outcome.status == 422:
+        if body.get("error") != INVARIANT_VIOLATION:
+            return f"error is {body.get('error')!r}, not {INVARIANT_VIOLATION}"
+        if body.get("invariant") != outcome.invariant:
+            return f"invariant is {body.get('invariant')!r}"
+        if body.get("commandId") != command_id:
+            return f"commandId is {body.get('commandId')!r}"
+        return None
+    if body.get("error") != outcome.error:
+        return f"error is {body.get('error')!r}"
+    return None
+
+
+def copies_problem(first: Sent, replies: list[Sent]) -> str | None:
+    """Every copy but the applied one must be its replay, or 409 COMMAND_IN_FLIGHT."""
+    for sent in replies:
+        status = sent.response.status_code
+        if sent is first:
+            continue
+        if status == 409 and (sent.json() or {}).get("error") == "COMMAND_IN_FLIGHT":
+            continue
+        if (
+            status == 202
+            and sent.response.headers.get("Idempotent-Replayed") == "true"
+            and sent.response.content == first.response.content
+        ):
+            continue
+        return (
+            f"a copy got {sent.summary()}, not a replay of the first reply or 409 COMMAND_IN_FLIGHT"
+        )
+    return None
+
+
+def status_problem(sent: Sent, status: int, error: str, what: str) -> str | None:
+    body = sent.json()
+    if (
+        sent.response.status_code == status
+        and isinstance(body, dict)
+        and body.get("error") == error
+    ):
+        return None
+    return f"{sent.method} {sent.url} with {what}: expected {status} {error}, got {sent.summary()}"
+
+
+def balances_problem(tenant: TenantLedger, found: dict[str, dict[str, Any]]) -> str | None:
+    """How the served accounts differ from the model's, or None."""
+    missing = [a for a in tenant.accounts if a not in found]
+    extra = [a for a in found if a not in tenant.accounts]
+    if missing or extra:
+        return f"accounts missing {missing[:3]}, unexpected {extra[:3]}"
+    total = 0
+    for account_id, account in tenant.accounts.items():
+        served = found[account_id]
+        try:
+            balance = number_to_minor(served.get("balance"))
+        except ValueError as exc:
+            return f"account {account_id}: balance {exc}"
+        total += balance
+        if balance != account.balance:
+            return (
+                f"account {account_id} ({account.product_code or 'GL'}): balance "
+                f"{served.get('balance')}, the model has {account.balance / 100:.2f}"
+            )
+        if account.facility is not None:
+            limit = served.get("facilityLimit")
+            if not isinstance(limit, int | float) or to_minor(limit) != account.facility:
+                expected = f"{account.facility / 100:.2f}"
+                return f"account {account_id}: facilityLimit {limit!r}, expected {expected}"
+    if total != 0:
+        return f"the tenant's balances sum to {total / 100:.2f}, not zero"
+    return None
+
+
+def events_problem(view: TenantView, events: list[dict[str, Any]]) -> str | None:
+    """How new events differ from the accepted commands' expected groups, or None.
+
+    A command's events must be contiguous and in the documented order; commands follow
+    each other in the order they were accepted, except within a concurrent batch, whose
+    commands may come in any order. Each AccountBalanceUpdated balance must equal the
+    fold of the stream's postings up to it.
+    """
+    runs: list[list[dict[str, Any]]] = []
+    for event in events:
+        if runs and runs[-1][0].get("causationId") == event.get("causationId"):
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    position = 0
+    for batch in view.batches:
+        waiting = {group.command_id: group for group in batch}
+        while waiting:
+            if position >= len(runs):
+                names = ", ".join(g.what for g in waiting.values())
+                return f"no events for {names}"
+            run = runs[position]
+            group = waiting.pop(str(run[0].get("causationId")), None)
+            if group is None:
+                names = ", ".join(g.what for g in waiting.values())
+                return (
+                    f"events {[e.get('eventType') for e in run]} with causationId "
+                    f"{run[0].get('causationId')} where the events of {names} were expected"
+                )
+            problem = group_problem(group, run)
+            if problem:
+                return f"{group.what}: {problem}"
+            position += 1
+    if position < len(runs):
+        extra = runs[position]
+        types = [e.get("eventType") for e in extra]
+        return f"unexpected events {types} (causationId {extra[0].get('causationId')})"
+    for event in events:
+        payload = event.get("payload") or {}
+        kind = event.get("eventType")
+        if kind in ("EntryPosted", "FundsPosted"):
+            for posting in payload.get("legs") or []:
+                minor = to_minor(posting.get("amount")) or 0
+                delta = minor if posting.get("direction") == "DEBIT" else -minor
+                account = str(posting.get("accountId"))
+                view.folded[account] = view.folded.get(account, 0) + delta
+        elif kind == "AccountBalanceUpdated":
+            account = str(payload.get("accountId"))
+            try:
+                served = number_to_minor(payload.get("balance"))
+            except ValueError:
+                return f"event {event.get('sequence')}: balance {payload.get('balance')!r}"
+            if served != view.folded.get(account, 0):
+                return (
+                    f"event {event.get('sequence')}: AccountBalanceUpdated of {account} says "
+                    f"{payload.get('balance')}, the stream's postings fold to "
+                    f"{view.folded.get(account, 0) / 100:.2f}"
+                )
+    return None
+
+
+def group_problem(group: Group, run: list[dict[str, Any]]) -> str | None:
+    types = [e.get("eventType") for e in run]
+    expected = [e.event_type for e in group.events]
+    if types != expected:
+        return f"events {types}, expected {expected}"
+    if [e.get("eventId") for e in run] != group.event_ids:
+        return "the events' ids differ from the reply's eventIds"
+    for event, want in zip(run, group.events, strict=True):
+        if event.get("entityId") != want.entity_id:
+            got = event.get("entityId")
+            return f"{want.event_type}: entityId {got!r}, expected {want.entity_id!r}"
+        problem = subset_problem(want.payload, event.get("payload"))
+        if problem:
+            return f"{want.event_type} {problem}"
+    return None
+
+
+def send_at_once(
+    target: Target, wire: Wire, commands: list[tuple[str, str, dict[str, Any], str, str]]
+) -> list[Sent]:
+    """Send commands from one thread each, released together by a barrier.
+
+    Against a URL each thread has its own client (its own connection). In process the
+    threads share the suite's client: it runs the app on one event loop, as a server
+    would; a TestClient per thread would give each request a loop of its own, which
+    the mock's group commit does not support (it then never answers).
+    """
+    replies: list[Sent | BaseException | None] = [None] * len(commands)
+    barrier = threading.Barrier(len(commands))
+
+    def post(sender: Wire, index: int) -> None:
+        tenant, command_type, payload, key, command_id = commands[index]
+        barrier.wait(timeout=concurrent_wait_seconds)
+        replies[index] = sender.command(
+            tenant, command_type, payload, command_id=command_id, key=key
+        )
+
+    def worker(index: int) -> None:
+        try:
+            if target.in_process:
+                post(wire, index)
+            else:
+                with target.client() as client:
+                    post(Wire(client, target), index)
+        except BaseException as exc:  # reported below, on the calling thread
+            barrier.abort()
+            replies[index] = exc
+
+    threads = [
+        threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(commands))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=concurrent_wait_seconds)
+        if thread.is_alive():
+            raise Unreachable(
+                f"{len(commands)} concurrent commands got no reply in {concurrent_wait_seconds} s"
+            )
+    out: list[Sent] = []
+    for reply in replies:
+        if isinstance(reply, Unreachable):
+            raise reply
+        if not isinstance(reply, Sent):
+            raise Unreachable(f"a concurrent request failed: {reply!r}")
+        out.append(reply)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Running it.
+
+
+@contextmanager
+def shrink_budget(seconds: float) -> Iterator[None]:
+    """Bound Hypothesis's shrinking time (its documented, monkeypatchable constant)."""
+    from hypothesis.internal.conjecture import engine
+
+    before = engine.MAX_SHRINKING_SECONDS
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = before
+
+
+def _violation_in(exc: BaseException) -> Violation | None:
+    if isinstance(exc, Violation):
+        return exc
+    for inner in getattr(exc, "exceptions", ()) or ():
+        found = _violation_in(inner)
+        if found is not None:
+            return found
+    cause = exc.__cause__ or exc.__context__
+    return _violation_in(cause) if cause is not None else None
+
+
+def run_ledger_suite(
+    target: Target,
+    *,
+    seed: int = 1,
+    max_examples: int = 30,
+    steps: int = 30,
+    shrink: bool = True,
+    shrink_seconds: float = shrink_seconds_default,
+    concurrency: int = concurrent_commands_default,
+) -> SuiteResult:
+    """Run the ledger properties against `target`.
+
+    Returns one CheckRow per invariant code and per behaviour. The first disagreement
+    with the reference model stops the run; it is shrunk for at most `shrink_seconds`
+    (not at all with shrink=False) and recorded in its row with the minimal example's
+    steps and a curl command of the request that showed it. Same seed, same commands.
+    `result.error` is set when the target could not be reached.
+    """
+    started = time.perf_counter()
+    result = SuiteResult(SUITE)
+    for name in ROWS:
+        result.row(name)
+    checks = Checks(result)
+    run_id = f"{seed % 10**6}_{secrets.token_hex(4).upper()}"
+    try:
+        with target.client() as client:
+            machine = build_machine(target, Wire(client, target), checks, run_id, concurrency)
+            machine = hypothesis_seed(seed)(machine)
+            phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
+            config = settings(
+                max_examples=max_examples,
+                stateful_step_count=steps,
+                deadline=None,
+                database=None,
+                phases=phases,
+                report_multiple_bugs=False,
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            )
+            with with_reporter(lambda _: None), shrink_budget(shrink_seconds):
+                run_state_machine_as_test(machine, settings=config)
+    except Unreachable as exc:
+        result.error = f"the target {target.describe()} could not be reached: {exc}"
+    except Exception as exc:  # everything lands in the report
+        found = _violation_in(exc)
+        if found is None:
+            unreachable = next(
+                (e for e in getattr(exc, "exceptions", ()) if isinstance(e, Unreachable)), None
+            )
+            if unreachable is not None:
+                result.error = f"the target {target.describe()} could not be reached: {unreachable}"
+            elif isinstance(exc, HypothesisException):
+                result.error = f"Hypothesis stopped the ledger suite: {exc}"
+            else:
+                result.error = f"the ledger suite crashed: {exc!r}"
+        else:
+            row = result.row(found.row)
+            if row.failed == 0:
+                row.runs += 1
+                row.failed += 1
+            trail = ", ".join(found.trail)
+            example = "minimal example" if shrink else "example"
+            row.first_failure = (
+                f"{found.message} ({example}, seed {seed}: {len(found.trail)} steps: {trail})"
+            )
+            row.reproduce = found.reproduce
+    result.duration_s = time.perf_counter() - started
+    return result

@@ -1,0 +1,222 @@
+"""Reports of a contract run: JUnit XML for CI, and a conformance report in Markdown and HTML.
+
+Every format has one entry per CheckRow (an operation, a domain check or an invariant):
+checks run, passed, failed and the first failing example as a curl command.
+"""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from contract_tests.results import CheckRow, SuiteResult
+
+DEFAULT_REPORT_DIR = Path("output/contract")
+
+
+def verdict(results: Sequence[SuiteResult]) -> str:
+    """CONFORMS when every suite ran and nothing failed, else DOES NOT CONFORM."""
+    return "CONFORMS" if results and all(r.ok for r in results) else "DOES NOT CONFORM"
+
+
+# --- JUnit -------------------------------------------------------------------------------
+
+
+def junit_xml(results: Sequence[SuiteResult], target: str = "") -> str:
+    """One <testsuite> per suite, one <testcase> per CheckRow; a failed row is a <failure>
+    whose message is the first failure and whose text is the curl line; a suite that
+    could not run is an <error>."""
+    root = ET.Element("testsuites", name=f"contract-test {target}".strip())
+    total_tests = total_failures = total_errors = 0
+    for result in results:
+        failures = sum(1 for row in result.rows if row.failed)
+        errors = 1 if result.error else 0
+        tests = len(result.rows) + errors
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=result.suite,
+            tests=str(tests),
+            failures=str(failures),
+            errors=str(errors),
+            skipped=str(sum(1 for row in result.rows if row.runs == 0)),
+            time=f"{result.duration_s:.3f}",
+        )
+        if target:
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="target", value=target)
+        if result.error:
+            case = ET.SubElement(
+                suite, "testcase", classname=f"contract.{result.suite}", name="suite", time="0"
+            )
+            ET.SubElement(case, "error", message=result.error).text = result.error
+        for row in result.rows:
+            _testcase(suite, row)
+        total_tests += tests
+        total_failures += failures
+        total_errors += errors
+    root.set("tests", str(total_tests))
+    root.set("failures", str(total_failures))
+    root.set("errors", str(total_errors))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _testcase(suite: ET.Element, row: CheckRow) -> None:
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"contract.{row.suite}",
+        name=row.name,
+        time=f"{row.duration_s:.3f}",
+    )
+    if row.failed:
+        message = f"{row.failed} of {row.runs} failed: {row.first_failure or 'no detail'}"
+        failure = ET.SubElement(case, "failure", message=message, type="NonConformance")
+        reproduce = f"reproduce: {row.reproduce}" if row.reproduce else ""
+        failure.text = "\n".join(part for part in (row.first_failure, reproduce) if part)
+    elif row.runs == 0:
+        ET.SubElement(case, "skipped", message="not exercised in this run")
+    else:
+        ET.SubElement(case, "system-out").text = f"{row.passed} of {row.runs} passed"
+
+
+# --- Markdown and HTML -------------------------------------------------------------------
+
+
+def _header_facts(results: Sequence[SuiteResult], target: str) -> list[tuple[str, str]]:
+    return [
+        ("Target", target or "-"),
+        ("Verdict", verdict(results)),
+        ("When", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")),
+        ("Suites", ", ".join(f"{r.suite} ({r.duration_s:.1f} s)" for r in results) or "-"),
+    ]
+
+
+def _md_cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _short(text: str | None, limit: int = 140) -> str:
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def markdown_report(results: Sequence[SuiteResult], target: str = "") -> str:
+    """The conformance report as Markdown: facts, a table of every row, then the failures
+    in full with the curl line that reproduces each."""
+    lines = ["# TuringCore v1 conformance report", ""]
+    lines += [f"- **{name}**: {value}" for name, value in _header_facts(results, target)]
+    lines.append("")
+    for result in results:
+        if result.error:
+            lines += [f"> **{result.suite} suite could not run**: {_md_cell(result.error)}", ""]
+    lines += [
+        "| Suite | Name | Checks run | Passed | Failed | First failing example |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    failed: list[CheckRow] = []
+    for result in results:
+        for row in result.rows:
+            example = ""
+            if row.failed:
+                failed.append(row)
+                anchor = f"failure-{len(failed)}"
+                example = f"{_md_cell(_short(row.first_failure))} ([details](#{anchor}))"
+                if row.reproduce:
+                    example += f"<br>`{_md_cell(_short(row.reproduce, 100))}`"
+            lines.append(
+                f"| {row.suite} | {_md_cell(row.name)} | {row.runs} | {row.passed} "
+                f"| {row.failed} | {example} |"
+            )
+    if failed:
+        lines += ["", "## Failures", "", "Each curl reads the key from `$TURINGCORE_API_KEY`.", ""]
+        for number, row in enumerate(failed, 1):
+            lines += [
+                f'<a id="failure-{number}"></a>',
+                f"### {row.suite} / {row.name}",
+                "",
+                _md_cell(row.first_failure or "no detail"),
+                "",
+                f"```sh\n{row.reproduce or '# no request to reproduce'}\n```",
+                "",
+            ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def html_report(results: Sequence[SuiteResult], target: str = "") -> str:
+    """The conformance report as one self-contained HTML page with the same table."""
+    esc = html.escape
+    facts = "".join(
+        f"<dt>{esc(name)}</dt><dd>{esc(value)}</dd>"
+        for name, value in _header_facts(results, target)
+    )
+    errors = "".join(
+        f'<p class="error"><b>{esc(r.suite)} suite could not run</b>: {esc(r.error)}</p>'
+        for r in results
+        if r.error
+    )
+    rows = []
+    for result in results:
+        for row in result.rows:
+            status = "fail" if row.failed else ("skip" if row.runs == 0 else "pass")
+            example = ""
+            if row.failed:
+                example = f"<div>{esc(row.first_failure or '')}</div>"
+                if row.reproduce:
+                    example += f"<pre>{esc(row.reproduce)}</pre>"
+            rows.append(
+                f'<tr class="{status}"><td>{esc(row.suite)}</td><td>{esc(row.name)}</td>'
+                f"<td>{row.runs}</td><td>{row.passed}</td><td>{row.failed}</td>"
+                f"<td>{example}</td></tr>"
+            )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>TuringCore v1 conformance report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }}
+td:nth-child(3), td:nth-child(4), td:nth-child(5) {{ text-align: right; }}
+tr.fail td {{ background: #fde8e8; }} tr.skip td {{ color: #888; }}
+pre {{ white-space: pre-wrap; word-break: break-all; margin: 4px 0 0; }}
+dt {{ font-weight: bold; float: left; clear: left; width: 6em; }} dd {{ margin-left: 7em; }}
+.error {{ color: #a00; }}
+</style></head><body>
+<h1>TuringCore v1 conformance report</h1>
+<dl>{facts}</dl>
+{errors}
+<table><thead><tr><th>Suite</th><th>Name</th><th>Checks run</th><th>Passed</th><th>Failed</th>
+<th>First failing example</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+<p>Each curl reads the key from <code>$TURINGCORE_API_KEY</code>.</p>
+</body></html>
+"""
+
+
+def write_reports(
+    results: Sequence[SuiteResult],
+    report_dir: Path = DEFAULT_REPORT_DIR,
+    *,
+    junit: Path | None = None,
+    target: str = "",
+) -> dict[str, Path]:
+    """Write junit.xml, report.md and report.html; return {format: path}."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    junit_path = junit or report_dir / "junit.xml"
+    junit_path.parent.mkdir(parents=True, exist_ok=True)
+    written = {
+        "junit": junit_path,
+        "markdown": report_dir / "report.md",
+        "html": report_dir / "report.html",
+    }
+    written["junit"].write_text(junit_xml(results, target), encoding="utf-8")
+    written["markdown"].write_text(markdown_report(results, target), encoding="utf-8")
+    written["html"].write_text(html_report(results, target), encoding="utf-8")
+    return written

@@ -1,0 +1,584 @@
+"""Schema conformance: every operation of the spec, driven by Schemathesis 4, against a Target.
+
+    run_schema_suite(target) -> SuiteResult, one CheckRow per operation (named by its
+    operationId) and one per domain check of `contract_tests.checks`.
+
+How a run goes:
+1. Load the contract (the repo's `openapi/turingcore.v1.yaml`, or the target's
+   `/v1/openapi.json`).
+2. Seed state through the gateway: the spec's own runnable example sequence (CreateTenant,
+   products, a customer, three accounts, three entries), re-addressed to a fresh tenant
+   of this run. The ids the service makes replace the example ids, so the examples phase
+   replays the spec's examples against entities that exist.
+3. Run Schemathesis's examples, coverage and fuzzing phases with positive and negative
+   data, a fixed seed and every built-in check plus our domain checks. A `map_case` hook
+   aims most generated path parameters at the seeded tenant, customer and accounts
+   (the rest stay random, so 404s are exercised too) and keeps a positive command's
+   envelope consistent with its path (tenantId, CreateTenant's tenantCode).
+
+What counts as a failure:
+- any 5xx (`not_a_server_error`);
+- positive (schema-valid) data answered with anything but 2xx, 401, 403, 404, 409, 422
+  or 429. A 422 is allowed because schema-valid data cannot know the ledger's state; the
+  `error_shape` check still requires it to be an InvariantViolation with a documented
+  invariant code;
+- negative (schema-invalid) data answered with anything but a 4xx;
+- everything else Schemathesis checks (status codes, content types, headers and bodies
+  against the spec, auth enforced, 405s with Allow, ...).
+
+Commands bind to one gateway, so Schemathesis's link-based stateful phase has nothing
+to chain and is off; the ledger suite drives the workflows.
+"""
+
+from __future__ import annotations
+
+import copy
+import shlex
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import httpx
+import schemathesis
+import yaml
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.generation.meta import TestPhase
+
+from contract_tests import checks as domain_checks
+from contract_tests.results import CheckRow, SuiteResult, curl_command
+from contract_tests.target import Target
+
+SUITE = "schema"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "turingcore.v1.yaml"
+DEFAULT_MAX_EXAMPLES = 50
+PHASES = ("examples", "coverage", "fuzzing")
+COMMANDS_OPERATION = "submitCommand"
+# Schema-valid data may be refused for reasons the schema cannot express: an unknown id
+# (404), a key's scope (401/403), an idempotency key in flight (409), rate limits (429)
+# and the ledger's invariants (422, whose shape `error_shape` checks).
+POSITIVE_EXPECTED = ["2XX", "401", "403", "404", "409", "422", "429"]
+NEGATIVE_EXPECTED = ["4XX"]
+# Headers that say nothing about the request under test; left out of the curl line.
+_NOISE_HEADERS = frozenset(
+    {"user-agent", "accept", "accept-encoding", "connection", "content-length", "host"}
+)
+
+
+@dataclass
+class Fixtures:
+    """The state the suite seeds before Schemathesis runs, and what it points cases at."""
+
+    tenant_id: str
+    base_currency: str = "AUD"
+    customer_ids: list[str] = field(default_factory=list)
+    account_ids: list[str] = field(default_factory=list)
+    gl_account_ids: list[str] = field(default_factory=list)
+    product_codes: list[str] = field(default_factory=list)
+    # ids that appear in the spec's examples -> the ids the service made for this run
+    substitutions: dict[str, str] = field(default_factory=dict)
+    example_tenant: str | None = None
+
+
+@dataclass
+class SchemaSuiteResult(SuiteResult):
+    """A SuiteResult that also says which checks failed on which operation."""
+
+    failed_checks: dict[str, set[str]] = field(default_factory=dict)
+    fixtures: Fixtures | None = None
+
+    def caught_by(self, name: str) -> set[str]:
+        """The checks that failed at least once on an operation (or a domain-check row)."""
+        return self.failed_checks.get(name, set())
+
+
+def load_spec(
+    target: Target | None = None, *, from_target: bool = False, path: Path | None = None
+) -> dict[str, Any]:
+    """The contract as a dict: the repo's spec file (or `path`), or the one the target serves."""
+    if from_target:
+        if target is None:
+            raise ValueError("from_target needs a target")
+        with target.client() as client:
+            reply = client.get("/v1/openapi.json")
+            reply.raise_for_status()
+            loaded = reply.json()
+    else:
+        loaded = yaml.safe_load((path or SPEC_PATH).read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError("the contract is not an OpenAPI document")
+    return loaded
+
+
+def operation_ids(spec: Mapping[str, Any]) -> dict[str, str]:
+    """Schemathesis operation labels ("GET /tenants/{tenantId}") -> operationIds."""
+    labels = {}
+    for path, item in spec.get("paths", {}).items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                labels[f"{method.upper()} {path}"] = operation["operationId"]
+    return labels
+
+
+def run_schema_suite(
+    target: Target,
+    *,
+    seed: int = 1,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    modes: Sequence[str] = ("positive", "negative"),
+    operations: list[str] | None = None,
+    spec_from_target: bool = False,
+    spec_path: Path | None = None,
+    phases: Sequence[str] = PHASES,
+) -> SchemaSuiteResult:
+    """Run the schema conformance suite against a target.
+
+    `phases` are Schemathesis's (examples, coverage, fuzzing); `spec_path` tests against
+    another copy of the contract. Returns one CheckRow per operation (runs = test cases
+    sent, failed = cases on which any check failed, with the first one as a curl command)
+    and one per domain check.
+    `result.error` is set when the suite could not run at all.
+    """
+    started = time.perf_counter()
+    result = SchemaSuiteResult(SUITE)
+    domain_checks.reset_follow_up_cache()
+    try:
+        spec = load_spec(target, from_target=spec_from_target, path=spec_path)
+    except (OSError, ValueError, httpx.HTTPError, yaml.YAMLError) as exc:
+        result.error = f"could not load the contract: {exc}"
+        return result
+    labels = operation_ids(spec)
+    wanted = [op for op in labels.values() if operations is None or op in operations]
+    if operations:
+        unknown = sorted(set(operations) - set(labels.values()))
+        if unknown:
+            result.error = f"unknown operationIds: {', '.join(unknown)}"
+            return result
+    for operation_id in wanted:
+        result.row(operation_id)
+    for name in domain_checks.DOMAIN_CHECKS:
+        result.row(name)
+
+    try:
+        config = _config(target, seed, max_examples, modes, phases)
+    except ValueError as exc:
+        result.error = str(exc)
+        return result
+
+    tenant_id = "CT_SCHEMA_" + uuid.uuid4().hex[:8].upper()
+    try:
+        with target.client() as client:
+            fixtures = seed_fixtures(client, spec, tenant_id, target, result)
+    except httpx.HTTPError as exc:
+        result.error = f"could not seed the target {target.describe()}: {exc}"
+        return result
+    result.fixtures = fixtures
+
+    schema: Any = schemathesis.openapi.from_dict(spec, config=config)
+    if target.app is not None:
+        schema.app = target.app
+    if operations:
+        schema = schema.include(operation_id=list(operations))
+    shaper = CaseShaper(fixtures, seed)
+
+    # Schemathesis sets attributes on hook functions, hence plain functions here.
+    def map_case(context: Any, case: Any) -> Any:
+        return shaper(context, case)
+
+    def before_add_examples(context: Any, examples: list[Any]) -> None:
+        shaper.examples(context, examples)
+
+    schema.hook(map_case)
+    schema.hook(before_add_examples)
+
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            _collect(result, labels, event, target)
+        elif isinstance(event, events.NonFatalError):
+            name = labels.get(event.label, event.label)
+            row = result.row(name if name in labels.values() else "errors")
+            row.record(False, f"error ({event.phase}): {event.info.title}: {event.info.message}")
+            result.failed_checks.setdefault(row.name, set()).add("error")
+        elif isinstance(event, events.FatalError):
+            result.error = f"Schemathesis stopped: {event.exception}"
+        elif isinstance(event, events.EngineFinished):
+            for failure in event.failures:
+                result.row("errors").record(False, f"{failure.title}: {failure.message}")
+    result.duration_s = time.perf_counter() - started
+    # Schemathesis does not time operations; share the run's time out by cases sent.
+    operation_rows = [row for row in result.rows if row.name in labels.values()]
+    cases = sum(row.runs for row in operation_rows) or 1
+    for row in operation_rows:
+        row.duration_s = result.duration_s * row.runs / cases
+    return result
+
+
+def _config(
+    target: Target,
+    seed: int,
+    max_examples: int,
+    modes: Sequence[str],
+    phases: Sequence[str],
+) -> SchemathesisConfig:
+    mode = "all" if set(modes) >= {"positive", "negative"} else next(iter(modes), "")
+    if mode not in {"all", "positive", "negative"}:
+        raise ValueError(f"unknown generation mode {mode!r}")
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        raise ValueError(f"unknown phases {', '.join(sorted(unknown))}; choose from {PHASES}")
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": seed,
+            "base-url": f"{target.base_url}/v1",
+            "headers": target.headers(),
+            "workers": 1,
+            "continue-on-failure": True,
+            "request-timeout": 30,
+            "generation": {"mode": mode, "max-examples": max_examples},
+            "phases": {
+                "examples": {"enabled": "examples" in phases, "fill-missing": True},
+                "coverage": {"enabled": "coverage" in phases},
+                "fuzzing": {"enabled": "fuzzing" in phases},
+                "stateful": {"enabled": False},
+            },
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": POSITIVE_EXPECTED},
+                "negative_data_rejection": {"expected-statuses": NEGATIVE_EXPECTED},
+            },
+        }
+    )
+
+
+# --- seeding -----------------------------------------------------------------------------
+
+
+def seed_fixtures(
+    client: httpx.Client,
+    spec: Mapping[str, Any],
+    tenant_id: str,
+    target: Target,
+    result: SuiteResult | None = None,
+) -> Fixtures:
+    """Run the spec's runnable example sequence against a fresh tenant and keep the ids.
+
+    Each example command is re-addressed to `tenant_id`, with the ids of earlier examples
+    replaced by the ones the service returned (the examples' own instructions). A
+    refused example is a non-conformance, recorded in the `example-sequence` row.
+    """
+    fixtures = Fixtures(tenant_id)
+    operation = spec["paths"]["/tenants/{tenantId}/commands"]["post"]
+    requests = operation["requestBody"]["content"]["application/json"].get("examples", {})
+    replies = (
+        operation.get("responses", {})
+        .get("202", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("examples", {})
+    )
+    row = result.row("example-sequence") if result is not None else CheckRow(SUITE, "x")
+    for name, example in requests.items():
+        command = copy.deepcopy(example.get("value", {}))
+        if not isinstance(command, dict):
+            continue
+        fixtures.example_tenant = fixtures.example_tenant or command.get("tenantId")
+        command = rewrite_command(command, tenant_id, fixtures.substitutions)
+        url = f"/v1/tenants/{tenant_id}/commands"
+        reply = client.post(url, json=command)
+        ok = reply.status_code == 202
+        row.record(
+            ok,
+            None if ok else f"example {name!r} got {reply.status_code}: {reply.text[:300]}",
+            None
+            if ok
+            else curl_command(
+                "POST",
+                _public_url(target, target.base_url + url),
+                {**target.headers(), **_JSON},
+                command,
+            ),
+        )
+        try:
+            made = reply.json().get("result", {}) if reply.is_success else None
+        except (ValueError, AttributeError):
+            made = None
+        if not isinstance(made, dict):
+            continue
+        documented = replies.get(f"{name}Accepted", {}).get("value", {}).get("result", {})
+        for key in ("customerId", "accountId", "entryId"):
+            if key in made and key in documented:
+                fixtures.substitutions[str(documented[key])] = str(made[key])
+        if "customerId" in made:
+            fixtures.customer_ids.append(made["customerId"])
+        if "accountId" in made:
+            fixtures.account_ids.append(made["accountId"])
+        if "productCode" in made:
+            fixtures.product_codes.append(made["productCode"])
+        if command.get("commandType") == "CreateTenant":
+            fixtures.base_currency = command["payload"].get("baseCurrency", "AUD")
+    gl = client.get(f"/v1/tenants/{tenant_id}/accounts", params={"accountType": "GL", "limit": 100})
+    if gl.status_code == 200:
+        fixtures.gl_account_ids = [a["accountId"] for a in gl.json().get("accounts", [])]
+    return fixtures
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def rewrite_command(
+    command: dict[str, Any], tenant_id: str, substitutions: Mapping[str, str]
+) -> dict[str, Any]:
+    """A command re-addressed to `tenant_id`, with known example ids substituted."""
+    command = _substitute(command, substitutions)
+    command["tenantId"] = tenant_id
+    payload = command.get("payload")
+    if command.get("commandType") == "CreateTenant" and isinstance(payload, dict):
+        payload["tenantCode"] = tenant_id
+    return command
+
+
+def _substitute(value: Any, substitutions: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return substitutions.get(value, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, substitutions) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, substitutions) for v in value]
+    return value
+
+
+# --- aiming generated cases at real entities ---------------------------------------------
+
+
+class CaseShaper:
+    """A `map_case` hook that points most positive cases at the seeded entities.
+
+    The choices come from one RNG seeded with the run's seed, drawn in the order
+    Schemathesis generates cases. Components that were generated negative are left alone:
+    their violation is the point of the case.
+    """
+
+    # How often a valid id is replaced by a seeded one, and by one that does not exist.
+    AIM = 0.7
+    UNKNOWN = 0.15
+
+    def __init__(self, fixtures: Fixtures, seed: int) -> None:
+        self.fixtures = fixtures
+        self.rng = Random(seed)
+
+    def __call__(self, context: Any, case: Any) -> Any:
+        meta = case.meta
+        rng = self.rng
+        examples = meta is not None and meta.phase.name == TestPhase.EXAMPLES
+        path_ok = meta is None or not meta.is_negative_at(ParameterLocation.PATH)
+        if path_ok and case.path_parameters:
+            case.path_parameters = self._path(dict(case.path_parameters), rng, examples)
+        if (meta is None or not meta.is_negative_at(ParameterLocation.QUERY)) and case.query:
+            case.query = self._query(dict(case.query), rng)
+        body_ok = meta is None or not meta.is_negative_at(ParameterLocation.BODY)
+        if path_ok and body_ok and isinstance(case.body, dict):
+            case.body = self._command(copy.deepcopy(case.body), case.path_parameters, rng, examples)
+        return case
+
+    def examples(self, context: Any, examples: list[Any]) -> None:
+        """The `before_add_examples` hook: the examples phase does not run `map_case`."""
+        for index, case in enumerate(examples):
+            examples[index] = self(context, case)
+
+    def _path(self, params: dict[str, Any], rng: Random, examples: bool) -> dict[str, Any]:
+        """Seeded ids mostly, sometimes ids that exist nowhere (the 404 paths), and the rest
+        as Schemathesis generated them."""
+        fx = self.fixtures
+        if "tenantId" in params:
+            params["tenantId"] = (
+                fx.tenant_id if examples else self._pick(rng, fx.tenant_id, params["tenantId"])
+            )
+        if "customerId" in params:
+            seeded = rng.choice(fx.customer_ids) if fx.customer_ids else None
+            params["customerId"] = self._pick(rng, seeded, params["customerId"])
+        if "accountId" in params:
+            params["accountId"] = self._pick(rng, self._account(rng), params["accountId"])
+        return params
+
+    def _pick(self, rng: Random, seeded: str | None, generated: Any) -> Any:
+        roll = rng.random()
+        if roll < self.AIM and seeded is not None:
+            return seeded
+        if roll < self.AIM + self.UNKNOWN:
+            return f"CT_UNKNOWN_{rng.getrandbits(32):08X}"  # valid as any id, and never made
+        return generated
+
+    def _account(self, rng: Random) -> str | None:
+        """A seeded account: a member account more often than a GL one (their balances
+        move with the examples' entries, and their events include FundsPosted)."""
+        fx = self.fixtures
+        pool = fx.account_ids if fx.account_ids and rng.random() < 0.7 else fx.gl_account_ids
+        return rng.choice(pool) if pool else None
+
+    def _query(self, query: dict[str, Any], rng: Random) -> dict[str, Any]:
+        fx = self.fixtures
+        if isinstance(query.get("customerId"), str) and fx.customer_ids and rng.random() < 0.5:
+            query["customerId"] = rng.choice(fx.customer_ids)
+        ids = fx.customer_ids + fx.account_ids + [fx.tenant_id]
+        if isinstance(query.get("entityId"), str) and rng.random() < 0.5:
+            query["entityId"] = rng.choice(ids)
+        return query
+
+    def _command(
+        self, body: dict[str, Any], path: Mapping[str, Any], rng: Random, examples: bool
+    ) -> dict[str, Any]:
+        fx = self.fixtures
+        tenant = path.get("tenantId")
+        if not isinstance(tenant, str):
+            return body
+        if examples:
+            return rewrite_command(body, tenant, fx.substitutions)
+        body["tenantId"] = tenant
+        payload = body.get("payload")
+        if not isinstance(payload, dict):
+            return body
+        kind = body.get("commandType")
+        if kind == "CreateTenant":
+            payload["tenantCode"] = tenant
+        if tenant != fx.tenant_id:
+            return body
+        # Make some commands on the seeded tenant pass the invariants, so the 202 path and
+        # the reads after it are fuzzed too, not only the refusals.
+        if kind == "OpenAccount":
+            if fx.customer_ids and rng.random() < self.AIM:
+                payload["customerId"] = rng.choice(fx.customer_ids)
+            if fx.product_codes and rng.random() < self.AIM:
+                payload["productCode"] = rng.choice(fx.product_codes)
+            if rng.random() < self.AIM:
+                payload["currency"] = fx.base_currency
+        elif kind == "PostEntry":
+            accounts = fx.account_ids + fx.gl_account_ids
+            legs = payload.get("legs")
+            if rng.random() < self.AIM:
+                payload["currency"] = fx.base_currency
+            if isinstance(legs, list) and accounts:
+                for leg in legs:
+                    if isinstance(leg, dict) and rng.random() < self.AIM:
+                        leg["accountId"] = rng.choice(accounts)
+                        leg.pop("currency", None)
+                if rng.random() < 0.5:
+                    _balance_legs(legs)
+        return body
+
+
+def _balance_legs(legs: list[Any]) -> None:
+    """Make debits equal credits by turning the legs into one balanced pair of amounts."""
+    if len(legs) < 2 or not all(isinstance(leg, dict) for leg in legs):
+        return
+    amount = legs[0].get("amount")
+    if not isinstance(amount, int | float) or amount <= 0:
+        return
+    for index, leg in enumerate(legs):
+        leg["amount"] = amount if index < 2 else leg.get("amount")
+    legs[0]["direction"], legs[1]["direction"] = "DEBIT", "CREDIT"
+    debits = sum(leg["amount"] for leg in legs[2:] if leg.get("direction") == "DEBIT")
+    credits = sum(leg["amount"] for leg in legs[2:] if leg.get("direction") == "CREDIT")
+    if debits != credits:
+        del legs[2:]
+
+
+# --- from Schemathesis events to rows ----------------------------------------------------
+
+
+def _collect(
+    result: SchemaSuiteResult, labels: Mapping[str, str], event: Any, target: Target
+) -> None:
+    recorder = event.recorder
+    name = labels.get(recorder.label, recorder.label)
+    row = result.row(name)
+    for case_id, node in recorder.cases.items():
+        if node.parent_id is not None:
+            continue  # requests a check made on its own (auth probes, ...) count with their parent
+        if case_id not in recorder.interactions:
+            continue
+        nodes = list(_check_nodes(recorder, case_id))
+        failures = [n for n in nodes if n.status == Status.FAILURE]
+        for check in nodes:
+            if check.name in domain_checks.DOMAIN_CHECKS:
+                _record_check(result.row(check.name), recorder, case_id, check, target)
+                if check.status == Status.FAILURE:
+                    result.failed_checks.setdefault(check.name, set()).add(name)
+        if not failures:
+            row.record(True)
+            continue
+        result.failed_checks.setdefault(name, set()).update(f.name for f in failures)
+        first = failures[0]
+        row.record(
+            False, _describe(first, recorder, case_id), _reproduce(recorder, case_id, first, target)
+        )
+
+
+def _check_nodes(recorder: Any, case_id: str) -> Iterable[Any]:
+    """The checks run on a case and on the requests derived from it."""
+    yield from recorder.checks.get(case_id, [])
+    for child_id, node in recorder.cases.items():
+        if node.parent_id == case_id:
+            yield from recorder.checks.get(child_id, [])
+
+
+def _record_check(row: CheckRow, recorder: Any, case_id: str, check: Any, target: Target) -> None:
+    if check.status != Status.FAILURE:
+        row.record(True)
+        return
+    row.record(
+        False, _describe(check, recorder, case_id), _reproduce(recorder, case_id, check, target)
+    )
+
+
+def _describe(check: Any, recorder: Any, case_id: str) -> str:
+    """`check: title. message (got STATUS: body...)`, in one line."""
+    failure = check.failure_info.failure if check.failure_info else None
+    if failure is None:
+        return check.name
+    message = _clip(" ".join(str(failure.message).split()), 300)
+    text = f"{check.name}: {failure.title}. {message}"
+    interaction = recorder.interactions.get(failure.case_id or case_id)
+    response = getattr(interaction, "response", None)
+    if response is not None:
+        body = (response.content or b"").decode("utf-8", "replace")
+        text += f" (got {response.status_code}: {_clip(' '.join(body.split()), 200)})"
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _reproduce(recorder: Any, case_id: str, check: Any, target: Target) -> str | None:
+    failure = check.failure_info.failure if check.failure_info else None
+    interaction = recorder.interactions.get((failure and failure.case_id) or case_id)
+    if interaction is None:
+        return None
+    request = interaction.request
+    headers = {
+        name: values[0] if isinstance(values, list) else values
+        for name, values in request.headers.items()
+        if name.lower() not in _NOISE_HEADERS and not name.lower().startswith("x-schemathesis")
+    }
+    body = request.body.decode("utf-8", "replace") if request.body else None
+    # The run's own key becomes $TURINGCORE_API_KEY in the curl line; a made-up one (an auth
+    # probe's) is part of what failed, so it stays as it was sent.
+    sent_auth = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    made_up = sent_auth is not None and sent_auth != target.headers()["Authorization"]
+    if made_up:
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    curl = curl_command(request.method, _public_url(target, request.uri), headers, body)
+    if made_up:
+        curl += " -H " + shlex.quote(f"Authorization: {sent_auth}")
+    return curl
+
+
+def _public_url(target: Target, url: str) -> str:
+    """In-process requests go to http://testserver; show them against `mock-core serve`."""
+    if target.app is not None:
+        url = url.replace(target.base_url, "http://127.0.0.1:8080", 1)
+    return url

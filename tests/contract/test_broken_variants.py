@@ -1,0 +1,96 @@
+"""Each deliberately broken variant of the mock is caught, by the right check.
+
+The variants (tests/contract/broken.py) each add one defect to the real app. The ledger
+suite must fail on every one of them, in a row the variant names; the schema-shaped
+defects (a missing field, a 5xx on bad input, a wrong status) must also be caught by
+the schema suite's matching Schemathesis check. The table printed at the end (variant,
+caught by, seconds) is what docs/contract-tests.md quotes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from contract_tests.ledger import run_ledger_suite
+from contract_tests.schema_suite import run_schema_suite
+from tests.contract.broken import VARIANTS, broken_target
+
+# (variant, suite, caught by, seconds), filled by the tests and printed at the end.
+CAUGHT: list[tuple[str, str, str, float]] = []
+SCHEMA_SHAPED = [name for name, variant in VARIANTS.items() if variant.schema_checks]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def caught_table(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    plugins = request.config.pluginmanager
+    reporter = plugins.get_plugin("terminalreporter")
+    capture = plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not CAUGHT:
+        return
+    with capture.global_and_fixture_disabled():  # shown even without -s
+        reporter.write_line("")
+        reporter.write_line(f"{'variant':28} {'suite':7} {'caught by':42} seconds")
+        for name, suite, checks, seconds in CAUGHT:
+            reporter.write_line(f"{name:28} {suite:7} {checks:42} {seconds:7.1f}")
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_the_ledger_suite_catches_each_variant(name: str) -> None:
+    variant = VARIANTS[name]
+    started = time.perf_counter()
+    with broken_target(name) as target:
+        result = run_ledger_suite(target, max_examples=30, steps=30, shrink=False)
+    seconds = time.perf_counter() - started
+    assert result.error is None, result.error
+    failed = [row for row in result.rows if row.failed]
+    names = {row.name for row in failed}
+    assert failed, f"{name} ({variant.defect}) was not caught"
+    assert names <= variant.ledger_rows, f"{name} caught by {names}, not {variant.ledger_rows}"
+    row = failed[0]
+    assert row.first_failure and "seed 1" in row.first_failure
+    assert row.reproduce and row.reproduce.startswith("curl ")
+    CAUGHT.append((name, "ledger", ", ".join(sorted(names)), seconds))
+
+
+@pytest.mark.parametrize("name", SCHEMA_SHAPED)
+def test_the_schema_suite_catches_the_schema_shaped_variants(name: str) -> None:
+    variant = VARIANTS[name]
+    started = time.perf_counter()
+    with broken_target(name) as target:
+        result = run_schema_suite(
+            target, max_examples=15, operations=["submitCommand"], phases=("examples", "fuzzing")
+        )
+    seconds = time.perf_counter() - started
+    assert result.error is None, result.error
+    caught = result.caught_by("submitCommand")
+    assert caught & variant.schema_checks, f"{name} caught by {caught or 'nothing'}"
+    CAUGHT.append((name, "schema", ", ".join(sorted(caught & variant.schema_checks)), seconds))
+
+
+def test_every_defect_of_the_issue_has_a_variant() -> None:
+    assert set(VARIANTS) == {
+        "no_balance_check",
+        "flipped_sign",
+        "idempotency_ignored",
+        "replay_different_body",
+        "cross_tenant_read",
+        "hash_skips_field",
+        "missing_field",
+        "server_error_on_bad_input",
+        "wrong_status",
+    }
+    assert {v.built_by for v in VARIANTS.values()} == {"middleware", "patch"}
+
+
+def test_the_variants_leave_the_mock_unpatched() -> None:
+    import mock_core.core.decide as decide
+    import mock_core.store.eventstore as eventstore
+
+    before = decide._check_bounds, eventstore.event_hash
+    with broken_target("no_balance_check"), broken_target("hash_skips_field"):
+        assert (decide._check_bounds, eventstore.event_hash) != before
+    assert (decide._check_bounds, eventstore.event_hash) == before
