@@ -73,15 +73,18 @@ class Target:
         return self.name or ("in-process mock" if self.in_process else self.base_url)
 
 
-def in_process_target(database_dir: Path | None = None) -> Target:
-    """Build the mock in this process on a fresh SQLite file (the default target)."""
+def in_process_target(database_dir: Path | None = None, database_url: str | None = None) -> Target:
+    """Build the mock in this process: on a fresh SQLite file (the default), or on
+    `database_url` (e.g. a PostgreSQL database, to run the suites on that backend)."""
     from mock_core.api.app import create_app  # the one allowed import of mock_core
     from mock_core.settings import Settings
 
     directory = database_dir or Path(tempfile.mkdtemp(prefix="contract-test-"))
     keys = ";".join(f"{k}={scope}" for k, scope in IN_PROCESS_KEYS.items())
     settings = Settings(
-        database_url=f"sqlite:///{directory}/mock.db", api_keys=keys, access_log=False
+        database_url=database_url or f"sqlite:///{directory}/mock.db",
+        api_keys=keys,
+        access_log=False,
     )
     app = create_app(settings)
     scoped = {scope: key for key, scope in IN_PROCESS_KEYS.items() if scope != "*"}

@@ -33,7 +33,7 @@ def _keys(request: Request) -> KeyRing:
     return request.app.state.keys
 
 
-TenantPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+TenantPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 def _tenant(tenant_id: TenantPath, request: Request) -> str:

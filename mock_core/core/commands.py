@@ -118,12 +118,22 @@ FeeName = Annotated[
     str, StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
 ]
 IdempotencyKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=limits.idempotency_key_chars_max)
+    str,
+    StringConstraints(
+        min_length=1, max_length=limits.idempotency_key_chars_max, pattern=r"^[^\x00]*$"
+    ),
 ]
+# Strings the store keeps in columns of their own may not hold U+0000 (PostgreSQL text
+# cannot); free text that lives only inside the JSON of an event may.
+ColumnStr64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 CurrencyCode = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
 Email = Annotated[
-    str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(
+        min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+    ),
 ]
 Mobile = Annotated[
     str, StringConstraints(min_length=8, max_length=16, pattern=r"^\+[1-9][0-9]{6,14}$")
@@ -252,7 +262,7 @@ class RiskProfile(Strict):
 
 
 class CreateCustomer(Strict):
-    externalRef: Str64 | None = None
+    externalRef: ColumnStr64 | None = None
     person: Person
     address: Address
     employment: Employment | None = None
@@ -263,9 +273,9 @@ class OpenAccount(Strict):
     customerId: Id
     productCode: ProductCode
     currency: CurrencyCode
-    accountAlias: Name | None = None
+    accountAlias: ColumnName | None = None
     initialDeposit: MoneyOrZero | None = None
-    accountPurpose: Name | None = None
+    accountPurpose: ColumnName | None = None
     facilityLimit: Money | None = None
 
     @model_validator(mode="after")

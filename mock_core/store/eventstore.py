@@ -163,10 +163,12 @@ class WriteTx:
             self._add_customers(state, rows)
         elif kind == "OpenAccount":
             self._load_products(state, [p.productCode])
-            rows = self._run("customer", {"t": self.tenant_id, "c": p.customerId}).fetchall()
-            self._add_customers(state, rows)
+            if "\x00" not in p.customerId:  # such an id cannot exist
+                rows = self._run("customer", {"t": self.tenant_id, "c": p.customerId})
+                self._add_customers(state, rows.fetchall())
         elif kind == "PostEntry":
-            self._load_accounts(state, list(dict.fromkeys(leg.accountId for leg in p.legs)))
+            ids = dict.fromkeys(leg.accountId for leg in p.legs if "\x00" not in leg.accountId)
+            self._load_accounts(state, list(ids))
         return state
 
     def _load_products(self, state: TenantState, codes: list[str]) -> None:
@@ -405,11 +407,15 @@ class Store:
         """A read transaction scoped to `tenant_id` (row-level security on PostgreSQL)."""
         with self.engine.connect() as conn:
             if not self.sqlite:
-                conn.execute(_PG_READ_START, {"t": tenant_id})
+                # An id holding U+0000 names no tenant; "" matches no row either.
+                scope = tenant_id if "\x00" not in tenant_id else ""
+                conn.execute(_PG_READ_START, {"t": scope})
             yield conn
 
     def reset(self, tenant_id: str | None = None) -> None:
         """Delete one tenant's rows, or every tenant's (admin only)."""
+        if tenant_id is not None and "\x00" in tenant_id:
+            return  # no such tenant can exist
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             if not self.sqlite:
                 # Admin work runs as the connecting user, outside row-level security.

@@ -17,7 +17,15 @@ from mock_core.money import to_number
 from mock_core.store.schema import account_events, accounts, customers, events, products, tenants
 
 
+def storable(*values: str | None) -> bool:
+    """False when a value holds U+0000: no stored id can (PostgreSQL text cannot hold it),
+    so such an id is simply not found, and must not reach the driver."""
+    return not any(value is not None and "\x00" in value for value in values)
+
+
 def get_tenant(conn: Connection, tenant_id: str) -> dict[str, Any] | None:
+    if not storable(tenant_id):
+        return None
     row = conn.execute(
         select(
             tenants.c.data, tenants.c.created_at, tenants.c.last_sequence, tenants.c.last_hash
@@ -43,6 +51,8 @@ def get_tenant(conn: Connection, tenant_id: str) -> dict[str, Any] | None:
 
 
 def tenant_exists(conn: Connection, tenant_id: str) -> bool:
+    if not storable(tenant_id):
+        return False
     return (
         conn.execute(select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)).first()
         is not None
@@ -102,6 +112,8 @@ def list_customers(conn: Connection, tenant_id: str, limit: int, offset: int) ->
 
 
 def get_customer(conn: Connection, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
+    if not storable(customer_id):
+        return None
     row = conn.execute(
         select(customers.c.data).where(
             customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id
@@ -162,6 +174,8 @@ def list_accounts(
     customer_id: str | None = None,
     account_type: str | None = None,
 ) -> dict[str, Any]:
+    if not storable(customer_id):
+        return {"accounts": [], "total": 0, "limit": limit, "offset": offset}
     conditions = [accounts.c.tenant_id == tenant_id]
     if customer_id is not None:
         conditions.append(accounts.c.customer_id == customer_id)
@@ -184,6 +198,8 @@ def list_accounts(
 
 
 def get_account(conn: Connection, tenant_id: str, account_id: str) -> dict[str, Any] | None:
+    if not storable(account_id):
+        return None
     row = conn.execute(
         select(*_account_columns).where(
             accounts.c.tenant_id == tenant_id, accounts.c.account_id == account_id
@@ -232,6 +248,8 @@ def tenant_event_page(
     event_type: str | None = None,
     entity_id: str | None = None,
 ) -> dict[str, Any]:
+    if not storable(entity_id):
+        return {"events": [], "nextCursor": None}
     conditions = [events.c.tenant_id == tenant_id, events.c.sequence > after]
     if event_type is not None:
         conditions.append(events.c.event_type == event_type)
