@@ -34,3 +34,11 @@ test: lint  ## lint, then the whole test suite
 
 clean:
 	rm -rf $(VENV) var output .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The benchmark harness (issue 6): wrk against the floor and the mock, the twin end to
+# end, query latency. Results: bench/results/*.json and bench/results/summary.md.
+# Options: make bench BENCH_ARGS="--quick" (or --full, --only post_entry,twin, --runs 5 ...).
+BENCH_ARGS ?=
+.PHONY: bench
+bench: setup  ## benchmarks (about 40 min; BENCH_ARGS=--quick for a 3-minute smoke run)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -42,6 +42,7 @@ TEXT_KEYS = frozenset({"message", "msg"})  # wording is not part of the contract
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 RESULT_FIELDS = {"tenant": "tenantId", "product": "productCode", "customer": "customerId"}
 INJECTED_NAMESPACE = uuid.UUID("6b0c1c51-7d8e-4f0f-9c55-2f7a4c3f1d20")
+TENANT_REF = "tenant:code"
 PROJECTIONS = ("tenant", "products", "customers", "accounts", "account_events", "events")
 
 # Limits, unit last.
@@ -118,8 +119,11 @@ class DiffReport:
 # The stream.
 
 
-def plan_steps(seed: int, customers: int, days: int, tenant: str, scenario: str) -> list[Step]:
-    """The twin's plan for `tenant`, with the injected invalid commands, as Steps."""
+def plan_steps(seed: int, customers: int, days: int, scenario: str) -> list[Step]:
+    """The twin's plan, with the injected invalid commands, as Steps.
+
+    The tenant code is left as the ref TENANT_REF: each side puts its own in.
+    """
     from twin.config import load_scenario_config, load_tenant_config, resolve_scenario
     from twin.config import resolve_tenant as resolve_tenant_config
 
@@ -132,7 +136,7 @@ def plan_steps(seed: int, customers: int, days: int, tenant: str, scenario: str)
     for command in plan.all_commands():
         payload = command.payload
         if command.command_type == "CreateTenant":
-            payload = {**payload, "tenantCode": tenant}
+            payload = {**payload, "tenantCode": {"$ref": TENANT_REF}}
         steps.append(
             Step(
                 command.idempotency_key,
@@ -245,12 +249,14 @@ def inject_invalid(steps: list[Step]) -> list[Step]:
 class Side:
     """One service: its client, the ids it made, and what each refers to."""
 
-    def __init__(self, name: str, target: Target, client: httpx.Client) -> None:
+    def __init__(self, name: str, target: Target, client: httpx.Client, tenant: str) -> None:
         self.name = name
         self.target = target
         self.client = client
-        self.ids: dict[str, str] = {}  # local ref -> this side's id
-        self.refs: dict[str, str] = {}  # this side's id -> local ref
+        self.tenant = tenant
+        self.base = f"/tenants/{tenant}"
+        self.ids: dict[str, str] = {TENANT_REF: tenant}  # local ref -> this side's id
+        self.refs: dict[str, str] = {tenant: "<tenant>"}  # this side's id -> local ref
         self.keys_by_command: dict[str, str] = {}  # commandId -> idempotency key
 
     def resolve(self, value: Any) -> Any:
@@ -262,10 +268,10 @@ class Side:
             return [self.resolve(v) for v in value]
         return value
 
-    def envelope(self, tenant: str, step: Step) -> bytes:
+    def envelope(self, step: Step) -> bytes:
         body = {
             "commandId": step.command_id,
-            "tenantId": tenant,
+            "tenantId": self.tenant,
             "commandType": step.command_type,
             "actor": {"actorType": "SYSTEM", "actorId": "contract-test-diff"},
             "timestamp": step.timestamp,
@@ -274,9 +280,9 @@ class Side:
         }
         return orjson.dumps(body)
 
-    def send(self, tenant: str, step: Step) -> tuple[httpx.Response, str]:
-        body = self.envelope(tenant, step)
-        path = f"/v1/tenants/{tenant}/commands"
+    def send(self, step: Step) -> tuple[httpx.Response, str]:
+        body = self.envelope(step)
+        path = f"/v1{self.base}/commands"
         headers = {"Content-Type": "application/json"}
         response = self.client.post(path, content=body, headers=headers)
         curl = curl_command(
@@ -464,26 +470,23 @@ def reply_view(side: Side, response: httpx.Response) -> dict[str, Any]:
     }
 
 
-def compare_projections(
-    differ: Differ, left: Side, right: Side, tenant: str, steps: dict[str, Step]
-) -> None:
+def compare_projections(differ: Differ, left: Side, right: Side, steps: dict[str, Step]) -> None:
     """Read both sides' projections and compare them item by item."""
 
     def step_of(key: Any) -> Step | None:
         return steps.get(key) if isinstance(key, str) else None
 
-    base = f"/tenants/{tenant}"
     creator = next(iter(steps.values()), None)
     differ.compare(
         "projection:tenant",
-        left.normalise(left.get(base)),
-        right.normalise(right.get(base)),
+        left.normalise(left.get(left.base)),
+        right.normalise(right.get(right.base)),
         creator,
     )
 
     products = (
-        [left.normalise(p) for p in left.get(f"{base}/products").get("products", [])],
-        [right.normalise(p) for p in right.get(f"{base}/products").get("products", [])],
+        [left.normalise(p) for p in left.get(f"{left.base}/products").get("products", [])],
+        [right.normalise(p) for p in right.get(f"{right.base}/products").get("products", [])],
     )
     _compare_keyed(
         differ,
@@ -495,9 +498,9 @@ def compare_projections(
 
     customers = []
     for side in (left, right):
-        items = side.pages(f"{base}/customers", "customers")
+        items = side.pages(f"{side.base}/customers", "customers")
         details = [
-            side.normalise(side.get(f"{base}/customers/{c['customerId']}"))
+            side.normalise(side.get(f"{side.base}/customers/{c['customerId']}"))
             if isinstance(c, dict) and "customerId" in c
             else side.normalise(c)
             for c in items
@@ -511,7 +514,7 @@ def compare_projections(
         lambda ref: next((s for s in steps.values() if s.produces == ref), None),
     )
 
-    accounts = [side.pages(f"{base}/accounts", "accounts") for side in (left, right)]
+    accounts = [side.pages(f"{side.base}/accounts", "accounts") for side in (left, right)]
     last_touch: dict[str, Step | None] = {}
     histories: list[dict[str, Any]] = []
     for side, items in zip((left, right), accounts, strict=True):
@@ -520,7 +523,7 @@ def compare_projections(
             if not isinstance(item, dict) or "accountId" not in item:
                 continue
             ref = side.normalise(item["accountId"])
-            events = side.pages(f"{base}/accounts/{item['accountId']}/events", "events")
+            events = side.pages(f"{side.base}/accounts/{item['accountId']}/events", "events")
             history[str(ref)] = [_event_view(side, e) for e in events]
             if side is left and events and isinstance(events[-1], dict):
                 cause = str(events[-1].get("causationId"))
@@ -540,7 +543,7 @@ def compare_projections(
         _compare_streams(differ, "projection:account_events", a, b, step_of, prefix=f"{ref}")
 
     streams = [
-        [_event_view(side, e) for e in side.pages(f"{base}/events", "events")]
+        [_event_view(side, e) for e in side.pages(f"{side.base}/events", "events")]
         for side in (left, right)
     ]
     _compare_streams(differ, "projection:events", streams[0], streams[1], step_of)
@@ -615,31 +618,33 @@ def diff_targets(
     """
     started = time.perf_counter()
     tenant = f"DIFF_{seed % 10**6}_{secrets.token_hex(4).upper()}"
-    report = DiffReport(left.describe(), right.describe(), tenant)
+    # The same code on both sides, unless both sides are one service.
+    same = left.app is right.app if left.in_process else left.base_url == right.base_url
+    tenants = (tenant + "_L", tenant + "_R") if same else (tenant, tenant)
+    report = DiffReport(left.describe(), right.describe(), " / ".join(dict.fromkeys(tenants)))
     for name in ("replies", *(f"projection:{p}" for p in PROJECTIONS)):
         report.result.row(name)
     differ = Differ(report)
     try:
-        steps = plan_steps(seed, customers, days, tenant, scenario)
+        steps = plan_steps(seed, customers, days, scenario)
     except (OSError, ValueError) as exc:
         report.result.error = f"could not plan the command stream: {exc}"
         return report
     by_key: dict[str, Step] = {}
     try:
         with left.client() as left_client, right.client() as right_client:
-            sides = Side("left", left, left_client), Side("right", right, right_client)
+            sides = (
+                Side("left", left, left_client, tenants[0]),
+                Side("right", right, right_client, tenants[1]),
+            )
             for step in steps:
                 by_key.setdefault(step.key, step)
-                (a, curl_a), (b, _) = (side.send(tenant, step) for side in sides)
+                (a, curl_a), (b, _) = (side.send(step) for side in sides)
                 report.commands += 1
                 differ.compare(
-                    "replies",
-                    reply_view(sides[0], a),
-                    reply_view(sides[1], b),
-                    step,
-                    curl_a,
+                    "replies", reply_view(sides[0], a), reply_view(sides[1], b), step, curl_a
                 )
-            compare_projections(differ, sides[0], sides[1], tenant, by_key)
+            compare_projections(differ, sides[0], sides[1], by_key)
     except httpx.HTTPError as exc:
         report.result.error = f"a target could not be reached: {exc}"
     report.result.duration_s = time.perf_counter() - started

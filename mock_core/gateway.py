@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -203,24 +204,30 @@ class GroupCommitter:
     def __init__(self, gateway: Gateway, batch_max: int = 256) -> None:
         self.gateway = gateway
         self.batch_max = batch_max
-        self._queue: list[tuple[Command, str | None, asyncio.Future[Outcome]]] = []
-        self._scheduled = False
+        # One queue per event loop: a server has one loop, but in-process test
+        # clients may each run their own, and a future must be resolved on its loop.
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopQueue] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def submit(self, command: Command, correlation_id: str | None) -> Outcome:
         loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _LoopQueue()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._queue.append((command, correlation_id, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        queue.items.append((command, correlation_id, future))
+        if not queue.scheduled:
+            queue.scheduled = True
+            loop.call_soon(self._flush, loop, queue)
         return await future
 
-    def _flush(self) -> None:
-        batch, self._queue = self._queue[: self.batch_max], self._queue[self.batch_max :]
-        if self._queue:
-            asyncio.get_running_loop().call_soon(self._flush)
+    def _flush(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
+        batch, queue.items = queue.items[: self.batch_max], queue.items[self.batch_max :]
+        if queue.items:
+            loop.call_soon(self._flush, loop, queue)
         else:
-            self._scheduled = False
+            queue.scheduled = False
         try:
             results = self.gateway.execute_batch([(c, corr) for c, corr, _ in batch])
         except Exception as exc:  # the commit itself failed: nothing of the batch is written
@@ -235,3 +242,9 @@ class GroupCommitter:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+
+@dataclass(slots=True)
+class _LoopQueue:
+    items: list[tuple[Command, str | None, asyncio.Future[Outcome]]] = field(default_factory=list)
+    scheduled: bool = False

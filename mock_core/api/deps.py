@@ -13,37 +13,37 @@ from mock_core.settings import Settings
 from mock_core.store.eventstore import Store
 
 
-def _gateway(request: Request) -> Gateway:
+async def _gateway(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     return request.app.state.store
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _keys(request: Request) -> KeyRing:
+async def _keys(request: Request) -> KeyRing:
     return request.app.state.keys
 
 
 TenantPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-def _tenant(tenant_id: TenantPath, request: Request) -> str:
+async def _tenant(tenant_id: TenantPath, request: Request) -> str:
     """The path's tenant, once the caller's key is known to reach it (else 401/403)."""
-    _keys(request).require_tenant(request, tenant_id)
+    request.app.state.keys.require_tenant(request, tenant_id)
     return tenant_id
 
 
-def _platform(request: Request) -> None:
-    _keys(request).require_platform(request, "use the admin endpoints")
+async def _platform(request: Request) -> None:
+    request.app.state.keys.require_platform(request, "use the admin endpoints")
 
 
 GatewayDep = Annotated[Gateway, Depends(_gateway)]

@@ -172,7 +172,8 @@ class SignFlipper:
     """Serves every balance negated and swaps the direction of every posting.
 
     The events are re-hashed along the way (a service with the opposite convention has
-    a consistent chain of its own), so the balances check is what must catch it.
+    a consistent chain of its own), so the balances check is what must catch it. A
+    tenant's lastHash is re-mapped once its events have been read from the start.
     """
 
     def __init__(self) -> None:

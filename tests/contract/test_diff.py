@@ -50,7 +50,7 @@ def test_two_mocks_agree(agreeing: DiffReport) -> None:
 def test_the_stream_includes_the_error_paths(agreeing: DiffReport) -> None:
     from contract_tests.diff import plan_steps
 
-    kinds = [step.kind for step in plan_steps(42, 6, 2, "T_ANY", "steady-state")]
+    kinds = [step.kind for step in plan_steps(42, 6, 2, "steady-state")]
     for kind in (
         "injected_overdraft",
         "injected_unbalanced",
@@ -112,6 +112,13 @@ def test_a_rounded_balance_is_blamed_on_the_last_command_on_the_account() -> Non
     assert balances, report.format()
     assert all(d.where == "projection:accounts" and d.step is not None for d in balances)
     assert {d.step.command_type for d in balances if d.step} <= {"OpenAccount", "PostEntry"}
+
+
+def test_one_service_on_both_sides_gets_two_tenants_and_agrees_with_itself() -> None:
+    target = in_process_target()
+    report = diff_targets(target, target, seed=7, customers=3, days=1)
+    assert report.tenant.endswith("_R") and "_L /" in report.tenant
+    assert report.ok, report.format()
 
 
 def test_differing_paths() -> None:

@@ -1,0 +1,1 @@
+"""The benchmark harness (issue 6): `make bench` or `python -m bench.run --help`."""

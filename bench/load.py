@@ -1,0 +1,598 @@
+"""The mechanics of the harness: wrk, the servers, their CPU and memory, set-up over HTTP.
+
+Nothing here decides what to measure; bench/run.py does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+RESULT_MARK = "BENCH_RESULT "
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+BENCH_KEY = "bench-platform-key"
+TENANT = "BENCH_CU"
+PRODUCT = "TXN"
+TIMESTAMP = "2025-01-15T09:00:00+11:00"
+
+
+class BenchError(Exception):
+    """Something the harness cannot work around (printed, exit code 2)."""
+
+
+# ----------------------------------------------------------------------- wrk
+
+
+def ensure_wrk(*, install: bool = True) -> str:
+    """The path of wrk; install it with apt-get when missing and we are root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if not install:
+        raise BenchError("wrk is not installed (apt-get install wrk)")
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise BenchError(
+            "wrk is not installed and this is not a root shell with apt-get: "
+            "install it with `sudo apt-get install -y wrk` (or build it from "
+            "https://github.com/wg/wrk) and run the bench again"
+        )
+    print("bench: wrk is missing; installing it with `apt-get install -y wrk` ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(command, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"apt-get install wrk failed:\n{done.stderr[-2000:]}")
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("apt-get install wrk succeeded but wrk is not on PATH")
+    print(f"bench: wrk installed at {found}", flush=True)
+    return found
+
+
+def wrk_version(wrk: str) -> str:
+    done = subprocess.run([wrk, "--version"], capture_output=True, text=True)
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+@dataclass
+class WrkResult:
+    """One wrk run, as its done() hook reported it."""
+
+    script: str
+    connections: int
+    requests: int
+    duration_s: float
+    errors: dict[str, int]
+    latency_us: dict[str, float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def latency_ms(self, name: str) -> float:
+        return self.latency_us[name] / 1000.0
+
+
+def run_wrk(
+    wrk: str,
+    base_url: str,
+    script: str,
+    *,
+    connections: int,
+    duration_s: int,
+    env: Mapping[str, str],
+    threads: int = 1,
+    timeout_s: int = 30,
+) -> WrkResult:
+    """Run `wrk -t{threads} -c{connections} -d{duration_s}s -s wrk/{script}.lua` once."""
+    path = WRK_DIR / f"{script}.lua"
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration_s}s",
+        f"--timeout={timeout_s}s",
+        "-s",
+        str(path),
+        base_url,
+    ]
+    done = subprocess.run(
+        command,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=duration_s + timeout_s + 60,
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith(RESULT_MARK)), None)
+    if done.returncode != 0 or line is None:
+        raise BenchError(
+            f"wrk {script} failed ({done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
+        )
+    data = json.loads(line[len(RESULT_MARK) :])
+    return WrkResult(
+        script=script,
+        connections=connections,
+        requests=int(data["requests"]),
+        duration_s=data["duration_us"] / 1e6,
+        errors={k: int(v) for k, v in data["errors"].items()},
+        latency_us={k: float(v) for k, v in data["latency_us"].items()},
+    )
+
+
+# ------------------------------------------------------- processes: CPU, RSS
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces: split after it.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """root and all its descendants (uvicorn's master and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """utime + stime of the processes, in seconds (from /proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / CLOCK_TICKS
+
+
+def rss_bytes(pids: Sequence[int]) -> int:
+    """The sum of VmRSS of the processes."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
+def postgres_backends(database: str) -> list[int]:
+    """The PostgreSQL backend processes serving `database` (by their process title)."""
+    out = []
+    needle = f" {database} "
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and needle in title:
+            out.append(int(entry.name))
+    return out
+
+
+# ------------------------------------------------------------------ servers
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A server we started: its process, URL, log, and (PostgreSQL) database name."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    database: str | None = None
+    workers: int = 1
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pids(self) -> list[int]:
+        return process_tree(self.process.pid)
+
+    def cpu(self) -> tuple[float, float]:
+        """(server CPU s summed over the master and its workers, database backends' CPU s)."""
+        db = cpu_seconds(postgres_backends(self.database)) if self.database else 0.0
+        return cpu_seconds(self.pids()), db
+
+    def rss(self) -> int:
+        return rss_bytes(self.pids())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def _wait_ready(server: Server, path: str, wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if not server.alive():
+            tail = server.log_path.read_text(errors="replace")[-3000:]
+            raise BenchError(f"{server.name} exited with {server.process.returncode}:\n{tail}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+            conn.request("GET", path)
+            reply = conn.getresponse()
+            reply.read()
+            conn.close()
+            if reply.status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    stop_server(server)
+    raise BenchError(f"{server.name} did not answer {path} in {wait_s:.0f} s ({server.log_path})")
+
+
+def _start(
+    name: str, command: list[str], log_path: Path, port: int, ready_path: str, **kw: Any
+) -> Server:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_CORE_")}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(name, process, port, log_path, **kw)
+    _wait_ready(server, ready_path, 60.0)
+    return server
+
+
+def start_floor(log_path: Path) -> Server:
+    """bench.floor_app under uvicorn: one worker, loop/http auto, no access log."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.floor_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "auto",
+        "--http",
+        "auto",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return _start("floor", command, log_path, port, "/healthz")
+
+
+def start_mock(
+    database_url: str, log_path: Path, *, workers: int = 1, database: str | None = None
+) -> Server:
+    """`python -m mock_core serve` on a free port, no access log, the bench's platform key."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "mock_core",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+        "--api-keys",
+        f"{BENCH_KEY}=*",
+        "--workers",
+        str(workers),
+        "--no-access-log",
+    ]
+    name = f"mock ({'postgresql' if database else 'sqlite'}, {workers} worker(s))"
+    return _start(name, command, log_path, port, "/readyz", database=database, workers=workers)
+
+
+def stop_server(server: Server) -> None:
+    """SIGTERM the master (uvicorn stops its workers), then SIGKILL what lingers."""
+    pids = server.pids()
+    if server.alive():
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+    for pid in pids[1:]:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+# ------------------------------------------------------------ set-up via HTTP
+
+
+class Api:
+    """A minimal keep-alive client for the set-up steps (http.client, no retries)."""
+
+    def __init__(self, base_url: str, key: str = BENCH_KEY, tenant: str = TENANT) -> None:
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.tenant = tenant
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+        self.conn.request(method, path, body, self.headers)
+        reply = self.conn.getresponse()
+        data = reply.read()
+        return reply.status, json.loads(data) if data else None
+
+    def get(self, path: str) -> Any:
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise BenchError(f"GET {path}: {status} {body}")
+        return body
+
+    def command(self, command_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+        envelope = {
+            "commandId": str(uuid.uuid4()),
+            "tenantId": self.tenant,
+            "commandType": command_type,
+            "actor": {"actorType": "SYSTEM", "actorId": "bench-setup"},
+            "timestamp": TIMESTAMP,
+            "payload": payload,
+        }
+        path = f"/v1/tenants/{self.tenant}/commands"
+        status, body = self.request("POST", path, json.dumps(envelope).encode())
+        if status != 202:
+            raise BenchError(f"{command_type}: {status} {body}")
+        result: dict[str, Any] = body["result"]
+        return result
+
+
+@dataclass
+class Setup:
+    """What the set-up made, handed to the wrk scripts through BENCH_* variables."""
+
+    tenant: str
+    product: str
+    customers: list[str]
+    accounts: list[str]
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def setup_tenant(base_url: str, workdir: Path, customers: int = 20) -> Setup:
+    """A tenant, a deposit product, `customers` members with one funded account each."""
+    api = Api(base_url)
+    try:
+        api.command(
+            "CreateTenant",
+            {
+                "tenantCode": TENANT,
+                "displayName": "Bench CU",
+                "region": "AU",
+                "baseCurrency": "AUD",
+                "timeZone": "Australia/Sydney",
+            },
+        )
+        api.command(
+            "UpsertProduct",
+            {
+                "productCode": PRODUCT,
+                "name": "Bench transaction account",
+                "productType": "DEPOSIT",
+                "interest": {"rate": 0.0},
+            },
+        )
+        customer_ids, account_ids = [], []
+        for n in range(max(customers, 2)):
+            customer = api.command(
+                "CreateCustomer",
+                {
+                    "person": {
+                        "firstName": "Setup",
+                        "lastName": f"Member{n}",
+                        "dateOfBirth": "1980-01-01",
+                        "email": f"setup.{n}@example.com",
+                        "mobile": f"+6149{n:08d}",
+                    },
+                    "address": {
+                        "line1": "1 Bench St",
+                        "suburb": "Sydney",
+                        "state": "NSW",
+                        "postcode": "2000",
+                        "country": "AU",
+                    },
+                },
+            )
+            customer_ids.append(customer["customerId"])
+            account = api.command(
+                "OpenAccount",
+                {
+                    "customerId": customer["customerId"],
+                    "productCode": PRODUCT,
+                    "currency": "AUD",
+                    # The two transfer accounts: deep enough never to hit a bound.
+                    "initialDeposit": 1_000_000 if n < 2 else 100,
+                },
+            )
+            account_ids.append(account["accountId"])
+    finally:
+        api.close()
+    return make_setup(TENANT, PRODUCT, customer_ids, account_ids, workdir)
+
+
+def make_setup(
+    tenant: str,
+    product: str,
+    customers: list[str],
+    accounts: list[str],
+    workdir: Path,
+    **totals: int,
+) -> Setup:
+    workdir.mkdir(parents=True, exist_ok=True)
+    customers_file = workdir / "customers.txt"
+    accounts_file = workdir / "accounts.txt"
+    customers_file.write_text("\n".join(customers) + "\n")
+    accounts_file.write_text("\n".join(accounts) + "\n")
+    env = {
+        "BENCH_TENANT": tenant,
+        "BENCH_KEY": BENCH_KEY,
+        "BENCH_PRODUCT": product,
+        "BENCH_ACCOUNT_A": accounts[0],
+        "BENCH_ACCOUNT_B": accounts[1],
+        "BENCH_CUSTOMERS_FILE": str(customers_file),
+        "BENCH_ACCOUNTS_FILE": str(accounts_file),
+        "BENCH_REPLAY_ID": str(uuid.uuid4()),
+        "BENCH_CUSTOMERS_TOTAL": str(totals.get("customers_total", len(customers))),
+        "BENCH_ACCOUNTS_TOTAL": str(totals.get("accounts_total", len(accounts))),
+        "BENCH_EVENTS_TOTAL": str(totals.get("events_total", 1)),
+    }
+    return Setup(tenant, product, customers, accounts, workdir, env)
+
+
+def collect_ids(base_url: str, tenant: str, workdir: Path) -> Setup:
+    """Ids and totals of an existing tenant (after a twin run), for the query scripts."""
+    api = Api(base_url, tenant=tenant)
+    try:
+        customers: list[str] = []
+        accounts: list[str] = []
+        offset = 0
+        while True:
+            page = api.get(f"/v1/tenants/{tenant}/customers?limit=1000&offset={offset}")
+            customers.extend(c["customerId"] for c in page["customers"])
+            offset += len(page["customers"])
+            if not page["customers"] or offset >= page["total"]:
+                break
+        offset = 0
+        while True:
+            page = api.get(
+                f"/v1/tenants/{tenant}/accounts?accountType=CUSTOMER&limit=1000&offset={offset}"
+            )
+            accounts.extend(a["accountId"] for a in page["accounts"])
+            offset += len(page["accounts"])
+            if not page["accounts"] or offset >= page["total"]:
+                break
+        accounts_total = api.get(f"/v1/tenants/{tenant}/accounts?limit=1")["total"]
+        events_total = api.get(f"/_mock/tenants/{tenant}/verify")["events"]
+        products = api.get(f"/v1/tenants/{tenant}/products")["products"]
+    finally:
+        api.close()
+    return make_setup(
+        tenant,
+        str(products[0]["productCode"]) if products else PRODUCT,
+        customers,
+        accounts,
+        workdir,
+        customers_total=len(customers),
+        accounts_total=int(accounts_total),
+        events_total=int(events_total),
+    )
+
+
+# --------------------------------------------------------------- PostgreSQL
+
+
+DEFAULT_PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def postgres_problem(dsn: str) -> str | None:
+    """None when the PostgreSQL server answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return f"PostgreSQL at {dsn!r} is unreachable: {exc}".strip()
+    return None
+
+
+def create_database(dsn: str) -> tuple[str, str]:
+    """A fresh database; return (its name, the mock's SQLAlchemy URL for it)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = conninfo_to_dict(dsn)
+    user = info.get("user", "postgres")
+    password = f":{info['password']}" if info.get("password") else ""
+    host = info.get("host", "127.0.0.1")
+    port = info.get("port", 5432)
+    return name, f"postgresql+psycopg://{user}{password}@{host}:{port}/{name}"
+
+
+def drop_database(dsn: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ------------------------------------------------------------------ figures
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list (q in 0..100)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
+    return float(sorted_values[rank - 1])

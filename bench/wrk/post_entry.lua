@@ -1,0 +1,31 @@
+-- PostEntry: random transfers between two accounts, a fresh commandId each time.
+-- BENCH_TENANT, BENCH_KEY, BENCH_ACCOUNT_A, BENCH_ACCOUNT_B; BENCH_PATH overrides
+-- the path (the floor app's POST /floor/commands takes the same bodies).
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local common = dofile(here .. "common.lua")
+
+local tenant, path, headers, a, b, uuid
+
+function init(args)
+  common.seed()
+  tenant = common.env("BENCH_TENANT")
+  path = common.env("BENCH_PATH", "/v1/tenants/" .. tenant .. "/commands")
+  headers = common.headers(common.env("BENCH_KEY"))
+  a = common.env("BENCH_ACCOUNT_A")
+  b = common.env("BENCH_ACCOUNT_B")
+  uuid = common.uuid_factory()
+end
+
+function request()
+  local src, dst = a, b
+  if math.random() < 0.5 then src, dst = b, a end
+  local amount = common.money(math.random(1, 10000))
+  local payload = '{"bookingDate":"2025-01-15","valueDate":"2025-01-15","currency":"AUD",'
+    .. '"legs":[{"accountId":"' .. src .. '","direction":"CREDIT","amount":' .. amount .. '},'
+    .. '{"accountId":"' .. dst .. '","direction":"DEBIT","amount":' .. amount .. '}],'
+    .. '"narrative":"bench transfer"}'
+  local body = common.envelope(uuid(), tenant, "PostEntry", payload)
+  return wrk.format("POST", path, headers, body)
+end
+
+done = common.done
