@@ -38,6 +38,30 @@ class Metrics:
             ["event_type"],
             registry=self.registry,
         )
+        self._command_children: dict[tuple[str, str], Any] = {}
+        self._latency_children: dict[str, Any] = {}
+        self._event_children: dict[str, Any] = {}
+
+    def count(self, command_type: str, outcome: str) -> None:
+        """Count one command by type and outcome (label children cached: this is per request)."""
+        key = (command_type, outcome)
+        child = self._command_children.get(key)
+        if child is None:
+            child = self._command_children[key] = self.commands.labels(command_type, outcome)
+        child.inc()
+
+    def observe_command(self, command_type: str, seconds: float, outcome: Any) -> None:
+        """Record an applied or replayed command: its latency, its outcome, its events."""
+        latency = self._latency_children.get(command_type)
+        if latency is None:
+            latency = self._latency_children[command_type] = self.latency.labels(command_type)
+        latency.observe(seconds)
+        self.count(command_type, "REPLAYED" if outcome.replayed else "ACCEPTED")
+        for event_type in outcome.event_types:
+            child = self._event_children.get(event_type)
+            if child is None:
+                child = self._event_children[event_type] = self.events.labels(event_type)
+            child.inc()
 
 
 def configure_access_log(enabled: bool) -> None:

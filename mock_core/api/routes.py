@@ -13,10 +13,12 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from mock_core import limits
-from mock_core.api.deps import GatewayDep, KeysDep, MetricsDep, StoreDep, TenantDep
+from mock_core.api.auth import KeyRing
+from mock_core.api.deps import StoreDep, TenantDep
 from mock_core.api.errors import json_response
+from mock_core.api.observability import Metrics
 from mock_core.errors import MockCoreError, RequestError
-from mock_core.gateway import parse_command
+from mock_core.gateway import Gateway, parse_command
 from mock_core.store import queries
 
 router = APIRouter(prefix="/v1")
@@ -79,14 +81,18 @@ def _require_json(request: Request) -> None:
 
 
 @router.post("/tenants/{tenant_id}/commands", status_code=202)
-async def post_command(
-    tenant_id: TenantDep,
-    request: Request,
-    gateway: GatewayDep,
-    keys: KeysDep,
-    metrics: MetricsDep,
-) -> Response:
-    """The command gateway: the one write path."""
+async def post_command(tenant_id: str, request: Request) -> Response:
+    """The command gateway: the one write path.
+
+    The hot path takes its collaborators from app.state rather than through
+    dependencies: FastAPI's dependency solving cost more per command than the
+    whole ledger decision.
+    """
+    state = request.app.state
+    gateway: Gateway = state.gateway
+    keys: KeyRing = state.keys
+    metrics: Metrics = state.metrics
+    keys.require_tenant(request, tenant_id)
     _require_json(request)
     body = await _read_body(request)
     try:
@@ -115,18 +121,14 @@ async def post_command(
         else:
             outcome = gateway.execute(command, correlation_id)
     except MockCoreError as exc:
-        metrics.commands.labels(command.command_type, exc.code).inc()
+        metrics.count(command.command_type, exc.code)
         raise
-    metrics.latency.labels(command.command_type).observe(time.perf_counter() - started)
+    metrics.observe_command(command.command_type, time.perf_counter() - started, outcome)
     if outcome.replayed:
-        metrics.commands.labels(command.command_type, "REPLAYED").inc()
         request.state.outcome = "REPLAYED"
         headers = {"Idempotent-Replayed": "true"}
     else:
-        metrics.commands.labels(command.command_type, "ACCEPTED").inc()
         request.state.outcome = "ACCEPTED"
-        for event_type in outcome.event_types:
-            metrics.events.labels(event_type).inc()
         headers = {}
     return Response(outcome.body, 202, headers=headers, media_type="application/json")
 

@@ -42,6 +42,9 @@ class NewEvent:
     entity_id: str
     payload: dict[str, Any]
     accounts: tuple[str, ...] = ()  # the accounts this event touches, for per-account reads
+    # For postings: (accountId, signed change in minor units), so the store need not
+    # parse amounts back out of the payload.
+    deltas: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +271,7 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
                     ],
                 },
                 (account_id, INITIAL_DEPOSIT_ACCOUNT),
+                ((account_id, deposit), (INITIAL_DEPOSIT_ACCOUNT, -deposit)),
             )
         )
     return Decision(events, {"tenantId": command.tenant_id, "accountId": account_id})
@@ -337,6 +341,7 @@ def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decisio
                 "metadata": dict(p.metadata or {}),
             },
             tuple(changes),
+            tuple(changes.items()),
         )
     ]
     for account_id, change in changes.items():

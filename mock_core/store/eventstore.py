@@ -293,10 +293,9 @@ class WriteTx:
                     },
                 )
             elif kind in ("EntryPosted", "FundsPosted"):
-                for leg in p["legs"]:
-                    minor = to_minor(leg["amount"])
-                    delta = minor if leg["direction"] == "DEBIT" else -minor
-                    change = balance_changes.setdefault(leg["accountId"], [0, seq])
+                assert new.deltas, f"{kind} without deltas"
+                for account_id, delta in new.deltas:
+                    change = balance_changes.setdefault(account_id, [0, seq])
                     change[0] += delta
                     change[1] = seq
             elif kind == "AccountBalanceUpdated":

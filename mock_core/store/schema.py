@@ -48,7 +48,6 @@ events = Table(
     Column("envelope", Text, nullable=False),
     Index("ix_events_type", "tenant_id", "event_type", "sequence"),
     Index("ix_events_entity", "tenant_id", "entity_id", "sequence"),
-    Index("ix_events_causation", "tenant_id", "causation_id"),
 )
 
 account_events = Table(
