@@ -131,6 +131,12 @@ class Gateway:
         leaves no trace, exactly as if it had had a transaction of its own, and later
         commands of the batch see the earlier ones. SQLite only (group commit).
         """
+        if len(batch) == 1:  # a batch of one needs no savepoint: its transaction is its own
+            command, correlation_id = batch[0]
+            try:
+                return [self.execute(command, correlation_id)]
+            except MockCoreError as exc:
+                return [exc]
         results: list[Outcome | MockCoreError] = []
         with self.store.write_batch() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
