@@ -118,12 +118,23 @@ def main(argv: list[str] | None = None) -> int:
                     report = {"failures": [f"{type(exc).__name__}: {exc}"]}
                     traceback.print_exc()
                 report["scenario_wall_s"] = round(time.perf_counter() - started, 2)
+                report["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
                 results["scenarios"][name] = report
                 print(json.dumps(_brief(report)), flush=True)
         finally:
             servers.stop_all()
-    results["ok"] = all(not r.get("failures") for r in results["scenarios"].values())
     output = Path(args.output)
+    if set(args.only) != set(SCENARIOS) and output.exists():
+        # A partial run keeps the other scenarios' last results (each says when it ran).
+        previous = json.loads(output.read_text())
+        for name, report in previous.get("scenarios", {}).items():
+            if name not in results["scenarios"]:
+                results["scenarios"][name] = report
+                results["sizes"][name] = previous.get("sizes", {}).get(name, {})
+        results["scenarios"] = {
+            n: results["scenarios"][n] for n in SCENARIOS if n in results["scenarios"]
+        }
+    results["ok"] = all(not r.get("failures") for r in results["scenarios"].values())
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))
