@@ -42,3 +42,4 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: setup  ## benchmarks (about 40 min; BENCH_ARGS=--quick for a 3-minute smoke run)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python bench/faults.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick,)

@@ -27,7 +27,7 @@ Limit = Annotated[int, Query(ge=1, le=limits.page_size_max)]
 Offset = Annotated[int, Query(ge=0, le=limits.offset_max)]
 After = Annotated[int, Query(ge=0, le=2**62)]
 EntityId = Annotated[str, Query(min_length=1, max_length=64)]
-PathId = Annotated[str, Path(min_length=1, max_length=200)]
+PathId = Annotated[str, Path(min_length=1, max_length=64)]
 EventType = Literal[
     "TenantCreated",
     "ProductCreated",

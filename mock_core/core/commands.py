@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -141,9 +142,20 @@ Mobile = Annotated[
 
 
 class Strict(BaseModel):
-    """Base of all input models: unknown fields refused, no type coercion."""
+    """Base of all input models: unknown fields refused, no type coercion, no nulls.
+
+    An optional field is left out, never sent as null: the contract types no
+    request field as nullable.
+    """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nulls(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null: leave an optional field out")
+        return value
 
 
 class Actor(Strict):
