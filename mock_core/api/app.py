@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.spec_json = b"{}"
 
     errors.install(app)
+    app.router.routes.append(routes.gateway_route)
     app.include_router(routes.router)
     app.include_router(ops.router)
     configure_access_log(settings.access_log)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.routing import Route
 
 from mock_core import limits
 from mock_core.api.auth import KeyRing
@@ -80,14 +81,14 @@ def _require_json(request: Request) -> None:
         )
 
 
-@router.post("/tenants/{tenant_id}/commands", status_code=202)
-async def post_command(tenant_id: str, request: Request) -> Response:
+async def post_command(request: Request) -> Response:
     """The command gateway: the one write path.
 
-    The hot path takes its collaborators from app.state rather than through
-    dependencies: FastAPI's dependency solving cost more per command than the
-    whole ledger decision.
+    A plain Starlette route (see `gateway_route`), taking its collaborators from
+    app.state: FastAPI's per-request dependency solving and response handling
+    cost more per command than the whole ledger decision.
     """
+    tenant_id: str = request.path_params["tenant_id"]
     state = request.app.state
     gateway: Gateway = state.gateway
     keys: KeyRing = state.keys
@@ -131,6 +132,11 @@ async def post_command(tenant_id: str, request: Request) -> Response:
         request.state.outcome = "ACCEPTED"
         headers = {}
     return Response(outcome.body, 202, headers=headers, media_type="application/json")
+
+
+# Registered ahead of the FastAPI routes (app.py); errors still go through the one
+# exception handler, and other methods on this path get 405 METHOD_NOT_ALLOWED.
+gateway_route = Route("/v1/tenants/{tenant_id}/commands", post_command, methods=["POST"])
 
 
 def _not_found(what: str, ident: str) -> RequestError:
