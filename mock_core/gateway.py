@@ -4,7 +4,9 @@
     -> record the reply -> commit
 
 A refused command raises before anything is written and the transaction rolls
-back, so a rejection leaves no trace (and its key may be retried).
+back, so a rejection leaves no trace (and its key may be retried). Under group
+commit (SQLite) several commands share one transaction, each in a savepoint of
+its own that a refusal rolls back to: the same guarantee, one fsync.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The append-only event store, its projections and the command log.
 
-One `WriteTx` is one database transaction for one command: look the
+One `WriteTx` is the write side of one command, inside its own transaction
+(or its own savepoint of a group-commit transaction): look the
 idempotency key up, load the slice of state the command needs, append the
 events with their hashes, update the projections, record the reply. Nothing
-is written unless all of it is. SQLAlchemy Core only (no ORM): the statements
-are compiled once and cached.
+is written unless all of it is. The write path runs fixed SQL on the DBAPI
+cursor (no Core expressions per command, no ORM); reads are in `queries`.
 """
 
 from __future__ import annotations
