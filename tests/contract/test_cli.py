@@ -47,9 +47,13 @@ def test_run_is_the_default_command(tmp_path: Path) -> None:
 
 def test_a_broken_target_exits_1_and_says_where(tmp_path: Path) -> None:
     junit = tmp_path / "ci" / "contract.xml"
+    # More examples than SMALL: the defect shows only on a command refused with a
+    # VALIDATION_ERROR, and a handful of negative cases may draw none.
     code = main(
         [
             *SMALL,
+            "--max-examples",
+            "25",
             "--operations",
             "submitCommand",
             "--target-app",
