@@ -35,7 +35,6 @@ class Outcome:
     status: int
     body: bytes
     replayed: bool
-    event_count: int
     event_types: tuple[str, ...] = ()
 
 
@@ -162,7 +161,7 @@ class Gateway:
         record = tx.find_command(key)
         if record is not None:
             if record.command_type == command.command_type and record.payload_hash == digest:
-                return Outcome(202, record.reply, True, 0)
+                return Outcome(202, record.reply, True)
             raise InvariantViolation(
                 "IDEMPOTENCY_KEY_REUSED",
                 "this idempotency key was used for another command",
@@ -193,9 +192,7 @@ class Gateway:
             }
         )
         tx.record_command(key, command, digest, reply, accepted_at)
-        return Outcome(
-            202, reply, False, len(event_ids), tuple(e.event_type for e in decision.events)
-        )
+        return Outcome(202, reply, False, tuple(e.event_type for e in decision.events))
 
 
 class GroupCommitter:

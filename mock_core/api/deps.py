@@ -1,4 +1,4 @@
-"""What routes depend on, as typed aliases: the gateway, the store, the caller's tenant."""
+"""What the query and admin routes depend on, as typed aliases: the store, the caller's tenant."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from mock_core.api.auth import KeyRing
 from mock_core.api.observability import Metrics
-from mock_core.gateway import Gateway
 from mock_core.settings import Settings
 from mock_core.store.eventstore import Store
-
-
-async def _gateway(request: Request) -> Gateway:
-    return request.app.state.gateway
 
 
 async def _store(request: Request) -> Store:
@@ -27,10 +21,6 @@ async def _metrics(request: Request) -> Metrics:
 
 async def _settings(request: Request) -> Settings:
     return request.app.state.settings
-
-
-async def _keys(request: Request) -> KeyRing:
-    return request.app.state.keys
 
 
 TenantPath = Annotated[str, Path(min_length=1, max_length=200)]
@@ -46,10 +36,8 @@ async def _platform(request: Request) -> None:
     request.app.state.keys.require_platform(request, "use the admin endpoints")
 
 
-GatewayDep = Annotated[Gateway, Depends(_gateway)]
 StoreDep = Annotated[Store, Depends(_store)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
-KeysDep = Annotated[KeyRing, Depends(_keys)]
 TenantDep = Annotated[str, Depends(_tenant)]
 PlatformDep = Annotated[None, Depends(_platform)]

@@ -41,13 +41,6 @@ class CommandRecord:
     reply: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Appended:
-    event_ids: list[str]
-    last_sequence: int
-    last_hash: str
-
-
 def payload_hash(payload: Any) -> str:
     """A stable hash of a command's payload, for telling a replay from a key reuse."""
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -210,7 +203,7 @@ class WriteTx:
         correlation_id: str,
         occurred_at: str,
         event_ids: list[str],
-    ) -> Appended:
+    ) -> None:
         """Append `new_events` to the tenant's chain and update the projections."""
         sequence, prev_hash = self._head if self._head is not None else (0, GENESIS_HASH)
         first_sequence = sequence + 1
@@ -267,7 +260,6 @@ class WriteTx:
         else:
             self._run("update_head", head)
         self._head = (sequence, prev_hash)
-        return Appended(event_ids, sequence, prev_hash)
 
     def _project(self, new_events: list[NewEvent], first_sequence: int, at: str) -> None:
         t = self.tenant_id
