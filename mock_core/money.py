@@ -39,6 +39,16 @@ def to_minor(value: object, digits: int = DEFAULT_MINOR_DIGITS) -> int:
     decimal places. Floats are read through their shortest repr, which is the
     decimal text the client sent for every value with few enough digits.
     """
+    kind = type(value)
+    if kind is int:
+        return value * 10**digits
+    if kind is float and value == value and digits == DEFAULT_MINOR_DIGITS:  # not NaN
+        # The common case without Decimal: the shortest repr, in plain notation.
+        text = repr(value)
+        whole, _, fraction = text.partition(".")
+        if "e" not in text and "n" not in text and len(fraction) <= digits:
+            sign = -1 if whole.startswith("-") else 1
+            return sign * (abs(int(whole)) * 100 + int(fraction.ljust(digits, "0")))
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise ValueError("must be a number")
     try:
@@ -54,9 +64,14 @@ def to_minor(value: object, digits: int = DEFAULT_MINOR_DIGITS) -> int:
 
 
 def to_number(minor: int, digits: int = DEFAULT_MINOR_DIGITS) -> int | float:
-    """Render integer minor units as a JSON number (an int when digits is 0)."""
-    if digits == 0:
-        return minor
+    """Render integer minor units as a JSON number: an int when it is whole (3000, not 3000.0).
+
+    Whole amounts as ints are what RFC 8785 writes anyway, so events holding them
+    take the hash chain's fast path.
+    """
+    scale = 10**digits
+    if minor % scale == 0:
+        return minor // scale
     # Integer division by a power of ten is correctly rounded, and repr of the
     # result is the shortest decimal, so the number written is exactly minor/10^d.
-    return minor / 10**digits
+    return minor / scale

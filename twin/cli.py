@@ -44,10 +44,9 @@ from twin.invariants import (
     inspect_tenant,
     render_results,
 )
-from twin.runner import RunnerError, RunResult, ScenarioRunner
+from twin.runner import DEFAULT_CONCURRENCY, RunnerError, RunResult, ScenarioRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_CONCURRENCY = 4
 DEMO_ISOLATION_KEY = "twin-isolation-key"
 EXIT_CODES_HELP = """exit codes:
   0  everything passed
@@ -442,7 +441,8 @@ def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> No
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
-        help=f"worker threads, one lane (customer) each at a time (default {DEFAULT_CONCURRENCY})",
+        help="commands in flight, each on its own keep-alive connection, one lane (customer) "
+        f"each at a time (default {DEFAULT_CONCURRENCY}); the inspection uses as many threads",
     )
     parser.add_argument("--output", default="output", help="output folder (default output/)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -507,7 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("tenant", help="tenant id, e.g. CU_DIGITAL")
     inspect.add_argument("--run-log", default=None, help="commands.jsonl of the run to check")
     inspect.add_argument("--sample", type=int, default=200, help="commands to replay (min 50)")
-    inspect.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    inspect.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"threads fetching account streams (default {DEFAULT_CONCURRENCY})",
+    )
     inspect.add_argument("--json", default=None, help="also write the results to this file")
     _add_service(inspect)
     _add_isolation(inspect)

@@ -15,27 +15,45 @@ retried with exponential backoff. A retried command reuses the same commandId
 and idempotencyKey, so a retry after a lost reply replays instead of writing
 twice: safe by construction.
 
-The client wraps one `httpx.Client` (keep-alive, connection pool), which may be
-shared by the threads of a small pool. Latency per command type is recorded in
-`client.stats`.
+Transport: without an injected one, requests go over raw HTTP/1.1 keep-alive
+sockets (`twin.wire`), one connection per thread; `run_lanes` keeps up to N
+commands in flight from ONE thread over N connections (`_CommandMux`, epoll),
+which is how the runner drives a scenario. An injected `httpx.BaseTransport`
+(tests, the in-process app) goes through an `httpx.Client`, and `run_lanes` then
+uses N worker threads. Latency per command type is recorded in `client.stats`.
 """
 
 from __future__ import annotations
 
-import http.client
+import contextlib
+import heapq
+import itertools
 import math
 import os
+import select
+import socket
 import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
+
+from twin.wire import (
+    RECV_BYTES,
+    HttpTransport,
+    IncompleteResponse,
+    ProtocolError,
+    ResponseParser,
+    WireReply,
+    format_head,
+)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_API_KEY = "dev-platform-key"
@@ -108,7 +126,11 @@ class LatencyStats:
 
     def record(self, name: str, seconds: float) -> None:
         with self._lock:
-            self._samples.setdefault(name, []).append(seconds)
+            samples = self._samples.get(name)
+            if samples is None:
+                self._samples[name] = [seconds]
+            else:
+                samples.append(seconds)
 
     def reset(self) -> None:
         with self._lock:
@@ -198,6 +220,23 @@ class CommandReply:
 
 
 @dataclass(slots=True)
+class CommandRequest:
+    """One command ready to go: the envelope as bytes, and what the reply is filed under."""
+
+    command_type: str
+    tenant_id: str
+    command_id: str
+    idempotency_key: str | None
+    body: bytes  # the JSON envelope, exactly as sent (and sent again on a retry)
+    correlation_id: str | None = None
+
+
+# A lane: a generator that yields the CommandRequests of one sequence of commands, in
+# order, and is sent each one's CommandReply before it yields the next (see run_lanes).
+Lane = Generator[CommandRequest, CommandReply, None]
+
+
+@dataclass(slots=True)
 class RawReply:
     """A reply as received, for probes that need the status rather than an exception."""
 
@@ -231,98 +270,6 @@ def _parse_body(content: bytes) -> Any:
 def now_rfc3339() -> str:
     """The current time as RFC 3339 with an explicit UTC offset."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-@dataclass(slots=True)
-class _Wire:
-    """A reply off the wire, whichever HTTP stack carried it."""
-
-    status: int
-    headers: Any  # case-insensitive .get(name, default): httpx.Headers or HTTPMessage
-    content: bytes
-
-
-class StdlibTransport(httpx.BaseTransport):
-    """HTTP/1.1 keep-alive over the standard library's `http.client`, one connection
-    per thread (so it is thread-safe without a pool lock).
-
-    Why: httpx's own transport (httpcore + h11) costs about 4x the CPU of
-    `http.client` per request (measured: ~560 us against ~170 us on a 2-core
-    box), and a sequential run is ping-pong between client and server CPU.
-    `send_raw` skips httpx's request and response models altogether; the
-    `httpx.BaseTransport` face keeps it usable under an `httpx.Client`.
-
-    Errors are raised as httpx's (ConnectError, ReadTimeout, RemoteProtocolError...)
-    so callers retry them as usual. A request that finds its kept-alive
-    connection closed by the server is sent once more on a new connection.
-    """
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
-        self._host_header = parts.netloc
-        self._timeout = timeout
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[http.client.HTTPConnection] = []
-
-    def _connection(self) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout)
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def send_raw(
-        self, method: str, target: str, body: bytes | None, headers: Mapping[str, str]
-    ) -> _Wire:
-        """One request; `target` is the path with its query string."""
-        for fresh_retry in (False, True):
-            conn = self._connection()
-            reused = conn.sock is not None
-            try:
-                conn.request(method, target, body=body, headers=dict(headers))
-                response = conn.getresponse()
-                content = response.read()
-                if response.will_close:
-                    conn.close()
-                return _Wire(response.status, response.headers, content)
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                conn.close()
-                if reused and not fresh_retry:
-                    continue
-                raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from exc
-            except TimeoutError as exc:
-                conn.close()
-                raise httpx.ReadTimeout(f"no reply within {self._timeout} s") from exc
-            except ConnectionRefusedError as exc:
-                conn.close()
-                raise httpx.ConnectError(f"{self._host}:{self._port}: {exc}") from exc
-            except (http.client.HTTPException, OSError) as exc:
-                conn.close()
-                raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        target = request.url.raw_path.decode("ascii")
-        wire = self.send_raw(request.method, target, request.read(), request.headers)
-        return httpx.Response(
-            wire.status, headers=list(wire.headers.items()), content=wire.content, request=request
-        )
-
-    def close(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
-        self._local = threading.local()
 
 
 class _Borrowed(httpx.BaseTransport):
@@ -372,15 +319,18 @@ class TuringCoreClient:
         self._transport = transport
         self._max_connections = max_connections
         self.stats = stats if stats is not None else LatencyStats()
-        # Without an injected transport the client sends through StdlibTransport's
-        # raw path; an injected one (tests, the in-process app) goes through httpx.
-        self._fast = StdlibTransport(root, timeout) if transport is None else None
+        # Without an injected transport the client sends over raw sockets (twin.wire);
+        # an injected one (tests, the in-process app) goes through httpx.
+        self._fast = HttpTransport(root, timeout) if transport is None else None
         self._base_headers = {
-            "Host": urllib.parse.urlsplit(root).netloc,
             "Authorization": f"Bearer {self.api_key}",
             "Accept": "application/json",
             "User-Agent": "turingcore-twin",
         }
+        self._host_header = urllib.parse.urlsplit(root).netloc
+        self._command_heads: dict[str, bytes] = {}
+        self._idle_lock = threading.Lock()
+        self._idle: list[socket.socket] = []  # the multiplexer's kept-alive connections
         self._http = httpx.Client(
             base_url=root,
             headers={
@@ -411,6 +361,10 @@ class TuringCoreClient:
 
     def close(self) -> None:
         self._http.close()
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for sock in idle:
+            sock.close()
 
     def __enter__(self) -> TuringCoreClient:
         return self
@@ -418,13 +372,16 @@ class TuringCoreClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _sleep_before_retry(self, attempt: int, wire: _Wire | None) -> None:
+    def _retry_delay(self, attempt: int, wire: WireReply | None) -> float:
         delay = min(self.backoff_max, self.backoff * (2**attempt))
         if wire is not None and wire.status == 429:
             retry_after = str(wire.headers.get("Retry-After", ""))
             if retry_after.isdigit():
                 delay = min(self.backoff_max, float(retry_after))
-        time.sleep(delay)
+        return delay
+
+    def _sleep_before_retry(self, attempt: int, wire: WireReply | None) -> None:
+        time.sleep(self._retry_delay(attempt, wire))
 
     def _send_once(
         self,
@@ -433,13 +390,19 @@ class TuringCoreClient:
         content: bytes | None,
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
-    ) -> _Wire:
+    ) -> WireReply:
         if self._fast is not None:
             target = path + ("?" + urllib.parse.urlencode(params) if params else "")
             all_headers = self._base_headers if not headers else {**self._base_headers, **headers}
             return self._fast.send_raw(method, target, content, all_headers)
         response = self._http.request(method, path, content=content, params=params, headers=headers)
-        return _Wire(response.status_code, response.headers, response.content)
+        return WireReply(response.status_code, response.headers, response.content)
+
+    @staticmethod
+    def _retryable(wire: WireReply) -> bool:
+        return wire.status in RETRYABLE_STATUSES or (
+            wire.status == 409 and b"COMMAND_IN_FLIGHT" in wire.content
+        )
 
     def _request(
         self,
@@ -449,12 +412,22 @@ class TuringCoreClient:
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> tuple[_Wire, int]:
-        """Send with retries; return the final reply and the number of attempts."""
+        raw: bytes | None = None,
+    ) -> tuple[WireReply, int]:
+        """Send with retries; return the final reply and the number of attempts.
+
+        `raw`, when given, is the whole request preformatted for the raw transport
+        (used instead of method/path/content/headers when that transport is in use).
+        """
         attempt = 0
+        fast = self._fast if raw is not None else None
         while True:
             try:
-                wire = self._send_once(method, path, content, params, headers)
+                if fast is not None:
+                    assert raw is not None
+                    wire = fast.exchange(raw)
+                else:
+                    wire = self._send_once(method, path, content, params, headers)
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
                     raise ServiceUnreachableError(
@@ -463,10 +436,7 @@ class TuringCoreClient:
                 self._sleep_before_retry(attempt, None)
                 attempt += 1
                 continue
-            retryable = wire.status in RETRYABLE_STATUSES or (
-                wire.status == 409 and b"COMMAND_IN_FLIGHT" in wire.content
-            )
-            if retryable and attempt < self.retries:
+            if attempt < self.retries and self._retryable(wire):
                 self._sleep_before_retry(attempt, wire)
                 attempt += 1
                 continue
@@ -519,6 +489,37 @@ class TuringCoreClient:
             envelope["idempotencyKey"] = idempotency_key
         return envelope
 
+    def command_request(
+        self,
+        command_type: str,
+        payload: Mapping[str, Any],
+        *,
+        tenant_id: str,
+        command_id: str | None = None,
+        idempotency_key: str | None = None,
+        timestamp: str | None = None,
+        actor: Mapping[str, str] | None = None,
+        correlation_id: str | None = None,
+    ) -> CommandRequest:
+        """The command, encoded once, ready for `send_request` or a lane of `run_lanes`."""
+        envelope = self.build_envelope(
+            command_type,
+            payload,
+            tenant_id=tenant_id,
+            command_id=command_id,
+            idempotency_key=idempotency_key,
+            timestamp=timestamp,
+            actor=actor,
+        )
+        return CommandRequest(
+            command_type,
+            tenant_id,
+            envelope["commandId"],
+            idempotency_key,
+            orjson.dumps(envelope),
+            correlation_id,
+        )
+
     def send_command(
         self,
         command_type: str,
@@ -538,7 +539,7 @@ class TuringCoreClient:
         Raises InvariantViolationError on 422, ApiError on other 4xx/5xx, and
         ServiceUnreachableError when the service cannot be reached.
         """
-        envelope = self.build_envelope(
+        request = self.command_request(
             command_type,
             payload,
             tenant_id=tenant_id,
@@ -546,33 +547,102 @@ class TuringCoreClient:
             idempotency_key=idempotency_key,
             timestamp=timestamp,
             actor=actor,
+            correlation_id=correlation_id,
         )
-        headers = {"Content-Type": "application/json"}
-        if correlation_id is not None:
-            headers["X-Correlation-Id"] = correlation_id
+        return self.send_request(request, raise_on_error=raise_on_error)
+
+    def send_request(self, request: CommandRequest, *, raise_on_error: bool = True) -> CommandReply:
+        """POST a prepared command (see `send_command`), with retries."""
         started = time.perf_counter()
-        wire, attempts = self._request(
-            "POST",
-            f"{API_PREFIX}/tenants/{tenant_id}/commands",
-            content=orjson.dumps(envelope),
-            headers=headers,
-        )
-        latency = time.perf_counter() - started
-        self.stats.record(command_type, latency)
-        body = _parse_body(wire.content)
-        reply = CommandReply(
-            command_type=command_type,
-            command_id=envelope["commandId"],
-            idempotency_key=idempotency_key,
-            status=wire.status,
-            body=body if isinstance(body, dict) else {"body": body},
-            replayed=str(wire.headers.get("Idempotent-Replayed", "")).lower() == "true",
-            latency_s=latency,
-            attempts=attempts,
-        )
+        if self._fast is not None:
+            wire, attempts = self._request(
+                "POST", self._command_path(request), raw=self._command_bytes(request)
+            )
+        else:
+            headers = {"Content-Type": "application/json"}
+            if request.correlation_id is not None:
+                headers["X-Correlation-Id"] = request.correlation_id
+            wire, attempts = self._request(
+                "POST", self._command_path(request), content=request.body, headers=headers
+            )
+        reply = self._command_reply(request, wire, attempts, time.perf_counter() - started)
         if raise_on_error:
             reply.raise_for_error()
         return reply
+
+    @staticmethod
+    def _command_path(request: CommandRequest) -> str:
+        return f"{API_PREFIX}/tenants/{request.tenant_id}/commands"
+
+    def _command_bytes(self, request: CommandRequest) -> bytes:
+        """The whole HTTP request of a command: a cached head per tenant, then the body."""
+        head = self._command_heads.get(request.tenant_id)
+        if head is None or request.correlation_id is not None:
+            headers = {**self._base_headers, "Content-Type": "application/json"}
+            if request.correlation_id is not None:
+                headers["X-Correlation-Id"] = request.correlation_id
+            head = format_head("POST", self._command_path(request), self._host_header, headers)
+            if request.correlation_id is None:
+                self._command_heads[request.tenant_id] = head
+        body = request.body
+        return b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body)
+
+    def _command_reply(
+        self, request: CommandRequest, wire: WireReply, attempts: int, latency: float
+    ) -> CommandReply:
+        self.stats.record(request.command_type, latency)
+        body = _parse_body(wire.content)
+        replayed = wire.headers.get("Idempotent-Replayed")
+        return CommandReply(
+            command_type=request.command_type,
+            command_id=request.command_id,
+            idempotency_key=request.idempotency_key,
+            status=wire.status,
+            body=body if isinstance(body, dict) else {"body": body},
+            replayed=replayed is not None and str(replayed).lower() == "true",
+            latency_s=latency,
+            attempts=attempts,
+        )
+
+    def run_lanes(self, lanes: Iterable[Lane], concurrency: int) -> None:
+        """Drive the lanes, at most `concurrency` at a time, each in its own order.
+
+        A lane yields a CommandRequest and is sent its CommandReply (any status, after
+        the retries) before it yields the next. A new lane starts whenever one ends.
+        Over raw http (the default) one thread keeps up to `concurrency` commands in
+        flight on as many keep-alive connections; with an injected transport (or https,
+        or where epoll is missing) `concurrency` worker threads each drive a lane. An
+        exception, from the service (ServiceUnreachableError) or from a lane, stops
+        the lanes and is raised here.
+        """
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        fast = self._fast
+        if fast is not None and not fast.endpoint.https and hasattr(select, "epoll"):
+            _CommandMux(self, concurrency).run(lanes)
+            return
+
+        def drive(lane: Lane) -> None:
+            try:
+                request = next(lane)
+                while True:
+                    request = lane.send(self.send_request(request, raise_on_error=False))
+            except StopIteration:
+                return
+
+        if concurrency == 1:
+            for lane in lanes:
+                drive(lane)
+            return
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="twin-lane") as pool:
+            futures = [pool.submit(drive, lane) for lane in lanes]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
 
     def create_tenant(
         self,
@@ -843,3 +913,300 @@ class TuringCoreClient:
     def admin_reset_all(self) -> RawReply:
         """`POST /_mock/reset` (mock only): empties the whole store."""
         return self.raw("POST", "/_mock/reset")
+
+
+# ---------------------------------------------------------------- the multiplexer
+
+_EPOLLIN: int = getattr(select, "EPOLLIN", 1)
+_EPOLLOUT: int = getattr(select, "EPOLLOUT", 4)
+_IN, _IN_OUT = _EPOLLIN, _EPOLLIN | _EPOLLOUT
+_SCAN_S = 0.05  # how often in-flight requests are checked against their deadline
+
+
+class _Slot:
+    """One connection of the multiplexer and the lane it is running."""
+
+    __slots__ = (
+        "attempt",
+        "data",
+        "deadline",
+        "fd",
+        "lane",
+        "parser",
+        "pending",
+        "request",
+        "reused",
+        "sock",
+        "started",
+    )
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.parser = ResponseParser()
+        self.lane: Lane | None = None
+        self.request: CommandRequest | None = None
+        self.data = b""
+        self.pending = b""  # what the socket did not take yet
+        self.started = 0.0
+        self.deadline = 0.0  # > 0 while a request is in flight
+        self.attempt = 0
+        self.reused = False
+
+
+class _CommandMux:
+    """Keeps up to N commands in flight from one thread: N keep-alive connections, epoll.
+
+    Each connection runs one lane at a time. The client's CPU per command is what
+    limits a run once the server is fast: one thread and non-blocking sockets cost
+    neither thread switches nor GIL hand-offs, and the replies that are ready are
+    all read in one wake-up. Retries follow the client's policy exactly (same bytes:
+    same commandId and idempotency key): connection errors, timeouts, 5xx, 429 and
+    409 COMMAND_IN_FLIGHT, with backoff timers; a kept-alive connection that the
+    server closed before any byte of a reply is replaced and the request sent again
+    at once.
+    """
+
+    def __init__(self, client: TuringCoreClient, concurrency: int) -> None:
+        self.client = client
+        self.timeout = client.timeout
+        self.retries = client.retries
+        self.endpoint = client._fast.endpoint if client._fast is not None else None
+        self.slots = [_Slot() for _ in range(concurrency)]
+        self.poller = select.epoll()
+        self.by_fd: dict[int, _Slot] = {}
+        self.timers: list[tuple[float, int, _Slot]] = []
+        self.sequence = itertools.count()
+        self.lanes: Iterator[Lane] = iter(())
+        self.active = 0
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self, lanes: Iterable[Lane]) -> None:
+        self.lanes = iter(lanes)
+        client = self.client
+        try:
+            with client._idle_lock:
+                for slot in self.slots:
+                    if not client._idle:
+                        break
+                    self._attach(slot, client._idle.pop())
+            for slot in self.slots:
+                request = self._next_lane(slot)
+                if request is None:
+                    break
+                self.active += 1
+                self._begin(slot, request)
+            poll = self.poller.poll
+            timers = self.timers
+            next_scan = time.perf_counter() + _SCAN_S
+            while self.active:
+                now = time.perf_counter()
+                wait = _SCAN_S
+                if timers:
+                    wait = min(wait, max(0.0, timers[0][0] - now))
+                for fd, events in poll(wait):
+                    ready = self.by_fd.get(fd)
+                    if ready is None:
+                        continue
+                    if events & _EPOLLOUT and ready.pending:
+                        self._flush(ready)
+                    if events & ~_EPOLLOUT:
+                        self._readable(ready)
+                now = time.perf_counter()
+                while timers and timers[0][0] <= now:
+                    slot = heapq.heappop(timers)[2]
+                    self._send(slot)
+                if now >= next_scan:
+                    next_scan = now + _SCAN_S
+                    for slot in self.slots:
+                        if 0.0 < slot.deadline < now:
+                            self._failed(
+                                slot,
+                                "ReadTimeout",
+                                f"no reply within {self.timeout} s",
+                                resend=False,
+                            )
+        finally:
+            self._shutdown()
+
+    def _next_lane(self, slot: _Slot) -> CommandRequest | None:
+        """The first request of the next lane that has one, now run by `slot`."""
+        for lane in self.lanes:
+            try:
+                request = next(lane)
+            except StopIteration:
+                continue
+            slot.lane = lane
+            return request
+        slot.lane = None
+        return None
+
+    def _begin(self, slot: _Slot, request: CommandRequest) -> None:
+        slot.request = request
+        slot.data = self.client._command_bytes(request)
+        slot.attempt = 0
+        slot.started = time.perf_counter()
+        self._send(slot)
+
+    def _complete(self, slot: _Slot, wire: WireReply) -> None:
+        slot.deadline = 0.0
+        client = self.client
+        if slot.attempt < self.retries and client._retryable(wire):
+            self._retry_later(slot, wire)
+            return
+        request = slot.request
+        assert request is not None and slot.lane is not None
+        reply = client._command_reply(
+            request, wire, slot.attempt + 1, time.perf_counter() - slot.started
+        )
+        try:
+            following = slot.lane.send(reply)
+        except StopIteration:
+            next_lane = self._next_lane(slot)
+            if next_lane is None:
+                slot.request = None
+                self.active -= 1
+                return
+            following = next_lane
+        self._begin(slot, following)
+
+    def _retry_later(self, slot: _Slot, wire: WireReply | None) -> None:
+        delay = self.client._retry_delay(slot.attempt, wire)
+        slot.attempt += 1
+        heapq.heappush(self.timers, (time.perf_counter() + delay, next(self.sequence), slot))
+
+    # --------------------------------------------------------------- the sockets
+
+    def _attach(self, slot: _Slot, sock: socket.socket) -> None:
+        slot.sock = sock
+        slot.fd = sock.fileno()
+        self.by_fd[slot.fd] = slot
+        self.poller.register(slot.fd, _IN)
+
+    def _close(self, slot: _Slot) -> None:
+        sock = slot.sock
+        if sock is None:
+            return
+        self.by_fd.pop(slot.fd, None)
+        with contextlib.suppress(OSError):  # already gone
+            self.poller.unregister(slot.fd)
+        sock.close()
+        slot.sock = None
+        slot.fd = -1
+        slot.pending = b""
+
+    def _send(self, slot: _Slot) -> None:
+        """Send the slot's request (again), on its connection or a new one."""
+        slot.reused = slot.sock is not None
+        if slot.sock is None:
+            assert self.endpoint is not None
+            try:
+                sock = self.endpoint.connect(self.timeout)
+            except TimeoutError:
+                self._failed(slot, "ConnectTimeout", f"no connection within {self.timeout} s")
+                return
+            except OSError as exc:
+                self._failed(slot, "ConnectError", str(exc))
+                return
+            sock.setblocking(False)
+            self._attach(slot, sock)
+        else:
+            sock = slot.sock
+        slot.parser.reset()
+        slot.deadline = time.perf_counter() + self.timeout
+        data = slot.data
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._failed(slot, "RemoteProtocolError", f"{type(exc).__name__}: {exc}")
+            return
+        if sent < len(data):
+            slot.pending = data[sent:]
+            self.poller.modify(slot.fd, _IN_OUT)
+
+    def _flush(self, slot: _Slot) -> None:
+        sock = slot.sock
+        assert sock is not None
+        try:
+            sent = sock.send(slot.pending)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._failed(slot, "RemoteProtocolError", f"{type(exc).__name__}: {exc}")
+            return
+        slot.pending = slot.pending[sent:]
+        if not slot.pending:
+            self.poller.modify(slot.fd, _IN)
+
+    def _readable(self, slot: _Slot) -> None:
+        sock = slot.sock
+        assert sock is not None
+        try:
+            data = sock.recv(RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if slot.deadline == 0.0:
+                self._close(slot)
+            else:
+                self._failed(slot, "ReadError", f"{type(exc).__name__}: {exc}")
+            return
+        if slot.deadline == 0.0:
+            # Nothing asked: the server closing an idle connection (or talking out of
+            # turn). Either way this connection is done.
+            self._close(slot)
+            return
+        parser = slot.parser
+        try:
+            wire = parser.feed(data) if data else parser.feed_eof()
+        except IncompleteResponse as exc:
+            self._failed(slot, "RemoteProtocolError", str(exc))
+            return
+        except ProtocolError as exc:
+            self._failed(slot, "ReadError", f"ProtocolError: {exc}", resend=False)
+            return
+        if wire is None:
+            return
+        if parser.will_close or not data:
+            self._close(slot)
+        self._complete(slot, wire)
+
+    def _failed(self, slot: _Slot, kind: str, message: str, *, resend: bool = True) -> None:
+        """A transport failure of the slot's request: resend, retry later or give up."""
+        received = slot.parser.received
+        reused = slot.reused
+        slot.deadline = 0.0
+        self._close(slot)
+        if resend and reused and not received:
+            self._send(slot)  # a kept-alive connection closed under us: a new one, at once
+            return
+        if slot.attempt >= self.retries:
+            request = slot.request
+            assert request is not None
+            raise ServiceUnreachableError(
+                f"POST {self.client.base_url}{self.client._command_path(request)}: "
+                f"{kind}: {message}"
+            )
+        self._retry_later(slot, None)
+
+    def _shutdown(self) -> None:
+        """Idle connections go back to the client for the next run; the others close."""
+        client = self.client
+        keep: list[socket.socket] = []
+        for slot in self.slots:
+            sock = slot.sock
+            if sock is None:
+                continue
+            if slot.deadline == 0.0 and not slot.pending:
+                self.by_fd.pop(slot.fd, None)
+                self.poller.unregister(slot.fd)
+                slot.sock = None
+                keep.append(sock)
+            else:
+                self._close(slot)
+        self.poller.close()
+        with client._idle_lock:
+            client._idle.extend(keep)

@@ -1,9 +1,9 @@
 """Run a ScenarioPlan against a service: bootstrap, seed, simulate day by day.
 
-Order: the commands of one lane run in order; different lanes run in parallel
-on `concurrency` worker threads sharing one keep-alive client. Phases are
-barriers, and so is each simulated day: all of day d is acknowledged before
-day d+1 starts.
+Order: the commands of one lane run in order; different lanes run in parallel,
+up to `concurrency` of them at a time (`TuringCoreClient.run_lanes`: that many
+commands in flight on as many keep-alive connections). Phases are barriers, and
+so is each simulated day: all of day d is acknowledged before day d+1 starts.
 
 Refs: a payload may hold `{"$ref": "customer:C000042"}`; it is replaced by the
 server id that the command producing that ref got back in its reply's `result`.
@@ -23,11 +23,11 @@ Each command has an outcome:
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -45,7 +45,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from twin.client import CommandReply, LatencyStats, TuringCoreClient
+from twin.client import CommandReply, Lane, LatencyStats, TuringCoreClient
 
 if TYPE_CHECKING:
     from twin.generators import PlannedCommand, ScenarioPlan
@@ -61,6 +61,11 @@ OUTCOMES = (
 )
 UNEXPECTED_OUTCOMES = frozenset({"rejected-unexpected", "accepted-unexpected", "skipped"})
 UNEXPECTED_KEPT_MAX = 50
+# Commands in flight (one lane each). Measured on a 2-core box against `mock-core serve`
+# on SQLite (docs/twin.md): the mock's group commit turns more requests in flight into
+# bigger batches, and 32 was about as fast as 64 or 128 at half their latency.
+DEFAULT_CONCURRENCY = 32
+PROGRESS_EVERY_S = 0.25  # progress bars are redrawn a few times a second, not per lane
 RESULT_FIELD_BY_PREFIX = {
     "tenant": "tenantId",
     "product": "productCode",
@@ -112,18 +117,61 @@ class RefTable:
             return {server_id: ref for ref, server_id in self._ids.items()}
 
     def resolve(self, value: Any) -> Any:
-        """A copy of `value` with every `{"$ref": ...}` replaced by its server id."""
+        """`value` with every `{"$ref": ...}` replaced by its server id.
+
+        Copy on write: the dicts and lists on the way to a ref are copied (in their
+        key order), everything else is shared, and a value without refs comes back as
+        it is. Treat the result as read-only, like the plan's payloads.
+        """
         if isinstance(value, dict):
-            if len(value) == 1 and "$ref" in value:
-                ref = value["$ref"]
-                server_id = self._ids.get(ref)
-                if server_id is None:
-                    raise _Unresolved(ref)
-                return server_id
-            return {k: self.resolve(v) for k, v in value.items()}
+            if "$ref" in value and len(value) == 1:
+                return self._lookup(value["$ref"])
+            return self._resolve_dict(value)
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return self._resolve_list(value)
         return value
+
+    def _resolve_dict(self, value: dict[str, Any]) -> dict[str, Any]:
+        copy: dict[str, Any] | None = None
+        for key, item in value.items():
+            if isinstance(item, dict):
+                if "$ref" in item and len(item) == 1:
+                    resolved: Any = self._lookup(item["$ref"])
+                else:
+                    resolved = self._resolve_dict(item)
+            elif isinstance(item, list):
+                resolved = self._resolve_list(item)
+            else:
+                continue
+            if resolved is not item:
+                if copy is None:
+                    copy = dict(value)
+                copy[key] = resolved
+        return value if copy is None else copy
+
+    def _resolve_list(self, value: list[Any]) -> list[Any]:
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                if "$ref" in item and len(item) == 1:
+                    resolved: Any = self._lookup(item["$ref"])
+                else:
+                    resolved = self._resolve_dict(item)
+            elif isinstance(item, list):
+                resolved = self._resolve_list(item)
+            else:
+                continue
+            if resolved is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = resolved
+        return value if items is None else items
+
+    def _lookup(self, ref: str) -> str:
+        server_id = self._ids.get(ref)
+        if server_id is None:
+            raise _Unresolved(ref)
+        return server_id
 
 
 def produced_id(produces: str, result: Mapping[str, Any]) -> str | None:
@@ -246,7 +294,7 @@ class ScenarioRunner:
         client: TuringCoreClient,
         plan: ScenarioPlan,
         *,
-        concurrency: int = 4,
+        concurrency: int = DEFAULT_CONCURRENCY,
         log_path: Path | None = None,
         console: Console | None = None,
         show_progress: bool | None = None,
@@ -269,71 +317,92 @@ class ScenarioRunner:
         self._by_type: Counter[str] = Counter()
         self._by_kind_outcome: dict[str, Counter[str]] = {}
         self._unexpected: list[dict[str, Any]] = []
+        self._progress_pending = 0
+        self._progress_at = 0.0
 
-    # ------------------------------------------------------------ one command
+    # ------------------------------------------------------------ one lane
 
-    def _run_one(self, command: PlannedCommand) -> dict[str, Any]:
+    def _lane(
+        self,
+        commands: Sequence[PlannedCommand],
+        indexes: list[int],
+        records: list[bytes | None],
+        advance: Callable[[int], None],
+    ) -> Lane:
+        """The commands `indexes` of `commands`, in order, as a lane for `run_lanes`.
+
+        Each command's run-log line lands in `records` at its index (when there is a
+        log); the refs it produces are set before the lane's next command is made.
+        """
         tenant_id = self.plan.tenant_code
-        record: dict[str, Any] = {
-            "key": command.idempotency_key,
-            "commandId": command.command_id,
-            "type": command.command_type,
-            "kind": command.kind,
-            "phase": command.phase,
-            "day": command.day,
-            "lane": command.lane,
-            "timestamp": command.timestamp,
-            "expected": command.expect_invariant,
-            "produces": command.produces,
-        }
-        try:
-            payload = self.refs.resolve(command.payload)
-        except _Unresolved as exc:
-            if not self.refs.failed(exc.ref):
-                raise RunnerError(
-                    f"{command.idempotency_key}: ref {exc.ref!r} is not produced by an earlier "
-                    "phase or earlier in the same lane (a generator bug)"
-                ) from None
-            record.update(
-                status=None, replayed=False, invariant=None, outcome="skipped", latency_ms=0.0
+        client = self.client
+        refs = self.refs
+        logging = self.log_path is not None
+        for index in indexes:
+            command = commands[index]
+            record: dict[str, Any] = {
+                "key": command.idempotency_key,
+                "commandId": command.command_id,
+                "type": command.command_type,
+                "kind": command.kind,
+                "phase": command.phase,
+                "day": command.day,
+                "lane": command.lane,
+                "timestamp": command.timestamp,
+                "expected": command.expect_invariant,
+                "produces": command.produces,
+            }
+            try:
+                payload = refs.resolve(command.payload)
+            except _Unresolved as exc:
+                if not refs.failed(exc.ref):
+                    raise RunnerError(
+                        f"{command.idempotency_key}: ref {exc.ref!r} is not produced by an "
+                        "earlier phase or earlier in the same lane (a generator bug)"
+                    ) from None
+                record.update(
+                    status=None, replayed=False, invariant=None, outcome="skipped", latency_ms=0.0
+                )
+                record["error"] = f"ref {exc.ref} was never produced"
+                self._count(command, record, None)
+                if command.produces:
+                    refs.fail(command.produces)
+                if logging:
+                    records[index] = orjson.dumps(record)
+                continue
+            reply = yield client.command_request(
+                command.command_type,
+                payload,
+                tenant_id=tenant_id,
+                command_id=command.command_id,
+                idempotency_key=command.idempotency_key,
+                timestamp=command.timestamp,
             )
-            record["error"] = f"ref {exc.ref} was never produced"
-            self._count(command, record, None)
+            outcome = classify(command, reply)
+            self.latency.record(command.command_type, reply.latency_s)
             if command.produces:
-                self.refs.fail(command.produces)
-            return record
-        reply = self.client.send_command(
-            command.command_type,
-            payload,
-            tenant_id=tenant_id,
-            command_id=command.command_id,
-            idempotency_key=command.idempotency_key,
-            timestamp=command.timestamp,
-            raise_on_error=False,
-        )
-        outcome = classify(command, reply)
-        self.latency.record(command.command_type, reply.latency_s)
-        if command.produces:
-            server_id = produced_id(command.produces, reply.result) if reply.accepted else None
-            if server_id is None and outcome == "tenant-exists":
-                server_id = tenant_id
-            if server_id is not None:
-                self.refs.set(command.produces, server_id)
-                record["producedId"] = server_id
-            else:
-                self.refs.fail(command.produces)
-        record.update(
-            status=reply.status,
-            replayed=reply.replayed,
-            invariant=reply.invariant,
-            outcome=outcome,
-            latency_ms=round(reply.latency_s * 1000, 3),
-            attempts=reply.attempts,
-            payload=payload,
-            reply=reply.body,
-        )
-        self._count(command, record, reply)
-        return record
+                server_id = produced_id(command.produces, reply.result) if reply.accepted else None
+                if server_id is None and outcome == "tenant-exists":
+                    server_id = tenant_id
+                if server_id is not None:
+                    refs.set(command.produces, server_id)
+                    record["producedId"] = server_id
+                else:
+                    refs.fail(command.produces)
+            record.update(
+                status=reply.status,
+                replayed=reply.replayed,
+                invariant=reply.invariant,
+                outcome=outcome,
+                latency_ms=round(reply.latency_s * 1000, 3),
+                attempts=reply.attempts,
+                payload=payload,
+                reply=reply.body,
+            )
+            self._count(command, record, reply)
+            if logging:
+                records[index] = orjson.dumps(record)
+        advance(len(indexes))
 
     def _count(
         self, command: PlannedCommand, record: dict[str, Any], reply: CommandReply | None
@@ -364,36 +433,32 @@ class ScenarioRunner:
 
     # ------------------------------------------------------------------ batches
 
-    def _run_lane(self, commands: Sequence[PlannedCommand]) -> list[dict[str, Any]]:
-        return [self._run_one(command) for command in commands]
-
     def _run_batch(
-        self,
-        pool: ThreadPoolExecutor | None,
-        commands: Sequence[PlannedCommand],
-        advance: Callable[[int], None],
-    ) -> list[dict[str, Any]]:
-        """Run one barrier's worth of commands; records come back in plan order."""
+        self, commands: Sequence[PlannedCommand], advance: Callable[[int], None]
+    ) -> list[bytes]:
+        """Run one barrier's worth of commands; the run-log lines come back in plan order
+        (none without a log)."""
         lanes: dict[str, list[int]] = {}
         for index, command in enumerate(commands):
             lanes.setdefault(command.lane, []).append(index)
-        records: list[dict[str, Any] | None] = [None] * len(commands)
-
-        def run_lane(indexes: list[int]) -> None:
-            for index in indexes:
-                records[index] = self._run_one(commands[index])
-            advance(len(indexes))
-
-        if pool is None or len(lanes) == 1:
-            for indexes in lanes.values():
-                run_lane(indexes)
-        else:
-            futures = [pool.submit(run_lane, indexes) for indexes in lanes.values()]
-            errors = [f.exception() for f in futures]
-            for error in errors:
-                if error is not None:
-                    raise error
+        records: list[bytes | None] = [None] * len(commands)
+        self.client.run_lanes(
+            (self._lane(commands, indexes, records, advance) for indexes in lanes.values()),
+            self.concurrency,
+        )
         return [r for r in records if r is not None]
+
+    def _advance(self, progress: Progress, task: Any, n: int, *, flush: bool = False) -> None:
+        """Count `n` more done; redraw at most every PROGRESS_EVERY_S (or when flushed)."""
+        with self._lock:
+            self._progress_pending += n
+            now = time.monotonic()
+            if not flush and now - self._progress_at < PROGRESS_EVERY_S:
+                return
+            pending, self._progress_pending = self._progress_pending, 0
+            self._progress_at = now
+        if pending:
+            progress.advance(task, pending)
 
     def _phases(self) -> list[tuple[str, list[list[PlannedCommand]]]]:
         return [
@@ -408,12 +473,7 @@ class ScenarioRunner:
         log: IO[bytes] | None = None
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = self.log_path.open("wb")
-        pool = (
-            ThreadPoolExecutor(self.concurrency, thread_name_prefix="twin-lane")
-            if self.concurrency > 1
-            else None
-        )
+            log = self.log_path.open("wb", buffering=1 << 20)
         progress = Progress(
             TextColumn("[bold]{task.description:<10}"),
             BarColumn(),
@@ -424,6 +484,9 @@ class ScenarioRunner:
             disable=not self.show_progress,
             transient=False,
         )
+        # The plan is up to millions of long-lived acyclic objects: keep the cyclic
+        # collector from scanning them again and again while the run allocates.
+        gc.freeze()
         started = time.perf_counter()
         try:
             with progress:
@@ -434,17 +497,18 @@ class ScenarioRunner:
                     phase_started = time.perf_counter()
 
                     def advance(n: int, task_id: Any = task) -> None:
-                        progress.advance(task_id, n)
+                        self._advance(progress, task_id, n)
 
                     for batch in batches:
-                        records = self._run_batch(pool, batch, advance)
-                        if log is not None:
-                            log.write(b"".join(orjson.dumps(r) + b"\n" for r in records))
+                        records = self._run_batch(batch, advance)
+                        self._advance(progress, task, 0, flush=True)
+                        if log is not None and records:
+                            log.write(b"\n".join(records))
+                            log.write(b"\n")
                     stats.wall_s = time.perf_counter() - phase_started
                     phases[name] = stats
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
             if log is not None:
                 log.close()
         wall = time.perf_counter() - started

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import yaml
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from mock_core import __version__
 from mock_core.api import errors, ops, routes
 from mock_core.api.auth import KeyRing
+from mock_core.api.commands import CommandEndpoint, command_path_tenant, gateway_route
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
 from mock_core.gateway import Gateway, GroupCommitter
 from mock_core.settings import Settings
@@ -32,7 +34,27 @@ def spec_path() -> Path:
     return Path(__file__).resolve().parents[2] / "openapi" / "turingcore.v1.yaml"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class MockCoreApp(FastAPI):
+    """FastAPI, with the command gateway's POSTs served ahead of the framework's stack.
+
+    See mock_core/api/commands.py: on the write path Starlette's routing, middleware
+    and request/response objects cost more than the command itself. Everything
+    else, and wrappers around the whole app (tests' broken variants), see no
+    difference.
+    """
+
+    command_endpoint: CommandEndpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and self.command_endpoint:
+            tenant_id = command_path_tenant(scope["path"])
+            if tenant_id is not None:
+                await self.command_endpoint(scope, receive, send, tenant_id)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> MockCoreApp:
     """Build the mock: open (and migrate) the store, wire routes, errors and metrics."""
     settings = settings or Settings()
     if settings.migrate_on_start:
@@ -43,9 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()  # close pooled connections when the server stops
+        if app.state.committer is not None:
+            app.state.committer.close()  # let a running batch finish and commit
+        store.close()  # the checkpointer, then the pooled connections
 
-    app = FastAPI(
+    app = MockCoreApp(
         lifespan=lifespan,
         title="TuringCore v1 mock",
         version=__version__,
@@ -73,8 +97,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.spec_yaml = b""
         app.state.spec_json = b"{}"
 
+    app.command_endpoint = CommandEndpoint(
+        app.state.gateway,
+        app.state.committer,
+        app.state.keys,
+        app.state.metrics,
+        access_log=settings.access_log,
+    )
     errors.install(app)
-    app.router.routes.append(routes.gateway_route)
+    app.router.routes.append(gateway_route(app.command_endpoint))
     app.include_router(routes.router)
     app.include_router(ops.router)
     configure_access_log(settings.access_log)

@@ -18,7 +18,10 @@ class KeyRing:
 
     def scopes(self, request: HTTPConnection) -> frozenset[str]:
         """Return the scopes of the request's key; raise 401 when there is none or it is unknown."""
-        header = request.headers.get("authorization")
+        return self.scopes_of(request.headers.get("authorization"))
+
+    def scopes_of(self, header: str | None) -> frozenset[str]:
+        """The scopes of the key in an Authorization header's value (401 if none or unknown)."""
         if header is None:
             raise RequestError(
                 "UNAUTHENTICATED", "an API key is required: Authorization: Bearer <key>"
@@ -38,11 +41,19 @@ class KeyRing:
 
     def require_tenant(self, request: HTTPConnection, tenant_id: str) -> None:
         """Allow the request only if its key's scope includes `tenant_id`."""
-        scopes = self.scopes(request)
-        if PLATFORM_SCOPE not in scopes and tenant_id not in scopes:
-            raise RequestError("FORBIDDEN", f"this API key is not allowed on tenant {tenant_id}")
+        self.check_tenant(request.headers.get("authorization"), tenant_id)
 
     def require_platform(self, request: HTTPConnection, what: str) -> None:
         """Allow the request only with a platform (`*`) key."""
-        if PLATFORM_SCOPE not in self.scopes(request):
+        self.check_platform(request.headers.get("authorization"), what)
+
+    def check_tenant(self, authorization: str | None, tenant_id: str) -> None:
+        """`require_tenant`, given the Authorization header's value."""
+        scopes = self.scopes_of(authorization)
+        if PLATFORM_SCOPE not in scopes and tenant_id not in scopes:
+            raise RequestError("FORBIDDEN", f"this API key is not allowed on tenant {tenant_id}")
+
+    def check_platform(self, authorization: str | None, what: str) -> None:
+        """`require_platform`, given the Authorization header's value."""
+        if PLATFORM_SCOPE not in self.scopes_of(authorization):
             raise RequestError("FORBIDDEN", f"only a platform key may {what}")

@@ -97,19 +97,26 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
-                path_params = scope.get("path_params") or {}
-                access_log.info(
-                    orjson.dumps(
-                        {
-                            "ts": time.time(),
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "tenant": path_params.get("tenant_id"),
-                            "commandType": state.get("command_type"),
-                            "outcome": state.get("outcome"),
-                            "latencyMs": round((time.perf_counter() - started) * 1000, 3),
-                        }
-                    ).decode()
-                )
+            path_params = scope.get("path_params") or {}
+            log_access(scope, status, started, path_params.get("tenant_id"), state)
+
+
+def log_access(
+    scope: Scope, status: int, started: float, tenant: str | None, facts: dict[str, Any]
+) -> None:
+    """Write the request's access log line (JSON), if the access log is on."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            orjson.dumps(
+                {
+                    "ts": time.time(),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "tenant": tenant,
+                    "commandType": facts.get("command_type"),
+                    "outcome": facts.get("outcome"),
+                    "latencyMs": round((time.perf_counter() - started) * 1000, 3),
+                }
+            ).decode()
+        )

@@ -9,6 +9,7 @@ validated and are written back out as JSON numbers.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -355,10 +356,9 @@ class Envelope(Strict):
     payload: dict[str, Any]
 
 
-class Command(BaseModel):
-    """A validated command: the envelope plus its typed payload."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A validated command: the envelope plus its typed payload (built from validated parts)."""
 
     command_id: str
     tenant_id: str

@@ -45,6 +45,12 @@ class NewEvent:
     # For postings: (accountId, signed change in minor units), so the store need not
     # parse amounts back out of the payload.
     deltas: tuple[tuple[str, int], ...] = ()
+    # The payload holds only strings, nulls, lists, objects with ASCII keys, and
+    # numbers from `to_number` (ints below 2**53, or floats with at most the
+    # currency's decimals): its sorted-key JSON is already its RFC 8785 form, and
+    # the hash chain may skip the careful encoder. Payloads that carry client
+    # numbers (product rates, incomes) leave it False.
+    plain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +240,7 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
                 p.accountPurpose,
             ),
             (account_id,),
+            plain=True,
         )
     ]
     if p.facilityLimit is not None:
@@ -272,6 +279,7 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
                 },
                 (account_id, INITIAL_DEPOSIT_ACCOUNT),
                 ((account_id, deposit), (INITIAL_DEPOSIT_ACCOUNT, -deposit)),
+                plain=True,
             )
         )
     return Decision(events, {"tenantId": command.tenant_id, "accountId": account_id})
@@ -342,6 +350,7 @@ def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decisio
             },
             tuple(changes),
             tuple(changes.items()),
+            plain=all(key.isascii() for key in p.metadata or ()),
         )
     ]
     for account_id, change in changes.items():
@@ -357,6 +366,7 @@ def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decisio
                     "balance": to_number(balance),
                 },
                 (account_id,),
+                plain=True,
             )
         )
     return Decision(events, {"tenantId": command.tenant_id, "entryId": entry_id})

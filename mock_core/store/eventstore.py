@@ -10,11 +10,14 @@ cursor (no Core expressions per command, no ORM); reads are in `queries`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -24,10 +27,10 @@ from sqlalchemy import Connection, Engine, delete, text
 from mock_core.core.commands import Command
 from mock_core.core.decide import NewEvent
 from mock_core.core.evolve import product_from_data
-from mock_core.core.state import Account, Customer, Tenant, TenantState
+from mock_core.core.state import Account, Customer, Product, Tenant, TenantState
 from mock_core.money import to_minor
 from mock_core.store.engine import is_sqlite
-from mock_core.store.hashchain import GENESIS_HASH, event_hash
+from mock_core.store.hashchain import GENESIS_HASH, canonical_json, chain_hash, with_hash
 from mock_core.store.schema import (
     TENANT_TABLES,
 )
@@ -84,6 +87,9 @@ _SQL = {
     "last_sequence, last_hash) VALUES (:t, :currency, :tz, :data, :at, :seq, :hash)",
     "update_head": "UPDATE tenants SET last_sequence = :seq, last_hash = :hash "
     "WHERE tenant_id = :t",
+    "pg_read_start": "SELECT set_config('app.current_tenant', :t, true)",
+    "pg_write_start": "SELECT pg_advisory_xact_lock(hashtext(:t)), "
+    "set_config('app.current_tenant', :t, true)",
     "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
     "payload_hash, reply, created_at) VALUES (:t, :k, :id, :type, :hash, :reply, :at)",
 }
@@ -98,6 +104,81 @@ def dialect_sql(paramstyle: str) -> dict[str, str]:
     return {name: _PYFORMAT.sub(r"%(\1)s", sql) for name, sql in _SQL.items()}
 
 
+@dataclass(slots=True)
+class TenantMemory:
+    """What the single SQLite writer knows of one tenant without asking the database."""
+
+    tenant: Tenant
+    head: tuple[int, str]  # the chain head: last sequence and hash
+    accounts: dict[str, Account] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+
+
+class WriterMemory:
+    """The write side's memory of the state it wrote (SQLite, one writer process).
+
+    PostgreSQL may have several writer processes, so there the write path reads
+    every command's state from the database. SQLite has one writer, and this
+    memory spares a command the chain-head, account and product reads. It is
+    kept true by three rules: it changes only with writes of a transaction that
+    then commits (a rolled-back transaction clears it); it is dropped when the
+    database changed under it (`PRAGMA data_version` on the writing connection,
+    read inside the write lock, moved since our last commit: another process or
+    connection wrote); and the admin resets clear it.
+    """
+
+    def __init__(self) -> None:
+        self.tenants: dict[str, TenantMemory] = {}
+        self.token: tuple[str, int] | None = None
+
+    def clear(self) -> None:
+        self.tenants.clear()
+        self.token = None
+
+
+class Pending:
+    """Writes of a transaction that are coalesced and issued once, before the commit.
+
+    The chain head of each tenant and the balance of each account move with every
+    posting; a group-commit batch writes each once instead of once per command.
+    """
+
+    def __init__(self) -> None:
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.balances: dict[tuple[str, str], list[int]] = {}  # -> [delta, last sequence]
+
+    def flush(self, cursor: Any, sql: dict[str, str]) -> None:
+        if self.balances:
+            cursor.executemany(
+                sql["update_balance"],
+                [
+                    {"t": t, "a": a, "delta": delta, "seq": seq}
+                    for (t, a), (delta, seq) in self.balances.items()
+                ],
+            )
+            self.balances.clear()
+        if self.heads:
+            cursor.executemany(
+                sql["update_head"],
+                [{"t": t, "seq": seq, "hash": h} for t, (seq, h) in self.heads.items()],
+            )
+            self.heads.clear()
+
+
+class WriteBatch:
+    """One write transaction, shared by the commands of a group-commit batch."""
+
+    def __init__(self, cursor: Any, sql: dict[str, str], memory: WriterMemory | None) -> None:
+        self.cursor = cursor
+        self.sql = sql
+        self.memory = memory
+        self.pending = Pending()
+
+    def tx(self, tenant_id: str) -> WriteTx:
+        """The write side of one command of this transaction."""
+        return WriteTx(self.cursor, tenant_id, self.sql, self.pending, self.memory)
+
+
 class WriteTx:
     """The write side of one command, inside one transaction.
 
@@ -106,12 +187,22 @@ class WriteTx:
     command cost more CPU than the database work itself.
     """
 
-    def __init__(self, conn: Connection, tenant_id: str, sql: dict[str, str]) -> None:
-        self.conn = conn
-        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    def __init__(
+        self,
+        cursor: Any,
+        tenant_id: str,
+        sql: dict[str, str],
+        pending: Pending,
+        memory: WriterMemory | None,
+    ) -> None:
+        self.cursor = cursor
         self.sql = sql
         self.tenant_id = tenant_id
+        self.pending = pending
+        self.memory = memory
+        self.wrote = False  # whether this command has written anything yet
         self._head: tuple[int, str] | None = None
+        self._known: TenantMemory | None = None
 
     def _run(self, name: str, params: dict[str, Any], **fmt: str) -> Any:
         sql = self.sql[name].format(**fmt) if fmt else self.sql[name]
@@ -135,11 +226,19 @@ class WriteTx:
     def load_state(self, command: Command) -> TenantState:
         """Load the slice of the tenant's state that `command` can read."""
         state = TenantState()
-        row = self._run("head", {"t": self.tenant_id}).fetchone()
-        if row is None:
-            return state
-        state.tenant = Tenant(self.tenant_id, row[0], row[1], orjson.loads(row[2]))
-        self._head = (row[3], row[4])
+        known = self.memory.tenants.get(self.tenant_id) if self.memory is not None else None
+        if known is None:
+            row = self._run("head", {"t": self.tenant_id}).fetchone()
+            if row is None:
+                return state
+            tenant = Tenant(self.tenant_id, row[0], row[1], orjson.loads(row[2]))
+            head = self.pending.heads.get(self.tenant_id, (row[3], row[4]))
+            known = TenantMemory(tenant, head)
+            if self.memory is not None:
+                self.memory.tenants[self.tenant_id] = known
+        self._known = known
+        state.tenant = known.tenant
+        self._head = known.head
         p = command.payload
         kind = command.command_type
         if kind == "UpsertProduct":
@@ -166,11 +265,19 @@ class WriteTx:
         return state
 
     def _load_products(self, state: TenantState, codes: list[str]) -> None:
-        params: dict[str, Any] = {"t": self.tenant_id}
-        in_list = self._in_list(codes, params)
-        for (data,) in self._run("products", params, in_list=in_list).fetchall():
-            product = product_from_data(orjson.loads(data))
-            state.products[product.code] = product
+        known = self._known
+        assert known is not None
+        missing = [code for code in codes if code not in known.products]
+        if missing:
+            params: dict[str, Any] = {"t": self.tenant_id}
+            in_list = self._in_list(missing, params)
+            for (data,) in self._run("products", params, in_list=in_list).fetchall():
+                product = product_from_data(orjson.loads(data))
+                known.products[product.code] = product
+        for code in codes:
+            found = known.products.get(code)
+            if found is not None:
+                state.products[code] = found
 
     @staticmethod
     def _add_customers(state: TenantState, rows: Any) -> None:
@@ -184,14 +291,27 @@ class WriteTx:
                 state.external_refs[external_ref] = customer_id
 
     def _load_accounts(self, state: TenantState, account_ids: list[str]) -> None:
-        params: dict[str, Any] = {"t": self.tenant_id}
-        in_list = self._in_list(account_ids, params)
+        known = self._known
+        assert known is not None
+        missing = [a for a in account_ids if a not in known.accounts]
+        if missing:
+            params: dict[str, Any] = {"t": self.tenant_id}
+            in_list = self._in_list(missing, params)
+            balances = self.pending.balances
+            for row in self._run("accounts", params, in_list=in_list).fetchall():
+                account = Account(*row)
+                # Postings of this transaction not yet written to the row.
+                change = balances.get((self.tenant_id, account.account_id))
+                if change is not None:
+                    account.balance_minor += change[0]
+                known.accounts[account.account_id] = account
         codes = set()
-        for row in self._run("accounts", params, in_list=in_list).fetchall():
-            account = Account(*row)
-            state.accounts[account.account_id] = account
-            if account.product_code is not None:
-                codes.add(account.product_code)
+        for account_id in account_ids:
+            found = known.accounts.get(account_id)
+            if found is not None:
+                state.accounts[account_id] = found
+                if found.product_code is not None:
+                    codes.add(found.product_code)
         if codes:
             self._load_products(state, sorted(codes))
 
@@ -205,16 +325,18 @@ class WriteTx:
         event_ids: list[str],
     ) -> None:
         """Append `new_events` to the tenant's chain and update the projections."""
+        self.wrote = True
         sequence, prev_hash = self._head if self._head is not None else (0, GENESIS_HASH)
         first_sequence = sequence + 1
         event_rows: list[dict[str, Any]] = []
         touch_rows: list[dict[str, Any]] = []
+        t = self.tenant_id
         for new, event_id in zip(new_events, event_ids, strict=True):
             sequence += 1
             envelope: dict[str, Any] = {
                 "eventId": event_id,
                 "eventType": new.event_type,
-                "tenantId": self.tenant_id,
+                "tenantId": t,
                 "entityId": new.entity_id,
                 "sequence": sequence,
                 "payload": new.payload,
@@ -223,47 +345,59 @@ class WriteTx:
                 "correlationId": correlation_id,
                 "prevHash": prev_hash,
             }
-            prev_hash = event_hash(prev_hash, envelope)
-            envelope["hash"] = prev_hash
+            canonical = (
+                orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS)
+                if new.plain
+                else canonical_json(envelope)
+            )
+            prev_hash = chain_hash(prev_hash, canonical)
             event_rows.append(
                 {
-                    "tenant_id": self.tenant_id,
+                    "tenant_id": t,
                     "sequence": sequence,
                     "event_id": event_id,
                     "event_type": new.event_type,
                     "entity_id": new.entity_id,
                     "causation_id": causation_id,
-                    "envelope": orjson.dumps(envelope).decode(),
+                    "envelope": with_hash(canonical, prev_hash),
                 }
             )
             touch_rows.extend(
-                {"tenant_id": self.tenant_id, "account_id": a, "sequence": sequence}
-                for a in new.accounts
+                {"tenant_id": t, "account_id": a, "sequence": sequence} for a in new.accounts
             )
         self.cursor.executemany(self.sql["insert_event"], event_rows)
         if touch_rows:
             self.cursor.executemany(self.sql["insert_touch"], touch_rows)
         self._project(new_events, first_sequence, occurred_at)
-        head = {"t": self.tenant_id, "seq": sequence, "hash": prev_hash}
         if self._head is None:
             tenant_payload = new_events[0].payload
             self._run(
                 "insert_tenant",
                 {
-                    **head,
+                    "t": t,
+                    "seq": sequence,
+                    "hash": prev_hash,
                     "currency": tenant_payload["baseCurrency"],
                     "tz": tenant_payload["timeZone"],
                     "data": orjson.dumps(tenant_payload).decode(),
                     "at": occurred_at,
                 },
             )
+            if self.memory is not None:
+                tenant = Tenant(
+                    t, tenant_payload["baseCurrency"], tenant_payload["timeZone"], tenant_payload
+                )
+                self.memory.tenants[t] = TenantMemory(tenant, (sequence, prev_hash))
         else:
-            self._run("update_head", head)
+            self.pending.heads[t] = (sequence, prev_hash)
+            if self._known is not None:
+                self._known.head = (sequence, prev_hash)
         self._head = (sequence, prev_hash)
 
     def _project(self, new_events: list[NewEvent], first_sequence: int, at: str) -> None:
         t = self.tenant_id
-        balance_changes: dict[str, list[int]] = {}  # account -> [delta, last sequence]
+        balances = self.pending.balances
+        known = self._known
         for offset, new in enumerate(new_events):
             seq = first_sequence + offset
             p = new.payload
@@ -288,21 +422,24 @@ class WriteTx:
             elif kind in ("EntryPosted", "FundsPosted"):
                 assert new.deltas, f"{kind} without deltas"
                 for account_id, delta in new.deltas:
-                    change = balance_changes.setdefault(account_id, [0, seq])
-                    change[0] += delta
-                    change[1] = seq
+                    change = balances.get((t, account_id))
+                    if change is None:
+                        balances[(t, account_id)] = [delta, seq]
+                    else:
+                        change[0] += delta
+                        change[1] = seq
+                    if known is not None and account_id in known.accounts:
+                        known.accounts[account_id].balance_minor += delta
             elif kind == "AccountBalanceUpdated":
-                balance_changes[p["accountId"]][1] = seq
+                balances[(t, p["accountId"])][1] = seq
             elif kind == "LoanFacilityCreated":
+                limit = to_minor(p["facilityLimit"])
                 self._run(
                     "update_facility",
-                    {
-                        "t": t,
-                        "a": p["accountId"],
-                        "limit": to_minor(p["facilityLimit"]),
-                        "seq": seq,
-                    },
+                    {"t": t, "a": p["accountId"], "limit": limit, "seq": seq},
                 )
+                if known is not None and p["accountId"] in known.accounts:
+                    known.accounts[p["accountId"]].facility_limit_minor = limit
             elif kind in ("ProductCreated", "ProductUpdated"):
                 values = {
                     "t": t,
@@ -316,6 +453,8 @@ class WriteTx:
                     self._run("insert_product", {**values, "ordinal": seq})
                 else:
                     self._run("update_product", values)
+                if known is not None:
+                    known.products.pop(p["productCode"], None)  # read again when next needed
             elif kind == "CustomerCreated":
                 person = p["person"]
                 self._run(
@@ -330,18 +469,11 @@ class WriteTx:
                         "ordinal": seq,
                     },
                 )
-        if balance_changes:
-            self.cursor.executemany(
-                self.sql["update_balance"],
-                [
-                    {"t": t, "a": account_id, "delta": delta, "seq": seq}
-                    for account_id, (delta, seq) in balance_changes.items()
-                ],
-            )
 
     def record_command(
         self, dedup_key: str, command: Command, payload_digest: str, reply: bytes, at: str
     ) -> None:
+        self.wrote = True
         self._run(
             "insert_command",
             {
@@ -359,10 +491,66 @@ class WriteTx:
 _NAMED = dialect_sql("named")
 
 
-_PG_WRITE_START = text(
-    "SELECT pg_advisory_xact_lock(hashtext(:t)), set_config('app.current_tenant', :t, true)"
-)
-_PG_READ_START = text("SELECT set_config('app.current_tenant', :t, true)")
+class WriteTransaction:
+    """An open write transaction (`Store.begin`): its commands' writes, then commit or rollback.
+
+    The coalesced writes are issued before the commit. If anything fails, it all
+    rolls back and the writer's memory is dropped with it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        conn: Connection,
+        trans: Any,
+        batch: WriteBatch,
+        token: tuple[str, int] | None,
+        pipeline: contextlib.ExitStack | None = None,
+    ) -> None:
+        self.store = store
+        self.conn = conn
+        self.trans = trans
+        self.batch = batch
+        self.token = token
+        self.pipeline = pipeline
+
+    def flush(self) -> None:
+        """Issue the coalesced writes (the commit does it too; call it to keep that cheap)."""
+        self.batch.pending.flush(self.batch.cursor, self.batch.sql)
+
+    def commit(self) -> None:
+        """Make the transaction durable (SQLite: synced to disk) and release the write lock."""
+        try:
+            self.flush()
+            if self.pipeline is not None:
+                pipeline, self.pipeline = self.pipeline, None
+                pipeline.close()  # send what is queued and wait: errors surface here
+            self.trans.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        if self.store.memory is not None:
+            self.store.memory.token = self.token
+        self._end()
+
+    def rollback(self) -> None:
+        try:
+            if self.store.memory is not None:
+                self.store.memory.clear()
+            if self.pipeline is not None:
+                pipeline, self.pipeline = self.pipeline, None
+                with contextlib.suppress(Exception):  # the transaction is abandoned anyway
+                    pipeline.close()
+            if self.trans.is_active:
+                self.trans.rollback()
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            self.store._write_lock.release()
 
 
 class Store:
@@ -372,27 +560,76 @@ class Store:
         self.engine = engine
         self.sqlite = is_sqlite(str(engine.url))
         self.sql = _NAMED if self.sqlite else dialect_sql("pyformat")
+        # SQLite has one writer (this process), which may remember what it wrote.
+        self.memory = WriterMemory() if self.sqlite else None
+        # One write transaction at a time per process (in-process clients may use several
+        # threads); a group commit's transaction may end on the writer thread.
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
 
     @contextmanager
-    def write(self, tenant_id: str) -> Iterator[WriteTx]:
-        """One write transaction for `tenant_id`, holding the tenant's write lock."""
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            if not self.sqlite:
-                # One tenant's commands apply in one total order across processes,
-                # and row-level security lets this transaction see only this tenant.
-                conn.execute(_PG_WRITE_START, {"t": tenant_id})
-            yield WriteTx(conn, tenant_id, self.sql)
+    def write(self, tenant_id: str | None = None) -> Iterator[WriteBatch]:
+        """One write transaction, committed when the block ends (see `begin`)."""
+        txn = self.begin(tenant_id)
+        try:
+            yield txn.batch
+        except BaseException:
+            txn.rollback()
+            raise
+        txn.commit()
 
-    @contextmanager
-    def write_batch(self) -> Iterator[Connection]:
-        """One write transaction for a batch of commands (SQLite group commit)."""
-        assert self.sqlite, "batches share one transaction; PostgreSQL locks per tenant"
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
-            yield conn
+    def begin(self, tenant_id: str | None = None) -> WriteTransaction:
+        """Open a write transaction: for `tenant_id`, or for a batch of commands (SQLite).
 
-    def tx(self, conn: Connection, tenant_id: str) -> WriteTx:
-        """The write side of one command inside the batch transaction `conn`."""
-        return WriteTx(conn, tenant_id, self.sql)
+        On PostgreSQL the transaction holds `tenant_id`'s advisory lock. On SQLite,
+        BEGIN IMMEDIATE takes the database's write lock, and a batch of commands
+        may share the transaction (group commit). The caller must end it with
+        `commit` or `rollback`, which may run on another thread.
+        """
+        self._write_lock.acquire()
+        try:
+            conn = self.engine.connect().execution_options(write=True)
+            try:
+                trans = conn.begin()
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                token = None
+                pipeline = None
+                if self.memory is not None:
+                    token = self._memory_token(conn, cursor)
+                else:
+                    assert tenant_id is not None, "PostgreSQL writes one tenant at a time"
+                    # One tenant's commands apply in one total order across processes,
+                    # and row-level security lets this transaction see only this tenant.
+                    cursor.execute(self.sql["pg_write_start"], {"t": tenant_id})
+                    # Pipeline mode: writes are queued and sent together; only reads
+                    # (whose rows the command needs) wait for a round trip.
+                    pipeline = contextlib.ExitStack()
+                    pipeline.enter_context(conn.connection.driver_connection.pipeline())  # type: ignore[union-attr]
+            except BaseException:
+                conn.close()
+                raise
+        except BaseException:
+            self._write_lock.release()
+            raise
+        batch = WriteBatch(cursor, self.sql, self.memory)
+        return WriteTransaction(self, conn, trans, batch, token, pipeline)
+
+    def _memory_token(self, conn: Connection, cursor: Any) -> tuple[str, int]:
+        """Drop the writer's memory if the database changed since its last commit."""
+        assert self.memory is not None
+        info = conn.connection.info  # lives as long as the DBAPI connection
+        connection_id = info.get("writer_id")
+        if connection_id is None:
+            connection_id = info["writer_id"] = uuid.uuid4().hex
+        # Inside BEGIN IMMEDIATE, so nobody can commit between this read and ours.
+        version = cursor.execute("PRAGMA data_version").fetchone()[0]
+        token = (connection_id, version)
+        if self.memory.token != token:
+            self.memory.clear()
+        return token
 
     @contextmanager
     def read(self, tenant_id: str) -> Iterator[Connection]:
@@ -401,14 +638,21 @@ class Store:
             if not self.sqlite:
                 # An id holding U+0000 names no tenant; "" matches no row either.
                 scope = tenant_id if "\x00" not in tenant_id else ""
-                conn.execute(_PG_READ_START, {"t": scope})
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cursor.execute(self.sql["pg_read_start"], {"t": scope})
             yield conn
 
     def reset(self, tenant_id: str | None = None) -> None:
         """Delete one tenant's rows, or every tenant's (admin only)."""
         if tenant_id is not None and "\x00" in tenant_id:
             return  # no such tenant can exist
-        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+        with (
+            self._write_lock,
+            self.engine.connect().execution_options(write=True) as conn,
+            conn.begin(),
+        ):
+            if self.memory is not None:
+                self.memory.clear()
             if not self.sqlite:
                 # Admin work runs as the connecting user, outside row-level security.
                 conn.execute(text("SET LOCAL ROLE NONE"))

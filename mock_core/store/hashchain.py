@@ -20,7 +20,8 @@ class _NeedsReference(Exception):
 def _jcs_ready(value: Any) -> Any:
     # orjson already writes what RFC 8785 asks for (shortest round-trip numbers in the
     # same notation, the same string escapes, keys sorted by code point), except that
-    # it keeps ".0" on integral floats and the sign of -0.0. Those become ints here.
+    # it keeps ".0" on integral floats and the sign of -0.0 (those become ints here),
+    # and that it writes 1e-6 <= |x| < 1e-5 with an exponent (the reference does those).
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return value
@@ -29,6 +30,8 @@ def _jcs_ready(value: Any) -> Any:
             if not -_SAFE_INT < value < _SAFE_INT:
                 raise _NeedsReference  # JCS pads the shortest digits with zeros there
             return int(value)
+        if abs(value) < 1e-5:
+            raise _NeedsReference  # orjson writes 1e-6 where JCS writes 0.000001
         return value
     if kind is dict:
         out = {}
@@ -49,12 +52,26 @@ def _jcs_ready(value: Any) -> Any:
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) bytes of `value`; equal to `rfc8785.dumps`, about 10x cheaper.
 
-    tests/mock_core/test_hashchain.py checks the two agree on arbitrary JSON values.
+    tests/mock_core/test_hashchain.py checks the two agree on arbitrary JSON values
+    and on the edge cases. A value known to need no preparation (see
+    `NewEvent.plain`) may skip even this: sorted-key orjson is its JCS form.
     """
     try:
         return orjson.dumps(_jcs_ready(value), option=orjson.OPT_SORT_KEYS)
     except _NeedsReference:
         return rfc8785.dumps(value)
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    """SHA-256 hex of `prev_hash` followed by an envelope's canonical bytes."""
+    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+def with_hash(canonical: bytes, event_hash_hex: str) -> str:
+    """The stored (and served) envelope: its canonical JSON with `hash` added last."""
+    return f'{canonical[:-1].decode()},"hash":"{event_hash_hex}"}}'
 
 
 def event_hash(prev_hash: str, envelope: Mapping[str, Any]) -> str:
@@ -66,9 +83,7 @@ def event_hash(prev_hash: str, envelope: Mapping[str, Any]) -> str:
     fixes both, which plain sorted-key JSON does not (3000.0 vs 3000).
     """
     assert "hash" not in envelope
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(canonical_json(envelope))
-    return digest.hexdigest()
+    return chain_hash(prev_hash, canonical_json(envelope))
 
 
 def verify_chain(

@@ -3,18 +3,129 @@
 Every list takes a limit. Event envelopes are served as the exact JSON that was
 hashed (wrapped in `orjson.Fragment`), so a client recomputing the chain sees
 the same bytes the store hashed.
+
+Like the write path, the reads run fixed SQL text on the DBAPI cursor that the
+SQLAlchemy connection wraps: building and compiling Core expressions cost more
+per request than the database work. Each statement is one index range:
+
+- event pages are keyset pages (`sequence > after`, in primary-key order), so a
+  page costs the same wherever it starts;
+- offset lists (customers, accounts) are read as of the tenant's chain head, so
+  `total` and the page always describe one state, even on PostgreSQL's
+  statement-level snapshots. Their rows are append-only and numbered by
+  `ordinal` (the sequence of the event that created them), so the total and
+  the ordinal at every 64th position are remembered per chain head
+  (`OffsetMarks`) and brought up to date by reading only the rows created since:
+  `offset` becomes a seek to the nearest mark instead of a walk from the start,
+  and `total` is no longer a count over the whole tenant on every page.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine
 
 from mock_core.money import to_number
-from mock_core.store.schema import account_events, accounts, customers, events, products, tenants
+
+# One mark every this many rows: an offset walks at most MARK_STEP - 1 index entries.
+MARK_STEP = 64
+# Offset marks kept per engine (one per tenant and filter), least recently used dropped.
+MARKS_CACHED_MAX = 256
+
+_ACCOUNT_COLUMNS = (
+    "account_id, account_type, customer_id, product_code, product_type, currency, "
+    "balance_minor, facility_limit_minor, alias, purpose, opened_at, last_sequence"
+)
+_ENVELOPES = "SELECT sequence, envelope FROM events WHERE tenant_id = :t AND sequence > :after"
+# The page of touches first, then one primary-key lookup per event: with the LIMIT
+# inside, PostgreSQL plans a nested loop, where the plain join could merge-join
+# along the tenant's whole stream (70 ms for a busy GL account at 10,000 members).
+_ACCOUNT_ENVELOPES = (
+    "SELECT e.sequence, e.envelope FROM (SELECT sequence FROM account_events "
+    "WHERE tenant_id = :t AND account_id = :a AND sequence > :after "
+    "ORDER BY sequence LIMIT :n) AS touched "
+    "JOIN events e ON e.tenant_id = :t AND e.sequence = touched.sequence "
+    "ORDER BY e.sequence"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """An offset list: its table, its filter (SQL after the tenant) and the columns served."""
+
+    table: str
+    where: str
+    columns: str
+
+
+# The offset lists, by (what, filter): customers; accounts, all or of one type; the
+# accounts of one customer (few rows: counted and walked directly, never marked).
+_LISTINGS = {
+    "customers": _Listing("customers", "", "data"),
+    "accounts": _Listing("accounts", "", _ACCOUNT_COLUMNS),
+    "accounts_of_type": _Listing("accounts", " AND account_type = :type", _ACCOUNT_COLUMNS),
+    "accounts_of_customer": _Listing("accounts", " AND customer_id = :c", _ACCOUNT_COLUMNS),
+    "accounts_of_customer_and_type": _Listing(
+        "accounts", " AND customer_id = :c AND account_type = :type", _ACCOUNT_COLUMNS
+    ),
+}
+
+
+def _listing_sql(name: str, listing: _Listing) -> dict[str, str]:
+    rows = f"FROM {listing.table} WHERE tenant_id = :t{listing.where}"
+    return {
+        # Rows created after `lo` up to the head `hi`: counted, or their ordinals in order.
+        f"{name}:count": f"SELECT count(*) {rows} AND ordinal > :lo AND ordinal <= :hi",
+        f"{name}:ordinals": f"SELECT ordinal {rows} AND ordinal > :lo AND ordinal <= :hi "
+        "ORDER BY ordinal",
+        # A page: from the mark at or before the offset, skipping the rest of the way.
+        f"{name}:page": f"SELECT {listing.columns} {rows} AND ordinal >= :lo AND ordinal <= :hi "
+        "ORDER BY ordinal LIMIT :n OFFSET :skip",
+    }
+
+
+_SQL: dict[str, str] = {
+    "head": "SELECT last_sequence, last_hash FROM tenants WHERE tenant_id = :t",
+    "tenant": "SELECT data, created_at, last_sequence, last_hash FROM tenants WHERE tenant_id = :t",
+    "event_at": "SELECT envelope FROM events WHERE tenant_id = :t AND sequence = :s",
+    "products": "SELECT data, created_at, updated_at FROM products WHERE tenant_id = :t "
+    "ORDER BY ordinal",
+    "customer": "SELECT data FROM customers WHERE tenant_id = :t AND customer_id = :c",
+    "account": f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = :t AND account_id = :a",
+    "account_exists": "SELECT 1 FROM accounts WHERE tenant_id = :t AND account_id = :a",
+    "account_events": _ACCOUNT_ENVELOPES,
+    "events": f"{_ENVELOPES} ORDER BY sequence LIMIT :n",
+    "events_of_type": f"{_ENVELOPES} AND event_type = :type ORDER BY sequence LIMIT :n",
+    "events_of_entity": f"{_ENVELOPES} AND entity_id = :entity ORDER BY sequence LIMIT :n",
+    "events_of_entity_and_type": f"{_ENVELOPES} AND entity_id = :entity AND event_type = :type "
+    "ORDER BY sequence LIMIT :n",
+    "all_envelopes": "SELECT envelope FROM events WHERE tenant_id = :t ORDER BY sequence",
+}
+for _name, _listing in _LISTINGS.items():
+    _SQL.update(_listing_sql(_name, _listing))
+
+_PYFORMAT = re.compile(r":(\w+)")
+_SQL_PYFORMAT = {name: _PYFORMAT.sub(r"%(\1)s", sql) for name, sql in _SQL.items()}
+
+
+def _run(conn: Connection, name: str, params: dict[str, Any]) -> Any:
+    """Execute the statement `name` on the DBAPI cursor under `conn`; return the cursor.
+
+    On PostgreSQL this runs inside the transaction `Store.read` opened, so
+    row-level security scopes it to the tenant.
+    """
+    sql = _SQL[name] if conn.dialect.name == "sqlite" else _SQL_PYFORMAT[name]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(sql, params)
+    return cursor
 
 
 def storable(*values: str | None) -> bool:
@@ -23,14 +134,26 @@ def storable(*values: str | None) -> bool:
     return not any(value is not None and "\x00" in value for value in values)
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A tenant's chain head: its last event's sequence and hash (the whole history's digest)."""
+
+    sequence: int
+    hash: str
+
+
+def tenant_head(conn: Connection, tenant_id: str) -> Head | None:
+    """The tenant's chain head, or None when there is no such tenant."""
+    if not storable(tenant_id):
+        return None
+    row = _run(conn, "head", {"t": tenant_id}).fetchone()
+    return None if row is None else Head(row[0], row[1])
+
+
 def get_tenant(conn: Connection, tenant_id: str) -> dict[str, Any] | None:
     if not storable(tenant_id):
         return None
-    row = conn.execute(
-        select(
-            tenants.c.data, tenants.c.created_at, tenants.c.last_sequence, tenants.c.last_hash
-        ).where(tenants.c.tenant_id == tenant_id)
-    ).first()
+    row = _run(conn, "tenant", {"t": tenant_id}).fetchone()
     if row is None:
         return None
     data = orjson.loads(row[0])
@@ -51,22 +174,12 @@ def get_tenant(conn: Connection, tenant_id: str) -> dict[str, Any] | None:
 
 
 def tenant_exists(conn: Connection, tenant_id: str) -> bool:
-    if not storable(tenant_id):
-        return False
-    return (
-        conn.execute(select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)).first()
-        is not None
-    )
+    return tenant_head(conn, tenant_id) is not None
 
 
 def list_products(conn: Connection, tenant_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(products.c.data, products.c.created_at, products.c.updated_at)
-        .where(products.c.tenant_id == tenant_id)
-        .order_by(products.c.ordinal)
-    )
     result = []
-    for data, created_at, updated_at in rows:
+    for data, created_at, updated_at in _run(conn, "products", {"t": tenant_id}).fetchall():
         product = orjson.loads(data)
         product.update(
             tenantId=tenant_id,
@@ -76,6 +189,132 @@ def list_products(conn: Connection, tenant_id: str) -> list[dict[str, Any]]:
         )
         result.append(product)
     return result
+
+
+# ------------------------------------------------------------------ offset lists
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetMarks:
+    """One offset list as of one chain head: how many rows, and every MARK_STEP-th ordinal.
+
+    `marks[i]` is the ordinal of the row at position `i * MARK_STEP`. The rows of a
+    list are never updated out of it nor deleted (a tenant reset starts a new
+    chain, whose head differs), and a new row's ordinal is above every older
+    one's, so the marks of a later head extend these.
+    """
+
+    head: Head
+    total: int
+    marks: tuple[int, ...]
+
+
+class _MarksCache:
+    """OffsetMarks by (tenant, listing, filter values), least recently used dropped."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[str, ...], OffsetMarks] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> OffsetMarks | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[str, ...], entry: OffsetMarks) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > MARKS_CACHED_MAX:
+                self.entries.popitem(last=False)
+
+
+# One cache per engine (per database): the marks describe that database's rows.
+_caches: weakref.WeakKeyDictionary[Engine, _MarksCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache(conn: Connection) -> _MarksCache:
+    engine = conn.engine
+    cache = _caches.get(engine)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(engine, _MarksCache())
+    return cache
+
+
+def _chain_passes_through(conn: Connection, tenant_id: str, head: Head) -> bool:
+    """True when the tenant's stream has `head.hash` at `head.sequence`.
+
+    The hash chains every earlier event, so the stream then begins with exactly
+    the history that `head` closed, and everything counted up to it still holds.
+    """
+    row = _run(conn, "event_at", {"t": tenant_id, "s": head.sequence}).fetchone()
+    return row is not None and orjson.loads(row[0])["hash"] == head.hash
+
+
+def offset_marks(
+    conn: Connection, tenant_id: str, head: Head, listing: str, params: dict[str, Any]
+) -> OffsetMarks:
+    """The marks of `listing` (with its filter `params`) as of `head`, cached per engine.
+
+    A cached entry of the same head is served as is; one of an earlier head on
+    the same chain is extended with the rows created since (one index range);
+    otherwise the marks are built from the start.
+    """
+    cache = _cache(conn)
+    key = (tenant_id, listing, str(MARK_STEP), *(str(params[k]) for k in sorted(params)))
+    cached = cache.get(key)
+    if cached is not None and cached.head == head:
+        return cached
+    if (
+        cached is not None
+        and cached.head.sequence < head.sequence
+        and _chain_passes_through(conn, tenant_id, cached.head)
+    ):
+        total, marks, since = cached.total, list(cached.marks), cached.head.sequence
+    else:
+        total, marks, since = 0, [], 0
+    bounds = {"t": tenant_id, **params, "lo": since, "hi": head.sequence}
+    for (ordinal,) in _run(conn, f"{listing}:ordinals", bounds).fetchall():
+        if total % MARK_STEP == 0:
+            marks.append(ordinal)
+        total += 1
+    entry = OffsetMarks(head, total, tuple(marks))
+    cache.put(key, entry)
+    return entry
+
+
+def _offset_page(
+    conn: Connection,
+    tenant_id: str,
+    listing: str,
+    params: dict[str, Any],
+    limit: int,
+    offset: int,
+    marked: bool,
+) -> tuple[int, list[Any]] | None:
+    """(total, rows of the page) of an offset list as of the tenant's head; None: no tenant."""
+    head = tenant_head(conn, tenant_id)
+    if head is None:
+        return None
+    scope = {"t": tenant_id, **params, "hi": head.sequence}
+    if marked:
+        marks = offset_marks(conn, tenant_id, head, listing, params)
+        total = marks.total
+        if offset >= total:
+            return total, []
+        start, skip = marks.marks[offset // MARK_STEP], offset % MARK_STEP
+    else:
+        # A short list (one customer's accounts): count it and walk to the offset.
+        total = _run(conn, f"{listing}:count", {**scope, "lo": 0}).fetchone()[0]
+        if offset >= total:
+            return total, []
+        start, skip = 0, offset
+    page = {**scope, "lo": start, "n": limit, "skip": skip}
+    return total, _run(conn, f"{listing}:page", page).fetchall()
 
 
 def _customer_summary(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -93,16 +332,14 @@ def _customer_summary(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_customers(conn: Connection, tenant_id: str, limit: int, offset: int) -> dict[str, Any]:
-    where = customers.c.tenant_id == tenant_id
-    total = conn.execute(select(func.count()).select_from(customers).where(where)).scalar_one()
-    rows = conn.execute(
-        select(customers.c.data)
-        .where(where)
-        .order_by(customers.c.ordinal)
-        .limit(limit)
-        .offset(offset)
-    )
+def list_customers(
+    conn: Connection, tenant_id: str, limit: int, offset: int
+) -> dict[str, Any] | None:
+    """A page of the tenant's customers in creation order; None when there is no such tenant."""
+    found = _offset_page(conn, tenant_id, "customers", {}, limit, offset, marked=True)
+    if found is None:
+        return None
+    total, rows = found
     return {
         "customers": [_customer_summary(tenant_id, orjson.loads(data)) for (data,) in rows],
         "total": total,
@@ -114,11 +351,7 @@ def list_customers(conn: Connection, tenant_id: str, limit: int, offset: int) ->
 def get_customer(conn: Connection, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
     if not storable(customer_id):
         return None
-    row = conn.execute(
-        select(customers.c.data).where(
-            customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id
-        )
-    ).first()
+    row = _run(conn, "customer", {"t": tenant_id, "c": customer_id}).fetchone()
     if row is None:
         return None
     data = orjson.loads(row[0])
@@ -129,22 +362,6 @@ def get_customer(conn: Connection, tenant_id: str, customer_id: str) -> dict[str
         "employment": data.get("employment"),
         "riskProfile": data.get("riskProfile"),
     }
-
-
-_account_columns = (
-    accounts.c.account_id,
-    accounts.c.account_type,
-    accounts.c.customer_id,
-    accounts.c.product_code,
-    accounts.c.product_type,
-    accounts.c.currency,
-    accounts.c.balance_minor,
-    accounts.c.facility_limit_minor,
-    accounts.c.alias,
-    accounts.c.purpose,
-    accounts.c.opened_at,
-    accounts.c.last_sequence,
-)
 
 
 def _account_summary(tenant_id: str, row: Any) -> dict[str, Any]:
@@ -173,22 +390,31 @@ def list_accounts(
     offset: int,
     customer_id: str | None = None,
     account_type: str | None = None,
-) -> dict[str, Any]:
-    if not storable(customer_id):
-        return {"accounts": [], "total": 0, "limit": limit, "offset": offset}
-    conditions = [accounts.c.tenant_id == tenant_id]
+) -> dict[str, Any] | None:
+    """A page of the tenant's accounts in opening order, optionally of one customer and/or
+    type; None when there is no such tenant."""
+    params: dict[str, Any] = {}
     if customer_id is not None:
-        conditions.append(accounts.c.customer_id == customer_id)
+        params["c"] = customer_id
     if account_type is not None:
-        conditions.append(accounts.c.account_type == account_type)
-    total = conn.execute(select(func.count()).select_from(accounts).where(*conditions)).scalar_one()
-    rows = conn.execute(
-        select(*_account_columns)
-        .where(*conditions)
-        .order_by(accounts.c.ordinal)
-        .limit(limit)
-        .offset(offset)
+        params["type"] = account_type
+    listing = {
+        (False, False): "accounts",
+        (False, True): "accounts_of_type",
+        (True, False): "accounts_of_customer",
+        (True, True): "accounts_of_customer_and_type",
+    }[(customer_id is not None, account_type is not None)]
+    if not storable(customer_id):
+        # No stored id holds U+0000: such a customer has no accounts.
+        if not tenant_exists(conn, tenant_id):
+            return None
+        return {"accounts": [], "total": 0, "limit": limit, "offset": offset}
+    found = _offset_page(
+        conn, tenant_id, listing, params, limit, offset, marked=customer_id is None
     )
+    if found is None:
+        return None
+    total, rows = found
     return {
         "accounts": [_account_summary(tenant_id, row) for row in rows],
         "total": total,
@@ -200,12 +426,17 @@ def list_accounts(
 def get_account(conn: Connection, tenant_id: str, account_id: str) -> dict[str, Any] | None:
     if not storable(account_id):
         return None
-    row = conn.execute(
-        select(*_account_columns).where(
-            accounts.c.tenant_id == tenant_id, accounts.c.account_id == account_id
-        )
-    ).first()
+    row = _run(conn, "account", {"t": tenant_id, "a": account_id}).fetchone()
     return None if row is None else _account_summary(tenant_id, row)
+
+
+def account_exists(conn: Connection, tenant_id: str, account_id: str) -> bool:
+    if not storable(account_id):
+        return False
+    return _run(conn, "account_exists", {"t": tenant_id, "a": account_id}).fetchone() is not None
+
+
+# ------------------------------------------------------------------ event pages
 
 
 def _page(rows: Sequence[Any], limit: int) -> dict[str, Any]:
@@ -219,24 +450,20 @@ def _page(rows: Sequence[Any], limit: int) -> dict[str, Any]:
 
 def account_event_page(
     conn: Connection, tenant_id: str, account_id: str, after: int, limit: int
-) -> dict[str, Any]:
-    rows = conn.execute(
-        select(events.c.sequence, events.c.envelope)
-        .select_from(
-            account_events.join(
-                events,
-                (events.c.tenant_id == account_events.c.tenant_id)
-                & (events.c.sequence == account_events.c.sequence),
-            )
-        )
-        .where(
-            account_events.c.tenant_id == tenant_id,
-            account_events.c.account_id == account_id,
-            account_events.c.sequence > after,
-        )
-        .order_by(account_events.c.sequence)
-        .limit(limit + 1)
-    ).all()
+) -> dict[str, Any] | None:
+    """The events that touched the account, after `after`, oldest first; None when the
+    account does not exist (in this tenant)."""
+    if not storable(account_id):
+        return None
+    rows = _run(
+        conn,
+        "account_events",
+        {"t": tenant_id, "a": account_id, "after": after, "n": limit + 1},
+    ).fetchall()
+    # Only an existing account has touches, so rows prove it exists; no rows may
+    # also be a page past its last event.
+    if not rows and not account_exists(conn, tenant_id, account_id):
+        return None
     return _page(rows, limit)
 
 
@@ -247,26 +474,28 @@ def tenant_event_page(
     limit: int,
     event_type: str | None = None,
     entity_id: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
+    """The tenant's stream after `after`, optionally of one type and/or entity; None when
+    there is no such tenant."""
+    if not storable(tenant_id):
+        return None
     if not storable(entity_id):
-        return {"events": [], "nextCursor": None}
-    conditions = [events.c.tenant_id == tenant_id, events.c.sequence > after]
-    if event_type is not None:
-        conditions.append(events.c.event_type == event_type)
+        return {"events": [], "nextCursor": None} if tenant_exists(conn, tenant_id) else None
+    params: dict[str, Any] = {"t": tenant_id, "after": after, "n": limit + 1}
+    name = "events"
     if entity_id is not None:
-        conditions.append(events.c.entity_id == entity_id)
-    rows = conn.execute(
-        select(events.c.sequence, events.c.envelope)
-        .where(*conditions)
-        .order_by(events.c.sequence)
-        .limit(limit + 1)
-    ).all()
+        params["entity"] = entity_id
+        name = "events_of_entity"
+    if event_type is not None:
+        params["type"] = event_type
+        name = "events_of_entity_and_type" if entity_id is not None else "events_of_type"
+    rows = _run(conn, name, params).fetchall()
+    if not rows and not tenant_exists(conn, tenant_id):
+        return None
     return _page(rows, limit)
 
 
 def all_envelopes(conn: Connection, tenant_id: str) -> list[dict[str, Any]]:
     """Every envelope of a tenant, oldest first (for verification and tests)."""
-    rows = conn.execute(
-        select(events.c.envelope).where(events.c.tenant_id == tenant_id).order_by(events.c.sequence)
-    )
+    rows = _run(conn, "all_envelopes", {"t": tenant_id}).fetchall()
     return [orjson.loads(envelope) for (envelope,) in rows]

@@ -40,7 +40,7 @@ events = Table(
     metadata,
     Column("tenant_id", String(32), primary_key=True),
     Column("sequence", BigInteger, primary_key=True, autoincrement=False),
-    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_id", String(36), nullable=False),
     Column("event_type", String(40), nullable=False),
     Column("entity_id", String(64), nullable=False),
     Column("causation_id", String(36), nullable=False),

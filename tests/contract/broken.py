@@ -260,8 +260,9 @@ def _reads_ignore_scope(app: ASGIApp) -> ASGIApp:
     return rewrite_requests(app, rewrite)
 
 
-def _hash_without_occurred_at(prev_hash: str, envelope: Any) -> str:
-    body = {k: v for k, v in dict(envelope).items() if k != "occurredAt"}
+def _hash_without_occurred_at(prev_hash: str, canonical: bytes) -> str:
+    """Stands in for eventstore.chain_hash: hashes the envelope without occurredAt."""
+    body = {k: v for k, v in orjson.loads(canonical).items() if k != "occurredAt"}
     return hashlib.sha256(prev_hash.encode("ascii") + rfc8785.dumps(body)).hexdigest()
 
 
@@ -356,7 +357,7 @@ VARIANTS: dict[str, Variant] = {
             "the event hash leaves occurredAt out",
             "patch",
             frozenset({"hash_chain"}),
-            patches=(("mock_core.store.eventstore.event_hash", _hash_without_occurred_at),),
+            patches=(("mock_core.store.eventstore.chain_hash", _hash_without_occurred_at),),
         ),
         Variant(
             "missing_field",

@@ -90,7 +90,7 @@ def test_the_variants_leave_the_mock_unpatched() -> None:
     import mock_core.core.decide as decide
     import mock_core.store.eventstore as eventstore
 
-    before = decide._check_bounds, eventstore.event_hash
+    before = decide._check_bounds, eventstore.chain_hash
     with broken_target("no_balance_check"), broken_target("hash_skips_field"):
-        assert (decide._check_bounds, eventstore.event_hash) != before
-    assert (decide._check_bounds, eventstore.event_hash) == before
+        assert (decide._check_bounds, eventstore.chain_hash) != before
+    assert (decide._check_bounds, eventstore.chain_hash) == before

@@ -5,13 +5,26 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mock_core.errors import InvariantViolation
 from mock_core.store import hashchain
 from mock_core.store.hashchain import GENESIS_HASH, canonical_json, event_hash, verify_chain
+from tests.mock_core.core_helpers import (
+    OD,
+    SAV,
+    TXN,
+    account_payload,
+    entry_payload,
+    entry_posted,
+    ledger,
+    run,
+    when,
+)
 
 json_values = st.recursive(
     st.none()
@@ -32,10 +45,31 @@ def test_canonical_json_equals_rfc8785(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [3000.0, -0.0, 1e21, 1e-7, 1.5e15, {"b": 1, "a": [1.0, "x"]}, {"\U0001f600": 1, "\uffff": 2}],
-)
+# Where orjson's notation and JCS's part: the small and the large floats.
+edge_floats = st.floats(min_value=1e-8, max_value=1e-4) | st.floats(min_value=1e14, max_value=1e22)
+
+
+@settings(max_examples=300)
+@given(st.lists(edge_floats | edge_floats.map(lambda x: -x), min_size=1, max_size=3))
+def test_canonical_json_equals_rfc8785_where_notations_differ(values: list[float]) -> None:
+    assert canonical_json({"amounts": values}) == rfc8785.dumps({"amounts": values})
+
+
+KNOWN_DIFFERENCES = [
+    3000.0,
+    -0.0,
+    1e21,
+    1e-7,
+    1e-6,  # orjson: 1e-6, JCS: 0.000001
+    [1.5e-6, -9.99e-6],
+    {"x": 2.5e-6},
+    1.5e15,
+    {"b": 1, "a": [1.0, "x"]},
+    {"\U0001f600": 1, "\uffff": 2},
+]
+
+
+@pytest.mark.parametrize("value", KNOWN_DIFFERENCES)
 def test_known_differences_of_plain_json_are_handled(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
 
@@ -69,3 +103,53 @@ def test_a_fast_encoder_that_keeps_dot_zero_would_be_caught(
     monkeypatch.setattr(hashchain, "_jcs_ready", lambda value: value)
     with pytest.raises(AssertionError):
         test_known_differences_of_plain_json_are_handled(3000.0)
+
+
+# Events the core marks `plain` skip the careful encoder: their sorted-key orjson
+# must be their RFC 8785 form for any command the validation lets through.
+amounts = st.integers(1, 10**13).map(lambda cents: cents / 100) | st.integers(1, 10**11)
+metadata = st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=amounts,
+    narrative=st.text(min_size=1, max_size=30),
+    tags=st.lists(st.text(min_size=1, max_size=10), max_size=3),
+    meta=metadata,
+    deposit=amounts,
+)
+def test_plain_events_are_already_canonical(
+    amount: float, narrative: str, tags: list[str], meta: dict[str, str], deposit: float
+) -> None:
+    state = ledger(entry_posted("E0", (OD, "DEBIT", 10**11), (SAV, "CREDIT", 10**11)))
+    state.products["SAVER"].max_balance_minor = None  # let any amount in
+    extra: dict[str, Any] = {"narrative": narrative, "tags": tags, "metadata": meta}
+    commands = [
+        when("PostEntry", entry_payload((SAV, "DEBIT", amount), (OD, "CREDIT", amount), **extra)),
+        when("OpenAccount", account_payload("SAVER", initialDeposit=deposit)),
+    ]
+    plain_seen = 0
+    for command in commands:
+        try:
+            decision = run(state, command)
+        except InvariantViolation:
+            continue
+        for event in decision.events:
+            envelope = {"eventType": event.event_type, "sequence": 7, "payload": event.payload}
+            if event.plain:
+                plain_seen += 1
+                assert orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS) == rfc8785.dumps(
+                    envelope
+                ), event
+    assert plain_seen >= 2
+
+
+def test_metadata_keys_beyond_the_bmp_make_an_entry_not_plain() -> None:
+    state = ledger()
+    payload = entry_payload(
+        (TXN, "DEBIT", 1), (OD, "CREDIT", 1), metadata={"\U0001f600": "a", "\uffff": "b"}
+    )
+    decision = run(state, when("PostEntry", payload))
+    assert not decision.events[0].plain
+    assert all(e.plain for e in decision.events[1:])

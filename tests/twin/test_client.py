@@ -248,7 +248,7 @@ def test_latency_is_recorded_per_command_type() -> None:
     assert client.stats.count("PostEntry") == 1
 
 
-def test_stdlib_transport_reconnects_when_the_server_drops_a_kept_alive_connection() -> None:
+def test_raw_transport_reconnects_when_the_server_drops_a_kept_alive_connection() -> None:
     """A server that closes every connection after one reply without saying so: the
     client's next request finds the connection dead and goes again on a new one."""
     import socket

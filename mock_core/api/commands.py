@@ -1,0 +1,210 @@
+"""The command gateway endpoint, `POST /v1/tenants/{tenantId}/commands`: the one write path.
+
+It is served as plain ASGI, ahead of the framework's middleware and router
+(`MockCoreApp.__call__`): on this path Starlette's request and response
+objects, routing, middleware and exception handling cost more CPU per command
+than the ledger's whole decision. It keeps every behaviour of the framework
+path: the checks in the same order, errors in the documented shapes, the
+access log line and the metrics. Other methods on the path still reach the
+router (`gateway_route`), which answers 405.
+
+Order of the checks: the key (401/403), the media type (415), the body size
+(413), JSON (400), the envelope and payload (400, 409 for a tenant mismatch),
+the platform key for CreateTenant (403), X-Correlation-Id, then the gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from mock_core import limits
+from mock_core.api.auth import KeyRing
+from mock_core.api.observability import Metrics, log_access
+from mock_core.errors import (
+    InvariantViolation,
+    MockCoreError,
+    RequestError,
+    error_body,
+    invariant_body,
+)
+from mock_core.gateway import Gateway, GroupCommitter, Outcome, parse_command
+
+log = logging.getLogger("mock_core.errors")
+
+PREFIX = "/v1/tenants/"
+SUFFIX = "/commands"
+_JSON = (b"content-type", b"application/json")
+_REPLAYED = (b"idempotent-replayed", b"true")
+_INTERNAL_ERROR = orjson.dumps(
+    error_body("INTERNAL_ERROR", "the mock failed; this is a bug, please report it")
+)
+
+
+def command_path_tenant(path: str) -> str | None:
+    """The tenant of a command path, as the router's `{tenant_id}` would match it."""
+    if path.startswith(PREFIX) and path.endswith(SUFFIX):
+        tenant = path[len(PREFIX) : -len(SUFFIX)]
+        if tenant and "/" not in tenant:
+            return tenant
+    return None
+
+
+class _Disconnected(Exception):
+    """The client went away before its body arrived: there is nobody to answer."""
+
+
+class CommandEndpoint:
+    """Serves commands: validate, apply through the gateway, reply with the stored bytes."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        committer: GroupCommitter | None,
+        keys: KeyRing,
+        metrics: Metrics,
+        access_log: bool,
+    ) -> None:
+        self.gateway = gateway
+        self.committer = committer
+        self.keys = keys
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, tenant_id: str) -> None:
+        started = time.perf_counter()
+        # What the access log line says of the command, filled in as it is learnt.
+        facts: dict[str, Any] = {}
+        headers: list[tuple[bytes, bytes]] = [_JSON]
+        try:
+            status, body = await self._handle(scope, receive, tenant_id, facts)
+            if facts.get("outcome") == "REPLAYED":
+                headers.append(_REPLAYED)
+        except MockCoreError as exc:
+            facts["outcome"] = exc.code
+            status = exc.status
+            if isinstance(exc, InvariantViolation):
+                body = orjson.dumps(invariant_body(facts.get("command_id"), exc))
+            else:
+                body = orjson.dumps(error_body(exc.code, exc.message, exc.details))
+                if status == 401:
+                    headers.append((b"www-authenticate", b"Bearer"))
+        except _Disconnected:
+            return
+        except Exception:
+            log.exception("unexpected error on POST %s", scope["path"])
+            status, body = 500, _INTERNAL_ERROR
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        if self.access_log:
+            log_access(scope, status, started, tenant_id, facts)
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, tenant_id: str, facts: dict[str, Any]
+    ) -> tuple[int, bytes]:
+        authorization = content_type = content_length = correlation_id = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = authorization or value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = content_type or value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = content_length or value.decode("latin-1")
+            elif name == b"x-correlation-id":
+                correlation_id = correlation_id or value.decode("latin-1")
+        keys = self.keys
+        keys.check_tenant(authorization, tenant_id)
+        _require_json(content_type)
+        body = await _read_body(receive, content_length)
+        try:
+            raw = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise RequestError("MALFORMED_JSON", f"the body is not valid JSON: {exc}") from None
+        command = parse_command(tenant_id, raw)
+        facts["command_id"] = command.command_id
+        facts["command_type"] = command.command_type
+        if command.command_type == "CreateTenant":
+            keys.check_platform(authorization, "create tenants")
+        if correlation_id is not None and not (
+            1 <= len(correlation_id) <= limits.correlation_id_chars_max
+        ):
+            raise RequestError(
+                "VALIDATION_ERROR",
+                f"X-Correlation-Id must be 1 to {limits.correlation_id_chars_max} characters",
+            )
+        started = time.perf_counter()
+        try:
+            if self.committer is not None:
+                outcome: Outcome = await self.committer.submit(command, correlation_id)
+            else:
+                outcome = self.gateway.execute(command, correlation_id)
+        except MockCoreError as exc:
+            self.metrics.count(command.command_type, exc.code)
+            raise
+        self.metrics.observe_command(command.command_type, time.perf_counter() - started, outcome)
+        facts["outcome"] = "REPLAYED" if outcome.replayed else "ACCEPTED"
+        return 202, outcome.body
+
+
+def _require_json(content_type: str | None) -> None:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise RequestError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            "commands must be sent as application/json",
+            {"contentType": media_type or None},
+        )
+
+
+def _too_large() -> RequestError:
+    return RequestError(
+        "PAYLOAD_TOO_LARGE",
+        f"the body is over {limits.request_body_bytes_max} bytes",
+        {"limitBytes": limits.request_body_bytes_max},
+    )
+
+
+async def _read_body(receive: Receive, declared: str | None) -> bytes:
+    """Read the body, refusing (413) anything over the limit without reading it all."""
+    if (
+        declared is not None
+        and declared.isdigit()
+        and int(declared) > limits.request_body_bytes_max
+    ):
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limits.request_body_bytes_max:
+            raise _too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Routed:
+    """The endpoint as an ASGI app behind the router, taking the tenant from the path."""
+
+    def __init__(self, endpoint: CommandEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.endpoint(scope, receive, send, scope["path_params"]["tenant_id"])
+
+
+def gateway_route(endpoint: CommandEndpoint) -> Route:
+    """The command path in the router: POST is normally served ahead of it; others get 405."""
+    return Route(PREFIX + "{tenant_id}" + SUFFIX, _Routed(endpoint), methods=["POST"])
