@@ -123,26 +123,21 @@ class RefTable:
         key order), everything else is shared, and a value without refs comes back as
         it is. Treat the result as read-only, like the plan's payloads.
         """
-        if isinstance(value, dict):
-            if "$ref" in value and len(value) == 1:
-                return self._lookup(value["$ref"])
-            return self._resolve_dict(value)
-        if isinstance(value, list):
-            return self._resolve_list(value)
-        return value
+        return self._resolve_item(value)
+
+    def _resolve_item(self, item: Any) -> Any:
+        if isinstance(item, dict):
+            if "$ref" in item and len(item) == 1:
+                return self._lookup(item["$ref"])
+            return self._resolve_dict(item)
+        if isinstance(item, list):
+            return self._resolve_list(item)
+        return item
 
     def _resolve_dict(self, value: dict[str, Any]) -> dict[str, Any]:
         copy: dict[str, Any] | None = None
         for key, item in value.items():
-            if isinstance(item, dict):
-                if "$ref" in item and len(item) == 1:
-                    resolved: Any = self._lookup(item["$ref"])
-                else:
-                    resolved = self._resolve_dict(item)
-            elif isinstance(item, list):
-                resolved = self._resolve_list(item)
-            else:
-                continue
+            resolved = self._resolve_item(item)
             if resolved is not item:
                 if copy is None:
                     copy = dict(value)
@@ -152,15 +147,7 @@ class RefTable:
     def _resolve_list(self, value: list[Any]) -> list[Any]:
         items: list[Any] | None = None
         for index, item in enumerate(value):
-            if isinstance(item, dict):
-                if "$ref" in item and len(item) == 1:
-                    resolved: Any = self._lookup(item["$ref"])
-                else:
-                    resolved = self._resolve_dict(item)
-            elif isinstance(item, list):
-                resolved = self._resolve_list(item)
-            else:
-                continue
+            resolved = self._resolve_item(item)
             if resolved is not item:
                 if items is None:
                     items = list(value)

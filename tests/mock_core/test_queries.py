@@ -29,21 +29,9 @@ from mock_core.store import queries
 from mock_core.store.engine import make_engine, upgrade
 from tests.conftest import create_database, drop_database, require_postgres
 from tests.mock_core.conftest import KEYS, SAVINGS, TXN_BASIC, Api
+from tests.mock_core.core_helpers import GL_CHART  # CONTRACT.md's chart, in its order
 
 STEP = 4
-GL_CHART = [  # CONTRACT.md's chart, in its order: the first 11 accounts of every tenant
-    "GL_SALARY_CLEARING",
-    "GL_CARD_CLEARING",
-    "GL_BPAY_CLEARING",
-    "GL_NPP_CLEARING",
-    "GL_ATM_CLEARING",
-    "GL_DIRECT_ENTRY_CLEARING",
-    "GL_INITIAL_DEPOSIT_CLEARING",
-    "GL_LOAN_FUNDING",
-    "GL_INTEREST",
-    "GL_FEES",
-    "GL_SUSPENSE",
-]
 LIMITS = (1, STEP + 1, 50)  # one row at each offset, a page across a mark, all of it
 
 
