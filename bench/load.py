@@ -29,6 +29,9 @@ RESULT_MARK = "BENCH_RESULT "
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 BENCH_KEY = "bench-platform-key"
+# A key scoped to the twin's probe tenant only, so its tenant-isolation check runs.
+ISOLATION_KEY = "bench-isolation-key"
+ISOLATION_TENANT = "ISOLATION_PROBE_TWIN"
 TENANT = "BENCH_CU"
 PRODUCT = "TXN"
 TIMESTAMP = "2025-01-15T09:00:00+11:00"
@@ -325,7 +328,7 @@ def start_mock(
         "--database-url",
         database_url,
         "--api-keys",
-        f"{BENCH_KEY}=*",
+        f"{BENCH_KEY}=*;{ISOLATION_KEY}={ISOLATION_TENANT}",
         "--workers",
         str(workers),
         "--no-access-log",
