@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,7 +128,7 @@ class WriterMemory:
 
     def __init__(self) -> None:
         self.tenants: dict[str, TenantMemory] = {}
-        self.token: tuple[str, int] | None = None
+        self.token: int | None = None  # the writer connection's data_version at our last commit
 
     def clear(self) -> None:
         self.tenants.clear()
@@ -495,23 +494,28 @@ class WriteTransaction:
     """An open write transaction (`Store.begin`): its commands' writes, then commit or rollback.
 
     The coalesced writes are issued before the commit. If anything fails, it all
-    rolls back and the writer's memory is dropped with it.
+    rolls back and the writer's memory is dropped with it. On SQLite it runs on
+    the store's writer connection (`sqlite`); on PostgreSQL on a pooled
+    SQLAlchemy connection (`conn`, `trans`) in pipeline mode.
     """
 
     def __init__(
         self,
         store: Store,
-        conn: Connection,
-        trans: Any,
         batch: WriteBatch,
-        token: tuple[str, int] | None,
+        *,
+        sqlite: Any = None,
+        token: int | None = None,
+        conn: Connection | None = None,
+        trans: Any = None,
         pipeline: contextlib.ExitStack | None = None,
     ) -> None:
         self.store = store
+        self.batch = batch
+        self.sqlite = sqlite
+        self.token = token
         self.conn = conn
         self.trans = trans
-        self.batch = batch
-        self.token = token
         self.pipeline = pipeline
 
     def flush(self) -> None:
@@ -522,10 +526,13 @@ class WriteTransaction:
         """Make the transaction durable (SQLite: synced to disk) and release the write lock."""
         try:
             self.flush()
-            if self.pipeline is not None:
-                pipeline, self.pipeline = self.pipeline, None
-                pipeline.close()  # send what is queued and wait: errors surface here
-            self.trans.commit()
+            if self.sqlite is not None:
+                self.sqlite.execute("COMMIT")
+            else:
+                if self.pipeline is not None:
+                    pipeline, self.pipeline = self.pipeline, None
+                    pipeline.close()  # send what is queued and wait: errors surface here
+                self.trans.commit()
         except BaseException:
             self.rollback()
             raise
@@ -537,6 +544,10 @@ class WriteTransaction:
         try:
             if self.store.memory is not None:
                 self.store.memory.clear()
+            if self.sqlite is not None:
+                if self.sqlite.in_transaction:
+                    self.sqlite.execute("ROLLBACK")
+                return
             if self.pipeline is not None:
                 pipeline, self.pipeline = self.pipeline, None
                 with contextlib.suppress(Exception):  # the transaction is abandoned anyway
@@ -548,7 +559,8 @@ class WriteTransaction:
 
     def _end(self) -> None:
         try:
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
         finally:
             self.store._write_lock.release()
 
@@ -565,9 +577,14 @@ class Store:
         # One write transaction at a time per process (in-process clients may use several
         # threads); a group commit's transaction may end on the writer thread.
         self._write_lock = threading.Lock()
+        self._writer: Any = None  # SQLite: the writer's own DBAPI connection (pool fairy)
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Give the writer connection back and close the pooled connections."""
+        with self._write_lock:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.close()
         self.engine.dispose()
 
     @contextmanager
@@ -591,45 +608,61 @@ class Store:
         """
         self._write_lock.acquire()
         try:
-            conn = self.engine.connect().execution_options(write=True)
-            try:
-                trans = conn.begin()
-                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                token = None
-                pipeline = None
-                if self.memory is not None:
-                    token = self._memory_token(conn, cursor)
-                else:
-                    assert tenant_id is not None, "PostgreSQL writes one tenant at a time"
-                    # One tenant's commands apply in one total order across processes,
-                    # and row-level security lets this transaction see only this tenant.
-                    cursor.execute(self.sql["pg_write_start"], {"t": tenant_id})
-                    # Pipeline mode: writes are queued and sent together; only reads
-                    # (whose rows the command needs) wait for a round trip.
-                    pipeline = contextlib.ExitStack()
-                    pipeline.enter_context(conn.connection.driver_connection.pipeline())  # type: ignore[union-attr]
-            except BaseException:
-                conn.close()
-                raise
+            if self.memory is not None:
+                return self._begin_sqlite()
+            return self._begin_postgres(tenant_id)
         except BaseException:
             self._write_lock.release()
             raise
-        batch = WriteBatch(cursor, self.sql, self.memory)
-        return WriteTransaction(self, conn, trans, batch, token, pipeline)
 
-    def _memory_token(self, conn: Connection, cursor: Any) -> tuple[str, int]:
-        """Drop the writer's memory if the database changed since its last commit."""
+    def _begin_sqlite(self) -> WriteTransaction:
+        # SQLite has one writer: this process, on one connection of its own (taken
+        # from the pool once and kept), so a transaction costs no pool check-out.
+        if self._writer is None:
+            self._writer = self.engine.raw_connection()
+        sqlite = self._writer.driver_connection
+        cursor = sqlite.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            token = self._memory_token(cursor)
+        except BaseException:
+            sqlite.execute("ROLLBACK")
+            raise
+        batch = WriteBatch(cursor, self.sql, self.memory)
+        return WriteTransaction(self, batch, sqlite=sqlite, token=token)
+
+    def _begin_postgres(self, tenant_id: str | None) -> WriteTransaction:
+        assert tenant_id is not None, "PostgreSQL writes one tenant at a time"
+        conn = self.engine.connect().execution_options(write=True)
+        try:
+            trans = conn.begin()
+            driver = conn.connection.driver_connection
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            # One tenant's commands apply in one total order across processes, and
+            # row-level security lets this transaction see only this tenant.
+            cursor.execute(self.sql["pg_write_start"], {"t": tenant_id})
+            # Pipeline mode: writes are queued and sent together; only reads (whose
+            # rows the command needs) wait for a round trip.
+            pipeline = contextlib.ExitStack()
+            pipeline.enter_context(driver.pipeline())  # type: ignore[union-attr]
+        except BaseException:
+            conn.close()
+            raise
+        batch = WriteBatch(cursor, self.sql, None)
+        return WriteTransaction(self, batch, conn=conn, trans=trans, pipeline=pipeline)
+
+    def _memory_token(self, cursor: Any) -> int:
+        """Drop the writer's memory if the database changed since its last commit.
+
+        `PRAGMA data_version` moves when another connection (or process) commits;
+        it is read inside BEGIN IMMEDIATE, so nobody can commit between this read
+        and our own commit.
+        """
         assert self.memory is not None
-        info = conn.connection.info  # lives as long as the DBAPI connection
-        connection_id = info.get("writer_id")
-        if connection_id is None:
-            connection_id = info["writer_id"] = uuid.uuid4().hex
-        # Inside BEGIN IMMEDIATE, so nobody can commit between this read and ours.
-        version = cursor.execute("PRAGMA data_version").fetchone()[0]
-        token = (connection_id, version)
-        if self.memory.token != token:
+        version: int = cursor.execute("PRAGMA data_version").fetchone()[0]
+        if self.memory.token != version:
             self.memory.clear()
-        return token
+        return version
 
     @contextmanager
     def read(self, tenant_id: str) -> Iterator[Connection]:

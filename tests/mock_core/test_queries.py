@@ -135,7 +135,7 @@ class Ledger:
         return {
             "customers": ({}, self.customers),
             "accounts": ({}, [a for a, _, _ in self.accounts]),
-            "accounts GL": ({"accountType": "GL"}, GL_CHART),
+            "accounts GL": ({"accountType": "GL"}, list(GL_CHART)),
             "accounts CUSTOMER": (
                 {"accountType": "CUSTOMER"},
                 [a for a, kind, _ in self.accounts if kind == "CUSTOMER"],

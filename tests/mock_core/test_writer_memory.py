@@ -86,7 +86,7 @@ def test_a_mock_that_trusts_its_memory_blindly_would_fork_the_chain(
     first, second = two_apps
     a, b = _funded_pair(first)
     assert first.post_entry([(a, "CREDIT", 10), (b, "DEBIT", 10)]).status_code == 202
-    monkeypatch.setattr(Store, "_memory_token", lambda self, conn, cursor: None)
+    monkeypatch.setattr(Store, "_memory_token", lambda self, cursor: None)
     assert second.post_entry([(a, "CREDIT", 100), (b, "DEBIT", 100)]).status_code == 202
     assert first.post_entry([(a, "CREDIT", 1), (b, "DEBIT", 1)]).status_code == 500
 
