@@ -39,6 +39,7 @@ from twin.invariants import (
     ENV_ISOLATION_KEY,
     ENV_ISOLATION_TENANT,
     FAIL,
+    FETCH_CONNECTIONS,
     CheckResult,
     digest_of,
     inspect_tenant,
@@ -442,7 +443,8 @@ def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> No
         type=int,
         default=DEFAULT_CONCURRENCY,
         help="commands in flight, each on its own keep-alive connection, one lane (customer) "
-        f"each at a time (default {DEFAULT_CONCURRENCY}); the inspection uses as many threads",
+        f"each at a time (default {DEFAULT_CONCURRENCY}); the inspection keeps up to "
+        f"{FETCH_CONNECTIONS} of its reads in flight",
     )
     parser.add_argument("--output", default="output", help="output folder (default output/)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -511,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=int,
         default=DEFAULT_CONCURRENCY,
-        help=f"threads fetching account streams (default {DEFAULT_CONCURRENCY})",
+        help=f"reads in flight at once, at most {FETCH_CONNECTIONS} (stream pages, account "
+        f"streams, isolation probes; default {DEFAULT_CONCURRENCY}, so {FETCH_CONNECTIONS})",
     )
     inspect.add_argument("--json", default=None, help="also write the results to this file")
     _add_service(inspect)

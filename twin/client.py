@@ -47,12 +47,14 @@ import orjson
 
 from twin.wire import (
     RECV_BYTES,
+    Endpoint,
     HttpTransport,
     IncompleteResponse,
     ProtocolError,
     ResponseParser,
     WireReply,
     format_head,
+    request_bytes,
 )
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -455,6 +457,22 @@ class TuringCoreClient:
         headers = {"Content-Type": "application/json"} if content is not None else None
         wire, _ = self._request(method, path, content=content, params=params, headers=headers)
         return RawReply(wire.status, _parse_body(wire.content), dict(wire.headers.items()))
+
+    @property
+    def raw_endpoint(self) -> Endpoint | None:
+        """Where the raw http transport connects; None with an injected transport or
+        over https (see `get_request_bytes`)."""
+        fast = self._fast
+        return fast.endpoint if fast is not None and not fast.endpoint.https else None
+
+    def get_request_bytes(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """The whole GET request for `path` (relative to the service root) exactly as the
+        raw transport sends it with this client's key, for a caller that keeps several
+        requests in flight on its own non-blocking connections to `raw_endpoint` (the
+        invariant checks). Replies are the caller's to parse; use `raw` for retries."""
+        target = path + ("?" + urllib.parse.urlencode(params) if params else "")
+        head = format_head("GET", target, self._host_header, self._base_headers)
+        return request_bytes(head, None)
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         wire, _ = self._request("GET", API_PREFIX + path, params=params)

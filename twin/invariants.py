@@ -16,34 +16,39 @@ counted, and the first failures in full.
 Read-only checks run first; isolation and idempotency send commands (which
 must all be refused or replayed) and compare the tenant's lastSequence.
 
-Cost: the checks read every event of the tenant once from its stream and once
-more from the streams of the accounts it touches (2.4 M and ~3 M events for
-10,000 members over 30 days), so the work per event is kept small. The tenant
-stream is read in ONE pass (`Inspection.stream`) that verifies the chain and
-keeps only what the other checks need (which events belong to which account and
-to which command, each entry's net per account), page by page, never the whole
-stream; pages are fetched ahead on a few threads (each with its own keep-alive
-connection) while the main thread checks the previous ones, and so are the
-account streams. Amounts are summed as integer cents where that is exact
-(`_cents`), and the hash is recomputed through twin.digest's fast, exact JCS.
-The cyclic garbage collector is paused during the checks: the snapshots hold
-millions of small objects and no cycles.
+How it stays fast (a 10,000-member month is 2.4 M events in the tenant stream,
+~3 M more in the account streams, and ~60,000 isolation probes):
+
+- The tenant stream is read in ONE pass (`read_stream`), a page at a time, never
+  held whole: it checks the chain and the postings as it goes and keeps only
+  which events belong to each account and to each command. The hash is
+  recomputed through twin.digest's exact fast JCS.
+- Every other request (the next stream pages, each account's event pages, the
+  isolation probes) goes through a `Fetcher` that keeps several in flight on
+  keep-alive connections while the main thread checks what came back: the
+  service works on one core while the twin works on the other. Account pages
+  are folded as they arrive, the probes answered as they come.
+- Amounts are summed as integer cents where that is exact (`_cents`), and the
+  cyclic garbage collector is paused during the checks (millions of small,
+  acyclic objects it would only rescan).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
-import queue
-import threading
+import operator
+import select
+import socket
 import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,8 +56,17 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from twin.client import PAGE_SIZE_MAX, ApiError, TuringCoreClient, now_rfc3339
+from twin.client import (
+    PAGE_SIZE_MAX,
+    RETRYABLE_STATUSES,
+    ApiError,
+    NotFoundError,
+    RawReply,
+    TuringCoreClient,
+    now_rfc3339,
+)
 from twin.digest import GENESIS_HASH, amount, event_hash, state_digest
+from twin.wire import RECV_BYTES, IncompleteResponse, ProtocolError, ResponseParser
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 FAILURES_KEPT = 20
@@ -62,15 +76,15 @@ DEFAULT_PROBE_TENANT = "ISOLATION_PROBE_TWIN"
 ENV_ISOLATION_KEY = "TURINGCORE_ISOLATION_API_KEY"
 ENV_ISOLATION_TENANT = "TURINGCORE_ISOLATION_TENANT"
 ZERO = Decimal(0)
-# Threads that fetch pages and probe ids (at most; never more than --concurrency). The
-# service answers a page much faster than the twin checks it, so a few suffice to keep
-# the next pages ready; more only add GIL hand-offs. Chosen by measurement (docs/twin.md).
-FETCH_THREADS = 4
-PAGES_AHEAD = 4  # tenant-stream pages fetched ahead of the one being checked
+# Requests in flight at once (never more than --concurrency). The service answers one
+# request at a time on its core; a few in flight keep it busy while the twin checks
+# replies on the other. Chosen by measurement (docs/twin.md).
+FETCH_CONNECTIONS = 8
+PAGES_AHEAD = 3  # tenant-stream pages asked for ahead of the one being checked
+PUMP_EVERY = 128  # events (or log records) checked between two looks at the replies
 _CENTS_EXACT_BELOW = 1e13  # below it, 2-decimal amounts are 0.01 apart, ulps < 0.002
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass
@@ -99,14 +113,13 @@ class CheckResult:
         self.checked[name] = self.checked.get(name, 0) + n
 
     def absorb(self, other: CheckResult) -> None:
-        """Take over the counts and failures `other` gathered (in a shared pass)."""
+        """Take over what `other` counted and found (in a pass shared by checks)."""
         for name, n in other.checked.items():
             self.count(name, n)
         if other.status == FAIL:
             self.status = FAIL
         self.failure_count += other.failure_count
-        room = FAILURES_KEPT - len(self.failures)
-        self.failures.extend(other.failures[: max(0, room)])
+        self.failures.extend(other.failures[: max(0, FAILURES_KEPT - len(self.failures))])
 
     @property
     def passed(self) -> bool:
@@ -129,138 +142,321 @@ class CheckResult:
 
 def _cents(value: Any) -> int | Decimal:
     """A JSON amount in cents, exactly: an int when it has at most two decimals (the
-    contract's AUD), else a Decimal (so a third decimal is never rounded away).
+    contract's AUD), else a Decimal (a third decimal is never rounded away).
 
     For a float under 1e13, `round(value * 100)` is its cents exactly when dividing
-    back gives the same float: two-decimal numbers there are 0.01 apart and the
-    float spacing is under 0.002, so no other two-decimal number maps to it, and
-    its shortest repr (what `amount` reads) is that number."""
+    back gives the same float: two-decimal numbers there are 0.01 apart and floats
+    under 0.002, so no other two-decimal number maps to that float, and its shortest
+    repr (what `amount` reads) is that number."""
     if type(value) is float:
-        cents = round(value * 100)
-        if cents / 100 == value and -_CENTS_EXACT_BELOW < value < _CENTS_EXACT_BELOW:
-            return cents
+        if -_CENTS_EXACT_BELOW < value < _CENTS_EXACT_BELOW:
+            cents = round(value * 100)
+            if cents / 100 == value:
+                return cents
     elif type(value) is int:
         return value * 100
     return amount(value) * 100
 
 
 def _money(cents: int | Decimal) -> str:
-    """Cents back as the amount, two decimals at least (`-12.30`, `0.001`)."""
+    """Cents back as the amount, with two decimals at least (`-12.30`, `0.001`)."""
     value = Decimal(cents) / 100
     exact = value.quantize(Decimal("0.01"))
     return f"{exact:.2f}" if exact == value else str(value)
 
 
-def _legs_net(event: Mapping[str, Any], account_id: str) -> int | Decimal:
-    """The signed change (in cents) a posting makes to one account: DEBIT +, CREDIT -."""
-    net: int | Decimal = 0
-    for leg in event.get("payload", {}).get("legs", []):
-        if leg.get("accountId") == account_id:
-            value = _cents(leg["amount"])
-            net += value if leg.get("direction") == "DEBIT" else -value
-    return net
-
-
 # ------------------------------------------------------------------- fetching
 
+STREAM, ACCOUNTS, PROBES = range(3)  # request priorities: the tenant stream goes first
+Callback = Callable[[int, Any], None]  # (status, parsed body), run on the main thread
+_EPOLLIN: int = getattr(select, "EPOLLIN", 1)
+_EPOLLOUT: int = getattr(select, "EPOLLOUT", 4)
 
-def _threaded(
-    jobs: Iterable[T],
-    work: Callable[[T], Iterator[R]],
-    workers: int,
-    *,
-    buffer: int = 64,
-) -> Iterator[tuple[T, R]]:
-    """(job, item) for every item `work(job)` yields, jobs spread over `workers`
-    threads; one job's items come in their order, jobs interleave. At most `buffer`
-    items wait to be taken, so a slow consumer holds the threads back. An exception
-    in a thread is raised here; leaving early stops the threads."""
-    if workers <= 1:
-        for job in jobs:
-            for item in work(job):
-                yield job, item
-        return
-    source = iter(jobs)
-    lock = threading.Lock()
-    out: queue.Queue[Any] = queue.Queue(maxsize=buffer)
-    stop = threading.Event()
-    finished = object()
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            while not stop.is_set():
-                with lock:
-                    job = next(source, finished)
-                if job is finished:
-                    return
-                for item in work(job):  # type: ignore[arg-type]
-                    if not put((job, item)):
-                        return
-        except BaseException as exc:  # raised again in the consumer
-            put((None, _Raised(exc)))
-        finally:
-            put(finished)
-
-    threads = [
-        threading.Thread(target=run, name=f"twin-inspect-{i}", daemon=True) for i in range(workers)
-    ]
-    for thread in threads:
-        thread.start()
+def _body(content: bytes) -> Any:
+    if not content:
+        return {}
     try:
-        running = len(threads)
-        while running:
-            entry = out.get()
-            if entry is finished:
-                running -= 1
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return {"error": "NON_JSON_REPLY", "message": content[:200].decode("utf-8", "replace")}
+
+
+def _api_error(status: int, body: Any) -> ApiError:
+    data = body if isinstance(body, dict) else {}
+    details = data.get("details")
+    cls = NotFoundError if status == 404 else ApiError
+    return cls(
+        status,
+        str(data.get("error", "UNKNOWN")),
+        str(data.get("message", "")),
+        details if isinstance(details, dict) else {},
+    )
+
+
+@dataclass(slots=True)
+class _Job:
+    client: TuringCoreClient  # whose key the request carries
+    path: str  # from the service root, e.g. /v1/tenants/T/events
+    params: dict[str, Any] | None
+    callback: Callback
+    resent: bool = False
+
+
+class _Conn:
+    __slots__ = ("deadline", "fd", "job", "parser", "pending", "reused", "sock")
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.parser = ResponseParser()
+        self.job: _Job | None = None
+        self.pending = b""
+        self.deadline = 0.0
+        self.reused = False
+
+
+class Fetcher:
+    """Keeps up to N GET requests in flight in the background of the main thread's work.
+
+    The checks queue requests (`get`, with a priority and a callback) and call
+    `pump()` between pieces of their own work; `pump` sends what is queued on idle
+    connections, reads the replies that are ready and runs their callbacks, all on
+    the calling thread. So the service (on another core) answers the next requests
+    while the twin checks the previous replies, without threads handing the GIL
+    back and forth. Over plain http this is N non-blocking keep-alive connections
+    under epoll; with an injected transport (tests), over https or without epoll,
+    N worker threads send through `client.raw` instead, and `pump` runs the
+    callbacks of the requests they finished.
+
+    A failed request (connection error, timeout, 429 or 5xx) is sent again through
+    `client.raw`, which retries with the client's backoff; a kept-alive connection
+    the server closed before any byte of a reply is replaced and the request sent
+    again at once."""
+
+    def __init__(self, client: TuringCoreClient, connections: int) -> None:
+        self.connections = max(1, connections)
+        self.timeout = client.timeout
+        self.queues: tuple[deque[_Job], ...] = (deque(), deque(), deque())
+        self.queued = 0
+        self.running = 0
+        endpoint = client.raw_endpoint
+        self.endpoint = endpoint if hasattr(select, "epoll") else None
+        self.free: list[_Conn] = []
+        self.by_fd: dict[int, _Conn] = {}
+        self.poller: Any = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.futures: dict[Future[RawReply], _Job] = {}
+        if self.endpoint is not None:
+            self.poller = select.epoll()
+            self.free = [_Conn() for _ in range(self.connections)]
+            self.conns = list(self.free)
+        else:
+            self.pool = ThreadPoolExecutor(self.connections, thread_name_prefix="twin-inspect")
+
+    def get(
+        self,
+        client: TuringCoreClient,
+        path: str,
+        params: dict[str, Any] | None,
+        callback: Callback,
+        priority: int,
+    ) -> None:
+        """Queue a GET of `path` (from the service root) with `client`'s key."""
+        self.queues[priority].append(_Job(client, path, params, callback))
+        self.queued += 1
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.queued or self.running)
+
+    def pump(self, wait: float = 0.0) -> None:
+        """Start what is queued, handle the replies that are ready (waiting up to
+        `wait` seconds for one when none is), run their callbacks."""
+        if self.pool is not None:
+            self._pump_threads(wait)
+            return
+        if self.queued:
+            self._start()
+        if not self.running:
+            return
+        for fd, events in self.poller.poll(wait):
+            conn = self.by_fd.get(fd)
+            if conn is None:
                 continue
-            job, item = entry
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield job, item
-    finally:
-        stop.set()
-        for thread in threads:
-            while thread.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    out.get(timeout=0.05)
-            thread.join()
+            if events & _EPOLLOUT and conn.pending:
+                self._flush(conn)
+            if events & ~_EPOLLOUT:
+                self._readable(conn)
+        now = time.perf_counter()
+        for conn in self.conns:
+            if conn.job is not None and 0.0 < conn.deadline < now:
+                self._failed(conn, resend=False)
+        if self.queued:
+            self._start()
 
+    def run_until(self, done: Callable[[], bool]) -> None:
+        """Pump until `done()`; it must become true through the queued requests."""
+        while not done():
+            if not self.busy:
+                raise RuntimeError("waiting for a reply nobody asked for")
+            self.pump(0.05)
 
-@dataclass(frozen=True, slots=True)
-class _Raised:
-    exc: BaseException
-
-
-def _pages(
-    fetch: Callable[[int], dict[str, Any]], start: int, stuck: Callable[[str], None]
-) -> Iterator[list[dict[str, Any]]]:
-    """Follow `nextCursor` from `start`: each page's events. A cursor that does not
-    advance is reported to `stuck` and ends the paging (instead of looping forever)."""
-    after = start
-    while True:
-        page = fetch(after)
-        events = page.get("events", [])
-        yield events
-        cursor = page.get("nextCursor")
-        if cursor is None:
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
             return
-        if int(cursor) <= after:
-            stuck(f"nextCursor {cursor} after `after={after}` does not advance; paging stopped")
+        for conn in self.conns:
+            self._close(conn)
+        self.poller.close()
+
+    # ---------------------------------------------------------------- internals
+
+    def _next(self) -> _Job | None:
+        for jobs in self.queues:
+            if jobs:
+                self.queued -= 1
+                return jobs.popleft()
+        return None
+
+    def _pump_threads(self, wait: float) -> None:
+        assert self.pool is not None
+        while self.queued and len(self.futures) < self.connections:
+            job = self._next()
+            assert job is not None
+            future = self.pool.submit(job.client.raw, "GET", job.path, params=job.params)
+            self.futures[future] = job
+        self.running = len(self.futures)
+        if not self.futures:
             return
-        after = int(cursor)
+        done, _ = futures_wait(self.futures, timeout=wait, return_when=FIRST_COMPLETED)
+        for future in done:
+            job = self.futures.pop(future)
+            reply = future.result()
+            job.callback(reply.status, reply.body)
+        self.running = len(self.futures)
+
+    def _start(self) -> None:
+        while self.free and self.queued:
+            job = self._next()
+            assert job is not None
+            conn = self.free.pop()
+            self.running += 1
+            self._send(conn, job)
+
+    def _send(self, conn: _Conn, job: _Job) -> None:
+        conn.job = job
+        conn.reused = conn.sock is not None
+        if conn.sock is None:
+            assert self.endpoint is not None
+            try:
+                sock = self.endpoint.connect(self.timeout)
+            except OSError:
+                self._failed(conn, resend=False)
+                return
+            sock.setblocking(False)
+            conn.sock = sock
+            conn.fd = sock.fileno()
+            self.by_fd[conn.fd] = conn
+            self.poller.register(conn.fd, _EPOLLIN)
+        conn.parser.reset()
+        conn.deadline = time.perf_counter() + self.timeout
+        data = job.client.get_request_bytes(job.path, job.params)
+        try:
+            sent = conn.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._failed(conn)
+            return
+        if sent < len(data):
+            conn.pending = data[sent:]
+            self.poller.modify(conn.fd, _EPOLLIN | _EPOLLOUT)
+
+    def _flush(self, conn: _Conn) -> None:
+        assert conn.sock is not None
+        try:
+            sent = conn.sock.send(conn.pending)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._failed(conn)
+            return
+        conn.pending = conn.pending[sent:]
+        if not conn.pending:
+            self.poller.modify(conn.fd, _EPOLLIN)
+
+    def _readable(self, conn: _Conn) -> None:
+        assert conn.sock is not None
+        try:
+            data = conn.sock.recv(RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            if conn.job is None:
+                self._close(conn)
+            else:
+                self._failed(conn)
+            return
+        if conn.job is None:  # an idle connection the server closed (or spoke on)
+            self._close(conn)
+            return
+        parser = conn.parser
+        try:
+            wire = parser.feed(data) if data else parser.feed_eof()
+        except (IncompleteResponse, ProtocolError):
+            self._failed(conn)
+            return
+        if wire is None:
+            return
+        if parser.will_close or not data:
+            self._close(conn)
+        job = conn.job
+        self._release(conn)
+        if wire.status in RETRYABLE_STATUSES:
+            self._again(job)
+        else:
+            job.callback(wire.status, _body(wire.content))
+
+    def _failed(self, conn: _Conn, *, resend: bool = True) -> None:
+        job = conn.job
+        assert job is not None
+        received = conn.parser.received
+        self._close(conn)
+        if resend and conn.reused and not received and not job.resent:
+            job.resent = True  # a kept-alive connection closed under us: a new one, at once
+            self._send(conn, job)
+            return
+        self._release(conn)
+        self._again(job)
+
+    def _again(self, job: _Job) -> None:
+        """The slow, sure way: the client's own retries and backoff."""
+        reply = job.client.raw("GET", job.path, params=job.params)
+        job.callback(reply.status, reply.body)
+
+    def _release(self, conn: _Conn) -> None:
+        conn.job = None
+        conn.deadline = 0.0
+        self.running -= 1
+        self.free.append(conn)
+
+    def _close(self, conn: _Conn) -> None:
+        sock = conn.sock
+        if sock is None:
+            return
+        self.by_fd.pop(conn.fd, None)
+        with contextlib.suppress(OSError, ValueError):
+            self.poller.unregister(conn.fd)
+        sock.close()
+        conn.sock = None
+        conn.fd = -1
+        conn.pending = b""
 
 
 class Inspection:
-    """What the checks share: the client, the tenant and cached snapshots."""
+    """What the checks share: the client, the tenant, cached snapshots, the fetcher,
+    and the work started ahead (account folds, isolation probes)."""
 
     def __init__(
         self,
@@ -275,29 +471,24 @@ class Inspection:
     ) -> None:
         self.client = client
         self.tenant_id = tenant_id
-        self.run_log = (
-            run_log if isinstance(run_log, RunLog) or run_log is None else RunLog(run_log)
-        )
+        self.run_log = run_log if isinstance(run_log, RunLog | None) else RunLog(run_log)
         self.isolation_client = isolation_client
         self.probe_tenant = probe_tenant
         self.idempotency_sample = idempotency_sample
         self.concurrency = max(1, concurrency)
-        self.fetch_threads = min(self.concurrency, FETCH_THREADS)
+        self._fetcher: Fetcher | None = None
         self._stream: StreamFacts | None = None
         self._accounts: list[dict[str, Any]] | None = None
         self._customers: list[dict[str, Any]] | None = None
+        self._folds: _Folds | None = None
+        self._isolation: _IsolationStart | None = None
+        self._pump_due = PUMP_EVERY
 
     def tenant(self) -> dict[str, Any]:
         return self.client.get_tenant(self.tenant_id)
 
     def last_sequence(self, tenant_id: str | None = None) -> int:
         return int(self.client.get_tenant(tenant_id or self.tenant_id).get("lastSequence", 0))
-
-    def stream(self) -> StreamFacts:
-        """The tenant's stream, read and checked once (see `read_stream`)."""
-        if self._stream is None:
-            self._stream = read_stream(self)
-        return self._stream
 
     def accounts(self) -> list[dict[str, Any]]:
         """Every account, member and GL, fetched once."""
@@ -310,80 +501,51 @@ class Inspection:
             self._customers = list(self.client.iter_customers(self.tenant_id))
         return self._customers
 
-    def tenant_pages(
-        self, last_sequence: int, stuck: Callable[[str], None]
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The tenant stream's pages in order, following `nextCursor` exactly as one
-        reader would. Pages are fetched ahead on a few threads at the cursors a stream
-        without gaps will ask for (after=0, 1000, 2000, ... up to `last_sequence`);
-        a page is used only when the cursor really asks for it, so a stream with gaps
-        or short pages is read exactly as sequential paging reads it."""
-        client, tenant = self.client, self.tenant_id
+    def stream(self) -> StreamFacts:
+        """The tenant's stream, read and checked once (see `read_stream`)."""
+        if self._stream is None:
+            self._stream = read_stream(self)
+        return self._stream
 
-        def fetch(after: int) -> dict[str, Any]:
-            return client.tenant_events(tenant, after=after, limit=PAGE_SIZE_MAX)
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            self._fetcher = Fetcher(self.client, min(self.concurrency, FETCH_CONNECTIONS))
+        return self._fetcher
 
-        if self.fetch_threads <= 1:
-            yield from _pages(fetch, 0, stuck)
-            return
-        pool = ThreadPoolExecutor(self.fetch_threads, thread_name_prefix="twin-stream")
-        ahead: deque[tuple[int, Future[dict[str, Any]]]] = deque()
-        speculate = itertools.count(0, PAGE_SIZE_MAX)
-        next_guess = next(speculate)
+    def pump(self) -> None:
+        """Between two pieces of CPU work: handle the replies that came back."""
+        if self._fetcher is not None and self._fetcher.busy:
+            self._fetcher.pump(0.0)
 
-        def top_up() -> None:
-            nonlocal next_guess
-            while len(ahead) < PAGES_AHEAD and next_guess < last_sequence:
-                ahead.append((next_guess, pool.submit(fetch, next_guess)))
-                next_guess = next(speculate)
+    def begin(self, names: Iterable[str]) -> None:
+        """Start the background work of the checks in `names` (account streams, the
+        isolation probes) so that the service answers it while the twin reads the
+        tenant stream. A reply that fails here is met again, and reported, by its
+        check."""
+        wanted = set(names)
+        with contextlib.suppress(ApiError):
+            if "balance_derivability" in wanted:
+                self.folds()
+            if "tenant_isolation" in wanted and self.isolation_client is not None:
+                self.isolation_start()
 
-        def fetch_ahead(after: int) -> dict[str, Any]:
-            nonlocal last_sequence
-            if ahead and ahead[0][0] == after:
-                page = ahead.popleft()[1].result()
-            else:  # off the guessed cursors: stop guessing, page one by one
-                last_sequence = -1
-                for _, future in ahead:
-                    future.cancel()
-                ahead.clear()
-                page = fetch(after)
-            top_up()
-            return page
+    def folds(self) -> _Folds:
+        """Every account's event stream, fetched page by page and folded as it arrives."""
+        if self._folds is None:
+            self._folds = _Folds(self, self.accounts())
+        return self._folds
 
-        try:
-            top_up()
-            yield from _pages(fetch_ahead, 0, stuck)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    def isolation_start(self) -> _IsolationStart:
+        if self._isolation is None:
+            assert self.isolation_client is not None
+            self._isolation = _IsolationStart(self, self.isolation_client)
+        return self._isolation
 
-    def account_pages(
-        self, account_ids: Sequence[str], stuck: Callable[[int, str], None]
-    ) -> Iterator[tuple[int, list[dict[str, Any]] | None]]:
-        """(i, a page of the events of account_ids[i]) for every page of every account,
-        each account's pages in order and then (i, None); accounts interleave."""
-        client, tenant = self.client, self.tenant_id
-
-        def pages(index: int) -> Iterator[list[dict[str, Any]] | None]:
-            account_id = account_ids[index]
-
-            def fetch(after: int) -> dict[str, Any]:
-                return client.account_events(tenant, account_id, after=after)
-
-            yield from _pages(fetch, 0, lambda message: stuck(index, message))
-            yield None
-
-        return _threaded(range(len(account_ids)), pages, self.fetch_threads)
-
-    def map_parallel(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """fn over items on the fetch threads, results in the items' order."""
-        results: list[Any] = [None] * len(items)
-
-        def one(index: int) -> Iterator[R]:
-            yield fn(items[index])
-
-        for index, value in _threaded(range(len(items)), one, self.fetch_threads):
-            results[index] = value
-        return results
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
 
 
 CheckFn = Callable[[Inspection, CheckResult], None]
@@ -431,6 +593,61 @@ class StreamFacts:
     by_causation: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _stream_pages(
+    ctx: Inspection, last_sequence: int, stuck: Callable[[str], None]
+) -> Iterator[list[dict[str, Any]]]:
+    """The tenant stream's pages in order, following `nextCursor` exactly as a single
+    reader does. The pages a stream without gaps will ask for next (after=0, 1000,
+    2000, ... up to `last_sequence`) are asked for ahead; one is used only when the
+    cursor really names it, so a stream with gaps or short pages is read exactly as
+    sequential paging reads it (the guesses stop at the first miss)."""
+    fetcher = ctx.fetcher
+    path = f"/v1/tenants/{ctx.tenant_id}/events"
+    arrived: dict[int, tuple[int, Any]] = {}
+    asked: set[int] = set()
+    guesses: deque[int] = deque()
+    next_guess = 0
+
+    def ask(after: int) -> None:
+        def done(status: int, body: Any) -> None:
+            if after in asked:
+                arrived[after] = (status, body)
+
+        asked.add(after)
+        fetcher.get(ctx.client, path, {"after": after, "limit": PAGE_SIZE_MAX}, done, STREAM)
+
+    after = 0
+    while True:
+        if guesses and guesses[0] == after:
+            guesses.popleft()
+        elif guesses:  # off the guessed cursors: stop guessing
+            for guess in guesses:
+                asked.discard(guess)
+                arrived.pop(guess, None)
+            guesses.clear()
+            next_guess = last_sequence
+        if after not in asked:
+            ask(after)
+        while len(guesses) < PAGES_AHEAD and next_guess < last_sequence:
+            next_guess += PAGE_SIZE_MAX
+            if next_guess < last_sequence:
+                guesses.append(next_guess)
+                ask(next_guess)
+        fetcher.run_until(partial(operator.contains, arrived, after))
+        status, body = arrived.pop(after)
+        asked.discard(after)
+        if status >= 400:
+            raise _api_error(status, body)
+        yield body.get("events", [])
+        cursor = body.get("nextCursor")
+        if cursor is None:
+            return
+        if int(cursor) <= after:
+            stuck(f"nextCursor {cursor} after `after={after}` does not advance; paging stopped")
+            return
+        after = int(cursor)
+
+
 def read_stream(ctx: Inspection) -> StreamFacts:
     """Page through the tenant stream once, checking as it goes:
 
@@ -443,16 +660,16 @@ def read_stream(ctx: Inspection) -> StreamFacts:
       gets its AccountBalanceUpdated;
 
     and keeping only which events belong to each account and to each command. A
-    page's events are dropped as soon as they are checked."""
+    page's events are dropped once checked."""
     tenant_id = ctx.tenant_id
     facts = StreamFacts(CheckResult("event_integrity"), CheckResult("audit_completeness"))
     integrity, audit = facts.integrity, facts.audit
     tenant = ctx.tenant()
     last_sequence = tenant.get("lastSequence")
     try:
-        expected_end = int(last_sequence) if last_sequence is not None else 0
+        stated_end = int(last_sequence) if last_sequence is not None else 0
     except (TypeError, ValueError):
-        expected_end = 0
+        stated_end = 0
     previous = GENESIS_HASH
     index = 0
     seen_ids: set[str] = set()
@@ -462,41 +679,52 @@ def read_stream(ctx: Inspection) -> StreamFacts:
     entries: dict[str, dict[str, int | Decimal]] = {}  # entryId -> net (cents) per account
     pending: dict[str, set[str]] = {}  # EntryPosted accounts still without their update
     postings = updates = 0
+    pump = ctx.pump
+    pump_at = PUMP_EVERY
+    last_cause: Any = object()
+    of_cause: list[str] = []
 
-    for events in ctx.tenant_pages(expected_end, integrity.fail):
+    for events in _stream_pages(ctx, stated_end, integrity.fail):
         for event in events:
             index += 1
-            sequence = event.get("sequence")
+            if index >= pump_at:
+                pump()
+                pump_at = index + PUMP_EVERY
+            get = event.get
+            sequence = get("sequence")
             if sequence != index:
                 integrity.fail(f"sequence {sequence} where {index} was due (gap or reorder)")
-            if event.get("tenantId") != tenant_id:
-                integrity.fail(f"sequence {sequence}: tenantId {event.get('tenantId')!r}")
-            if event.get("prevHash") != previous:
+            if get("tenantId") != tenant_id:
+                integrity.fail(f"sequence {sequence}: tenantId {get('tenantId')!r}")
+            if get("prevHash") != previous:
                 integrity.fail(f"sequence {sequence}: prevHash does not link to the previous hash")
-            stated = event.get("hash")
+            stated = get("hash")
             try:
                 recomputed = event_hash(event)
             except Exception as exc:  # a value JCS refuses, e.g. an integer beyond 2^53
-                recomputed = f"(no canonical form: {type(exc).__name__}: {exc})"
+                recomputed = f"(none: {type(exc).__name__}: {exc})"
             if stated != recomputed:
                 integrity.fail(
                     f"sequence {sequence}: hash {str(stated)[:16]}... recomputes as "
                     f"{recomputed[:16]}..."
                 )
             previous = str(stated)
-            event_id = str(event.get("eventId"))
+            event_id = str(get("eventId"))
             if event_id in seen_ids:
                 integrity.fail(f"sequence {sequence}: eventId {event_id} appears twice")
             else:
                 seen_ids.add(event_id)
-            by_causation[str(event.get("causationId"))].append(event_id)
+            cause = get("causationId")
+            if cause != last_cause:  # a command's events mostly come together
+                last_cause = cause
+                of_cause = by_causation[str(cause)]
+            of_cause.append(event_id)
 
-            kind = event.get("eventType")
+            kind = get("eventType")
             if kind == "AccountBalanceUpdated":
                 updates += 1
-                payload = event.get("payload") or {}
+                payload = get("payload") or {}
                 account_id = str(payload.get("accountId"))
-                account_id = names.setdefault(account_id, account_id)
                 by_account[account_id].append(event_id)
                 entry_id = str(payload.get("entryId"))
                 nets = entries.get(entry_id)
@@ -523,21 +751,22 @@ def read_stream(ctx: Inspection) -> StreamFacts:
                     )
             elif kind in POSTING_EVENTS:
                 postings += 1
-                payload = event.get("payload") or {}
+                payload = get("payload") or {}
                 legs = payload.get("legs", [])
                 debits: int | Decimal = 0
                 credits: int | Decimal = 0
                 nets = {}
                 for leg in legs:
                     account_id = str(leg.get("accountId"))
+                    account_id = names.setdefault(account_id, account_id)  # kept: one copy
                     value = _cents(leg["amount"])
                     direction = leg.get("direction")
                     if direction == "DEBIT":
                         debits += value
                     else:
-                        value = -value
                         if direction == "CREDIT":
-                            credits -= value
+                            credits += value
+                        value = -value
                     nets[account_id] = nets.get(account_id, 0) + value
                 entry_id = str(payload.get("entryId"))
                 if debits != credits or not legs:
@@ -546,7 +775,7 @@ def read_stream(ctx: Inspection) -> StreamFacts:
                         f"credits {_money(credits)}"
                     )
                 for account_id in nets:
-                    by_account[names.setdefault(account_id, account_id)].append(event_id)
+                    by_account[account_id].append(event_id)
                 entries[entry_id] = nets
                 if kind == "EntryPosted":
                     if nets:
@@ -560,7 +789,7 @@ def read_stream(ctx: Inspection) -> StreamFacts:
     for entry_id, missing in pending.items():
         for account_id in sorted(missing):
             audit.fail(f"EntryPosted {entry_id}: no AccountBalanceUpdated for {account_id}")
-    if last_sequence is not None and expected_end != index:
+    if last_sequence is not None and stated_end != index:
         integrity.fail(f"tenant lastSequence {last_sequence}, the stream has {index} events")
     last_hash = tenant.get("lastHash")
     if index and last_hash is not None and last_hash != previous:
@@ -574,18 +803,31 @@ def read_stream(ctx: Inspection) -> StreamFacts:
 # ------------------------------------------------------------------ 1. balances
 
 
-@dataclass(slots=True)
 class _Fold:
-    """One account's stream, folded page by page."""
+    """One account's own stream, folded page by page as its pages arrive."""
 
-    account_id: str
-    running: int | Decimal = 0
-    last_sequence: int = 0
-    events: int = 0
-    updates: int = 0
-    seen: list[str] = field(default_factory=list)  # its postings and balance updates
-    nets: dict[str, int | Decimal] = field(default_factory=dict)  # entryId -> net
-    problems: list[str] = field(default_factory=list)
+    __slots__ = (
+        "account_id",
+        "done",
+        "events",
+        "last_sequence",
+        "nets",
+        "problems",
+        "running",
+        "seen",
+        "updates",
+    )
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self.running: int | Decimal = 0
+        self.last_sequence = 0
+        self.events = 0
+        self.updates = 0
+        self.seen: list[str] = []  # its postings and balance updates, in its stream's order
+        self.nets: dict[str, int | Decimal] = {}  # entryId -> this account's net (cents)
+        self.problems: list[str] = []
+        self.done = False
 
     def feed(self, events: list[dict[str, Any]], tenant_id: str) -> None:
         account_id = self.account_id
@@ -614,14 +856,13 @@ class _Fold:
                         f"{account_id}: AccountBalanceUpdated at sequence {sequence} says "
                         f"{_money(balance)}, the postings before it sum to {_money(running)}"
                     )
-                entry_id = str(payload.get("entryId"))
-                net = nets.get(entry_id)
+                net = nets.get(str(payload.get("entryId")))
                 if net is not None:
                     change = _cents(payload.get("change"))
                     if net != change:
                         problems.append(
-                            f"{account_id}: change {_money(change)} for entry {entry_id}, "
-                            f"its legs give {_money(net)}"
+                            f"{account_id}: change {_money(change)} for entry "
+                            f"{payload.get('entryId')}, its legs give {_money(net)}"
                         )
             elif kind in POSTING_EVENTS:
                 seen.append(str(event.get("eventId")))
@@ -640,6 +881,8 @@ class _Fold:
         self.last_sequence = last_sequence
 
     def finish(self, projected: Any, expected: list[str]) -> list[str]:
+        """The final fold against the projected balance, and the postings the account
+        stream held against the ones the tenant stream ties to the account."""
         account_id = self.account_id
         problems = self.problems
         balance = _cents(projected)
@@ -666,7 +909,67 @@ class _Fold:
                     f"{account_id}: account stream repeats or reorders the tenant stream's "
                     "postings of the account"
                 )
+        self.nets = {}
         return problems
+
+
+class _Folds:
+    """Every account's event pages, asked for at once (the fetcher keeps a few in
+    flight) and folded by the callbacks as they come back, each account's pages in
+    order (its next page is asked for when one arrives)."""
+
+    def __init__(self, ctx: Inspection, accounts: list[dict[str, Any]]) -> None:
+        self.tenant_id = ctx.tenant_id
+        self.folds = [_Fold(str(account["accountId"])) for account in accounts]
+        self.open = len(self.folds)
+        self.fetcher = ctx.fetcher
+        self.client = ctx.client
+        for fold in self.folds:
+            self._ask(fold, 0)
+
+    def _ask(self, fold: _Fold, after: int) -> None:
+        path = f"/v1/tenants/{self.tenant_id}/accounts/{fold.account_id}/events"
+
+        def done(status: int, body: Any) -> None:
+            self._page(fold, after, status, body)
+
+        self.fetcher.get(
+            self.client, path, {"after": after, "limit": PAGE_SIZE_MAX}, done, ACCOUNTS
+        )
+
+    def _page(self, fold: _Fold, after: int, status: int, body: Any) -> None:
+        """A page came back (a callback: it runs inside some other check's pump, so a
+        page it cannot read is this account's problem, never an exception)."""
+        cursor: Any = None
+        if status >= 400:
+            fold.problems.append(
+                f"{fold.account_id}: its events: unexpected reply: {_api_error(status, body)}"
+            )
+        else:
+            try:
+                fold.feed(body.get("events", []), self.tenant_id)
+                cursor = body.get("nextCursor")
+                cursor = None if cursor is None else int(cursor)
+            except Exception as exc:  # a malformed page: say so, stop this account
+                fold.problems.append(
+                    f"{fold.account_id}: unreadable events page after={after}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                cursor = None
+        if cursor is not None and cursor > after:
+            self._ask(fold, cursor)
+            return
+        if cursor is not None:
+            fold.problems.append(
+                f"{fold.account_id}: nextCursor {cursor} after `after={after}` does not "
+                "advance; paging stopped"
+            )
+        fold.done = True
+        self.open -= 1
+
+    def wait(self) -> list[_Fold]:
+        self.fetcher.run_until(lambda: self.open == 0)
+        return self.folds
 
 
 @check("balance_derivability")
@@ -677,27 +980,12 @@ def balance_derivability(ctx: Inspection, result: CheckResult) -> None:
     account stream must also hold exactly the tenant stream's postings and
     balance updates for that account, in the same order."""
     by_account = ctx.stream().by_account
-    accounts = ctx.accounts()
-    folds = {i: _Fold(str(account["accountId"])) for i, account in enumerate(accounts)}
-    found: list[tuple[int, list[str]]] = []
-
-    def stuck(index: int, message: str) -> None:
-        folds[index].problems.append(f"{folds[index].account_id}: {message}")
-
-    ids = [fold.account_id for fold in folds.values()]
-    for index, events in ctx.account_pages(ids, stuck):
-        fold = folds[index]
-        if events is not None:
-            fold.feed(events, ctx.tenant_id)
-            continue
-        del folds[index]
-        problems = fold.finish(accounts[index]["balance"], by_account.get(fold.account_id, []))
+    folds = ctx.folds().wait()
+    for fold, account in zip(folds, ctx.accounts(), strict=True):
+        problems = fold.finish(account["balance"], by_account.get(fold.account_id, []))
         result.count("accounts")
         result.count("events_folded", fold.events)
         result.count("balance_updates", fold.updates)
-        if problems:
-            found.append((index, problems))
-    for _, problems in sorted(found):  # in the accounts' order, whatever the threads did
         for problem in problems:
             result.fail(problem)
 
@@ -747,13 +1035,63 @@ def _probe_tenant_ready(ctx: Inspection, iso: TuringCoreClient, result: CheckRes
     return False
 
 
+class _IsolationStart:
+    """The first half of the isolation check, started ahead of the read-only checks:
+    the probe tenant made ready, both tenants' lastSequence noted, and every A id
+    asked for under B's path (the probes, answered in the background)."""
+
+    def __init__(self, ctx: Inspection, iso: TuringCoreClient) -> None:
+        self.result = CheckResult("tenant_isolation")  # a SKIP verdict, if any
+        self.ready = _probe_tenant_ready(ctx, iso, self.result)
+        self.problems: list[tuple[int, int, str]] = []  # (item, path, message)
+        self.open = 0
+        if not self.ready:
+            return
+        a, b = ctx.tenant_id, ctx.probe_tenant
+        self.a_before, self.b_before = ctx.last_sequence(a), ctx.last_sequence(b)
+        self.customers = ctx.customers()
+        accounts = ctx.accounts()
+        self.member_accounts = [acc for acc in accounts if acc.get("accountType") != "GL"]
+        self.gl_accounts = [acc for acc in accounts if acc.get("accountType") == "GL"]
+        self.fetcher = ctx.fetcher
+
+        # A's ids under B's path: 404, as if they did not exist.
+        items: list[dict[str, Any]] = [*self.customers, *self.member_accounts]
+        for item_index, item in enumerate(items):
+            if "customerId" in item and "accountId" not in item:
+                paths = [f"/v1/tenants/{b}/customers/{item['customerId']}"]
+            else:
+                aid = item["accountId"]
+                paths = [
+                    f"/v1/tenants/{b}/accounts/{aid}",
+                    f"/v1/tenants/{b}/accounts/{aid}/events",
+                ]
+            for path_index, path in enumerate(paths):
+                self._probe(iso, a, item_index, path_index, path)
+
+    def _probe(self, iso: TuringCoreClient, a: str, item: int, index: int, path: str) -> None:
+        def done(status: int, body: Any) -> None:
+            self.open -= 1
+            if status != 404:
+                message = f"GET {path} (an id of {a}) with B's key: {status}, not 404"
+                self.problems.append((item, index, message))
+
+        self.open += 1
+        self.fetcher.get(iso, path, None, done, PROBES)
+
+    def wait(self) -> list[str]:
+        """The probes' failures, in the order of the ids."""
+        self.fetcher.run_until(lambda: self.open == 0)
+        return [message for _, _, message in sorted(self.problems)]
+
+
 @check("tenant_isolation")
 def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
     """With a key scoped only to a probe tenant B: every read and the gateway of
     tenant A give 403; every A customer and account id under B's path gives 404;
     B's lists hold nothing of A; a PostEntry (and an OpenAccount) in B naming A's
     ids gives 422 ACCOUNT_MUST_EXIST (CUSTOMER_MUST_EXIST); nothing is written
-    to A or B."""
+    to A or B (from before the read-only checks to the end of this one)."""
     iso = ctx.isolation_client
     if iso is None:
         result.status = SKIP
@@ -761,14 +1099,16 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
             f"needs a key scoped only to {ctx.probe_tenant}: --isolation-key or {ENV_ISOLATION_KEY}"
         )
         return
-    if not _probe_tenant_ready(ctx, iso, result):
+    start = ctx.isolation_start()
+    if not start.ready:
+        result.status, result.note = start.result.status, start.result.note
         return
     a, b = ctx.tenant_id, ctx.probe_tenant
-    a_before, b_before = ctx.last_sequence(a), ctx.last_sequence(b)
-    customers = ctx.customers()
-    accounts = ctx.accounts()
-    member_accounts = [acc for acc in accounts if acc.get("accountType") != "GL"]
-    gl_accounts = [acc for acc in accounts if acc.get("accountType") == "GL"]
+    customers, member_accounts, gl_accounts = (
+        start.customers,
+        start.member_accounts,
+        start.gl_accounts,
+    )
 
     def expect(status: int, method: str, path: str, body: Any = None) -> None:
         reply = iso.raw(method, path, json_body=body)
@@ -810,23 +1150,9 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
         iso.build_envelope("PostEntry", entry, tenant_id=a),
     )
 
-    # A's ids under B's path: 404, as if they did not exist.
-    def probe_ids(item: dict[str, Any]) -> list[str]:
-        problems = []
-        if "customerId" in item and "accountId" not in item:
-            paths = [f"/v1/tenants/{b}/customers/{item['customerId']}"]
-        else:
-            aid = item["accountId"]
-            paths = [f"/v1/tenants/{b}/accounts/{aid}", f"/v1/tenants/{b}/accounts/{aid}/events"]
-        for path in paths:
-            reply = iso.raw("GET", path)
-            if reply.status != 404:
-                problems.append(f"GET {path} (an id of {a}) with B's key: {reply.status}, not 404")
-        return problems
-
-    for problems in ctx.map_parallel(probe_ids, [*customers, *member_accounts]):
-        for problem in problems:
-            result.fail(problem)
+    # A's ids under B's path: 404 (the probes started ahead, see _IsolationStart).
+    for problem in start.wait():
+        result.fail(problem)
     result.count("a_customer_ids_probed", len(customers))
     result.count("a_account_ids_probed", len(member_accounts))
 
@@ -880,13 +1206,13 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
                 f"{reply.invariant or reply.error}, expected 422 CUSTOMER_MUST_EXIST"
             )
     a_after, b_after = ctx.last_sequence(a), ctx.last_sequence(b)
-    if a_after != a_before:
+    if a_after != start.a_before:
         result.fail(
-            f"{a}'s lastSequence moved from {a_before} to {a_after} during the probe",
+            f"{a}'s lastSequence moved from {start.a_before} to {a_after} during the probe",
             headline=True,
         )
-    if b_after != b_before:
-        result.fail(f"{b}'s lastSequence moved from {b_before} to {b_after} during the probe")
+    if b_after != start.b_before:
+        result.fail(f"{b}'s lastSequence moved from {start.b_before} to {b_after} during the probe")
 
 
 # ------------------------------------------------------------ 4. idempotency
@@ -1016,7 +1342,10 @@ def audit_completeness(ctx: Inspection, result: CheckResult) -> None:
         )
         return
     by_causation = facts.by_causation
-    for record in ctx.run_log.records():
+    pump = ctx.pump
+    for number, record in enumerate(ctx.run_log.records(), start=1):
+        if not number % PUMP_EVERY:
+            pump()
         outcome = record.get("outcome")
         if (
             record.get("type") == "CreateTenant"
@@ -1068,7 +1397,7 @@ class RunLog:
         offset = 0
         with self.path.open("rb") as handle:
             for line in handle:
-                if line.strip():
+                if not line.isspace():
                     yield offset, orjson.loads(line)
                 offset += len(line)
 
@@ -1124,13 +1453,16 @@ class RunLog:
 
 def run_checks(ctx: Inspection, names: Iterable[str] | None = None) -> list[CheckResult]:
     """Run the checks (all five by default), read-only ones first; results in
-    the contract's order. The pass over the tenant stream is timed with the first
-    check that needs it."""
+    the contract's order. The background work starts first (`Inspection.begin`);
+    a check's `seconds` is the time it ran, including the waits for its part of
+    that work, and the one pass over the tenant stream counts for the first check
+    that needs it."""
     wanted = set(names) if names is not None else set(CHECKS)
     results: dict[str, CheckResult] = {}
     collecting = gc.isenabled()
     gc.disable()  # millions of small acyclic objects: collections would only rescan them
     try:
+        ctx.begin(wanted)
         for name in RUN_ORDER:
             if name not in wanted:
                 continue
@@ -1143,6 +1475,7 @@ def run_checks(ctx: Inspection, names: Iterable[str] | None = None) -> list[Chec
             result.seconds = time.perf_counter() - started
             results[name] = result
     finally:
+        ctx.close()
         if collecting:
             gc.enable()
     return [results[name] for name in DISPLAY_ORDER if name in results]

@@ -393,3 +393,201 @@ def test_canonical_json_matches_rfc8785() -> None:
         except Exception:  # values JCS refuses (ints over 2^53) are out of scope
             continue
         assert canonical_json(sample) == expected, sample
+
+
+# ------------------------------------------------------- paging and the fast paths
+
+
+def _account_stream(request: httpx.Request) -> bool:
+    return "/accounts/" in path_of(request) and path_of(request).endswith("/events")
+
+
+def _floats(value: Any) -> Any:
+    """Every integer in `value` written as a float (100 -> 100.0)."""
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def test_amounts_written_as_integral_floats_still_verify(
+    healthy: tuple[SyncASGITransport, Path],
+) -> None:
+    """A service that writes 100 as `100.0` serves the same JSON values, so the same
+    JCS and the same hashes: every check must still pass (a hash recomputed from
+    orjson's `100.0` without the JCS number rules would fail the chain)."""
+    rewritten = 0
+
+    def edit(request: httpx.Request, body: Any) -> Any:
+        nonlocal rewritten
+        if _tenant_stream(request) or _account_stream(request):
+            for event in body["events"]:
+                before = orjson.dumps(event["payload"])
+                event["payload"] = _floats(event["payload"])
+                rewritten += before != orjson.dumps(event["payload"])
+            return body
+        return None
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    assert rewritten > 0
+    assert statuses(results) == dict.fromkeys(results, PASS), {
+        n: r.failures[:3] for n, r in results.items()
+    }
+
+
+def test_small_pages_are_read_exactly(
+    healthy: tuple[SyncASGITransport, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 10: the pages after=10, 20, ... are asked for ahead and used."""
+    monkeypatch.setattr("twin.invariants.PAGE_SIZE_MAX", 10)
+    asked: list[str] = []
+
+    def note(request: httpx.Request) -> httpx.Request:
+        if _tenant_stream(request) and "after" in request.url.params:
+            asked.append(request.url.params["after"])
+        return request
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_request", note))
+    assert statuses(results) == dict.fromkeys(results, PASS)
+    assert results["event_integrity"].checked["events"] == 58
+    assert sorted(asked, key=int) == [str(n) for n in range(0, 60, 10)]
+
+
+def test_pages_shorter_than_asked_are_followed_by_their_cursor(
+    healthy: tuple[SyncASGITransport, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that caps pages at 7: the guessed pages (after=10, 20...) are not the
+    ones the cursor names, so they are dropped and the stream is paged as one reader
+    would page it, every event once."""
+    monkeypatch.setattr("twin.invariants.PAGE_SIZE_MAX", 10)
+
+    def cap(request: httpx.Request) -> httpx.Request:
+        if _tenant_stream(request) or _account_stream(request):
+            return httpx.Request(
+                "GET", request.url.copy_set_param("limit", "7"), headers=request.headers
+            )
+        return request
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_request", cap))
+    assert statuses(results) == dict.fromkeys(results, PASS), {
+        n: r.failures[:3] for n, r in results.items()
+    }
+    assert results["event_integrity"].checked["events"] == 58
+
+
+def test_an_account_stream_missing_a_posting_fails_derivability(
+    healthy: tuple[SyncASGITransport, Path],
+) -> None:
+    def edit(request: httpx.Request, body: Any) -> Any:
+        if _account_stream(request) and "/GL_" not in path_of(request):
+            events = body["events"]
+            index = next((i for i, e in enumerate(events) if e["eventType"] == "EntryPosted"), None)
+            if index is not None:
+                del events[index]
+                return body
+        return None
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    result = results["balance_derivability"]
+    assert result.status == FAIL
+    assert any("lacks 1 posting event(s)" in f for f in result.failures)
+    assert results["event_integrity"].status == PASS
+
+
+def test_an_account_stream_serving_an_event_twice_fails_derivability(
+    healthy: tuple[SyncASGITransport, Path],
+) -> None:
+    """The same AccountBalanceUpdated twice (so the fold is not disturbed): only the
+    comparison with the tenant stream, and the order, can tell."""
+
+    def edit(request: httpx.Request, body: Any) -> Any:
+        if _account_stream(request) and "/GL_SALARY" in path_of(request):
+            events = body["events"]
+            update = next(e for e in events if e["eventType"] == "AccountBalanceUpdated")
+            events.insert(events.index(update) + 1, dict(update))
+            return body
+        return None
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    result = results["balance_derivability"]
+    assert result.status == FAIL
+    assert any("repeats or reorders" in f for f in result.failures)
+    assert any("out of order" in f for f in result.failures)
+
+
+def test_a_cursor_that_does_not_advance_is_a_failure_not_a_hang(
+    healthy: tuple[SyncASGITransport, Path],
+) -> None:
+    def edit(request: httpx.Request, body: Any) -> Any:
+        stream = _tenant_stream(request) or (
+            _account_stream(request) and "/GL_CARD" in path_of(request)
+        )
+        if stream and request.url.params.get("after") == "0":
+            body["nextCursor"] = 0
+            return body
+        return None
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    assert results["event_integrity"].status == FAIL
+    assert any("does not advance" in f for f in results["event_integrity"].failures)
+    assert any("does not advance" in f for f in results["balance_derivability"].failures)
+
+
+def test_an_unreadable_account_page_is_that_accounts_failure(
+    healthy: tuple[SyncASGITransport, Path],
+) -> None:
+    """Account pages are folded as they arrive, inside whichever check is pumping
+    replies: a page the fold cannot read must fail derivability, not the inspection."""
+
+    def edit(request: httpx.Request, body: Any) -> Any:
+        if _account_stream(request) and "/GL_CARD" in path_of(request):
+            for event in body["events"]:
+                if event["eventType"] == "EntryPosted":
+                    for leg in event["payload"]["legs"]:
+                        if leg["accountId"] == "GL_CARD_CLEARING":
+                            del leg["amount"]
+                    return body
+        return None
+
+    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    result = results["balance_derivability"]
+    assert result.status == FAIL
+    assert any("GL_CARD_CLEARING: unreadable events page" in f for f in result.failures)
+    assert results["event_integrity"].status == PASS
+
+
+# ------------------------------------------- the broken mocks of the contract suites
+
+
+@pytest.mark.parametrize(
+    ("variant", "caught_by"),
+    [("hash_skips_field", "event_integrity"), ("cross_tenant_read", "tenant_isolation")],
+)
+def test_broken_variants_are_caught(variant: str, caught_by: str) -> None:
+    """tests/contract/broken.py's defects, behind the twin's own checks: the one the
+    defect breaks fails, the others pass."""
+    from contract_tests.target import IN_PROCESS_KEYS
+    from tests.contract.broken import broken_target
+
+    probe_key = next(key for key, scope in IN_PROCESS_KEYS.items() if scope != "*")
+    with broken_target(variant) as target:
+        transport = SyncASGITransport(target.app)
+        try:
+            client = TuringCoreClient("http://mock", target.api_key, transport=transport)
+            run = ScenarioRunner(client, make_plan(TENANT, customers=2, days=1), concurrency=2)
+            assert run.run().unexpected_count == 0
+            results, _ = inspect_tenant(
+                client,
+                TENANT,
+                isolation_key=probe_key,
+                probe_tenant=IN_PROCESS_KEYS[probe_key],
+                concurrency=2,
+            )
+        finally:
+            transport.close()
+    verdicts = {r.name: r.status for r in results}
+    assert verdicts.pop(caught_by) == FAIL
+    assert set(verdicts.values()) <= {PASS, SKIP}, verdicts
