@@ -5,8 +5,9 @@
 
 A refused command raises before anything is written and the transaction rolls
 back, so a rejection leaves no trace (and its key may be retried). Under group
-commit (SQLite) several commands share one transaction, each in a savepoint of
-its own that a refusal rolls back to: the same guarantee, one fsync.
+commit (SQLite) several commands share one transaction and one fsync: a refusal
+still comes before its command's first write, so it needs no savepoint, and a
+failure after a write rolls the whole batch back and applies each command alone.
 """
 
 from __future__ import annotations

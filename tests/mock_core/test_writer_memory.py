@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from mock_core.api.app import create_app
 from mock_core.core.commands import Command
-from mock_core.errors import InvariantViolation
+from mock_core.errors import InvariantViolation, RequestError
 from mock_core.gateway import Gateway, Outcome, parse_command
 from mock_core.settings import Settings
 from mock_core.store import eventstore
@@ -228,8 +228,17 @@ def test_a_batch_sees_its_own_writes_and_refusals_leave_no_trace(gateway: Gatewa
     assert _balances(gateway, a, b, c) == [5_000, 20_000, 0]
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        sqlite3.OperationalError("disk I/O error (simulated)"),
+        # A refusal raised after the command has written must not leave those writes.
+        RequestError("VALIDATION_ERROR", "refused after writing (simulated)"),
+    ],
+    ids=["database-error", "late-refusal"],
+)
 def test_a_batch_failing_half_way_is_applied_command_by_command(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
     a, b = _setup(gateway)
     doomed = _transfer(a, b, 1)
@@ -237,14 +246,14 @@ def test_a_batch_failing_half_way_is_applied_command_by_command(
 
     def flaky(self: eventstore.WriteTx, key: str, command: Command, *args: Any) -> None:
         if command.command_id == doomed.command_id:
-            raise sqlite3.OperationalError("disk I/O error (simulated)")
+            raise failure
         real(self, key, command, *args)
 
     monkeypatch.setattr(eventstore.WriteTx, "record_command", flaky)
     batch = [_transfer(a, b, 10), doomed, _transfer(b, a, 3)]
     results = gateway.execute_batch([(command, None) for command in batch])
     assert isinstance(results[0], Outcome) and isinstance(results[2], Outcome)
-    assert isinstance(results[1], sqlite3.OperationalError)
+    assert results[1] is failure
     # The doomed command's events were rolled back with it; the others hold once.
     assert _balances(gateway, a, b) == [9_300, 10_700]
     monkeypatch.setattr(eventstore.WriteTx, "record_command", real)
