@@ -416,20 +416,22 @@ class Setup:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def tenant_payload() -> dict[str, Any]:
+    """The bench tenant's CreateTenant payload."""
+    return {
+        "tenantCode": TENANT,
+        "displayName": "Bench CU",
+        "region": "AU",
+        "baseCurrency": "AUD",
+        "timeZone": "Australia/Sydney",
+    }
+
+
 def setup_tenant(base_url: str, workdir: Path, customers: int = 20) -> Setup:
     """A tenant, a deposit product, `customers` members with one funded account each."""
     api = Api(base_url)
     try:
-        api.command(
-            "CreateTenant",
-            {
-                "tenantCode": TENANT,
-                "displayName": "Bench CU",
-                "region": "AU",
-                "baseCurrency": "AUD",
-                "timeZone": "Australia/Sydney",
-            },
-        )
+        api.command("CreateTenant", tenant_payload())
         api.command(
             "UpsertProduct",
             {

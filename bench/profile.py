@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from bench.load import BENCH_KEY, PRODUCT, TENANT, TIMESTAMP
+from bench.load import BENCH_KEY, PRODUCT, TENANT, TIMESTAMP, tenant_payload
 from mock_core.api.app import create_app
 from mock_core.settings import Settings
 
@@ -131,16 +131,7 @@ def envelope(command_type: str, payload: dict[str, Any]) -> bytes:
 
 
 async def set_up(driver: Driver) -> tuple[str, str]:
-    await driver.command(
-        "CreateTenant",
-        {
-            "tenantCode": TENANT,
-            "displayName": "Bench CU",
-            "region": "AU",
-            "baseCurrency": "AUD",
-            "timeZone": "Australia/Sydney",
-        },
-    )
+    await driver.command("CreateTenant", tenant_payload())
     await driver.command(
         "UpsertProduct",
         {

@@ -260,7 +260,8 @@ def _api_error(status: int, body: Any, reply: CommandReply | None = None) -> Api
     return cls(status, error, message, details, reply=reply)
 
 
-def _parse_body(content: bytes) -> Any:
+def parse_body(content: bytes) -> Any:
+    """A reply body as JSON; a non-JSON reply becomes an error-shaped dict."""
     if not content:
         return {}
     try:
@@ -456,7 +457,7 @@ class TuringCoreClient:
         content = orjson.dumps(json_body) if json_body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         wire, _ = self._request(method, path, content=content, params=params, headers=headers)
-        return RawReply(wire.status, _parse_body(wire.content), dict(wire.headers.items()))
+        return RawReply(wire.status, parse_body(wire.content), dict(wire.headers.items()))
 
     @property
     def raw_endpoint(self) -> Endpoint | None:
@@ -476,7 +477,7 @@ class TuringCoreClient:
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         wire, _ = self._request("GET", API_PREFIX + path, params=params)
-        body = _parse_body(wire.content)
+        body = parse_body(wire.content)
         if wire.status >= 400:
             raise _api_error(wire.status, body)
         return body
@@ -609,7 +610,7 @@ class TuringCoreClient:
         self, request: CommandRequest, wire: WireReply, attempts: int, latency: float
     ) -> CommandReply:
         self.stats.record(request.command_type, latency)
-        body = _parse_body(wire.content)
+        body = parse_body(wire.content)
         replayed = wire.headers.get("Idempotent-Replayed")
         return CommandReply(
             command_type=request.command_type,

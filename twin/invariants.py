@@ -64,6 +64,7 @@ from twin.client import (
     RawReply,
     TuringCoreClient,
     now_rfc3339,
+    parse_body,
 )
 from twin.digest import GENESIS_HASH, amount, event_hash, state_digest
 from twin.wire import RECV_BYTES, IncompleteResponse, ProtocolError, ResponseParser
@@ -171,15 +172,6 @@ STREAM, ACCOUNTS, PROBES = range(3)  # request priorities: the tenant stream goe
 Callback = Callable[[int, Any], None]  # (status, parsed body), run on the main thread
 _EPOLLIN: int = getattr(select, "EPOLLIN", 1)
 _EPOLLOUT: int = getattr(select, "EPOLLOUT", 4)
-
-
-def _body(content: bytes) -> Any:
-    if not content:
-        return {}
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return {"error": "NON_JSON_REPLY", "message": content[:200].decode("utf-8", "replace")}
 
 
 def _api_error(status: int, body: Any) -> ApiError:
@@ -416,7 +408,7 @@ class Fetcher:
         if wire.status in RETRYABLE_STATUSES:
             self._again(job)
         else:
-            job.callback(wire.status, _body(wire.content))
+            job.callback(wire.status, parse_body(wire.content))
 
     def _failed(self, conn: _Conn, *, resend: bool = True) -> None:
         job = conn.job
