@@ -152,16 +152,9 @@ class Gateway:
         """Apply several commands, in order, in ONE transaction and one durable commit.
 
         Each result is the command's Outcome, or the error that refused it. See
-        `prepare_batch`; this commits on the calling thread.
+        `prepare_batch` and `commit_batch`; this commits on the calling thread.
         """
-        prepared = self.prepare_batch(batch)
-        if prepared.txn is None:
-            return prepared.results
-        try:
-            prepared.txn.commit()
-        except Exception:
-            return self.apply_singly(batch)
-        return prepared.results
+        return self.commit_batch(self.prepare_batch(batch), batch)
 
     def prepare_batch(self, batch: Sequence[tuple[Command, str | None]]) -> PreparedBatch:
         """Apply several commands in one open transaction; the caller commits it.
@@ -171,9 +164,8 @@ class Gateway:
         transaction of its own, and later commands see the earlier ones. Should
         anything fail after a command started writing (a database error), the
         whole transaction rolls back and each command is applied again in a
-        transaction of its own (the results are then final: `txn` is None). If
-        the commit fails, nothing of the batch is written: `apply_singly` then.
-        SQLite only (group commit).
+        transaction of its own (the results are then final: `txn` is None).
+        `commit_batch` commits it. SQLite only (group commit).
         """
         if len(batch) == 1:
             return PreparedBatch(None, self.apply_singly(batch))
@@ -197,6 +189,22 @@ class Gateway:
             txn.rollback()
             raise
         return PreparedBatch(txn, results)
+
+    def commit_batch(
+        self, prepared: PreparedBatch, batch: Sequence[tuple[Command, str | None]]
+    ) -> list[Outcome | Exception]:
+        """Commit a prepared batch and return its results.
+
+        If the commit fails, nothing of the batch is written: each command is then
+        applied in a transaction of its own.
+        """
+        if prepared.txn is None:
+            return prepared.results
+        try:
+            prepared.txn.commit()
+        except Exception:
+            return self.apply_singly(batch)
+        return prepared.results
 
     def apply_singly(
         self, batch: Sequence[tuple[Command, str | None]]
@@ -258,7 +266,7 @@ class GroupCommitter:
     A request queues its command and waits. The first one in starts a drain; by
     the time it runs, every request the loop has read meanwhile has queued too,
     and the drain applies them all in one transaction with one fsync
-    (`Gateway.execute_batch`), then answers each. No reply is sent before the
+    (`Gateway.prepare_batch`, then `commit_batch`), then answers each. No reply is sent before the
     commit that holds its command is on disk.
 
     The batch is applied on the event loop, and its commit (the fsync) runs on a
@@ -312,10 +320,9 @@ class GroupCommitter:
                     prepared = self.gateway.prepare_batch(commands)
                     results = prepared.results
                     if prepared.txn is not None:
-                        try:
-                            await loop.run_in_executor(self._writer_thread(), prepared.txn.commit)
-                        except Exception:  # nothing of the batch is written
-                            results = self.gateway.apply_singly(commands)
+                        results = await loop.run_in_executor(
+                            self._writer_thread(), self.gateway.commit_batch, prepared, commands
+                        )
                 except Exception as exc:
                     results = [exc] * len(batch)
                 for (_, _, future), result in zip(batch, results, strict=True):

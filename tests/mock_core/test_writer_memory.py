@@ -266,3 +266,24 @@ def test_a_batch_failing_half_way_is_applied_command_by_command(
         head = cursor.execute("SELECT last_sequence FROM tenants").fetchone()[0]
     assert sequences == list(range(1, len(sequences) + 1))
     assert head == sequences[-1]
+
+
+def test_a_batch_whose_commit_fails_is_applied_command_by_command(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = _setup(gateway)
+    real = eventstore.WriteTransaction.commit
+    failures = []
+
+    def fails_once(self: eventstore.WriteTransaction) -> None:
+        if not failures:
+            failures.append(True)
+            self.rollback()
+            raise sqlite3.OperationalError("disk I/O error at commit (simulated)")
+        real(self)
+
+    monkeypatch.setattr(eventstore.WriteTransaction, "commit", fails_once)
+    batch = [_transfer(a, b, 10), _transfer(b, a, 3), _transfer(a, b, 1)]
+    results = gateway.execute_batch([(command, None) for command in batch])
+    assert failures and all(isinstance(r, Outcome) and not r.replayed for r in results)
+    assert _balances(gateway, a, b) == [9_200, 10_800]  # each applied once, nothing lost
