@@ -252,6 +252,9 @@ class Gateway:
                 "status": "ACCEPTED",
                 "correlationId": correlation_id or command.command_id,
                 "acceptedAt": accepted_at,
+                # The published client reads the new entity's id from the top of the
+                # reply (reply["customerId"]); `result` holds the same ids (extension).
+                **decision.result,
                 "result": decision.result,
                 "eventIds": event_ids,
             }

@@ -88,10 +88,13 @@ async def list_accounts(
     limit: Limit = limits.page_size_default,
     offset: Offset = 0,
     customerId: EntityId | None = None,
-    accountType: Literal["CUSTOMER", "GL"] | None = None,
+    accountType: Literal["CUSTOMER", "GL", "ALL"] = "CUSTOMER",
 ) -> Response:
+    # Members' accounts by default: the published flow reads `accounts?limit=1` as a
+    # member's account. GL accounts with accountType=GL, every account with ALL.
+    kind = None if accountType == "ALL" else accountType
     with store.read(tenant_id) as conn:
-        page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, accountType)
+        page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, kind)
     if page is None:
         raise _not_found("tenant", tenant_id)
     return json_response(200, page)
@@ -113,11 +116,12 @@ async def account_events(
     tenant_id: TenantDep,
     account_id: PathId,
     store: StoreDep,
-    limit: Limit = limits.page_size_default,
+    limit: Limit = limits.account_events_page_default,
+    offset: Offset = 0,
     after: After = 0,
 ) -> Response:
     with store.read(tenant_id) as conn:
-        page = queries.account_event_page(conn, tenant_id, account_id, after, limit)
+        page = queries.account_event_page(conn, tenant_id, account_id, after, limit, offset)
         if page is None:
             if not queries.tenant_exists(conn, tenant_id):
                 raise _not_found("tenant", tenant_id)

@@ -14,13 +14,13 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
@@ -143,20 +143,23 @@ Mobile = Annotated[
 
 
 class Strict(BaseModel):
-    """Base of all input models: unknown fields refused, no type coercion, no nulls.
+    """Base of all input models: unknown fields refused, no type coercion.
 
-    An optional field is left out, never sent as null: the contract types no
-    request field as nullable.
+    An explicit `null` in an optional field means the field is absent, as the
+    published contract's own examples send it (`"line2": null`,
+    `"maxBalance": null`): the key is dropped before validation, so a `null` in a
+    required field reads as the field missing. Values inside free-form maps
+    (fees, tags, metadata) are not fields, and a `null` there is still refused.
     """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_nulls(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null: leave an optional field out")
-        return value
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict) and None in data.values():
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class Actor(Strict):
@@ -174,6 +177,19 @@ class CreateTenant(Strict):
     businessType: Name | None = None
 
 
+# A scalar value of a free-form map (bonus conditions, entry metadata).
+ScalarValue = (
+    Annotated[str, StringConstraints(max_length=200)]
+    | Annotated[int, Field(ge=-(10**12), le=10**12)]
+    | Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+    | bool
+)
+CreditCriterionValue = (
+    ScalarValue
+    | Annotated[list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=50)]
+)
+
+
 class Interest(Strict):
     rate: float | None = None
     baseRate: float | None = None
@@ -182,6 +198,10 @@ class Interest(Strict):
     cashAdvanceRate: float | None = None
     calculationMethod: Str50 | None = None
     paymentFrequency: Str50 | None = None
+    bonusConditions: (
+        Annotated[dict[FeeName, ScalarValue], Field(max_length=limits.bonus_conditions_entries_max)]
+        | None
+    ) = None
 
     @model_validator(mode="before")
     @classmethod
@@ -201,24 +221,38 @@ class Interest(Strict):
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
+Months = Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=limits.term_months_max)]
+Age = Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=150)]
+
+
+def _distinct(values: list[int]) -> list[int]:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat a value")
+    return values
+
+
 class Constraints(Strict):
-    minOpeningBalance: MoneyOrZero | None = None
+    """A product's limits, by the published names; what each means is in `decide`."""
+
+    minBalance: MoneyOrZero | None = None
     maxBalance: MoneyOrZero | None = None
+    allowOverdraft: bool | None = None
     overdraftLimit: MoneyOrZero | None = None
-    minFacilityLimit: MoneyOrZero | None = None
-    maxFacilityLimit: MoneyOrZero | None = None
-    minAge: Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=150)] | None = None
-    maxAge: Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=150)] | None = None
-    termMonths: Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=600)] | None = None
-
-
-CreditCriterionValue = (
-    Annotated[str, StringConstraints(max_length=200)]
-    | Annotated[int, Field(ge=-(10**12), le=10**12)]
-    | Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
-    | bool
-    | Annotated[list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=50)]
-)
+    minAmount: MoneyOrZero | None = None
+    maxAmount: MoneyOrZero | None = None
+    termMonthsDefault: Months | None = None
+    termMonthsOptions: (
+        Annotated[
+            list[Months],
+            Field(min_length=1, max_length=limits.term_options_max),
+            AfterValidator(_distinct),
+        ]
+        | None
+    ) = None
+    termMonths: Months | None = None
+    # Extensions of ours: kept and returned, min < max.
+    minAge: Age | None = None
+    maxAge: Age | None = None
 
 
 class UpsertProduct(Strict):
@@ -263,14 +297,27 @@ class Address(Strict):
 
 
 class Employment(Strict):
-    status: Literal["FULL_TIME", "PART_TIME", "SELF_EMPLOYED", "UNEMPLOYED", "RETIRED", "STUDENT"]
+    status: Literal[
+        "FULL_TIME",
+        "PART_TIME",
+        "CASUAL",
+        "CONTRACT",
+        "SELF_EMPLOYED",
+        "UNEMPLOYED",
+        "RETIRED",
+        "STUDENT",
+    ]
     employer: Name | None = None
     occupation: Name | None = None
     annualIncome: MoneyOrZero | None = None
 
 
+Token = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Z][A-Z0-9_]*$")]
+
+
 class RiskProfile(Strict):
-    rating: Literal["LOW", "MEDIUM", "HIGH"] | None = None
+    segment: Token | None = None
+    kycStatus: Token | None = None
     creditScore: Annotated[int, BeforeValidator(_json_int), Field(ge=0, le=1200)] | None = None
 
 
@@ -298,6 +345,15 @@ class OpenAccount(Strict):
         return self
 
 
+TagValue = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+MetadataValue = (
+    Str256
+    | Annotated[int, Field(ge=-(10**12), le=10**12)]
+    | Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+    | bool
+)
+
+
 class Leg(Strict):
     accountId: Id
     direction: Literal["DEBIT", "CREDIT"]
@@ -314,9 +370,11 @@ class PostEntry(Strict):
         Field(min_length=limits.legs_per_entry_min, max_length=limits.legs_per_entry_max),
     ]
     narrative: Text
-    tags: Annotated[list[Str50], Field(max_length=limits.tags_per_entry_max)] | None = None
+    tags: Annotated[dict[FeeName, TagValue], Field(max_length=limits.tags_per_entry_max)] | None = (
+        None
+    )
     metadata: (
-        Annotated[dict[Str64, Str256], Field(max_length=limits.metadata_entries_max)] | None
+        Annotated[dict[Str64, MetadataValue], Field(max_length=limits.metadata_entries_max)] | None
     ) = None
 
     @model_validator(mode="after")

@@ -9,7 +9,7 @@ command raises `InvariantViolation`; the checks run in the order of
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -108,8 +108,8 @@ def _upsert_product(state: TenantState, command: c.Command, ctx: Context) -> Dec
     k = p.constraints
     if k is not None:
         for low, high in (
-            ("minOpeningBalance", "maxBalance"),
-            ("minFacilityLimit", "maxFacilityLimit"),
+            ("minBalance", "maxBalance"),
+            ("minAmount", "maxAmount"),
             ("minAge", "maxAge"),
         ):
             lo, hi = getattr(k, low), getattr(k, high)
@@ -119,6 +119,20 @@ def _upsert_product(state: TenantState, command: c.Command, ctx: Context) -> Dec
                     f"constraints.{low} must be below constraints.{high}",
                     {"min": low, "max": high},
                 )
+        if k.overdraftLimit and k.allowOverdraft is not True:
+            raise InvariantViolation(
+                "CONSTRAINTS_MUST_BE_CONSISTENT",
+                "constraints.overdraftLimit is above 0 but constraints.allowOverdraft is not true",
+                {"overdraftLimit": to_number(k.overdraftLimit), "allowOverdraft": k.allowOverdraft},
+            )
+        options = k.termMonthsOptions
+        default = k.termMonthsDefault
+        if default is not None and options is not None and default not in options:
+            raise InvariantViolation(
+                "CONSTRAINTS_MUST_BE_CONSISTENT",
+                "constraints.termMonthsDefault is not one of constraints.termMonthsOptions",
+                {"termMonthsDefault": default, "termMonthsOptions": list(options)},
+            )
     existing = state.products.get(p.productCode)
     event_type = "ProductUpdated" if existing is not None else "ProductCreated"
     data = p.model_dump(mode="json", exclude_none=True)
@@ -178,39 +192,57 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
             {"currency": p.currency, "baseCurrency": state.tenant.base_currency},
         )
     is_credit = product.product_type in CREDIT_PRODUCT_TYPES
-    if is_credit and p.facilityLimit is None:
-        raise InvariantViolation(
-            "FACILITY_LIMIT_REQUIRED",
-            f"{product.product_type} accounts need a facilityLimit",
-            {"productType": product.product_type},
-        )
-    if not is_credit and p.facilityLimit is not None:
+    # A loan or card opens with the limit asked for (an extension) or, as published
+    # ("OpenAccount (Personal Loan) -> LoanFacilityCreated", no limit in the request),
+    # with the product's maxAmount.
+    facility = p.facilityLimit
+    if is_credit and facility is None:
+        facility = product.max_amount_minor
+        if facility is None:
+            raise InvariantViolation(
+                "FACILITY_LIMIT_REQUIRED",
+                f"{product.product_type} accounts need a facilityLimit when the product "
+                "has no constraints.maxAmount",
+                {"productType": product.product_type},
+            )
+    if not is_credit and facility is not None:
         raise InvariantViolation(
             "FACILITY_LIMIT_NOT_ALLOWED",
             f"{product.product_type} accounts take no facilityLimit",
             {"productType": product.product_type},
         )
-    if p.facilityLimit is not None:
-        lo, hi = product.min_facility_minor, product.max_facility_minor
-        if (lo is not None and p.facilityLimit < lo) or (hi is not None and p.facilityLimit > hi):
+    if is_credit and facility is not None:
+        lo, hi = product.min_amount_minor, product.max_amount_minor
+        if (lo is not None and facility < lo) or (hi is not None and facility > hi):
             raise InvariantViolation(
                 "FACILITY_LIMIT_OUT_OF_RANGE",
-                "facilityLimit is outside the product's range",
+                "facilityLimit is outside the product's minAmount..maxAmount",
                 {
-                    "facilityLimit": to_number(p.facilityLimit),
-                    "minFacilityLimit": None if lo is None else to_number(lo),
-                    "maxFacilityLimit": None if hi is None else to_number(hi),
+                    "facilityLimit": to_number(facility),
+                    "minAmount": None if lo is None else to_number(lo),
+                    "maxAmount": None if hi is None else to_number(hi),
                 },
             )
     deposit = p.initialDeposit or 0
-    if product.min_opening_minor is not None and deposit < product.min_opening_minor:
+    # The opening amount: at least minBalance for every deposit product, and within
+    # minAmount..maxAmount for a term deposit.
+    low_name, low = "minBalance", product.min_balance_minor
+    high_name, high = None, None
+    if product.product_type == "TERM_DEPOSIT":
+        if product.min_amount_minor is not None and (low is None or product.min_amount_minor > low):
+            low_name, low = "minAmount", product.min_amount_minor
+        high_name, high = "maxAmount", product.max_amount_minor
+    if not is_credit and low is not None and deposit < low:
         raise InvariantViolation(
             "INITIAL_DEPOSIT_BELOW_MINIMUM",
-            "initialDeposit is below the product's minimum opening balance",
-            {
-                "initialDeposit": to_number(deposit),
-                "minOpeningBalance": to_number(product.min_opening_minor),
-            },
+            f"initialDeposit is below the product's {low_name}",
+            {"initialDeposit": to_number(deposit), low_name: to_number(low)},
+        )
+    if high is not None and deposit > high:
+        raise InvariantViolation(
+            "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
+            f"initialDeposit is above the product's {high_name}",
+            {"initialDeposit": to_number(deposit), high_name: to_number(high)},
         )
     account_id = ctx.new_id()
     account = Account(
@@ -221,7 +253,7 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
         p.customerId,
         product.code,
         product.product_type,
-        p.facilityLimit,
+        facility,
     )
     if deposit > 0:
         _check_bounds(state, {account_id: deposit}, {account_id: account})
@@ -243,14 +275,14 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
             plain=True,
         )
     ]
-    if p.facilityLimit is not None:
+    if facility is not None:
         events.append(
             NewEvent(
                 "LoanFacilityCreated",
                 account_id,
                 {
                     "accountId": account_id,
-                    "facilityLimit": to_number(p.facilityLimit),
+                    "facilityLimit": to_number(facility),
                     "currency": p.currency,
                 },
                 (account_id,),
@@ -345,12 +377,12 @@ def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decisio
                 "currency": p.currency,
                 "legs": legs,
                 "narrative": p.narrative,
-                "tags": list(p.tags or []),
+                "tags": dict(p.tags or {}),
                 "metadata": dict(p.metadata or {}),
             },
             tuple(changes),
             tuple(changes.items()),
-            plain=all(key.isascii() for key in p.metadata or ()),
+            plain=_plain_map(p.tags) and _plain_map(p.metadata),
         )
     ]
     for account_id, change in changes.items():
@@ -370,6 +402,14 @@ def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decisio
             )
         )
     return Decision(events, {"tenantId": command.tenant_id, "entryId": entry_id})
+
+
+def _plain_map(values: Mapping[str, object] | None) -> bool:
+    """True when sorted-key JSON of `values` is already its RFC 8785 form (see NewEvent.plain):
+    ASCII keys, and no client floats (JCS writes some of them differently)."""
+    return values is None or all(
+        key.isascii() and type(value) is not float for key, value in values.items()
+    )
 
 
 def _check_bounds(

@@ -28,11 +28,12 @@ def product_from_data(data: Mapping[str, Any]) -> Product:
         product_type=data["productType"],
         active=bool(data.get("active", True)),
         data=dict(data),
-        min_opening_minor=minor("minOpeningBalance"),
+        min_balance_minor=minor("minBalance"),
         max_balance_minor=minor("maxBalance"),
+        allow_overdraft=k.get("allowOverdraft") is True,
         overdraft_minor=minor("overdraftLimit"),
-        min_facility_minor=minor("minFacilityLimit"),
-        max_facility_minor=minor("maxFacilityLimit"),
+        min_amount_minor=minor("minAmount"),
+        max_amount_minor=minor("maxAmount"),
     )
 
 

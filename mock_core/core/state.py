@@ -46,11 +46,13 @@ class Product:
     product_type: str
     active: bool
     data: dict[str, Any]
-    min_opening_minor: int | None = None
+    # The published constraints, money in minor units (None: not given).
+    min_balance_minor: int | None = None
     max_balance_minor: int | None = None
+    allow_overdraft: bool = False
     overdraft_minor: int | None = None
-    min_facility_minor: int | None = None
-    max_facility_minor: int | None = None
+    min_amount_minor: int | None = None
+    max_amount_minor: int | None = None
 
 
 @dataclass(slots=True)
@@ -90,15 +92,22 @@ class TenantState:
 def account_bounds(account: Account, product: Product | None) -> tuple[int, int]:
     """Return the (min, max) balance in minor units that `account` must stay within.
 
-    Deposits: -overdraftLimit <= balance <= maxBalance. Loans and cards:
-    -facilityLimit <= balance <= 0. GL accounts have no business bounds. Every
-    account, GL included, stays within +-limits.balance_minor_max.
+    Deposits and term deposits: the floor is `-overdraftLimit` when the product
+    has `allowOverdraft`, else `minBalance` (default 0); the ceiling is
+    `maxBalance` when given. Loans and cards: -facilityLimit <= balance <= 0. GL
+    accounts have no business bounds. Every account, GL included, stays within
+    +-limits.balance_minor_max.
     """
     ceiling = limits.balance_minor_max
     if account.account_type == "GL":
         return -ceiling, ceiling
     if account.product_type in CREDIT_PRODUCT_TYPES:
         return max(-(account.facility_limit_minor or 0), -ceiling), 0
-    overdraft = (product.overdraft_minor or 0) if product is not None else 0
-    high = product.max_balance_minor if product is not None else None
-    return max(-overdraft, -ceiling), ceiling if high is None else min(high, ceiling)
+    if product is None:
+        return 0, ceiling
+    if product.allow_overdraft:
+        low = -(product.overdraft_minor or 0)
+    else:
+        low = product.min_balance_minor or 0
+    high = product.max_balance_minor
+    return max(low, -ceiling), ceiling if high is None else min(high, ceiling)

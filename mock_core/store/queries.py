@@ -51,7 +51,7 @@ _ENVELOPES = "SELECT sequence, envelope FROM events WHERE tenant_id = :t AND seq
 _ACCOUNT_ENVELOPES = (
     "SELECT e.sequence, e.envelope FROM (SELECT sequence FROM account_events "
     "WHERE tenant_id = :t AND account_id = :a AND sequence > :after "
-    "ORDER BY sequence LIMIT :n) AS touched "
+    "ORDER BY sequence LIMIT :n OFFSET :skip) AS touched "
     "JOIN events e ON e.tenant_id = :t AND e.sequence = touched.sequence "
     "ORDER BY e.sequence"
 )
@@ -319,16 +319,22 @@ def _offset_page(
 
 def _customer_summary(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
     person = data["person"]
+    risk = data.get("riskProfile") or {}
     return {
+        # The published summary first ...
         "customerId": data["customerId"],
-        "tenantId": tenant_id,
         "externalRef": data.get("externalRef"),
+        "fullName": f"{person['firstName']} {person['lastName']}",
+        "email": person["email"],
+        "segment": risk.get("segment"),
+        "kycStatus": risk.get("kycStatus"),
+        "createdAt": data["createdAt"],
+        # ... then our additions (extensions).
+        "tenantId": tenant_id,
         "firstName": person["firstName"],
         "lastName": person["lastName"],
-        "email": person["email"],
         "mobile": person["mobile"],
         "status": "ACTIVE",
-        "createdAt": data["createdAt"],
     }
 
 
@@ -449,16 +455,16 @@ def _page(rows: Sequence[Any], limit: int) -> dict[str, Any]:
 
 
 def account_event_page(
-    conn: Connection, tenant_id: str, account_id: str, after: int, limit: int
+    conn: Connection, tenant_id: str, account_id: str, after: int, limit: int, offset: int = 0
 ) -> dict[str, Any] | None:
-    """The events that touched the account, after `after`, oldest first; None when the
-    account does not exist (in this tenant)."""
+    """The events that touched the account, after `after` and then `offset` more, oldest
+    first; None when the account does not exist (in this tenant)."""
     if not storable(account_id):
         return None
     rows = _run(
         conn,
         "account_events",
-        {"t": tenant_id, "a": account_id, "after": after, "n": limit + 1},
+        {"t": tenant_id, "a": account_id, "after": after, "n": limit + 1, "skip": offset},
     ).fetchall()
     # Only an existing account has touches, so rows prove it exists; no rows may
     # also be a page past its last event.

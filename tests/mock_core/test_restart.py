@@ -59,7 +59,8 @@ def child_env() -> dict[str, str]:
 class Server:
     """One `mock-core serve` subprocess."""
 
-    def __init__(self, db: Path, log: Path, api_keys: str | None) -> None:
+    def __init__(self, db: Path | str, log: Path, api_keys: str | None) -> None:
+        """Serve the SQLite file `db`, or the database at the URL `db`."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -73,7 +74,7 @@ class Server:
             "--port",
             str(self.port),
             "--database-url",
-            f"sqlite:///{db}",
+            db if isinstance(db, str) else f"sqlite:///{db}",
             "--no-access-log",
         ]
         if api_keys is not None:
