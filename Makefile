@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo serve test lint format clean
+.PHONY: help setup demo serve test lint format clean
+.DEFAULT_GOAL := help
+
+help:  ## this list
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 16
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,14 +29,14 @@ lint: setup  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: setup
+format: setup  ## ruff format and ruff check --fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 test: lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q
 
-clean:
+clean:  ## remove the venv, the outputs and the caches
 	rm -rf $(VENV) var output .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # The benchmark harness (issue 6): wrk against the floor and the mock, the twin end to

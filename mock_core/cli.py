@@ -1,15 +1,97 @@
-"""`mock-core`: serve the mock, or migrate its store."""
+"""`mock-core`: serve the mock, or migrate its store.
+
+Exit codes: 0 done (or stopped); 2 bad usage or settings, a port that cannot be
+listened on, or a store that cannot be opened. Every refusal is one line on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
+from typing import NoReturn
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
+from mock_core import __version__
 from mock_core.settings import DEV_PLATFORM_KEY, Settings
 from mock_core.store.engine import is_sqlite, upgrade
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (and the help pointed at)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port {text!r} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1..65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: pydantic's field errors joined, others' first line."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            message = str(err.get("msg", "")).removeprefix("Value error, ")
+            parts.append(f"{where}: {message}" if where else message)
+        return "; ".join(parts)
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fail(message: str) -> int:
+    print(f"mock-core: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _open_store(url: str) -> str | None:
+    """Create or upgrade the schema at `url`; None, or why it cannot be opened."""
+    try:
+        upgrade(url)
+    except (SQLAlchemyError, OSError) as exc:
+        return f"cannot open the database {url}: {_one_line(exc)}"
+    return None
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """None when (host, port) can be listened on now, else why not."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            return f"cannot listen on {host}:{port}: {reason}"
+    return None
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -34,18 +116,20 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings_from(args)
     except (ValidationError, ValueError, OSError) as exc:
-        print(f"mock-core: bad settings: {exc}", file=sys.stderr)
-        return 2
+        return _fail(f"bad settings: {_one_line(exc)}")
     if args.workers > 1 and is_sqlite(settings.database_url):
-        print(
-            "mock-core: SQLite takes one worker (its writes are serialised by one lock); "
+        return _fail(
+            "SQLite takes one worker (its writes are serialised by one lock); "
             "use --workers 1, or PostgreSQL (--database-url postgresql+psycopg://...) "
-            "for several",
-            file=sys.stderr,
+            "for several"
         )
-        return 2
+    problem = _port_problem(args.host, args.port)
+    if problem is not None:
+        return _fail(f"{problem}; pick another with --port")
     # Migrate once here, so that several workers do not race to create the schema.
-    upgrade(settings.database_url)
+    problem = _open_store(settings.database_url)
+    if problem is not None:
+        return _fail(problem)
     os.environ["MOCK_CORE_MIGRATE_ON_START"] = "false"
     key_note = (
         f"development key {DEV_PLATFORM_KEY!r} (scope *): set --api-keys for anything shared"
@@ -74,18 +158,26 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    settings = _settings_from(args)
-    upgrade(settings.database_url)
+    try:
+        settings = _settings_from(args)
+    except (ValidationError, ValueError, OSError) as exc:
+        return _fail(f"bad settings: {_one_line(exc)}")
+    problem = _open_store(settings.database_url)
+    if problem is not None:
+        return _fail(problem)
     print(f"mock-core: {settings.database_url} is at the newest schema", file=sys.stderr)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mock-core",
         description="An event-sourced mock of the TuringCore v1 core-banking API.",
+        epilog="Exit codes: 0 done; 2 bad usage or settings, a port that cannot be "
+        "listened on, or a store that cannot be opened (one line on stderr says which).",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"mock-core {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser(
         "serve",
         help="serve the API",
@@ -93,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         "With no --api-keys the development key 'dev-platform-key' (scope *) is accepted.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--port", type=_port, default=8080, help="port, 1..65535 (default 8080)")
     p.add_argument(
         "--database-url",
         default=None,
@@ -107,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $MOCK_CORE_API_KEYS)",
     )
     p.add_argument("--api-keys-file", default=None, help="a file of KEY=SCOPE lines")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only)")
+    p.add_argument(
+        "--workers", type=_positive, default=1, help="worker processes (PostgreSQL only)"
+    )
     p.add_argument("--no-admin", action="store_true", help="switch the /_mock/ endpoints off")
     p.add_argument("--no-access-log", action="store_true", help="no JSON line per request")
     p.add_argument("--log-level", default="warning", help="uvicorn's log level")

@@ -76,6 +76,17 @@ def validation_details(exc: ValidationError, prefix: tuple[str | int, ...] = ())
     }
 
 
+def _naming_first(message: str, details: dict[str, Any]) -> str:
+    """`message`, followed by where the first problem is and what it is."""
+    problems = details["errors"]
+    if not problems:
+        return message
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{message}: {where}: {first['msg']}{more}"
+
+
 def parse_command(path_tenant: str, body: Any) -> Command:
     """Validate a decoded request body against the envelope and its payload model."""
     if not isinstance(body, dict):
@@ -83,17 +94,16 @@ def parse_command(path_tenant: str, body: Any) -> Command:
     try:
         envelope = Envelope.model_validate(body)
     except ValidationError as exc:
+        details = validation_details(exc)
         raise RequestError(
-            "VALIDATION_ERROR", "the command envelope is invalid", validation_details(exc)
+            "VALIDATION_ERROR", _naming_first("the command envelope is invalid", details), details
         ) from None
     try:
         payload = PAYLOAD_MODELS[envelope.commandType].model_validate(envelope.payload)
     except ValidationError as exc:
-        raise RequestError(
-            "VALIDATION_ERROR",
-            f"the {envelope.commandType} payload is invalid",
-            validation_details(exc, ("payload",)),
-        ) from None
+        details = validation_details(exc, ("payload",))
+        message = _naming_first(f"the {envelope.commandType} payload is invalid", details)
+        raise RequestError("VALIDATION_ERROR", message, details) from None
     if envelope.tenantId != path_tenant:
         raise RequestError(
             "TENANT_MISMATCH",

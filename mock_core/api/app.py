@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     )
     app.state.keys = KeyRing(settings.keys())
     app.state.metrics = Metrics()
+    app.state.served_specs = {}
     path = spec_path()
     if path.exists():
         app.state.spec_yaml = path.read_bytes()

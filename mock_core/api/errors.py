@@ -56,9 +56,11 @@ def install(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        return json_response(
-            400, error_body("VALIDATION_ERROR", "the request is invalid", {"errors": errors})
-        )
+        message = "the request is invalid"
+        if errors:
+            where = ".".join(str(part) for part in errors[0]["loc"])
+            message = f"{message}: {where}: {errors[0]['msg']}"
+        return json_response(400, error_body("VALIDATION_ERROR", message, {"errors": errors}))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

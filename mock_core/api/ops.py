@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
+import re
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -43,19 +46,76 @@ async def metrics(m: MetricsDep) -> Response:
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+# The spec is served with a `servers` entry of the address it was asked for, so that
+# Swagger UI's "Try it out" reaches this mock on whatever host and port it runs.
+_SERVERS_LINE = re.compile(rb"(?m)^(servers:\r?\n\s*- url: ).*$")
+_SERVED_SPECS_MAX = 16  # (format, base URL) pairs kept; a proxy may present several
+
+
+def _served_spec(request: Request, form: str) -> bytes:
+    state = request.app.state
+    base = str(request.base_url).rstrip("/") + "/v1"
+    cache: dict[tuple[str, str], bytes] = state.served_specs
+    body = cache.get((form, base))
+    if body is None:
+        if form == "yaml":
+            body = _SERVERS_LINE.sub(lambda m: m.group(1) + base.encode(), state.spec_yaml, 1)
+        else:
+            spec = orjson.loads(state.spec_json)
+            if spec:
+                spec["servers"] = [{"url": base, "description": "this mock-core"}]
+            body = orjson.dumps(spec)
+        if len(cache) >= _SERVED_SPECS_MAX:
+            cache.clear()
+        cache[(form, base)] = body
+    return body
+
+
 @router.get("/v1/openapi.yaml", include_in_schema=False)
 async def spec_yaml(request: Request) -> Response:
-    return Response(request.app.state.spec_yaml, media_type="application/yaml")
+    return Response(_served_spec(request, "yaml"), media_type="application/yaml")
 
 
 @router.get("/v1/openapi.json", include_in_schema=False)
 async def spec_json(request: Request) -> Response:
-    return Response(request.app.state.spec_json, media_type="application/json")
+    return Response(_served_spec(request, "json"), media_type="application/json")
+
+
+# Swagger UI's script and styles ship with the kit (the fastapi-offline package carries
+# them): /docs works with no network, as the rest of the mock does.
+SWAGGER_UI_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon.png": "image/png",
+}
+
+
+@functools.cache
+def _swagger_ui_file(name: str) -> bytes:
+    return (importlib.resources.files("fastapi_offline") / "static" / name).read_bytes()
 
 
 @router.get("/docs", include_in_schema=False)
 async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="TuringCore v1 (mock)")
+    return get_swagger_ui_html(
+        openapi_url="/v1/openapi.json",
+        title="TuringCore v1 (mock)",
+        swagger_js_url="/docs/static/swagger-ui-bundle.js",
+        swagger_css_url="/docs/static/swagger-ui.css",
+        swagger_favicon_url="/docs/static/favicon.png",
+    )
+
+
+@router.get("/docs/static/{name}", include_in_schema=False)
+async def docs_static(name: str) -> Response:
+    media_type = SWAGGER_UI_FILES.get(name)
+    if media_type is None:
+        raise RequestError("NOT_FOUND", f"no file {name} here", {"file": name})
+    return Response(
+        _swagger_ui_file(name),
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 def _admin_enabled(settings: SettingsDep) -> None:

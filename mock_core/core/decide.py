@@ -227,11 +227,11 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
     # The opening amount: at least minBalance for every deposit product, and within
     # minAmount..maxAmount for a term deposit.
     low_name, low = "minBalance", product.min_balance_minor
-    high_name, high = None, None
+    high_name, high = "maxAmount", None
     if product.product_type == "TERM_DEPOSIT":
         if product.min_amount_minor is not None and (low is None or product.min_amount_minor > low):
             low_name, low = "minAmount", product.min_amount_minor
-        high_name, high = "maxAmount", product.max_amount_minor
+        high = product.max_amount_minor
     if not is_credit and low is not None and deposit < low:
         raise InvariantViolation(
             "INITIAL_DEPOSIT_BELOW_MINIMUM",
