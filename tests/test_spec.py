@@ -30,21 +30,24 @@ SPEC_URI = "urn:turingcore:v1"
 SCHEMAS = "#/components/schemas/"
 
 COMMAND_TYPES = ["CreateTenant", "UpsertProduct", "CreateCustomer", "OpenAccount", "PostEntry"]
-# The contract's example sequence, in the order it runs against an empty service.
+# The contract's example sequence, in the order it runs against an empty service: the
+# published payloads in the published order, plus two account openings of ours.
 COMMAND_EXAMPLES = [
     "createTenant",
     "upsertProductTxnBasic",
     "upsertProductSavings",
-    "upsertProductCard",
+    "upsertProductPersonalLoan",
+    "upsertProductTermDeposit",
     "createCustomer",
     "openAccount",
     "openSavingsAccount",
-    "openCardAccount",
+    "openLoanAccount",
     "salary",
     "cardSpend",
     "transfer",
 ]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+LETTERS_21 = "abcdefghijklmnopqrstu"
 UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")
 GENESIS_HASH = "0" * 64
 
@@ -222,14 +225,25 @@ OUT_OF_LIMITS = [
     case("one-leg", "salary", lambda v: v["payload"].update(legs=_legs(v)[:1])),
     case("102-legs", "salary", lambda v: v["payload"].update(legs=_legs(v) * 51)),
     case("narrative-501", "salary", lambda v: v["payload"].update(narrative="x" * 501)),
-    case("21-tags", "salary", lambda v: v["payload"].update(tags=["t"] * 21)),
+    case("21-tags", "salary", lambda v: v["payload"].update(tags=dict.fromkeys(LETTERS_21, "t"))),
+    case("tags-a-list", "salary", lambda v: v["payload"].update(tags=["salary"])),
+    case("tag-value-number", "salary", lambda v: v["payload"]["tags"].update(category=1)),
+    case("tag-value-empty", "salary", lambda v: v["payload"]["tags"].update(category="")),
+    case("tag-value-101", "salary", lambda v: v["payload"]["tags"].update(category="x" * 101)),
+    case("tag-value-null", "salary", lambda v: v["payload"]["tags"].update(category=None)),
+    case("tag-name-not-identifier", "salary", lambda v: v["payload"]["tags"].update({"a b": "x"})),
+    case("tags-on-a-leg", "salary", lambda v: _legs(v)[0].update(tags={"category": "INCOME"})),
     case(
         "21-metadata",
         "salary",
-        lambda v: v["payload"].update(metadata=dict.fromkeys("abcdefghijklmnopqrstu", "v")),
+        lambda v: v["payload"].update(metadata=dict.fromkeys(LETTERS_21, "v")),
     ),
     case("metadata-257", "salary", lambda v: v["payload"].update(metadata={"k": "v" * 257})),
-    case("metadata-not-string", "salary", lambda v: v["payload"].update(metadata={"k": 1})),
+    case("metadata-not-scalar", "salary", lambda v: v["payload"].update(metadata={"k": [1]})),
+    case("metadata-object", "salary", lambda v: v["payload"].update(metadata={"k": {"a": 1}})),
+    case("metadata-null-value", "salary", lambda v: v["payload"].update(metadata={"k": None})),
+    case("narrative-null", "salary", lambda v: v["payload"].update(narrative=None)),
+    case("leg-amount-null", "salary", lambda v: _legs(v)[0].update(amount=None)),
     case("date-not-iso", "salary", lambda v: v["payload"].update(bookingDate="14/01/2025")),
     case("idempotency-key-201", "salary", lambda v: v.update(idempotencyKey="k" * 201)),
     case("command-id-not-uuid", "salary", lambda v: v.update(commandId="not-a-uuid")),
@@ -240,21 +254,79 @@ OUT_OF_LIMITS = [
     case("tenant-code-short", "createTenant", lambda v: v["payload"].update(tenantCode="X")),
     case("currency-lower-case", "createTenant", lambda v: v["payload"].update(baseCurrency="aud")),
     case("fee-negative", "upsertProductTxnBasic", lambda v: v["payload"]["fees"].update(x=-1.0)),
+    case("fee-null", "upsertProductTxnBasic", lambda v: v["payload"]["fees"].update(x=None)),
+    case(
+        "constraint-typo",
+        "upsertProductTxnBasic",
+        lambda v: v["payload"]["constraints"].update(minBalanse=0),
+    ),
+    case(
+        "legacy-min-opening-balance",
+        "upsertProductTxnBasic",
+        lambda v: v["payload"]["constraints"].update(minOpeningBalance=0),
+    ),
+    case(
+        "legacy-max-facility-limit",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(maxFacilityLimit=1000),
+    ),
+    case(
+        "min-balance-negative",
+        "upsertProductTxnBasic",
+        lambda v: v["payload"]["constraints"].update(minBalance=-1.0),
+    ),
+    case(
+        "allow-overdraft-string",
+        "upsertProductTxnBasic",
+        lambda v: v["payload"]["constraints"].update(allowOverdraft="yes"),
+    ),
+    case(
+        "term-options-repeat",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(termMonthsOptions=[12, 12]),
+    ),
+    case(
+        "term-options-empty",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(termMonthsOptions=[]),
+    ),
+    case(
+        "term-months-601",
+        "upsertProductTermDeposit",
+        lambda v: v["payload"]["constraints"].update(termMonths=601),
+    ),
+    case(
+        "bonus-condition-null",
+        "upsertProductSavings",
+        lambda v: v["payload"]["interest"]["bonusConditions"].update(minMonthlyDeposit=None),
+    ),
+    case(
+        "bonus-condition-list",
+        "upsertProductSavings",
+        lambda v: v["payload"]["interest"]["bonusConditions"].update(minMonthlyDeposit=[1]),
+    ),
+    case(
+        "21-bonus-conditions",
+        "upsertProductSavings",
+        lambda v: v["payload"]["interest"].update(bonusConditions=dict.fromkeys(LETTERS_21, 1)),
+    ),
     case(
         "interest-unknown",
         "upsertProductTxnBasic",
         lambda v: v["payload"]["interest"].update(apr=1),
     ),
     case(
-        "max-age-151", "upsertProductCard", lambda v: v["payload"]["constraints"].update(maxAge=151)
+        "max-age-151",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(maxAge=151),
     ),
     case(
         "51-features", "upsertProductTxnBasic", lambda v: v["payload"].update(features=["F"] * 51)
     ),
     case(
         "21-credit-criteria",
-        "upsertProductCard",
-        lambda v: v["payload"].update(creditCriteria=dict.fromkeys("abcdefghijklmnopqrstu", 1)),
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"].update(creditCriteria=dict.fromkeys(LETTERS_21, 1)),
     ),
     case(
         "mobile-not-e164", "createCustomer", lambda v: v["payload"]["person"].update(mobile="0412")
@@ -265,7 +337,27 @@ OUT_OF_LIMITS = [
         "createCustomer",
         lambda v: v["payload"]["riskProfile"].update(creditScore=1201),
     ),
-    case("facility-limit-zero", "openCardAccount", lambda v: v["payload"].update(facilityLimit=0)),
+    case(
+        "legacy-risk-rating",
+        "createCustomer",
+        lambda v: v["payload"]["riskProfile"].update(rating="LOW"),
+    ),
+    case(
+        "segment-lower-case",
+        "createCustomer",
+        lambda v: v["payload"]["riskProfile"].update(segment="retail"),
+    ),
+    case(
+        "employment-status-unknown",
+        "createCustomer",
+        lambda v: v["payload"]["employment"].update(status="INTERN"),
+    ),
+    case("address-missing", "createCustomer", lambda v: v["payload"].pop("address")),
+    case("address-null", "createCustomer", lambda v: v["payload"].update(address=None)),
+    case(
+        "person-email-null", "createCustomer", lambda v: v["payload"]["person"].update(email=None)
+    ),
+    case("facility-limit-zero", "openLoanAccount", lambda v: v["payload"].update(facilityLimit=0)),
     case("customer-id-65", "openAccount", lambda v: v["payload"].update(customerId="c" * 65)),
 ]
 
@@ -278,8 +370,33 @@ INVARIANTS_ONLY = [
     ),
     case(
         "min-above-max",
-        "upsertProductCard",
-        lambda v: v["payload"]["constraints"].update(minFacilityLimit=30000),
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(minAmount=60000),
+    ),
+    case(
+        "min-balance-above-max-balance",
+        "upsertProductSavings",
+        lambda v: v["payload"]["constraints"].update(minBalance=300000),
+    ),
+    case(
+        "overdraft-without-allow",
+        "upsertProductTxnBasic",
+        lambda v: v["payload"]["constraints"].update(overdraftLimit=500),
+    ),
+    case(
+        "default-term-not-offered",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(termMonthsDefault=18),
+    ),
+    case(
+        "term-deposit-below-minimum",
+        "openAccount",
+        lambda v: v["payload"].update(productCode="TERM_6M", initialDeposit=999.99),
+    ),
+    case(
+        "facility-limit-on-deposit",
+        "openAccount",
+        lambda v: v["payload"].update(facilityLimit=1000),
     ),
     case(
         "customer-under-18",
@@ -291,6 +408,106 @@ INVARIANTS_ONLY = [
     case("leg-currency-differs", "salary", lambda v: _legs(v)[0].update(currency="NZD")),
     case("account-currency", "openAccount", lambda v: v["payload"].update(currency="NZD")),
 ]
+
+
+# An explicit null in an optional field means the field is absent, at any depth.
+NULL_IS_ABSENT = [
+    case("idempotency-key-null", "salary", lambda v: v.update(idempotencyKey=None)),
+    case("tags-null", "salary", lambda v: v["payload"].update(tags=None)),
+    case("metadata-null", "salary", lambda v: v["payload"].update(metadata=None)),
+    case("leg-currency-null", "salary", lambda v: _legs(v)[0].update(currency=None)),
+    case("line2-null", "createCustomer", lambda v: v["payload"]["address"].update(line2=None)),
+    case("employment-null", "createCustomer", lambda v: v["payload"].update(employment=None)),
+    case("risk-profile-null", "createCustomer", lambda v: v["payload"].update(riskProfile=None)),
+    case(
+        "segment-null", "createCustomer", lambda v: v["payload"]["riskProfile"].update(segment=None)
+    ),
+    case(
+        "annual-income-null",
+        "createCustomer",
+        lambda v: v["payload"]["employment"].update(annualIncome=None),
+    ),
+    case("external-ref-null", "createCustomer", lambda v: v["payload"].update(externalRef=None)),
+    case("business-type-null", "createTenant", lambda v: v["payload"].update(businessType=None)),
+    case(
+        "min-balance-null",
+        "upsertProductTxnBasic",
+        lambda v: v["payload"]["constraints"].update(minBalance=None),
+    ),
+    case(
+        "constraints-null", "upsertProductTxnBasic", lambda v: v["payload"].update(constraints=None)
+    ),
+    case("fees-null", "upsertProductTxnBasic", lambda v: v["payload"].update(fees=None)),
+    case("features-null", "upsertProductTxnBasic", lambda v: v["payload"].update(features=None)),
+    case(
+        "rate-null", "upsertProductTxnBasic", lambda v: v["payload"]["interest"].update(rate=None)
+    ),
+    case(
+        "bonus-conditions-null",
+        "upsertProductSavings",
+        lambda v: v["payload"]["interest"].update(bonusConditions=None),
+    ),
+    case(
+        "term-options-null",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"]["constraints"].update(termMonthsOptions=None),
+    ),
+    case(
+        "credit-criteria-null",
+        "upsertProductPersonalLoan",
+        lambda v: v["payload"].update(creditCriteria=None),
+    ),
+    case("initial-deposit-null", "openAccount", lambda v: v["payload"].update(initialDeposit=None)),
+    case("alias-null", "openAccount", lambda v: v["payload"].update(accountAlias=None)),
+    case(
+        "facility-limit-null", "openLoanAccount", lambda v: v["payload"].update(facilityLimit=None)
+    ),
+]
+
+
+@pytest.mark.parametrize(("example", "mutate"), NULL_IS_ABSENT)
+def test_null_in_an_optional_field_is_valid(example: str, mutate: Any) -> None:
+    value = copy.deepcopy(command_examples()[example]["value"])
+    mutate(value)
+    component("CommandEnvelope").validate(value)
+
+
+def test_every_optional_request_field_accepts_null() -> None:
+    """Walk the five payload schemas: every optional property's schema admits null."""
+    schemas = SPEC["components"]["schemas"]
+
+    def allows_null(schema: dict[str, Any]) -> bool:
+        schema = deref(schema)
+        kind = schema.get("type")
+        if kind == "null" or (isinstance(kind, list) and "null" in kind):
+            return True
+        return any(allows_null(branch) for branch in schema.get("oneOf", []))
+
+    def objects(schema: dict[str, Any], seen: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        for branch in [schema, *schema.get("oneOf", [])]:
+            ref = branch.get("$ref")
+            if ref is not None:
+                if ref in seen:
+                    continue
+                seen.add(ref)
+            target = deref(branch)
+            if "properties" in target:
+                yield ref or "inline", target
+                for sub in target["properties"].values():
+                    yield from objects(sub, seen)
+            if isinstance(target.get("items"), dict):
+                yield from objects(target["items"], seen)
+
+    missing = []
+    seen: set[str] = set()
+    for command_type in COMMAND_TYPES:
+        envelope = schemas[f"{command_type}Command"]
+        for where, schema in objects(envelope, seen):
+            required = set(schema.get("required", ()))
+            for name, sub in schema["properties"].items():
+                if name not in required and not allows_null(sub):
+                    missing.append(f"{where}.{name}")
+    assert not missing, missing
 
 
 @pytest.mark.parametrize(("example", "mutate"), OUT_OF_LIMITS)
@@ -343,6 +560,65 @@ def test_no_legacy_example_keyword() -> None:
     assert not found, found
 
 
+def test_the_description_states_the_sign_convention() -> None:
+    text = SPEC["info"]["description"]
+    assert "`DEBIT` leg **adds**" in text
+    assert "`CREDIT` leg **subtracts**" in text
+    assert "balance = sum(debit amounts) - sum(credit amounts)" in text
+    assert "GL_SALARY_CLEARING` CREDIT 3000.00, member account DEBIT 3000.00" in text
+
+
+def test_every_constraint_has_its_rule_in_the_spec() -> None:
+    constraints = SPEC["components"]["schemas"]["ProductConstraints"]
+    table = constraints["description"]
+    for name, schema in constraints["properties"].items():
+        assert f"`{name}`" in table, f"the rule of {name} is not in the table"
+        assert schema.get("description"), f"{name} has no description"
+    for legacy in ("minOpeningBalance", "minFacilityLimit", "maxFacilityLimit"):
+        assert legacy not in constraints["properties"]
+
+
+def test_account_queries_take_the_published_parameters() -> None:
+    def params(path: str) -> dict[str, dict[str, Any]]:
+        operation = SPEC["paths"][path]["get"]
+        return {deref(p)["name"]: deref(p) for p in operation.get("parameters", [])}
+
+    accounts = params("/tenants/{tenantId}/accounts")
+    assert set(accounts) == {"customerId", "accountType", "limit", "offset"}
+    assert accounts["accountType"]["schema"]["enum"] == ["CUSTOMER", "GL", "ALL"]
+    assert accounts["accountType"]["schema"]["default"] == "CUSTOMER"
+    assert accounts["limit"]["schema"]["default"] == 50
+    events = params("/tenants/{tenantId}/accounts/{accountId}/events")
+    assert set(events) == {"limit", "offset", "after"}
+    assert events["limit"]["schema"]["default"] == 100
+    assert events["limit"]["schema"]["maximum"] == 1000
+    customers = params("/tenants/{tenantId}/customers")
+    assert set(customers) == {"limit", "offset"}
+    assert customers["limit"]["schema"]["default"] == 50
+
+
+def test_every_operation_documents_the_unknown_query_parameter_400() -> None:
+    for path, method, operation in operations():
+        response = deref(operation["responses"]["400"])
+        examples = response["content"]["application/json"]["examples"]
+        named = [
+            example["value"]
+            for example in examples.values()
+            if "parameter" in example["value"]["details"]
+        ]
+        assert named, f"{method.upper()} {path}: no 400 example for an unknown query parameter"
+        for value in named:
+            assert value["error"] == "VALIDATION_ERROR"
+            assert value["details"]["parameter"] in value["message"]
+
+
+def test_the_invariant_table_lists_every_code_in_precedence_order() -> None:
+    violation = SPEC["components"]["schemas"]["InvariantViolation"]
+    codes = violation["properties"]["invariant"]["enum"]
+    listed = re.findall(r"^\| `([A-Z_]+)` \|", violation["description"], flags=re.MULTILINE)
+    assert listed == codes
+
+
 # (c) The error model: the codes are well formed; the meta-test against
 # mock_core/errors.py checks that they are exactly the service's codes.
 
@@ -362,7 +638,9 @@ def test_error_shapes() -> None:
     assert set(schemas["Error"]["required"]) == {"error", "message", "details"}
     violation = schemas["InvariantViolation"]
     assert violation["properties"]["error"]["const"] == "INVARIANT_VIOLATION"
-    assert set(violation["required"]) == {"commandId", "error", "invariant", "message", "details"}
+    # As published: commandId, error, invariant, details; our `message` is an optional extension.
+    assert set(violation["required"]) == {"commandId", "error", "invariant", "details"}
+    assert violation["properties"]["message"]["x-turingcore-extension"] is True
     assert "INVARIANT_VIOLATION" not in schemas["Error"]["properties"]["error"]["enum"]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.routing import Route
@@ -120,6 +121,8 @@ class CommandEndpoint:
                 correlation_id = correlation_id or value.decode("latin-1")
         keys = self.keys
         keys.check_tenant(authorization, tenant_id)
+        if scope.get("query_string"):
+            _refuse_query(scope["query_string"])
         _require_json(content_type)
         body = await _read_body(receive, content_length)
         try:
@@ -150,6 +153,18 @@ class CommandEndpoint:
         self.metrics.observe_command(command.command_type, time.perf_counter() - started, outcome)
         facts["outcome"] = "REPLAYED" if outcome.replayed else "ACCEPTED"
         return 202, outcome.body
+
+
+def _refuse_query(query_string: bytes) -> None:
+    # The gateway takes no query parameters; one it ignored might have been meant to
+    # change what the command does, so it is refused, not dropped.
+    names = [name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)]
+    if names:
+        raise RequestError(
+            "VALIDATION_ERROR",
+            f"unknown query parameter {names[0]!r}; the command gateway takes none",
+            {"parameter": names[0], "allowed": []},
+        )
 
 
 def _require_json(content_type: str | None) -> None:
