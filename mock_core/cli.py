@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from mock_core import __version__
-from mock_core.settings import DEV_PLATFORM_KEY, Settings
+from mock_core.settings import DEV_PLATFORM_KEY, Settings, spec_path
 from mock_core.store.engine import is_sqlite, upgrade
 
 USAGE_ERROR = 2
@@ -123,6 +123,9 @@ def serve(args: argparse.Namespace) -> int:
             "use --workers 1, or PostgreSQL (--database-url postgresql+psycopg://...) "
             "for several"
         )
+    spec = spec_path()
+    if not spec.is_file():
+        return _fail(f"the contract file {spec} does not exist (check MOCK_CORE_SPEC_PATH)")
     problem = _port_problem(args.host, args.port)
     if problem is not None:
         return _fail(f"{problem}; pick another with --port")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.resources
+import os
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -9,6 +11,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_PLATFORM_KEY = "dev-platform-key"
 PLATFORM_SCOPE = "*"
+
+
+def spec_path() -> Path:
+    """The contract file served at /v1/openapi.yaml: $MOCK_CORE_SPEC_PATH, else the one
+    the package carries (the repository's openapi/, installed as `turingcore_contract`)."""
+    configured = os.environ.get("MOCK_CORE_SPEC_PATH")
+    if configured:
+        return Path(configured)
+    return Path(str(importlib.resources.files("turingcore_contract") / "turingcore.v1.yaml"))
 
 
 def parse_api_keys(spec: str) -> dict[str, frozenset[str]]:

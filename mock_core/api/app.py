@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import yaml
 from fastapi import FastAPI
@@ -19,19 +17,11 @@ from mock_core.api.auth import KeyRing
 from mock_core.api.commands import CommandEndpoint, command_path_tenant, gateway_route
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
 from mock_core.gateway import Gateway, GroupCommitter
-from mock_core.settings import Settings
+from mock_core.settings import Settings, spec_path
 from mock_core.store.engine import make_engine, upgrade
 from mock_core.store.eventstore import Store
 
 log = logging.getLogger("mock_core")
-
-
-def spec_path() -> Path:
-    """The contract file served at /v1/openapi.yaml."""
-    configured = os.environ.get("MOCK_CORE_SPEC_PATH")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "openapi" / "turingcore.v1.yaml"
 
 
 class MockCoreApp(FastAPI):
@@ -94,9 +84,8 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         app.state.spec_json = json.dumps(yaml.load(app.state.spec_yaml, Loader=loader)).encode()
     else:
-        log.warning("contract file %s not found; /v1/openapi.* will be empty", path)
-        app.state.spec_yaml = b""
-        app.state.spec_json = b"{}"
+        # Only a wrong MOCK_CORE_SPEC_PATH gets here: the package carries the contract.
+        raise FileNotFoundError(f"the contract file {path} does not exist (MOCK_CORE_SPEC_PATH)")
 
     app.command_endpoint = CommandEndpoint(
         app.state.gateway,

@@ -1,0 +1,1 @@
+"""The twin's shipped tenants and scenarios, inside the package."""

@@ -1,0 +1,1 @@
+"""The TuringCore v1 contract (turingcore.v1.yaml), shipped inside the package."""
