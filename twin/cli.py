@@ -188,7 +188,7 @@ def run_and_inspect(
     results: list[CheckResult] = []
     if args.no_inspect:
         digest, unmapped = state_digest(
-            client.iter_accounts(plan.tenant_code), run.refs.by_server_id()
+            client.iter_ledger_accounts(plan.tenant_code), run.refs.by_server_id()
         )
     else:
         inspect_started = time.perf_counter()

@@ -185,8 +185,20 @@ class CommandReply:
 
     @property
     def result(self) -> dict[str, Any]:
+        """The reply's `result` object (an extension of ours), {} when absent."""
         result = self.body.get("result")
         return result if isinstance(result, dict) else {}
+
+    def new_id(self, name: str) -> str | None:
+        """The id `name` ("customerId", "accountId", ...) of what the command made.
+
+        Read where the published client reads it, at the top level of the 202
+        (`reply["customerId"]`), else from `result`; None when neither has it.
+        """
+        value = self.body.get(name)
+        if value is None:
+            value = self.result.get(name)
+        return None if value is None else str(value)
 
     @property
     def event_ids(self) -> list[str]:
@@ -245,6 +257,11 @@ class RawReply:
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _names_parameter(error: ApiError, name: str) -> bool:
+    """Whether a 400 refuses the query parameter `name` (details.parameter names it)."""
+    return error.details.get("parameter") == name or (not error.details and name in error.message)
 
 
 def _api_error(status: int, body: Any, reply: CommandReply | None = None) -> ApiError:
@@ -706,7 +723,10 @@ class TuringCoreClient:
         risk_profile: Mapping[str, Any] | None = None,
         **envelope: Any,
     ) -> CommandReply:
-        """CreateCustomer; the new id is `reply.result["customerId"]`."""
+        """CreateCustomer; the new id is `reply.new_id("customerId")`.
+
+        `risk_profile` as published: {segment, kycStatus, creditScore}.
+        """
         payload: dict[str, Any] = {"person": dict(person), "address": dict(address)}
         if external_ref is not None:
             payload["externalRef"] = external_ref
@@ -729,7 +749,11 @@ class TuringCoreClient:
         account_purpose: str | None = None,
         **envelope: Any,
     ) -> CommandReply:
-        """OpenAccount; the new id is `reply.result["accountId"]`."""
+        """OpenAccount; the new id is `reply.new_id("accountId")`.
+
+        `facility_limit` is an extension (ours): a LOAN opened without it gets the
+        product's maxAmount, as published.
+        """
         payload: dict[str, Any] = {
             "customerId": customer_id,
             "productCode": product_code,
@@ -753,11 +777,13 @@ class TuringCoreClient:
         narrative: str,
         value_date: str | None = None,
         currency: str = "AUD",
-        tags: list[str] | None = None,
+        tags: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         **envelope: Any,
     ) -> CommandReply:
-        """PostEntry: legs of {accountId, direction DEBIT|CREDIT, amount}."""
+        """PostEntry: legs of {accountId, direction DEBIT|CREDIT, amount}; `tags` an
+        object of strings ({"category": "INCOME", "source": "PAYROLL_SIM"}), `metadata`
+        an object of scalars."""
         payload: dict[str, Any] = {
             "bookingDate": booking_date,
             "valueDate": value_date or booking_date,
@@ -766,7 +792,7 @@ class TuringCoreClient:
             "narrative": narrative,
         }
         if tags is not None:
-            payload["tags"] = list(tags)
+            payload["tags"] = dict(tags)
         if metadata is not None:
             payload["metadata"] = dict(metadata)
         return self.send_command("PostEntry", payload, tenant_id=tenant_id, **envelope)
@@ -815,7 +841,11 @@ class TuringCoreClient:
         limit: int = 50,
         offset: int = 0,
     ) -> dict[str, Any]:
-        """One page: {accounts, total, limit, offset}."""
+        """One page: {accounts, total, limit, offset}.
+
+        `account_type` (an extension): CUSTOMER, the members' accounts, which is what
+        the service lists without it; GL; or ALL.
+        """
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if customer_id is not None:
             params["customerId"] = customer_id
@@ -832,33 +862,72 @@ class TuringCoreClient:
         account_type: str | None = None,
         page_size: int = PAGE_SIZE_MAX,
     ) -> Iterator[dict[str, Any]]:
-        """Every account (member and GL unless filtered), in creation order."""
+        """Every account `list_accounts` selects (members' only by default), in creation
+        order."""
+        return self._account_pages(tenant_id, customer_id, account_type, page_size, None)
+
+    def iter_ledger_accounts(
+        self, tenant_id: str, *, page_size: int = PAGE_SIZE_MAX
+    ) -> Iterator[dict[str, Any]]:
+        """Every account of the ledger, members' and GL (`accountType=ALL`), in creation
+        order. A service without the accountType extension (a 400 naming it) gives
+        what it lists by default instead."""
+        try:
+            first = self.list_accounts(tenant_id, account_type="ALL", limit=page_size)
+        except ApiError as exc:
+            if exc.status != 400 or not _names_parameter(exc, "accountType"):
+                raise
+            yield from self.iter_accounts(tenant_id, page_size=page_size)
+            return
+        yield from self._account_pages(tenant_id, None, "ALL", page_size, first)
+
+    def _account_pages(
+        self,
+        tenant_id: str,
+        customer_id: str | None,
+        account_type: str | None,
+        page_size: int,
+        first: dict[str, Any] | None,
+    ) -> Iterator[dict[str, Any]]:
         offset = 0
+        page = first
         while True:
-            page = self.list_accounts(
-                tenant_id,
-                customer_id=customer_id,
-                account_type=account_type,
-                limit=page_size,
-                offset=offset,
-            )
+            if page is None:
+                page = self.list_accounts(
+                    tenant_id,
+                    customer_id=customer_id,
+                    account_type=account_type,
+                    limit=page_size,
+                    offset=offset,
+                )
             items = page.get("accounts", [])
             yield from items
             offset += len(items)
             if not items or offset >= int(page.get("total", 0)):
                 return
+            page = None
 
     def get_account(self, tenant_id: str, account_id: str) -> dict[str, Any]:
         body: dict[str, Any] = self._get(f"/tenants/{tenant_id}/accounts/{account_id}")
         return body
 
     def account_events(
-        self, tenant_id: str, account_id: str, *, after: int = 0, limit: int = PAGE_SIZE_MAX
+        self,
+        tenant_id: str,
+        account_id: str,
+        *,
+        after: int = 0,
+        limit: int = PAGE_SIZE_MAX,
+        offset: int | None = None,
     ) -> dict[str, Any]:
-        """One page of the events that touched the account: {events, nextCursor}."""
+        """One page of the events that touched the account, oldest first: {events,
+        nextCursor}. `after` (the cursor, an extension) and `offset` combine: events
+        with sequence > after, skipping `offset` of them."""
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if offset is not None:
+            params["offset"] = offset
         body: dict[str, Any] = self._get(
-            f"/tenants/{tenant_id}/accounts/{account_id}/events",
-            {"after": after, "limit": limit},
+            f"/tenants/{tenant_id}/accounts/{account_id}/events", params
         )
         return body
 

@@ -63,8 +63,12 @@ scenario_days_max = 3_660
 money_minor_max = 10**13  # the contract's amount_minor_max
 product_fees_max = 20
 product_features_max = 50
+bonus_conditions_max = 20
+bonus_condition_key_chars_max = 50
+bonus_condition_text_chars_max = 200
 age_max = 150
 term_months_max = 600
+term_months_options_max = 20
 shown_value_chars_max = 80
 
 ProductType = Literal["DEPOSIT", "LOAN", "TERM_DEPOSIT", "CREDIT_CARD"]
@@ -256,25 +260,108 @@ class TenantDemographics(_Strict):
     employment_types: EmploymentDistribution
 
 
+_BONUS_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _bonus_conditions(value: Any) -> dict[str, str | int | float | bool]:
+    """`interest.bonus_conditions`: snake_case keys (camelCase on the wire), each value a
+    string of at most 200 characters, a finite number or a boolean."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping of conditions, got {_show(value)}")
+    if len(value) > bonus_conditions_max:
+        raise ValueError(f"expected at most {bonus_conditions_max} conditions, got {len(value)}")
+    out: dict[str, str | int | float | bool] = {}
+    for key, item in value.items():
+        if (
+            not isinstance(key, str)
+            or not _BONUS_KEY.match(key)
+            or len(_camel(key)) > bonus_condition_key_chars_max
+        ):
+            raise ValueError(
+                "expected snake_case condition names (a letter first, at most "
+                f"{bonus_condition_key_chars_max} characters on the wire), got {_show(key)}"
+            )
+        text = isinstance(item, str) and 1 <= len(item) <= bonus_condition_text_chars_max
+        number = _is_number(item) and math.isfinite(float(item))
+        if isinstance(item, bool) or text or number:
+            out[key] = item
+        else:
+            raise ValueError(
+                f"expected {key} to be a string of at most {bonus_condition_text_chars_max} "
+                f"characters, a finite number or a boolean, got {_show(item)}"
+            )
+    return out
+
+
+BonusConditions = Annotated[dict[str, str | int | float | bool], BeforeValidator(_bonus_conditions)]
+
+
 class InterestConfig(_Strict):
+    """The published `interest` object; a card's `rate` is its purchase rate."""
+
     rate: Rate | None = None
     base_rate: Rate | None = None
     bonus_rate: Rate | None = None
-    purchase_rate: Rate | None = None
+    # Kept verbatim and returned with the product (the published `bonusConditions`).
+    bonus_conditions: BonusConditions | None = None
+    # For the record only, not sent: the published contract has no field for it (the
+    # spec's cashAdvanceRate is an extension, which a service built from the published
+    # document refuses).
     cash_advance_rate: Rate | None = None
     calculation_method: Short | None = None
     payment_frequency: Short | None = None
 
 
+TermMonths = Annotated[int, Field(ge=1, le=term_months_max)]
+
+
+def _unique_terms(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError(f"expected terms without duplicates, got {_show(value)}")
+    return value
+
+
 class ConstraintsConfig(_Strict):
-    min_opening_balance: Money | None = None
+    """A product's constraints, with the published names (docs/contract.md).
+
+    DEPOSIT and TERM_DEPOSIT: the opening deposit and every later balance stay at or
+    above `min_balance` (default 0) unless `allow_overdraft`, then at or above
+    `-overdraft_limit`; no balance above `max_balance`. TERM_DEPOSIT: the opening
+    amount lies in [min_amount, max_amount], the term is `term_months`. LOAN and
+    CREDIT_CARD: the facility limit lies in [min_amount, max_amount] (a loan opened
+    without one gets max_amount); LOAN terms are `term_months_options`, by default
+    `term_months_default`.
+
+    `min_age`/`max_age` are the twin's own eligibility rule (it opens the product only
+    for members of those ages) and are not sent: the spec's minAge/maxAge are an
+    extension, which a service built from the published document refuses.
+    """
+
+    min_balance: Money | None = None
     max_balance: Money | None = None
+    allow_overdraft: bool | None = None
     overdraft_limit: Money | None = None
-    min_facility_limit: Money | None = None
-    max_facility_limit: Money | None = None
+    min_amount: Money | None = None
+    max_amount: Money | None = None
+    term_months_default: TermMonths | None = None
+    term_months_options: (
+        Annotated[
+            list[TermMonths],
+            Field(min_length=1, max_length=term_months_options_max),
+            AfterValidator(_unique_terms),
+        ]
+        | None
+    ) = None
+    term_months: TermMonths | None = None
     min_age: Annotated[int, Field(ge=0, le=age_max)] | None = None
     max_age: Annotated[int, Field(ge=0, le=age_max)] | None = None
-    term_months: Annotated[int, Field(ge=1, le=term_months_max)] | None = None
+
+    def floor(self) -> Decimal:
+        """The lowest balance a DEPOSIT or TERM_DEPOSIT account may hold (negative with
+        an overdraft)."""
+        if self.allow_overdraft:
+            return -(self.overdraft_limit or Decimal(0))
+        return self.min_balance or Decimal(0)
 
 
 class CreditCriteriaConfig(_Strict):
@@ -291,26 +378,48 @@ _INTEREST_WIRE = {
     "rate": "rate",
     "base_rate": "baseRate",
     "bonus_rate": "bonusRate",
-    "purchase_rate": "purchaseRate",
-    "cash_advance_rate": "cashAdvanceRate",
+    "bonus_conditions": "bonusConditions",
     "calculation_method": "calculationMethod",
     "payment_frequency": "paymentFrequency",
 }
 _CONSTRAINTS_WIRE = {
-    "min_opening_balance": "minOpeningBalance",
+    "min_balance": "minBalance",
     "max_balance": "maxBalance",
+    "allow_overdraft": "allowOverdraft",
     "overdraft_limit": "overdraftLimit",
-    "min_facility_limit": "minFacilityLimit",
-    "max_facility_limit": "maxFacilityLimit",
-    "min_age": "minAge",
-    "max_age": "maxAge",
+    "min_amount": "minAmount",
+    "max_amount": "maxAmount",
+    "term_months_default": "termMonthsDefault",
+    "term_months_options": "termMonthsOptions",
     "term_months": "termMonths",
+}
+# The constraints that mean something for each product type (docs/contract.md); the
+# service keeps the others without effect, the twin's files refuse them as a mistake.
+CONSTRAINTS_BY_TYPE: dict[str, frozenset[str]] = {
+    "DEPOSIT": frozenset(
+        {"min_balance", "max_balance", "allow_overdraft", "overdraft_limit", "min_age", "max_age"}
+    ),
+    "TERM_DEPOSIT": frozenset(
+        {"min_balance", "max_balance", "min_amount", "max_amount", "term_months"}
+        | {"min_age", "max_age"}
+    ),
+    "LOAN": frozenset(
+        {"min_amount", "max_amount", "term_months_default", "term_months_options"}
+        | {"min_age", "max_age"}
+    ),
+    "CREDIT_CARD": frozenset({"min_amount", "max_amount", "min_age", "max_age"}),
 }
 
 
 def _wire(value: Any) -> Any:
     """Money leaves as a JSON number here, at the edge, and nowhere else."""
-    return float(value) if isinstance(value, Decimal) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return {_camel(key): item for key, item in value.items()}
+    return value
 
 
 def _criterion(value: Any) -> Any:
@@ -353,9 +462,12 @@ class ProductConfig(_Strict):
         }
         if self.category is not None:
             payload["category"] = self.category
-        if self.description is not None:
-            payload["description"] = self.description
-        payload["active"] = self.active
+        # Published fields only, so that a service built from the published document
+        # takes the payload: `description`, like the age limits and the cash advance
+        # rate, stays in the file. `active` (an extension) goes only to switch a product
+        # off; a product is active by default.
+        if not self.active:
+            payload["active"] = False
         payload["interest"] = {
             wire: _wire(getattr(self.interest, field))
             for field, wire in _INTEREST_WIRE.items()
@@ -380,7 +492,7 @@ class ProductConfig(_Strict):
 
     @property
     def is_facility(self) -> bool:
-        """LOAN and CREDIT_CARD accounts are opened with a facility limit."""
+        """LOAN and CREDIT_CARD accounts have a facility limit (and no deposit)."""
         return self.type in ("LOAN", "CREDIT_CARD")
 
 
@@ -647,8 +759,8 @@ def _tenant_problems(cfg: TenantConfig) -> Problems:
         seen.add(product.code)
         c = product.constraints
         for lo_name, hi_name in (
-            ("min_opening_balance", "max_balance"),
-            ("min_facility_limit", "max_facility_limit"),
+            ("min_balance", "max_balance"),
+            ("min_amount", "max_amount"),
             ("min_age", "max_age"),
         ):
             lo, hi = getattr(c, lo_name), getattr(c, hi_name)
@@ -658,33 +770,43 @@ def _tenant_problems(cfg: TenantConfig) -> Problems:
                     f"expected {lo_name} < {hi_name} (the contract's MIN_MUST_BE_BELOW_MAX), "
                     f"got {_show(lo)} and {_show(hi)}",
                 )
+        if (
+            c.overdraft_limit is not None
+            and c.overdraft_limit > 0
+            and c.allow_overdraft is not True
+        ):
+            yield (
+                f"{where}.constraints.allow_overdraft",
+                "expected allow_overdraft: true with an overdraft_limit above 0 (the "
+                f"contract's CONSTRAINTS_MUST_BE_CONSISTENT), got {_show(c.allow_overdraft)} "
+                f"with overdraft_limit {_show(c.overdraft_limit)}",
+            )
+        if (
+            c.term_months_default is not None
+            and c.term_months_options is not None
+            and c.term_months_default not in c.term_months_options
+        ):
+            yield (
+                f"{where}.constraints.term_months_default",
+                "expected one of term_months_options (the contract's "
+                f"CONSTRAINTS_MUST_BE_CONSISTENT), got {c.term_months_default} with "
+                f"{_show(c.term_months_options)}",
+            )
+        applicable = CONSTRAINTS_BY_TYPE[product.type]
+        for name in ConstraintsConfig.model_fields:
+            if name not in applicable and getattr(c, name) is not None:
+                yield (
+                    f"{where}.constraints.{name}",
+                    f"expected no {name} on a {product.type} product (it has no effect "
+                    f"there), got {_show(getattr(c, name))}",
+                )
         if product.is_facility:
-            for name in ("min_facility_limit", "max_facility_limit"):
+            for name in ("min_amount", "max_amount"):
                 if getattr(c, name) is None:
                     yield (
                         f"{where}.constraints.{name}",
-                        f"expected a limit for a {product.type} product, got nothing",
-                    )
-            for name in ("overdraft_limit", "max_balance", "min_opening_balance"):
-                if getattr(c, name) is not None:
-                    yield (
-                        f"{where}.constraints.{name}",
-                        f"expected no {name} on a {product.type} product (its bounds come "
-                        f"from the facility limit), got {_show(getattr(c, name))}",
-                    )
-        else:
-            if c.overdraft_limit is None:
-                yield (
-                    f"{where}.constraints.overdraft_limit",
-                    f"expected an overdraft limit (0 for none) on a {product.type} product, "
-                    "got nothing",
-                )
-            for name in ("min_facility_limit", "max_facility_limit"):
-                if getattr(c, name) is not None:
-                    yield (
-                        f"{where}.constraints.{name}",
-                        f"expected no facility limit on a {product.type} product, "
-                        f"got {_show(getattr(c, name))}",
+                        f"expected the facility-limit range (min_amount, max_amount) of a "
+                        f"{product.type} product, got nothing",
                     )
         if len(product.fees) > product_fees_max:
             yield (

@@ -33,10 +33,17 @@ def canonical_amount(value: Any) -> str:
     return f"{amount(value):.2f}"
 
 
+def is_gl(account: Mapping[str, Any]) -> bool:
+    """Whether a listed account is a GL account: `accountType` GL (an extension), or,
+    without that field, no customer (published: a GL account's customerId is null)."""
+    kind = account.get("accountType")
+    return kind == "GL" if kind is not None else account.get("customerId") is None
+
+
 def account_label(account: Mapping[str, Any], ref_by_id: Mapping[str, str]) -> str:
     """The service-independent name of an account: its plan ref, GL code or server id."""
     account_id = str(account.get("accountId"))
-    if account.get("accountType") == "GL":
+    if is_gl(account):
         return f"gl:{account_id}"
     return ref_by_id.get(account_id) or f"id:{account_id}"
 

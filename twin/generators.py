@@ -11,7 +11,9 @@
   member's lane.
 
 Commands of one lane must run in order; lanes may run concurrently. Payloads are the
-wire payloads of docs/contract.md, except where a server id goes: there they hold a
+wire payloads of docs/contract.md in the published shapes, with no field of ours (no
+facilityLimit: loans and cards open as published, at the product's maxAmount; PostEntry
+`tags` an object of strings), except where a server id goes: there they hold a
 local ref, `{"$ref": "customer:C000042"}` or `{"$ref": "account:C000042:TXN"}`, which
 the runner replaces with the id the service returned for the command that `produces`
 it. Treat payloads as read-only: copy before substituting.
@@ -28,8 +30,10 @@ byte for byte (`stream_digest`), given the same Faker version.
 Account bounds: the generator keeps each member account's balance in integer minor
 units (`twin.model.LedgerAccount`) and skips a payment, or shrinks a transfer or
 repayment, that would take an account out of its bounds, so a healthy run has no
-rejections. A lane never shares a bounded account with another (GL accounts have no
-bounds), so the bounds hold under any interleaving of lanes.
+rejections. A card's bound is the member's own credit limit (drawn from the scenario's
+ranges, at most the product's maxAmount, which is the service's bound). A lane never
+shares a bounded account with another (GL accounts have no bounds), so the bounds hold
+under any interleaving of lanes.
 """
 
 from __future__ import annotations
@@ -97,6 +101,10 @@ GL_ACCOUNTS = (
     "GL_FEES",
     "GL_SUSPENSE",
 )
+# Every synthetic member's riskProfile: the published example's segment, and a KYC
+# status that says the check was simulated.
+RISK_SEGMENT = "RETAIL"
+KYC_STATUS = "SIMULATED_PASSED"
 # An account id no tenant has, for the deliberately invalid ACCOUNT_MUST_EXIST entry.
 GL_UNKNOWN = "GL_NO_SUCH_ACCOUNT"
 
@@ -105,6 +113,7 @@ entry_amount_minor_max = 10**13
 pay_hour_first = 6  # salaries land between 06:00 and 07:00, transfers to savings after
 seed_clock_seconds_max = 14 * 3600  # seed commands are stamped 09:00 + i seconds, capped
 days_per_block = 30  # "per month" counts are drawn per block of 30 days
+loan_term_months_fallback = 12  # a loan product without termMonthsDefault
 faker_pool_names = 400  # first and last names each: 160,000 combinations
 faker_pool_streets = 300
 faker_pool_suburbs = 200
@@ -138,6 +147,40 @@ _SPEND_NARRATIVE = {
     "medium": "Groceries and fuel",
     "large": "Shopping and dining",
 }
+# PostEntry `tags`: an object of strings, as in the published examples (salary
+# {"category": "INCOME", "source": "PAYROLL_SIM"}, card spend {"category": ...,
+# "channel": "POS", "merchantMcc": ...}, transfer {"category": "TRANSFER", "channel":
+# "ONLINE"}). One dict per kind, shared by the commands of that kind: payloads are
+# read-only.
+tag_value_chars_max = 100
+_TAGS: dict[str, dict[str, str]] = {
+    "salary": {"category": "INCOME", "source": "PAYROLL_SIM"},
+    "savings_transfer": {"category": "TRANSFER", "channel": "ONLINE"},
+    "npp": {"category": "PAYMENT", "channel": "NPP"},
+    "atm": {"category": "CASH_WITHDRAWAL", "channel": "ATM"},
+    "credit_card_purchase": {"category": "PURCHASE", "channel": "POS"},
+    "loan_repayment": {"category": "LOAN_REPAYMENT", "channel": "INTERNAL"},
+    "loan_drawdown": {"category": "LOAN_DRAWDOWN", "channel": "INTERNAL"},
+}
+# Card spend by size: the category and a merchant category code (ISO 18245) of it.
+_SPEND_TAGS: dict[str, tuple[str, str]] = {
+    "small": ("DINING", "5814"),  # fast food restaurants
+    "medium": ("GROCERIES", "5411"),  # grocery stores, supermarkets
+    "large": ("SHOPPING", "5311"),  # department stores
+}
+_SPEND_TAGS_OTHER_MCC = "5999"  # miscellaneous retail
+_CARD_PAYMENT_TAGS = {
+    mode: {"category": "CARD_REPAYMENT", "channel": "INTERNAL", "paymentType": mode.upper()}
+    for mode in ("full_balance", "minimum", "partial")
+}
+
+
+def _tag_value(name: str) -> str:
+    """A scenario's key (a bill category, a spend size) as an upper-case tag value."""
+    return (_NOT_TAG.sub("_", name).strip("_").upper() or "OTHER")[:tag_value_chars_max]
+
+
+_NOT_TAG = re.compile(r"[^A-Za-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +534,18 @@ class _Planner:
         self.hour_choice = _Choice({f"{a}-{b}": w * (b - a) for a, b, w in bands_by_hour})
         self.hour_spans = {f"{a}-{b}": (a * 3600, b * 3600) for a, b, _ in bands_by_hour}
         self.bill_categories = list(tx.bill_amount_ranges)
+        self.bill_tags = {
+            category: {
+                "category": "BILL_PAYMENT",
+                "channel": "BPAY",
+                "billType": _tag_value(category),
+            }
+            for category in self.bill_categories
+        }
+        self.spend_tags = {}
+        for size in tx.debit_amount_ranges:
+            category, mcc = _SPEND_TAGS.get(size, (_tag_value(size), _SPEND_TAGS_OTHER_MCC))
+            self.spend_tags[size] = {"category": category, "channel": "POS", "merchantMcc": mcc}
         self.bill_ranges = {k: _range_minor(v) for k, v in tx.bill_amount_ranges.items()}
         self.npp_range = _range_minor(tx.npp_amount_range)
         self.atm_range = _range_minor(tx.atm_amount_range)
@@ -538,7 +593,7 @@ class _Planner:
         day: int,
         legs: list[tuple[Any, str, int]],
         narrative: str,
-        tag: str,
+        tags: dict[str, str],
         value_day: int | None = None,
     ) -> dict[str, Any]:
         """A PostEntry payload; each leg is (account id or ref, direction, minor units)."""
@@ -556,7 +611,7 @@ class _Planner:
                 for account, direction, amount in legs
             ],
             "narrative": narrative,
-            "tags": [tag],
+            "tags": tags,
         }
 
     # -- the three phases -------------------------------------------------------------
@@ -664,7 +719,11 @@ class _Planner:
                 "country": self.country,
             },
             "employment": {"status": employment.upper(), "annualIncome": income / 100},
-            "riskProfile": {"creditScore": credit_score},
+            "riskProfile": {
+                "segment": RISK_SEGMENT,
+                "kycStatus": KYC_STATUS,
+                "creditScore": credit_score,
+            },
         }
         second = 9 * 3600 + min(index - 1, seed_clock_seconds_max)
         at = self.clock.at(-1, second)
@@ -691,8 +750,18 @@ class _Planner:
                 "currency": self.currency,
             }
             if product.is_facility:
-                body["facilityLimit"] = amount / 100
-                account = LedgerAccount.open(ref, product, facility_limit=amount)
+                # Opened as published, with no limit field (facilityLimit is an extension
+                # the plan does not use): the service gives the facility the product's
+                # maxAmount. A loan's `amount` is drawn down below; a card's is the
+                # member's own credit limit, within [minAmount, maxAmount], which the
+                # plan keeps the card to (so the service's wider limit is never met).
+                assert product.constraints.max_amount is not None  # checked on loading
+                limit = (
+                    minor_units(product.constraints.max_amount)
+                    if product.type == "LOAN"
+                    else amount
+                )
+                account = LedgerAccount.open(ref, product, facility_limit=limit)
             else:
                 body["initialDeposit"] = amount / 100
                 account = LedgerAccount.open(ref, product)
@@ -744,7 +813,7 @@ class _Planner:
                     -1,
                     [(loan, "CREDIT", principal), (GL_LOAN_FUNDING, "DEBIT", principal)],
                     f"{_NARRATIVE['loan_drawdown']} {product.code}",
-                    "loan_drawdown",
+                    _TAGS["loan_drawdown"],
                 )
                 commands.append(
                     self._command(
@@ -759,7 +828,7 @@ class _Planner:
                     )
                 )
                 rate = product.interest.rate or 0.0
-                months = product.constraints.term_months or 12
+                months = product.constraints.term_months_default or loan_term_months_fallback
                 member.repayments[slot] = _monthly_repayment(principal, rate, months)
         if rng.random() < acc.credit_card_probability:
             product = self.products[self.cc_choice.pick(rng)]
@@ -784,21 +853,28 @@ class _Planner:
 
     @staticmethod
     def _clamp_deposit(amount: int, product: ProductConfig) -> int:
+        """An opening deposit the product takes: at least minBalance (and a term
+        deposit's minAmount), at most maxBalance (and a term deposit's maxAmount)."""
         c = product.constraints
-        if c.min_opening_balance is not None:
-            amount = max(amount, minor_units(c.min_opening_balance))
-        if c.max_balance is not None:
-            amount = min(amount, minor_units(c.max_balance))
+        lows = [c.min_balance]
+        highs = [c.max_balance]
+        if product.type == "TERM_DEPOSIT":
+            lows.append(c.min_amount)
+            highs.append(c.max_amount)
+        for low in lows:
+            if low is not None:
+                amount = max(amount, minor_units(low))
+        for high in highs:
+            if high is not None:
+                amount = min(amount, minor_units(high))
         return amount
 
     def _facility(self, rng: random.Random, ranges: str, band: str, product: ProductConfig) -> int:
         lo, hi = self.ranges[ranges][band]
         amount = _round_to(rng.randint(lo, hi), self.facility_step)
         c = product.constraints
-        assert c.min_facility_limit is not None and c.max_facility_limit is not None
-        return min(
-            max(amount, minor_units(c.min_facility_limit)), minor_units(c.max_facility_limit)
-        )
+        assert c.min_amount is not None and c.max_amount is not None  # checked on loading
+        return min(max(amount, minor_units(c.min_amount)), minor_units(c.max_amount))
 
     # -- simulation -------------------------------------------------------------------
 
@@ -892,7 +968,7 @@ class _Planner:
                 if posting is None:
                     skipped[kind] += 1
                     continue
-                credit, debit, amount, narrative = posting
+                credit, debit, amount, narrative, tags = posting
                 seq += 1
                 at = clock.at(day, second)
                 key = f"{prefix}{kind}:{lid}:{date}:{seq}"
@@ -906,7 +982,7 @@ class _Planner:
                         {"accountId": debit, "direction": "DEBIT", "amount": value},
                     ],
                     "narrative": narrative,
-                    "tags": [kind],
+                    "tags": tags,
                 }
                 todays.append(
                     PlannedCommand(
@@ -931,11 +1007,11 @@ class _Planner:
 
     def _event(
         self, rand: Callable[[], float], m: Member, kind: str, arg: Any
-    ) -> tuple[Any, Any, int, str] | None:
+    ) -> tuple[Any, Any, int, str, dict[str, str]] | None:
         """Draw one event's amount, check the bounds and move the ledger.
 
-        Returns (CREDIT account, DEBIT account, minor units, narrative), each account a GL
-        code or a {"$ref": ...}; None when the event is skipped to keep within bounds.
+        Returns (CREDIT account, DEBIT account, minor units, narrative, tags), each account
+        a GL code or a {"$ref": ...}; None when the event is skipped to keep within bounds.
         Payments are skipped when the funds are short; transfers and repayments shrink.
         """
         txn = m.accounts["TXN"]
@@ -946,7 +1022,7 @@ class _Planner:
                 return None
             txn.credit(amount)
             narrative = f"Card purchase - {_SPEND_NARRATIVE.get(size, size)}"
-            return {"$ref": txn.ref}, GL_CARD_CLEARING, amount, narrative
+            return {"$ref": txn.ref}, GL_CARD_CLEARING, amount, narrative, self.spend_tags[size]
         if kind == "salary":
             variation = self.scenario.transactions.salary_variation
             amount = round(m.salary_minor * (1 + variation * (2 * rand() - 1)))
@@ -956,7 +1032,7 @@ class _Planner:
                 return None
             txn.debit(amount)
             m.last_salary_minor = amount
-            return GL_SALARY_CLEARING, {"$ref": txn.ref}, amount, _NARRATIVE["salary"]
+            return GL_SALARY_CLEARING, {"$ref": txn.ref}, amount, _NARRATIVE[kind], _TAGS[kind]
         if kind == "savings_transfer":
             sav = m.accounts["SAV"]
             amount = round(m.last_salary_minor * m.savings_fraction)
@@ -966,7 +1042,7 @@ class _Planner:
                 return None
             txn.credit(amount)
             sav.debit(amount)
-            return {"$ref": txn.ref}, {"$ref": sav.ref}, amount, _NARRATIVE["savings_transfer"]
+            return {"$ref": txn.ref}, {"$ref": sav.ref}, amount, _NARRATIVE[kind], _TAGS[kind]
         if kind == "bpay":
             categories = self.bill_categories
             category = categories[int(rand() * len(categories))]
@@ -974,13 +1050,14 @@ class _Planner:
             if amount > txn.room_to_credit():
                 return None
             txn.credit(amount)
-            return {"$ref": txn.ref}, GL_BPAY_CLEARING, amount, f"BPAY {category}"
+            narrative = f"BPAY {category}"
+            return {"$ref": txn.ref}, GL_BPAY_CLEARING, amount, narrative, self.bill_tags[category]
         if kind == "npp":
             amount = _between(rand, *self.npp_range)
             if amount > txn.room_to_credit():
                 return None
             txn.credit(amount)
-            return {"$ref": txn.ref}, GL_NPP_CLEARING, amount, _NARRATIVE["npp"]
+            return {"$ref": txn.ref}, GL_NPP_CLEARING, amount, _NARRATIVE[kind], _TAGS[kind]
         if kind == "atm":
             lo, hi = self.atm_range
             # Notes come in tens of dollars; a range without one falls back to cents.
@@ -992,14 +1069,15 @@ class _Planner:
             if amount > txn.room_to_credit():
                 return None
             txn.credit(amount)
-            return {"$ref": txn.ref}, GL_ATM_CLEARING, amount, _NARRATIVE["atm"]
+            return {"$ref": txn.ref}, GL_ATM_CLEARING, amount, _NARRATIVE[kind], _TAGS[kind]
         if kind == "credit_card_purchase":
             card = m.accounts["CC"]
             amount = _between(rand, *self.cc_range)
             if amount > card.room_to_credit():
                 return None
             card.credit(amount)
-            return {"$ref": card.ref}, GL_CARD_CLEARING, amount, "Credit card purchase"
+            narrative = "Credit card purchase"
+            return {"$ref": card.ref}, GL_CARD_CLEARING, amount, narrative, _TAGS[kind]
         if kind == "loan_repayment":
             loan = m.accounts[arg]
             owed = loan.room_to_debit()
@@ -1010,7 +1088,7 @@ class _Planner:
             txn.credit(amount)
             loan.debit(amount)
             narrative = f"Loan repayment {loan.product_code}"
-            return {"$ref": txn.ref}, {"$ref": loan.ref}, amount, narrative
+            return {"$ref": txn.ref}, {"$ref": loan.ref}, amount, narrative, _TAGS[kind]
         if kind == "card_repayment":
             card = m.accounts["CC"]
             owed = -card.balance
@@ -1029,7 +1107,12 @@ class _Planner:
                 return None
             txn.credit(amount)
             card.debit(amount)
-            return {"$ref": txn.ref}, {"$ref": card.ref}, amount, _NARRATIVE["card_repayment"]
+            tags = _CARD_PAYMENT_TAGS.get(arg) or {
+                "category": "CARD_REPAYMENT",
+                "channel": "INTERNAL",
+                "paymentType": _tag_value(str(arg)),
+            }
+            return {"$ref": txn.ref}, {"$ref": card.ref}, amount, _NARRATIVE[kind], tags
         raise AssertionError(f"unknown event kind {kind!r}")
 
     def _invalid(
@@ -1063,9 +1146,8 @@ class _Planner:
             amount = txn.room_to_credit() + small
             legs = [(txn, "CREDIT", amount), (GL_CARD_CLEARING, "DEBIT", amount)]
         assert all(0 < amount <= entry_amount_minor_max for _, _, amount in legs)
-        payload = self._entry(
-            day, legs, f"Deliberately invalid: {invariant}", "invalid_entry", value_day
-        )
+        tags = {"category": "INVALID_ENTRY", "expectedInvariant": invariant}
+        payload = self._entry(day, legs, f"Deliberately invalid: {invariant}", tags, value_day)
         return self._command(
             "simulate",
             day,

@@ -66,7 +66,7 @@ from twin.client import (
     now_rfc3339,
     parse_body,
 )
-from twin.digest import GENESIS_HASH, amount, event_hash, state_digest
+from twin.digest import GENESIS_HASH, amount, event_hash, is_gl, state_digest
 from twin.wire import RECV_BYTES, IncompleteResponse, ProtocolError, ResponseParser
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -485,7 +485,7 @@ class Inspection:
     def accounts(self) -> list[dict[str, Any]]:
         """Every account, member and GL, fetched once."""
         if self._accounts is None:
-            self._accounts = list(self.client.iter_accounts(self.tenant_id))
+            self._accounts = list(self.client.iter_ledger_accounts(self.tenant_id))
         return self._accounts
 
     def customers(self) -> list[dict[str, Any]]:
@@ -1043,8 +1043,8 @@ class _IsolationStart:
         self.a_before, self.b_before = ctx.last_sequence(a), ctx.last_sequence(b)
         self.customers = ctx.customers()
         accounts = ctx.accounts()
-        self.member_accounts = [acc for acc in accounts if acc.get("accountType") != "GL"]
-        self.gl_accounts = [acc for acc in accounts if acc.get("accountType") == "GL"]
+        self.member_accounts = [acc for acc in accounts if not is_gl(acc)]
+        self.gl_accounts = [acc for acc in accounts if is_gl(acc)]
         self.fetcher = ctx.fetcher
 
         # A's ids under B's path: 404, as if they did not exist.
@@ -1159,7 +1159,7 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
         result.count("b_customers_listed")
         if item.get("customerId") in a_customer_ids or item.get("tenantId") != b:
             result.fail(f"{b}'s customer list shows {item.get('customerId')} of {a}")
-    for item in iso.iter_accounts(b):
+    for item in iso.iter_ledger_accounts(b):
         result.count("b_accounts_listed")
         if item.get("accountId") in a_account_ids or item.get("tenantId") != b:
             result.fail(f"{b}'s account list shows {item.get('accountId')} of {a}")

@@ -5,9 +5,12 @@ every posting it plans, so that it never plans a posting the service would refus
 bounds are those of docs/contract.md ("Account bounds"), with the contract's sign
 convention: a DEBIT leg adds to a balance and a CREDIT leg subtracts.
 
-- DEPOSIT and TERM_DEPOSIT: `-overdraftLimit <= balance <= maxBalance` (no maximum when
-  the product has none).
-- LOAN and CREDIT_CARD: `-facilityLimit <= balance <= 0`.
+- DEPOSIT and TERM_DEPOSIT: `floor <= balance <= maxBalance` (no maximum when the
+  product has none), the floor being `minBalance` (default 0), or `-overdraftLimit`
+  when `allowOverdraft` is true.
+- LOAN and CREDIT_CARD: `-facility limit <= balance <= 0`, the facility limit being the
+  `facilityLimit` the account was opened with, else the product's `maxAmount`. The plan
+  opens both without one, and keeps a card within the member's own (lower) limit.
 - GL accounts have no bounds and are not modelled.
 """
 
@@ -47,7 +50,7 @@ class LedgerAccount:
         if product.is_facility:
             assert facility_limit > 0, "a loan or card needs its facility limit"
             return cls(ref, product.code, product.type, -facility_limit, 0)
-        lower = -minor_units(c.overdraft_limit) if c.overdraft_limit is not None else 0
+        lower = minor_units(c.floor())
         upper = minor_units(c.max_balance) if c.max_balance is not None else None
         return cls(ref, product.code, product.type, lower, upper)
 

@@ -6,7 +6,8 @@ commands in flight on as many keep-alive connections). Phases are barriers, and
 so is each simulated day: all of day d is acknowledged before day d+1 starts.
 
 Refs: a payload may hold `{"$ref": "customer:C000042"}`; it is replaced by the
-server id that the command producing that ref got back in its reply's `result`.
+server id that the command producing that ref got back at the top level of its 202
+(`customerId`, `accountId`, as the published client reads it; `result` otherwise).
 A ref must come from an earlier phase or earlier in the same lane, otherwise
 the plan is wrong and the run stops (RunnerError).
 
@@ -161,11 +162,20 @@ class RefTable:
         return server_id
 
 
-def produced_id(produces: str, result: Mapping[str, Any]) -> str | None:
-    """The server id a reply's `result` gives for the ref `produces`."""
+def produced_id(produces: str, reply: Mapping[str, Any]) -> str | None:
+    """The server id a 202 reply gives for the ref `produces`.
+
+    Read as the published client reads it, at the top level (`reply["customerId"]`),
+    else from the `result` extension; failing both, the one id in `result` besides
+    the tenant's.
+    """
     prefix = produces.split(":", 1)[0]
     name = RESULT_FIELD_BY_PREFIX.get(prefix, f"{prefix}Id")
-    value = result.get(name)
+    value = reply.get(name)
+    result = reply.get("result")
+    result = result if isinstance(result, Mapping) else {}
+    if value is None:
+        value = result.get(name)
     if value is None:
         others = [v for k, v in result.items() if k != "tenantId"]
         value = others[0] if len(others) == 1 else None
@@ -368,7 +378,7 @@ class ScenarioRunner:
             outcome = classify(command, reply)
             self.latency.record(command.command_type, reply.latency_s)
             if command.produces:
-                server_id = produced_id(command.produces, reply.result) if reply.accepted else None
+                server_id = produced_id(command.produces, reply.body) if reply.accepted else None
                 if server_id is None and outcome == "tenant-exists":
                     server_id = tenant_id
                 if server_id is not None:

@@ -126,7 +126,7 @@ def make_plan(
                 "name": "Everyday",
                 "productType": "DEPOSIT",
                 "interest": {"rate": 0.0},
-                "constraints": {"minOpeningBalance": 0, "overdraftLimit": 0},
+                "constraints": {"minBalance": 0, "allowOverdraft": False, "overdraftLimit": 0},
             },
             produces="product:TXN",
         ),
@@ -184,9 +184,21 @@ def make_plan(
         for i in range(customers):
             local = f"C{i:06d}"
             account = {"$ref": f"account:{local}:TXN"}
-            for kind, gl, member_dir, amt in (
-                ("salary", "GL_SALARY_CLEARING", "DEBIT", 1000.5),
-                ("card_spend", "GL_CARD_CLEARING", "CREDIT", 12.25 + i),
+            for kind, gl, member_dir, amt, tags in (
+                (
+                    "salary",
+                    "GL_SALARY_CLEARING",
+                    "DEBIT",
+                    1000.5,
+                    {"category": "INCOME", "source": "PAYROLL_SIM"},
+                ),
+                (
+                    "card_spend",
+                    "GL_CARD_CLEARING",
+                    "CREDIT",
+                    12.25 + i,
+                    {"category": "GROCERIES", "channel": "POS", "merchantMcc": "5411"},
+                ),
             ):
                 gl_dir = "CREDIT" if member_dir == "DEBIT" else "DEBIT"
                 commands.append(
@@ -205,6 +217,7 @@ def make_plan(
                                 {"accountId": gl, "direction": gl_dir, "amount": amt},
                             ],
                             "narrative": kind,
+                            "tags": tags,
                         },
                         kind=kind,
                     )

@@ -22,6 +22,8 @@ ACCEPTED = {
     "status": "ACCEPTED",
     "correlationId": "c0",
     "acceptedAt": "2025-01-01T00:00:00Z",
+    "tenantId": "T1",
+    "customerId": "CUS-1",
     "result": {"tenantId": "T1", "customerId": "CUS-1"},
     "eventIds": ["e1"],
 }
@@ -77,7 +79,99 @@ def test_envelope_path_and_headers() -> None:
     assert body["actor"] == {"actorType": "SYSTEM", "actorId": "twin"}
     assert reply.accepted and reply.replayed
     assert reply.result["customerId"] == "CUS-1"
+    assert reply.new_id("customerId") == "CUS-1"
     assert reply.event_ids == ["e1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # As published: the id at the top level (the published client's reply["customerId"]).
+        ({"commandId": "c0", "status": "ACCEPTED", "customerId": "CUS-TOP"}, "CUS-TOP"),
+        # The top level wins over our `result` extension.
+        ({"customerId": "CUS-TOP", "result": {"customerId": "CUS-RES"}}, "CUS-TOP"),
+        # Only `result`: read from there.
+        ({"result": {"tenantId": "T1", "customerId": "CUS-RES"}}, "CUS-RES"),
+        ({"commandId": "c0"}, None),
+    ],
+)
+def test_the_new_id_is_read_at_the_top_level_first(
+    body: dict[str, object], expected: str | None
+) -> None:
+    client = client_for(lambda request: httpx.Response(202, json=body))
+    assert send(client).new_id("customerId") == expected  # type: ignore[attr-defined]
+
+
+def test_post_entry_sends_tags_as_an_object() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(202, json=ACCEPTED)
+
+    tags = {"category": "INCOME", "source": "PAYROLL_SIM"}
+    client_for(handler).post_entry(
+        "T1",
+        booking_date="2025-01-03",
+        legs=[
+            {"accountId": "GL_SALARY_CLEARING", "direction": "CREDIT", "amount": 3000.0},
+            {"accountId": "ACC-1", "direction": "DEBIT", "amount": 3000.0},
+        ],
+        narrative="Salary",
+        tags=tags,
+        metadata={"scenarioId": "steady-state-001"},
+    )
+    payload = bodies[0]["payload"]
+    assert payload["tags"] == tags  # type: ignore[index]
+    assert payload["metadata"] == {"scenarioId": "steady-state-001"}  # type: ignore[index]
+
+
+def _accounts_service(
+    *, knows_account_type: bool
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[dict[str, str]]]:
+    """Members' accounts by default, GL ones too with accountType=ALL; a service
+    without the extension refuses the parameter with a 400 naming it."""
+    members = [{"accountId": f"ACC-{i}", "customerId": "CUS-1"} for i in range(3)]
+    gls = [{"accountId": f"GL_{i}", "customerId": None, "accountType": "GL"} for i in range(2)]
+    asked: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        asked.append(dict(params))
+        kind = params.pop("accountType", None)
+        if kind is not None and not knows_account_type:
+            details = {"parameter": "accountType", "allowed": ["customerId", "limit", "offset"]}
+            message = "unknown query parameter accountType"
+            body = {"error": "VALIDATION_ERROR", "message": message, "details": details}
+            return httpx.Response(400, json=body)
+        rows = members + gls if kind == "ALL" else members
+        offset, limit = int(params["offset"]), int(params["limit"])
+        page = rows[offset : offset + limit]
+        return httpx.Response(200, json={"accounts": page, "total": len(rows)})
+
+    return handler, asked
+
+
+def test_ledger_accounts_ask_for_all_of_them() -> None:
+    handler, asked = _accounts_service(knows_account_type=True)
+    client = client_for(handler)
+    ids = [a["accountId"] for a in client.iter_ledger_accounts("T1", page_size=2)]
+    assert ids == ["ACC-0", "ACC-1", "ACC-2", "GL_0", "GL_1"]
+    assert {p["accountType"] for p in asked} == {"ALL"}
+    assert [a["accountId"] for a in client.iter_accounts("T1", page_size=2)] == [
+        "ACC-0",
+        "ACC-1",
+        "ACC-2",
+    ]
+
+
+def test_ledger_accounts_of_a_service_without_the_account_type_extension() -> None:
+    handler, asked = _accounts_service(knows_account_type=False)
+    client = client_for(handler)
+    ids = [a["accountId"] for a in client.iter_ledger_accounts("T1", page_size=2)]
+    assert ids == ["ACC-0", "ACC-1", "ACC-2"]
+    assert asked[0]["accountType"] == "ALL"
+    assert all("accountType" not in p for p in asked[1:])
 
 
 def test_base_url_and_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

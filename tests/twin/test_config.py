@@ -4,6 +4,7 @@ follow docs/contract.md, and a bad file fails with its file, field and expectati
 from __future__ import annotations
 
 import copy
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -30,14 +31,14 @@ REPO = Path(__file__).resolve().parents[2]
 TENANT_FILE = REPO / "config" / "tenants" / "cu-digital.yaml"
 SCENARIO_FILE = REPO / "config" / "scenarios" / "steady-state.yaml"
 
-# The UpsertProduct payload's fields and limits, from docs/contract.md.
+# The UpsertProduct payload's published fields (docs/contract.md). The twin sends
+# nothing else, so that a service built from the published document takes it; `active`
+# (an extension) only to switch a product off, which the shipped file never does.
 PRODUCT_FIELDS = {
     "productCode",
     "name",
     "productType",
     "category",
-    "description",
-    "active",
     "interest",
     "fees",
     "constraints",
@@ -48,22 +49,31 @@ INTEREST_FIELDS = {
     "rate",
     "baseRate",
     "bonusRate",
-    "purchaseRate",
-    "cashAdvanceRate",
+    "bonusConditions",
     "calculationMethod",
     "paymentFrequency",
 }
 CONSTRAINT_FIELDS = {
-    "minOpeningBalance",
+    "minBalance",
     "maxBalance",
+    "allowOverdraft",
     "overdraftLimit",
-    "minFacilityLimit",
-    "maxFacilityLimit",
-    "minAge",
-    "maxAge",
+    "minAmount",
+    "maxAmount",
+    "termMonthsDefault",
+    "termMonthsOptions",
     "termMonths",
 }
-MONEY_CONSTRAINTS = CONSTRAINT_FIELDS - {"minAge", "maxAge", "termMonths"}
+MONEY_CONSTRAINTS = {"minBalance", "maxBalance", "overdraftLimit", "minAmount", "maxAmount"}
+# The constraints that mean something for each product type (docs/contract.md).
+APPLICABLE = {
+    "DEPOSIT": {"minBalance", "maxBalance", "allowOverdraft", "overdraftLimit"},
+    "TERM_DEPOSIT": {"minBalance", "maxBalance", "minAmount", "maxAmount", "termMonths"},
+    "LOAN": {"minAmount", "maxAmount", "termMonthsDefault", "termMonthsOptions"},
+    "CREDIT_CARD": {"minAmount", "maxAmount"},
+}
+# The published request examples, verbatim (a copy of ../shared/reference/).
+PUBLISHED_EXAMPLES = REPO / "tests" / "data" / "published-examples.json"
 
 
 @pytest.fixture(scope="module")
@@ -120,30 +130,33 @@ def test_shipped_tenant_has_the_reference_figures(tenant: TenantConfig) -> None:
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("TXN_ACCOUNT_BASIC", {"minOpeningBalance": 0.0, "overdraftLimit": 0.0}),
-        ("TXN_ACCOUNT_PREMIUM", {"minOpeningBalance": 1000.0, "overdraftLimit": 0.0}),
         (
-            "SAVINGS_YOUTH",
-            {"minOpeningBalance": 0.0, "maxBalance": 50000.0, "overdraftLimit": 0.0, "maxAge": 25},
+            "TXN_ACCOUNT_BASIC",
+            {"minBalance": 0.0, "allowOverdraft": False, "overdraftLimit": 0.0},
         ),
+        ("TXN_ACCOUNT_PREMIUM", {"minBalance": 1000.0}),
+        ("SAVINGS_STANDARD", {"minBalance": 0.0, "maxBalance": 250000.0}),
+        ("SAVINGS_YOUTH", {"minBalance": 0.0, "maxBalance": 50000.0}),
+        ("TERM_6M", {"minAmount": 1000.0, "maxAmount": 2000000.0, "termMonths": 6}),
         (
-            "TERM_6M",
+            "PL_CLASSIC",
             {
-                "minOpeningBalance": 1000.0,
-                "maxBalance": 2000000.0,
-                "overdraftLimit": 0.0,
-                "termMonths": 6,
+                "minAmount": 2000.0,
+                "maxAmount": 50000.0,
+                "termMonthsDefault": 36,
+                "termMonthsOptions": [12, 24, 36, 48, 60],
             },
         ),
         (
-            "PL_CLASSIC",
-            {"minFacilityLimit": 2000.0, "maxFacilityLimit": 50000.0, "termMonths": 36},
-        ),
-        (
             "HOME_FIXED_3Y",
-            {"minFacilityLimit": 100000.0, "maxFacilityLimit": 2000000.0, "termMonths": 360},
+            {
+                "minAmount": 100000.0,
+                "maxAmount": 2000000.0,
+                "termMonthsDefault": 360,
+                "termMonthsOptions": [180, 240, 300, 360],
+            },
         ),
-        ("CC_REWARDS", {"minFacilityLimit": 5000.0, "maxFacilityLimit": 50000.0}),
+        ("CC_REWARDS", {"minAmount": 5000.0, "maxAmount": 50000.0}),
     ],
 )
 def test_product_constraints_map_the_reference_limits(
@@ -167,13 +180,16 @@ def test_product_payloads_follow_the_contract(tenant: TenantConfig) -> None:
         constraints = payload["constraints"]
         assert set(constraints) <= CONSTRAINT_FIELDS
         assert all(_is_money(constraints[k]) for k in constraints if k in MONEY_CONSTRAINTS)
-        facility = payload["productType"] in ("LOAN", "CREDIT_CARD")
-        assert ("minFacilityLimit" in constraints) == facility
-        assert ("overdraftLimit" in constraints) == (not facility)
+        assert set(constraints) <= APPLICABLE[payload["productType"]], product.code
+        if payload["productType"] in ("LOAN", "CREDIT_CARD"):
+            assert {"minAmount", "maxAmount"} <= set(constraints)
+        if constraints.get("overdraftLimit", 0) > 0:
+            assert constraints.get("allowOverdraft") is True
+        if "termMonthsDefault" in constraints and "termMonthsOptions" in constraints:
+            assert constraints["termMonthsDefault"] in constraints["termMonthsOptions"]
         for lo, hi in [
-            ("minOpeningBalance", "maxBalance"),
-            ("minFacilityLimit", "maxFacilityLimit"),
-            ("minAge", "maxAge"),
+            ("minBalance", "maxBalance"),
+            ("minAmount", "maxAmount"),
         ]:
             if lo in constraints and hi in constraints:
                 assert constraints[lo] < constraints[hi]
@@ -185,9 +201,14 @@ def test_interest_and_fees_keep_the_reference_figures(tenant: TenantConfig) -> N
     savings = tenant.product("SAVINGS_STANDARD").to_upsert_payload()
     assert savings["interest"]["baseRate"] == 0.015
     assert savings["interest"]["bonusRate"] == 0.030
-    card = tenant.product("CC_LOW_RATE").to_upsert_payload()
-    assert card["interest"]["purchaseRate"] == 0.1299
-    assert card["interest"]["cashAdvanceRate"] == 0.1999
+    assert savings["interest"]["bonusConditions"] == {
+        "minMonthlyDeposit": 200.0,
+        "maxMonthlyWithdrawals": 1,
+    }
+    card = tenant.product("CC_LOW_RATE")
+    assert card.to_upsert_payload()["interest"]["rate"] == 0.1299  # the purchase rate
+    assert card.interest.cash_advance_rate == 0.1999  # kept, not sent
+    assert tenant.product("SAVINGS_YOUTH").constraints.max_age == 25  # kept, not sent
     assert tenant.product("TXN_ACCOUNT_BASIC").to_upsert_payload()["fees"]["atmFeeOther"] == 2.5
     criteria = tenant.product("PL_GREEN").to_upsert_payload()["creditCriteria"]
     assert criteria["minCreditScore"] == 650
@@ -199,6 +220,40 @@ def test_interest_and_fees_keep_the_reference_figures(tenant: TenantConfig) -> N
     for product in tenant.products:
         for value in product.to_upsert_payload().get("creditCriteria", {}).values():
             assert isinstance(value, str | int | float | bool)
+
+
+@pytest.mark.skipif(not PUBLISHED_EXAMPLES.is_file(), reason="no published examples here")
+def test_products_named_as_published_are_sent_as_published(tenant: TenantConfig) -> None:
+    """The products the published contract has an example of (same code) go with its
+    figures: constraints, interest and the fees it lists."""
+    examples = json.loads(PUBLISHED_EXAMPLES.read_text())
+    published = {
+        e["payload"]["productCode"]: e["payload"]
+        for e in examples
+        if e["commandType"] == "UpsertProduct"
+    }
+    compared = 0
+    for product in tenant.products:
+        example = published.get(product.code)
+        if example is None:
+            continue
+        compared += 1
+        ours = product.to_upsert_payload()
+        assert ours["productType"] == example["productType"]
+        assert ours["name"] == example["name"]
+        for name, value in example["interest"].items():
+            assert ours["interest"][name] == value, (product.code, name)
+        expected = {k: v for k, v in example.get("constraints", {}).items() if v is not None}
+        if product.type == "TERM_DEPOSIT":
+            # The seed script's term deposit differs from the reference tenant, whose
+            # figures we keep: a higher maximum, and a penalty rate for a fixed fee.
+            expected.pop("maxAmount")
+            assert ours["constraints"]["maxAmount"] >= example["constraints"]["maxAmount"]
+        else:
+            for name, value in example.get("fees", {}).items():
+                assert ours["fees"][name] == value, (product.code, name)
+        assert {k: ours["constraints"].get(k) for k in expected} == expected, product.code
+    assert compared == 4
 
 
 def test_shipped_scenario_has_the_reference_figures(scenario: ScenarioConfig) -> None:
@@ -374,11 +429,20 @@ BAD_FILES = [
     (
         "facility range upside down",
         "tenant",
-        "products/7/constraints/min_facility_limit",
+        "products/7/constraints/min_amount",
         60000,
         "products[7].constraints",
-        "expected min_facility_limit < max_facility_limit (the contract's "
-        "MIN_MUST_BE_BELOW_MAX), got 60000.00 and 50000.00",
+        "expected min_amount < max_amount (the contract's MIN_MUST_BE_BELOW_MAX), "
+        "got 60000.00 and 50000.00",
+    ),
+    (
+        "balance range upside down",
+        "tenant",
+        "products/3/constraints/min_balance",
+        50000,
+        "products[3].constraints",
+        "expected min_balance < max_balance (the contract's MIN_MUST_BE_BELOW_MAX), "
+        "got 50000.00 and 50000.00",
     ),
     (
         "negative rate",
@@ -397,20 +461,63 @@ BAD_FILES = [
         "expected 'DEPOSIT', 'LOAN', 'TERM_DEPOSIT' or 'CREDIT_CARD', got \"SAVINGS\"",
     ),
     (
-        "loan without a facility limit",
+        "loan without a facility-limit range",
         "tenant",
-        "products/8/constraints/max_facility_limit",
+        "products/8/constraints/max_amount",
         _DELETE,
-        "products[8].constraints.max_facility_limit",
-        "expected a limit for a LOAN product, got nothing",
+        "products[8].constraints.max_amount",
+        "expected the facility-limit range (min_amount, max_amount) of a LOAN product, got nothing",
     ),
     (
-        "deposit without an overdraft limit",
+        "overdraft without allow_overdraft",
         "tenant",
-        "products/1/constraints/overdraft_limit",
-        _DELETE,
-        "products[1].constraints.overdraft_limit",
-        "expected an overdraft limit (0 for none) on a DEPOSIT product, got nothing",
+        "products/0/constraints/overdraft_limit",
+        500,
+        "products[0].constraints.allow_overdraft",
+        "expected allow_overdraft: true with an overdraft_limit above 0 (the contract's "
+        "CONSTRAINTS_MUST_BE_CONSISTENT), got false with overdraft_limit 500.00",
+    ),
+    (
+        "default term not among the options",
+        "tenant",
+        "products/7/constraints/term_months_default",
+        30,
+        "products[7].constraints.term_months_default",
+        "expected one of term_months_options (the contract's CONSTRAINTS_MUST_BE_CONSISTENT), "
+        "got 30 with [12, 24, 36, 48, 60]",
+    ),
+    (
+        "duplicate term options",
+        "tenant",
+        "products/7/constraints/term_months_options",
+        [12, 12, 36],
+        "products[7].constraints.term_months_options",
+        "expected terms without duplicates, got [12, 12, 36]",
+    ),
+    (
+        "a constraint of another product type",
+        "tenant",
+        "products/1/constraints/term_months",
+        12,
+        "products[1].constraints.term_months",
+        "expected no term_months on a DEPOSIT product (it has no effect there), got 12",
+    ),
+    (
+        "the removed name minOpeningBalance",
+        "tenant",
+        "products/1/constraints/min_opening_balance",
+        1000,
+        "products[1].constraints.min_opening_balance",
+        "unknown field, expected one of: min_balance, max_balance, allow_overdraft",
+    ),
+    (
+        "bonus condition neither text, number nor boolean",
+        "tenant",
+        "products/2/interest/bonus_conditions/min_monthly_deposit",
+        [200],
+        "products[2].interest.bonus_conditions",
+        "expected min_monthly_deposit to be a string of at most 200 characters, a finite "
+        "number or a boolean, got [200]",
     ),
 ]
 

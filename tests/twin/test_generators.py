@@ -124,10 +124,13 @@ def tolerance(p: float, n: int) -> float:
 
 
 class Book:
-    """An independent ledger with the contract's account bounds.
+    """An independent ledger with the contract's account bounds (docs/contract.md).
 
     A DEBIT adds and a CREDIT subtracts. DEPOSIT and TERM_DEPOSIT stay within
-    [-overdraftLimit, maxBalance]; LOAN and CREDIT_CARD within [-facilityLimit, 0].
+    [floor, maxBalance], the floor being minBalance (default 0), or -overdraftLimit
+    when allowOverdraft is true; a term deposit opens with an amount in [minAmount,
+    maxAmount]. LOAN and CREDIT_CARD stay within [-facility limit, 0], the facility
+    limit being facilityLimit when given (in [minAmount, maxAmount]), else maxAmount.
     """
 
     def __init__(self, plan: ScenarioPlan) -> None:
@@ -145,19 +148,23 @@ class Book:
         limits = product.get("constraints", {})
         assert command.produces is not None
         if product["productType"] in ("LOAN", "CREDIT_CARD"):
-            facility = cents(payload["facilityLimit"])
-            assert (
-                cents(limits["minFacilityLimit"]) <= facility <= cents(limits["maxFacilityLimit"])
-            )
+            facility = cents(payload.get("facilityLimit", limits["maxAmount"]))
+            assert cents(limits["minAmount"]) <= facility <= cents(limits["maxAmount"])
             assert "initialDeposit" not in payload
             self.bounds[command.produces] = (-facility, 0)
             self.balance[command.produces] = 0
         else:
             assert "facilityLimit" not in payload
             deposit = cents(payload.get("initialDeposit", 0))
-            assert deposit >= cents(limits.get("minOpeningBalance", 0))
+            assert deposit >= cents(limits.get("minBalance", 0))
+            if product["productType"] == "TERM_DEPOSIT":
+                assert cents(limits["minAmount"]) <= deposit <= cents(limits["maxAmount"])
             upper = cents(limits["maxBalance"]) if "maxBalance" in limits else None
-            self.bounds[command.produces] = (-cents(limits.get("overdraftLimit", 0)), upper)
+            if limits.get("allowOverdraft") is True:
+                lower = -cents(limits.get("overdraftLimit", 0))
+            else:
+                lower = cents(limits.get("minBalance", 0))
+            self.bounds[command.produces] = (lower, upper)
             self.balance[command.produces] = deposit
             assert upper is None or deposit <= upper
 
@@ -362,7 +369,10 @@ def test_members_are_valid_unique_adults(plan: ScenarioPlan, scenario: ScenarioC
         postcode = int(address["postcode"])
         assert any(lo <= postcode <= hi for lo, hi in POSTCODES[address["state"]]), address
         assert payload["employment"]["status"] in EMPLOYMENT
-        assert 0 <= payload["riskProfile"]["creditScore"] <= 1200
+        risk = payload["riskProfile"]
+        assert set(risk) == {"segment", "kycStatus", "creditScore"}  # as published
+        assert (risk["segment"], risk["kycStatus"]) == ("RETAIL", "SIMULATED_PASSED")
+        assert 0 <= risk["creditScore"] <= 1200
     assert len(emails) == len(mobiles) == len(refs) == 500
 
 
@@ -410,7 +420,11 @@ def test_accounts_follow_the_scenario(
             slot = command.produces.split(":")[2] if command.produces else ""
             by_member[command.lane][slot] = command.payload["productCode"]
             amount = command.payload.get("facilityLimit", command.payload.get("initialDeposit"))
-            amounts[f"{command.lane}:{slot}"] = amount
+            if amount is not None:  # a loan opens with neither: its amount is drawn down
+                amounts[f"{command.lane}:{slot}"] = amount
+        if command.kind == "loan_drawdown":
+            ref = command.payload["legs"][0]["accountId"]["$ref"]
+            amounts[ref.removeprefix("account:")] = command.payload["legs"][0]["amount"]
     n = len(by_member)
     assert n == 2000
     assert all({"TXN", "SAV"} <= set(slots) for slots in by_member.values())
@@ -436,10 +450,14 @@ def test_accounts_follow_the_scenario(
         kinds = Counter(holders)
         for code, p in distribution.items():
             check(share(kinds, code), p, len(holders))
-    # Every amount lies within its product's limits (checked by Book.open) and is a
-    # whole number of dollars for term deposits, of $500 for loans and card limits.
+    # Every amount lies within its product's limits (checked by Book.open and, for
+    # loans, test_loans_and_cards_...) and is a whole number of dollars for term
+    # deposits, of $500 for loans (cards open with no amount: their limit is the
+    # product's maxAmount).
+    assert not any(key.endswith(":CC") for key in amounts)
+    assert any(key.endswith(":PL") for key in amounts)
     for key, amount in amounts.items():
-        if key.endswith((":PL", ":HL", ":CC")):
+        if key.endswith((":PL", ":HL")):
             assert amount % 500 == 0, (key, amount)
         elif key.endswith(":TD"):
             assert amount % 100 == 0 and amount >= 1000, (key, amount)
@@ -553,17 +571,26 @@ def test_loans_and_cards_are_drawn_repaid_and_used_within_limits(
 ) -> None:
     tx = scenario.transactions
     start = scenario.timeline.start_date
+    products = {
+        c.payload["productCode"]: c.payload
+        for c in plan.bootstrap
+        if c.command_type == "UpsertProduct"
+    }
     loans = {
-        c.produces: c.payload["facilityLimit"]
+        c.produces: products[c.payload["productCode"]]["constraints"]
         for c in plan.seed_phase
         if c.produces and c.produces.endswith((":PL", ":HL"))
     }
+    # Loans and cards open as published, with no limit field (the facility is maxAmount).
+    assert all("facilityLimit" not in c.payload for c in plan.seed_phase if c.kind == "account")
     drawn = {
         c.payload["legs"][0]["accountId"]["$ref"]: c.payload["legs"][0]["amount"]
         for c in plan.seed_phase
         if c.kind == "loan_drawdown"
     }
-    assert drawn == loans  # each loan is drawn down in full
+    assert set(drawn) == set(loans)  # each loan is drawn down once, within its range
+    for ref, amount in drawn.items():
+        assert loans[ref]["minAmount"] <= amount <= loans[ref]["maxAmount"], ref
     for command in (c for c in plan.seed_phase if c.kind == "loan_drawdown"):
         assert [leg["direction"] for leg in command.payload["legs"]] == ["CREDIT", "DEBIT"]
         assert command.payload["legs"][1]["accountId"] == "GL_LOAN_FUNDING"
@@ -592,6 +619,108 @@ def test_loans_and_cards_are_drawn_repaid_and_used_within_limits(
         credit, debit = command.payload["legs"]
         assert credit["accountId"] == {"$ref": f"account:{command.lane}:TXN"}
         assert debit["accountId"] == {"$ref": f"account:{command.lane}:CC"}
+
+
+TAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# The request fields of the published contract (docs/contract.md), per command and object.
+PUBLISHED_FIELDS = {
+    "CreateCustomer": {"externalRef", "person", "address", "employment", "riskProfile"},
+    "person": {"firstName", "lastName", "dateOfBirth", "email", "mobile"},
+    "address": {"line1", "line2", "suburb", "state", "postcode", "country"},
+    "employment": {"status", "employer", "occupation", "annualIncome"},
+    "riskProfile": {"segment", "kycStatus", "creditScore"},
+    "OpenAccount": {
+        "customerId",
+        "productCode",
+        "currency",
+        "accountAlias",
+        "initialDeposit",
+        "accountPurpose",
+    },
+    "PostEntry": {
+        "bookingDate",
+        "valueDate",
+        "currency",
+        "legs",
+        "narrative",
+        "tags",
+        "metadata",
+    },
+    "leg": {"accountId", "direction", "amount"},
+    "UpsertProduct": {
+        "productCode",
+        "name",
+        "productType",
+        "category",
+        "interest",
+        "fees",
+        "constraints",
+        "features",
+        "creditCriteria",
+    },
+    "interest": {
+        "rate",
+        "baseRate",
+        "bonusRate",
+        "bonusConditions",
+        "calculationMethod",
+        "paymentFrequency",
+    },
+    "constraints": {
+        "minBalance",
+        "maxBalance",
+        "allowOverdraft",
+        "overdraftLimit",
+        "minAmount",
+        "maxAmount",
+        "termMonthsDefault",
+        "termMonthsOptions",
+        "termMonths",
+    },
+}
+
+
+def test_commands_use_the_published_fields(plan: ScenarioPlan) -> None:
+    """A service built from the published document takes every command of the plan:
+    only published fields, no extension of ours (no facilityLimit, no leg currency, no
+    product description or age limits)."""
+
+    def allowed(name: str) -> set[str]:
+        return PUBLISHED_FIELDS[name]
+
+    for command in plan.all_commands():
+        payload = command.payload
+        kind = command.command_type
+        if kind == "CreateTenant":
+            continue
+        assert set(payload) <= allowed(kind), (kind, set(payload) - allowed(kind))
+        for name, value in payload.items():
+            if name in PUBLISHED_FIELDS and isinstance(value, dict):
+                assert set(value) <= allowed(name), (kind, name, set(value) - allowed(name))
+        for leg in payload.get("legs", []):
+            assert set(leg) <= allowed("leg"), (kind, leg)
+
+
+def test_entries_carry_tags_as_an_object_of_strings(plan: ScenarioPlan) -> None:
+    """PostEntry `tags` as published: an object of strings, up to 20 entries; the
+    published examples' tags for a salary, card spend and a transfer."""
+    by_kind: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for command in plan.all_commands():
+        if command.command_type != "PostEntry":
+            continue
+        tags = command.payload["tags"]
+        assert isinstance(tags, dict) and 1 <= len(tags) <= 20, command.idempotency_key
+        for key, value in tags.items():
+            assert TAG_KEY.match(key) and len(key) <= 50, key
+            assert isinstance(value, str) and 1 <= len(value) <= 100, (key, value)
+        assert "category" in tags
+        by_kind[command.kind].append(tags)
+    assert by_kind["salary"][0] == {"category": "INCOME", "source": "PAYROLL_SIM"}
+    assert by_kind["savings_transfer"][0] == {"category": "TRANSFER", "channel": "ONLINE"}
+    spend = {(t["category"], t["channel"], t["merchantMcc"]) for t in by_kind["card_spend"]}
+    assert ("GROCERIES", "POS", "5411") in spend
+    assert all(re.fullmatch(r"\d{4}", mcc) for _, _, mcc in spend)
+    assert {t["channel"] for t in by_kind["bpay"]} == {"BPAY"}
 
 
 def test_the_kinds_of_a_steady_state(plan: ScenarioPlan, tenant: TenantConfig) -> None:

@@ -165,7 +165,8 @@ def test_unreachable_service_and_bad_scenario_exit_2(tmp_path: Path) -> None:
 def _fake_service(
     reject: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
 ) -> tuple[TuringCoreClient, list[dict[str, Any]]]:
-    """Accept every command (ids from the key), or reject those `reject` names."""
+    """Accept every command (ids from the key), or reject those `reject` names. The
+    202 is the published one: the new id at the top level, no `result`, no eventIds."""
     seen: list[dict[str, Any]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -175,19 +176,17 @@ def _fake_service(
         if refused is not None:
             return httpx.Response(422, json=refused)
         key = envelope.get("idempotencyKey", "")
-        result = {"tenantId": envelope["tenantId"]}
-        if envelope["commandType"] == "CreateCustomer":
-            result["customerId"] = "CUS-" + key.rsplit(":", 1)[-1]
-        if envelope["commandType"] == "OpenAccount":
-            result["accountId"] = "ACC-" + key.split(":")[-2]
         body = {
             "commandId": envelope["commandId"],
             "status": "ACCEPTED",
             "correlationId": envelope["commandId"],
             "acceptedAt": "2025-01-01T00:00:00Z",
-            "result": result,
-            "eventIds": [],
+            "tenantId": envelope["tenantId"],
         }
+        if envelope["commandType"] == "CreateCustomer":
+            body["customerId"] = "CUS-" + key.rsplit(":", 1)[-1]
+        if envelope["commandType"] == "OpenAccount":
+            body["accountId"] = "ACC-" + key.split(":")[-2]
         return httpx.Response(202, json=body)
 
     transport = httpx.MockTransport(handler)

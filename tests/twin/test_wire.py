@@ -693,7 +693,7 @@ def test_resolve_copies_only_what_holds_a_ref() -> None:
             {"accountId": {"$ref": "account:C1:TXN"}, "amount": 1},
             {"accountId": "GL_X", "amount": 1},
         ],
-        "tags": ["a"],
+        "tags": {"category": "TRANSFER"},
         "nested": {"deep": [[{"$ref": "account:C1:TXN"}]]},
         "plain": {"a": 1},
     }
@@ -702,7 +702,7 @@ def test_resolve_copies_only_what_holds_a_ref() -> None:
     assert json.dumps(payload) == before, "the plan's payload was changed"
     assert resolved == {
         "legs": [{"accountId": "ACC-1", "amount": 1}, {"accountId": "GL_X", "amount": 1}],
-        "tags": ["a"],
+        "tags": {"category": "TRANSFER"},
         "nested": {"deep": [["ACC-1"]]},
         "plain": {"a": 1},
     }
