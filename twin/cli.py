@@ -9,17 +9,19 @@ Exit codes (every subcommand):
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -62,6 +64,19 @@ environment:
 """
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("turingcore-kit")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _tenant_code(text: str) -> str:
+    if not re.fullmatch(r"[A-Z0-9_]{2,32}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tenant code (A-Z, 0-9, _; 2 to 32)")
+    return text
+
+
 class UsageError(Exception):
     """A problem the user must fix before anything can run (exit code 2)."""
 
@@ -70,16 +85,83 @@ class UsageError(Exception):
 
 
 def _client(args: argparse.Namespace) -> TuringCoreClient:
-    return TuringCoreClient(args.base_url, args.api_key, timeout=args.timeout)
+    try:
+        return TuringCoreClient(args.base_url, args.api_key, timeout=args.timeout)
+    except ValueError as exc:  # the base URL: not http(s), no host, a bad port
+        raise UsageError(f"--base-url: {exc}") from None
 
 
-def _preflight(client: TuringCoreClient, tenant_id: str, *, must_exist: bool) -> None:
-    """Reach the service and check the key before sending thousands of commands."""
+def _count(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number at least `low`, or a one-line usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{value} is not in (0, 3600] seconds")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (and the help pointed at)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _refuse_foreign_data(client: TuringCoreClient, plan: Any) -> None:
+    """Refuse to seed a tenant that already holds customers this plan did not make.
+
+    The plan's commands replay on a tenant it made before (same seed: same keys), but
+    on a tenant holding other data its customers and accounts would collide with what
+    is there, and the run would end in thousands of "unexpected" refusals that hide
+    the real cause.
+    """
+    planned = {
+        (c.payload.get("externalRef"), str(c.payload["person"]["email"]).lower())
+        for c in plan.seed_phase
+        if c.command_type == "CreateCustomer"
+    }
+    page = client.list_customers(plan.tenant_code, limit=100)
+    foreign = [
+        c
+        for c in page["customers"]
+        if (c.get("externalRef"), str(c["email"]).lower()) not in planned
+    ]
+    if foreign:
+        first = foreign[0]
+        raise UsageError(
+            f"tenant {plan.tenant_code} already holds data this run did not make "
+            f"({page['total']} customer(s), e.g. {first.get('externalRef')} "
+            f"{first.get('fullName') or first['email']}): the twin seeds an empty tenant. "
+            f"Empty it with `twin reset {plan.tenant_code}` (the mock's admin endpoints), "
+            "or run on another tenant with --tenant-code"
+        )
+
+
+def _preflight(client: TuringCoreClient, tenant_id: str, *, must_exist: bool) -> bool:
+    """Reach the service and check the key before sending thousands of commands; return
+    whether the tenant exists."""
     try:
         client.get_tenant(tenant_id)
     except NotFoundError:
         if must_exist:
             raise UsageError(f"tenant {tenant_id} does not exist at {client.base_url}") from None
+        return False
     except ServiceUnreachableError as exc:
         raise UsageError(f"service unreachable: {exc}") from None
     except ApiError as exc:
@@ -89,6 +171,7 @@ def _preflight(client: TuringCoreClient, tenant_id: str, *, must_exist: bool) ->
                 f"({exc.message}); set --api-key or {ENV_API_KEY}"
             ) from None
         raise UsageError(f"GET /v1/tenants/{tenant_id}: {exc}") from None
+    return True
 
 
 def _isolation(args: argparse.Namespace) -> tuple[str | None, str]:
@@ -148,6 +231,10 @@ def _load_plan(args: argparse.Namespace) -> Any:
 
     try:
         scenario, tenant = load_scenario_and_tenant(args.scenario, args.tenant_config)
+        if getattr(args, "tenant_code", None):
+            info = tenant.tenant.model_copy(update={"code": args.tenant_code})
+            tenant = tenant.model_copy(update={"tenant": info})
+            scenario = scenario.model_copy(update={"tenant": args.tenant_code})
         return plan_scenario(
             tenant, scenario, seed=args.seed, customers=args.customers, days=args.days
         )
@@ -165,7 +252,8 @@ def run_and_inspect(
 ) -> int:
     """Plan, run, inspect, write summary.json and commands.jsonl; return the exit code."""
     plan = _load_plan(args)
-    _preflight(client, plan.tenant_code, must_exist=False)
+    if _preflight(client, plan.tenant_code, must_exist=False):
+        _refuse_foreign_data(client, plan)
     output = Path(args.output)
     log_path = output / "commands.jsonl"
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -410,7 +498,7 @@ def _add_service(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"API key (default ${ENV_API_KEY}, else the mock's dev-platform-key)",
     )
-    group.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    group.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request")
 
 
 def _add_isolation(parser: argparse.ArgumentParser) -> None:
@@ -435,12 +523,18 @@ def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> No
     else:
         parser.add_argument("--scenario", default=default, help=f"scenario (default {default})")
     parser.add_argument("--tenant-config", default=None, help="tenant YAML (default: by code)")
-    parser.add_argument("--customers", type=int, default=None, help="override customer count")
-    parser.add_argument("--days", type=int, default=None, help="override the number of days")
+    parser.add_argument(
+        "--tenant-code",
+        type=_tenant_code,
+        default=None,
+        help="run on this tenant instead of the configuration's (e.g. CU_DIGITAL_2)",
+    )
+    parser.add_argument("--customers", type=_count(1), default=None, help="override customer count")
+    parser.add_argument("--days", type=_count(1), default=None, help="override the number of days")
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=_count(1),
         default=DEFAULT_CONCURRENCY,
         help="commands in flight, each on its own keep-alive connection, one lane (customer) "
         f"each at a time (default {DEFAULT_CONCURRENCY}); the inspection keeps up to "
@@ -455,14 +549,17 @@ def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> No
 
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="twin",
         description="The digital twin: a seeded synthetic credit union driven through the "
         "TuringCore v1 API, then checked against the contract's five invariants.",
         epilog=EXIT_CODES_HELP,
         formatter_class=formatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"twin {_version()}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -475,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     _add_scenario(demo, default="steady-state")
-    demo.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    demo.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser(
@@ -508,10 +605,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("tenant", help="tenant id, e.g. CU_DIGITAL")
     inspect.add_argument("--run-log", default=None, help="commands.jsonl of the run to check")
-    inspect.add_argument("--sample", type=int, default=200, help="commands to replay (min 50)")
+    inspect.add_argument(
+        "--sample", type=_count(50), default=200, help="commands to replay (min 50)"
+    )
     inspect.add_argument(
         "--concurrency",
-        type=int,
+        type=_count(1),
         default=DEFAULT_CONCURRENCY,
         help=f"reads in flight at once, at most {FETCH_CONNECTIONS} (stream pages, account "
         f"streams, isolation probes; default {DEFAULT_CONCURRENCY}, so {FETCH_CONNECTIONS})",
@@ -539,8 +638,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `twin` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "concurrency", 1) < 1:
-        parser.error("--concurrency must be at least 1")
     console = Console()
     if not console.is_terminal:
         console = Console(width=max(console.width, 140))  # logs and CI: keep tables readable
@@ -548,10 +645,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, console)
         return code
     except UsageError as exc:
-        console.print(Text("twin: ", style="bold red") + Text(str(exc)))
+        console.print(Text("twin: ", style="bold red") + Text(str(exc)), soft_wrap=True)
         return EXIT_USAGE
     except ServiceUnreachableError as exc:
-        console.print(Text("twin: service unreachable: ", style="bold red") + Text(str(exc)))
+        console.print(
+            Text("twin: service unreachable: ", style="bold red") + Text(str(exc)), soft_wrap=True
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]")

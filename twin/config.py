@@ -17,6 +17,7 @@ Money is `Decimal` with at most two decimal places; it becomes a JSON number onl
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import json
 import math
 import os
@@ -1070,11 +1071,13 @@ def load_scenario_config(path: str | os.PathLike[str]) -> ScenarioConfig:
 
 
 def default_config_dir() -> Path:
-    """The configuration folder: $TWIN_CONFIG_DIR if set, else the repository's `config/`."""
+    """The configuration folder: $TWIN_CONFIG_DIR if set, else the shipped tenants and
+    scenarios (the repository's `config/`, installed in the package as
+    `turingcore_scenarios`)."""
     override = os.environ.get(CONFIG_DIR_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "config"
+    return Path(str(importlib.resources.files("turingcore_scenarios")))
 
 
 def _resolve(name_or_path: str | os.PathLike[str], folder: str, stem: str) -> Path:

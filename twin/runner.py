@@ -428,6 +428,22 @@ class ScenarioRunner:
         if self.on_command is not None:
             self.on_command(command, reply, outcome)
 
+    def _stop_on_refused_key(self) -> None:
+        """Stop the run when the service refused the key (401/403): every later command
+        would be refused too, and the checks would then read a tenant that is not there."""
+        for item in self._unexpected:
+            if item["status"] in (401, 403):
+                hint = (
+                    "CreateTenant needs a platform key (scope *); use one, or create the "
+                    "tenant first"
+                    if item["type"] == "CreateTenant"
+                    else f"use a key whose scope includes {self.plan.tenant_code}"
+                )
+                raise RunnerError(
+                    f"the service refused the API key: {item['status']} {item['error']} on "
+                    f"{item['type']} ({item['message']}); {hint}"
+                )
+
     # ------------------------------------------------------------------ batches
 
     def _run_batch(
@@ -498,6 +514,7 @@ class ScenarioRunner:
 
                     for batch in batches:
                         records = self._run_batch(batch, advance)
+                        self._stop_on_refused_key()
                         self._advance(progress, task, 0, flush=True)
                         if log is not None and records:
                             log.write(b"\n".join(records))
