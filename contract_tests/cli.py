@@ -114,6 +114,13 @@ def _load(module: str, name: str) -> Callable[..., SuiteResult]:
 def run_suites(args: argparse.Namespace, target: Target, console: Console) -> list[SuiteResult]:
     wanted = SUITES if args.suite == "all" else (args.suite,)
     results = []
+    from contract_tests.extensions import detect_extensions
+
+    try:
+        extensions = detect_extensions(target)
+    except httpx.HTTPError as exc:
+        raise UsageError(f"cannot find out what {target.describe()} offers: {exc}") from None
+    console.print(f"Judged: the published contract. Extensions {extensions.describe()}")
     for suite in wanted:
         started = time.perf_counter()
         with console.status(f"[bold]{suite}[/] suite against {target.describe()} ..."):
@@ -128,10 +135,11 @@ def run_suites(args: argparse.Namespace, target: Target, console: Console) -> li
                         spec_from_target=args.spec_from_target,
                         spec_path=Path(args.spec) if args.spec else None,
                         phases=args.phases,
+                        extensions=extensions,
                     )
                 else:
                     run = _load("ledger", "run_ledger_suite")
-                    kwargs = {"seed": args.seed}
+                    kwargs: dict[str, Any] = {"seed": args.seed, "extensions": extensions}
                     if args.ledger_examples is not None:
                         kwargs["max_examples"] = args.ledger_examples
                     if args.ledger_steps is not None:
@@ -140,6 +148,7 @@ def run_suites(args: argparse.Namespace, target: Target, console: Console) -> li
             except (ImportError, AttributeError) as exc:
                 result = SuiteResult(suite, error=f"the {suite} suite is not available: {exc}")
         result.duration_s = result.duration_s or time.perf_counter() - started
+        result.extensions = result.extensions or extensions.describe()
         console.print(f"{suite} suite: {_summary(result)} in {result.duration_s:.1f} s")
         results.append(result)
     return results
@@ -148,11 +157,17 @@ def run_suites(args: argparse.Namespace, target: Target, console: Console) -> li
 def _summary(result: SuiteResult) -> str:
     if result.error:
         return f"[red]could not run[/]: {result.error}"
-    failed = sum(1 for row in result.rows if row.failed)
-    checks = sum(row.runs for row in result.rows)
+    rows = [row for row in result.rows if row.offered]
+    failed = sum(1 for row in rows if row.failed)
+    checks = sum(row.runs for row in rows)
     colour = "green" if failed == 0 else "red"
-    passing = len(result.rows) - failed
-    return f"[{colour}]{passing}/{len(result.rows)} rows pass[/] ({checks} checks)"
+    passing = len(rows) - failed
+    extension = sum(1 for row in rows if row.extension)
+    absent = len(result.rows) - len(rows)
+    return (
+        f"[{colour}]{passing}/{len(rows)} rows pass[/] ({checks} checks; {extension} of the "
+        f"rows check extensions the target offers; {absent} extension rows not offered)"
+    )
 
 
 # --- output ------------------------------------------------------------------------------
@@ -163,6 +178,7 @@ def print_table(console: Console, results: Sequence[SuiteResult]) -> None:
     for column, justify in (
         ("Suite", "left"),
         ("Name", "left"),
+        ("Kind", "left"),
         ("Run", "right"),
         ("Passed", "right"),
         ("Failed", "right"),
@@ -171,12 +187,13 @@ def print_table(console: Console, results: Sequence[SuiteResult]) -> None:
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for result in results:
         if result.error:
-            table.add_row(result.suite, "[red]suite[/]", "-", "-", "-", result.error)
+            table.add_row(result.suite, "[red]suite[/]", "", "-", "-", "-", result.error)
         for row in result.rows:
             failed = f"[red]{row.failed}[/]" if row.failed else "0"
             first = _short(row.first_failure, 90) if row.failed else ""
             name = row.name if row.runs else f"[dim]{row.name}[/]"
-            table.add_row(row.suite, name, str(row.runs), str(row.passed), failed, first)
+            kind = "" if row.extension is None else f"[cyan]{row.kind}[/]"
+            table.add_row(row.suite, name, kind, str(row.runs), str(row.passed), failed, first)
     console.print(table)
 
 
@@ -198,7 +215,10 @@ def finish(
         console.print(f"[bold red]{verdict}[/]: a suite could not run (exit {EXIT_USAGE})")
         return EXIT_USAGE
     if verdict == "CONFORMS":
-        console.print(f"[bold green]{target} CONFORMS[/] to TuringCore v1")
+        console.print(
+            f"[bold green]{target} CONFORMS[/] to TuringCore v1 as published"
+            " (and to every extension of ours it offers)"
+        )
         return EXIT_OK
     failing = sum(1 for result in results for row in result.rows if row.failed)
     console.print(f"[bold red]{target} DOES NOT CONFORM[/]: {failing} failing rows")

@@ -303,9 +303,10 @@ class Side:
             reply = response.json()
         except ValueError:
             return
-        result = reply.get("result") if isinstance(reply, dict) else None
-        if not isinstance(result, dict):
+        if not isinstance(reply, dict):
             return
+        # The ids at the reply's top level (published), else in `result` (ours).
+        result = {**(reply.get("result") or {}), **reply}
         if step.produces:
             prefix = step.produces.split(":", 1)[0]
             made = result.get(RESULT_FIELDS.get(prefix, f"{prefix}Id"))
@@ -514,7 +515,9 @@ def compare_projections(differ: Differ, left: Side, right: Side, steps: dict[str
         lambda ref: next((s for s in steps.values() if s.produces == ref), None),
     )
 
-    accounts = [side.pages(f"{side.base}/accounts", "accounts") for side in (left, right)]
+    accounts = [
+        side.pages(f"{side.base}/accounts", "accounts", accountType="ALL") for side in (left, right)
+    ]
     last_touch: dict[str, Step | None] = {}
     histories: list[dict[str, Any]] = []
     for side, items in zip((left, right), accounts, strict=True):

@@ -11,8 +11,15 @@ external refs, under-age customers, inactive products, idempotent replays with n
 commandIds and timestamps, key reuse with another payload, concurrent entries on
 the same accounts, and reads across tenants. `contract_tests.model` (written from
 docs/contract.md) predicts every reply; after every step the service must agree with
-it on the reply, every balance, the tenant's event sequence, the events themselves
-and the hash chain, recomputed here from the stream with hashlib and rfc8785.
+it on the reply, every balance and the events themselves.
+
+The published contract is judged by default. The checks of our extensions run only
+where the target offers them (`contract_tests.extensions`) and count in extension
+rows: the tenant's event sequence and hash chain (recomputed here from the tenant
+stream with hashlib and rfc8785), `result` and `eventIds` in a 202, the
+`Idempotent-Replayed` header, and the invariants only an extension can reach (a leg's
+own currency, a facilityLimit asked for, an inactive product). Without the tenant
+stream the events are read from each account's own stream (published).
 
 The suite creates its own tenants (`CT_<seed>_<random hex>_<n>`) with the platform
 key, so it runs against any deployment and never needs the admin endpoints. The
@@ -52,9 +59,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from contract_tests.extensions import Extensions, detect_extensions
 from contract_tests.model import (
     INVARIANT_VIOLATION,
     INVARIANTS,
+    Exactly,
     ExpectedEvent,
     Ledger,
     Outcome,
@@ -86,10 +95,25 @@ ROWS: tuple[str, ...] = (
     "concurrent_replay",
     "tenant_isolation",
     "balances",
-    "sequence",
     "events",
+    "command_result",
+    "event_ids",
+    "replay_header",
+    "sequence",
     "hash_chain",
 )
+# The rows that check an extension: row -> the extensions it needs (the first names it).
+ROW_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "LEGS_MUST_SHARE_CURRENCY": ("leg_currency",),
+    "FACILITY_LIMIT_NOT_ALLOWED": ("facility_limit",),
+    "FACILITY_LIMIT_OUT_OF_RANGE": ("facility_limit",),
+    "PRODUCT_MUST_BE_ACTIVE": ("product_active",),
+    "command_result": ("command_result",),
+    "event_ids": ("event_ids",),
+    "replay_header": ("replay_header",),
+    "sequence": ("sequence", "tenant_stream", "tenant_read"),
+    "hash_chain": ("hash_chain", "tenant_stream"),
+}
 
 # Limits, unit last.
 tenant_attempts_per_example_max = 2  # so at most 3 tenants with the first one
@@ -110,20 +134,37 @@ AMOUNTS = {
     "medium": (100, 250, 499.99, 1000),
     "large": (2500, 5000.01, 20000),
 }
-# Product templates: (productType, constraints, active). Money in dollars.
+# Product templates: (productType, constraints, active), with the published constraint
+# names. Money in dollars; None is an explicit null (absent).
 TEMPLATES: dict[str, tuple[str, dict[str, Any], bool]] = {
-    "TXN": ("DEPOSIT", {"minOpeningBalance": 0, "overdraftLimit": 0}, True),
-    "OD": ("DEPOSIT", {"overdraftLimit": 100}, True),
-    "SAVER": ("DEPOSIT", {"minOpeningBalance": 10, "maxBalance": 1000}, True),
-    "TERM": (
-        "TERM_DEPOSIT",
-        {"minOpeningBalance": 500, "maxBalance": 5000, "termMonths": 12},
+    "TXN": (
+        "DEPOSIT",
+        {"minBalance": 0, "maxBalance": None, "allowOverdraft": False, "overdraftLimit": 0},
         True,
     ),
-    "LOAN": ("LOAN", {"minFacilityLimit": 1000, "maxFacilityLimit": 20000}, True),
-    "CARD": ("CREDIT_CARD", {"minFacilityLimit": 500, "maxFacilityLimit": 5000}, True),
-    "OLD": ("DEPOSIT", {}, False),
+    "OD": ("DEPOSIT", {"allowOverdraft": True, "overdraftLimit": 100}, True),
+    "SAVER": ("DEPOSIT", {"minBalance": 10, "maxBalance": 1000}, True),
+    "TERM": (
+        "TERM_DEPOSIT",
+        {"minAmount": 500, "maxAmount": 4000, "maxBalance": 5000, "termMonths": 12},
+        True,
+    ),
+    "LOAN": (
+        "LOAN",
+        {
+            "minAmount": 1000,
+            "maxAmount": 20000,
+            "termMonthsDefault": 36,
+            "termMonthsOptions": [12, 24, 36],
+        },
+        True,
+    ),
+    "CARD": ("CREDIT_CARD", {"minAmount": 500, "maxAmount": 5000}, True),
+    # No maxAmount: an account needs a facilityLimit (FACILITY_LIMIT_REQUIRED without one).
+    "LINE": ("CREDIT_CARD", {"minAmount": 500}, True),
+    "OLD": ("DEPOSIT", {}, False),  # inactive: only where `active` is offered
 }
+ENTRY_VARIANTS = ("ok", "ok", "explicit_leg_currency", "tags", "nulls")
 INVALID_ENTRIES = (
     "unbalanced",
     "leg_currency",
@@ -137,13 +178,24 @@ INVALID_ENTRIES = (
     "too_large",
 )
 # The accounts every example starts with: (template, initialDeposit, facilityLimit).
+# A facilityLimit is only sent where the target offers it; the loan opens as published,
+# with no limit field (its limit is the product's maxAmount).
 FIRST_ACCOUNTS = (
     ("TXN", 500, None),
     ("OD", 50, None),
     ("SAVER", 100, None),
     ("CARD", None, 2000),
-    ("LOAN", None, 5000),
+    ("LOAN", None, None),
 )
+# The ids a 202 carries at its top level, per command (the published client reads them).
+REPLY_IDS: dict[str, tuple[str, ...]] = {
+    "CreateTenant": ("tenantId",),
+    "UpsertProduct": ("tenantId", "productCode"),
+    "CreateCustomer": ("tenantId", "customerId"),
+    "OpenAccount": ("tenantId", "accountId"),
+    "PostEntry": ("tenantId", "entryId"),
+}
+REPLY_ID_NAMES = frozenset(name for names in REPLY_IDS.values() for name in names)
 
 
 # ---------------------------------------------------------------------------
@@ -192,8 +244,9 @@ class Sent:
         status = self.response.status_code
         if isinstance(body, dict) and "error" in body:
             return f"{status} {body.get('invariant') or body.get('error')}"
-        if isinstance(body, dict) and "result" in body:
-            return f"{status} {body.get('status')} {orjson.dumps(body['result']).decode()}"
+        if isinstance(body, dict) and body.get("status") == "ACCEPTED":
+            ids = {k: v for k, v in body.items() if k in REPLY_ID_NAMES}
+            return f"{status} {body.get('status')} {orjson.dumps(ids).decode()}"
         return f"{status} {self.response.text[:160]}"
 
 
@@ -320,9 +373,35 @@ class Group:
     """The events one accepted command must have appended."""
 
     command_id: str
-    event_ids: list[Any]
+    event_ids: list[Any] | None  # the reply's eventIds (an extension), None without them
     events: list[ExpectedEvent]
     what: str  # "PostEntry <key>", for messages
+
+    def touching(self, account_id: str) -> Group | None:
+        """The part of this group an account's own stream holds, or None."""
+        kept = [i for i, e in enumerate(self.events) if touches(e, account_id)]
+        if not kept:
+            return None
+        ids = None if self.event_ids is None else [self.event_ids[i] for i in kept]
+        return Group(self.command_id, ids, [self.events[i] for i in kept], self.what)
+
+
+def touches(event: ExpectedEvent, account_id: str) -> bool:
+    """True when the event is in the account's stream: its entity, or a leg on it."""
+    if event.entity_id == account_id:
+        return True
+    legs = event.payload.get("legs") or []
+    return any(isinstance(leg, dict) and leg.get("accountId") == account_id for leg in legs)
+
+
+def touched_accounts(group: Group) -> list[str]:
+    found: dict[str, None] = {}
+    for event in group.events:
+        if event.event_type in ("AccountOpened", "LoanFacilityCreated", "AccountBalanceUpdated"):
+            found[event.entity_id] = None
+        for leg in event.payload.get("legs") or []:
+            found[str(leg.get("accountId"))] = None
+    return list(found)
 
 
 @dataclass
@@ -336,12 +415,16 @@ class AcceptedCommand:
 
 @dataclass
 class TenantView:
-    """What the suite has read of a tenant's stream so far."""
+    """What the suite has read of a tenant's stream (or of one account's) so far."""
 
-    cursor: int = 0
+    cursor: int = 0  # events read (the tenant stream's: its last sequence)
     prev_hash: str = GENESIS_HASH
     folded: dict[str, int] = field(default_factory=dict)  # balances folded from the stream
     batches: list[list[Group]] = field(default_factory=list)  # not yet read, in order
+    # Without the tenant stream: each account's own stream, and the accounts to read at
+    # the next check even when no accepted command touched them.
+    accounts: dict[str, TenantView] = field(default_factory=dict)
+    suspects: set[str] = field(default_factory=set)
 
 
 def subset_problem(expected: Any, actual: Any, where: str = "payload") -> str | None:
@@ -349,6 +432,8 @@ def subset_problem(expected: Any, actual: Any, where: str = "payload") -> str | 
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return f"{where}: expected an object, got {actual!r}"
+        if isinstance(expected, Exactly) and set(actual) != set(expected):
+            return f"{where}: expected {dict(expected)!r}, got {actual!r}"
         for key, value in expected.items():
             if key not in actual and value is not None:
                 return f"{where}.{key} is missing"
@@ -401,7 +486,8 @@ def product_payload(code: str, template: str) -> dict[str, Any]:
         "productCode": code,
         "name": f"Product {code}",
         "productType": product_type,
-        "interest": {"purchaseRate": 0.1299} if credit else {"rate": 0.01},
+        "category": "CONTRACT_TEST",
+        "interest": {"rate": 0.1299 if credit else 0.01, "calculationMethod": "DAILY_BALANCE"},
     }
     if constraints:
         payload["constraints"] = dict(constraints)
@@ -421,6 +507,7 @@ def customer_payload(n: int, dob: str = "1990-04-12", ref: str | None = None) ->
         },
         "address": {
             "line1": "1 George St",
+            "line2": None,
             "suburb": "Sydney",
             "state": "NSW",
             "postcode": "2000",
@@ -429,7 +516,17 @@ def customer_payload(n: int, dob: str = "1990-04-12", ref: str | None = None) ->
     }
     if ref is not None:
         payload["externalRef"] = ref
+    if n % 2:
+        payload["riskProfile"] = {"segment": "RETAIL", "kycStatus": "SIMULATED_PASSED"}
+        payload["employment"] = {"status": "FULL_TIME", "annualIncome": 85000}
     return payload
+
+
+def reply_ids(body: Any, command_type: str) -> dict[str, Any]:
+    """The ids a 202 names at its top level (where the published client reads them)."""
+    if not isinstance(body, dict):
+        return {}
+    return {name: body.get(name) for name in REPLY_IDS[command_type]}
 
 
 def entry_payload(legs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -479,10 +576,17 @@ def order_free(tenant: TenantLedger, payloads: list[dict[str, Any]]) -> bool:
 
 
 def build_machine(
-    target: Target, wire: Wire, checks: Checks, run_id: str, concurrency: int
+    target: Target,
+    wire: Wire,
+    checks: Checks,
+    run_id: str,
+    concurrency: int,
+    offers: Extensions | None = None,
 ) -> type[RuleBasedStateMachine]:
-    """The machine class, bound to one target and one run's recorder."""
+    """The machine class, bound to one target, what it offers and one run's recorder."""
     serial = iter(range(1, 10**9))
+    ext = offers or Extensions.everything()
+    templates = [t for t in TEMPLATES if TEMPLATES[t][2] or ext["product_active"]]
 
     class LedgerMachine(RuleBasedStateMachine):
         tenants = Bundle("tenants")
@@ -538,7 +642,7 @@ def build_machine(
             sent = wire.command(
                 tenant, command_type, payload, command_id=command_id, key=key, timestamp=timestamp
             )
-            self.touch(tenant, command_type)
+            self.touch(tenant, command_type, payload)
             body = self.check_reply(outcome, sent, tenant, command_type, command_id)
             if outcome.fresh:
                 self.fold(tenant, command_type, payload, dedup, command_id, sent, body, key)
@@ -546,23 +650,36 @@ def build_machine(
                 self.rejected_keys.setdefault(tenant, []).append(key)
             return outcome, body
 
-        def touch(self, tenant: str, command_type: str) -> None:
+        def touch(
+            self, tenant: str, command_type: str, payload: dict[str, Any] | None = None
+        ) -> None:
             money = command_type in ("OpenAccount", "PostEntry")
             self.dirty[tenant] = self.dirty.get(tenant, False) or money
+            if command_type == "PostEntry" and payload and not ext["tenant_stream"]:
+                # Without the tenant stream, a refused entry is seen to write nothing on
+                # the streams of the accounts it names.
+                view = self.views.get(tenant)
+                if view is not None:
+                    for posting in payload.get("legs") or []:
+                        named = posting.get("accountId") if isinstance(posting, dict) else None
+                        if named in self.model.tenants[tenant].accounts:
+                            view.suspects.add(str(named))
 
         def check_reply(
             self, outcome: Outcome, sent: Sent, tenant: str, command_type: str, command_id: str
         ) -> Any:
             row = reply_row(outcome, command_type)
-            problem = reply_problem(outcome, sent, tenant, command_type, command_id)
+            problem, where = reply_problem(outcome, sent, tenant, command_type, command_id, ext)
             if problem is not None:
                 checks.fail(
-                    row,
+                    where or row,
                     f"{command_type} on {tenant}: expected {outcome.describe()}, got "
                     f"{sent.summary()}: {problem}",
                     sent.curl(),
                 )
             checks.ok(row)
+            for name in extension_rows(outcome, ext):
+                checks.ok(name)
             return sent.json()
 
         def fold(
@@ -584,10 +701,11 @@ def build_machine(
                 dedup_key=dedup,
                 command_id=command_id,
                 reply=sent.response.content,
-                result=body["result"],
+                result=reply_ids(body, command_type),
             )
             view = self.views.setdefault(tenant, TenantView())
-            group = Group(command_id, list(body["eventIds"]), events, f"{command_type} {dedup}")
+            ids = list(body["eventIds"]) if ext["event_ids"] else None
+            group = Group(command_id, ids, events, f"{command_type} {dedup}")
             if batch is None:
                 view.batches.append([group])
             else:
@@ -608,7 +726,7 @@ def build_machine(
             if self.catalogue_refs is None:
                 tenant = self.ensure_primary()
                 self.catalogue_refs = []
-                for template in TEMPLATES:
+                for template in templates:
                     payload = product_payload(template, template)
                     self.send(tenant, "UpsertProduct", payload)
                     self.product_payloads[(tenant, template)] = payload
@@ -623,7 +741,7 @@ def build_machine(
                     payload = customer_payload(next(serial), ref=ref and f"{ref}-{run_id}")
                     _, body = self.send(tenant, "CreateCustomer", payload)
                     self.customer_payloads.setdefault(tenant, []).append(payload)
-                    self.first_customers.append(CustomerRef(tenant, body["result"]["customerId"]))
+                    self.first_customers.append(CustomerRef(tenant, body["customerId"]))
             return self.first_customers
 
         def ensure_accounts(self) -> list[AccountRef]:
@@ -639,10 +757,10 @@ def build_machine(
                     }
                     if deposit is not None:
                         payload["initialDeposit"] = deposit
-                    if facility is not None:
+                    if facility is not None and ext["facility_limit"]:
                         payload["facilityLimit"] = facility
                     _, body = self.send(customer.tenant, "OpenAccount", payload)
-                    account_id = body["result"]["accountId"]
+                    account_id = body["accountId"]
                     self.first_accounts.append(AccountRef(customer.tenant, account_id))
             return self.first_accounts
 
@@ -694,22 +812,31 @@ def build_machine(
         @rule(
             target=products,
             tenant=tenants,
-            template=st.sampled_from(sorted(TEMPLATES)),
-            variant=st.sampled_from(["ok", "ok", "negative_rate", "min_not_below_max"]),
+            template=st.sampled_from(sorted(templates)),
+            variant=st.sampled_from(
+                ["ok", "ok", "negative_rate", "min_not_below_max", "inconsistent"]
+            ),
         )
         def upsert_product(self, tenant: TenantRef, template: str, variant: str) -> Any:
             self.made["products"] += 1
             self.trail.append(f"upsert_product({template}, {variant})")
             code = f"{template}_{next(serial)}"
             payload = product_payload(code, template)
+            credit = TEMPLATES[template][0] in ("LOAN", "CREDIT_CARD")
+            limits: dict[str, Any]
             if variant == "negative_rate":
-                rate = next(iter(payload["interest"]))
-                payload["interest"] = {rate: -0.01}
+                payload["interest"] = {"rate": -0.01, "baseRate": 0.01}
             elif variant == "min_not_below_max":
-                if TEMPLATES[template][0] in ("LOAN", "CREDIT_CARD"):
-                    limits = {"minFacilityLimit": 3000, "maxFacilityLimit": 3000}
+                if credit:
+                    limits = {"minAmount": 3000, "maxAmount": 3000}
                 else:
-                    limits = {"minOpeningBalance": 2000, "maxBalance": 1000}
+                    limits = {"minBalance": 2000, "maxBalance": 1000}
+                payload["constraints"] = limits
+            elif variant == "inconsistent":
+                if TEMPLATES[template][0] == "LOAN":
+                    limits = {"maxAmount": 9000, "termMonthsDefault": 18, "termMonthsOptions": [12]}
+                else:  # an overdraft limit on a product that allows no overdraft
+                    limits = {"overdraftLimit": 50, "allowOverdraft": None}
                 payload["constraints"] = limits
             outcome, _ = self.send(tenant.code, "UpsertProduct", payload)
             if not outcome.fresh:
@@ -721,19 +848,21 @@ def build_machine(
             payload = dict(self.product_payloads[(product.tenant, product.code)])
             constraints = dict(payload.get("constraints") or {})
             credit = payload["productType"] in ("LOAN", "CREDIT_CARD")
-            if change == "deactivate":
+            if change == "deactivate" and ext["product_active"]:
                 payload["active"] = False
-            elif change == "activate":
+            elif change == "activate" and ext["product_active"]:
                 payload["active"] = True
             elif change == "tighten" and not credit:
                 # Existing accounts may now be outside their bounds; they may still
                 # move back towards them.
-                low = constraints.get("minOpeningBalance", 0)
-                constraints.update(overdraftLimit=0, maxBalance=max(low + 50, 150))
+                low = constraints.get("minBalance") or 0
+                constraints.update(
+                    allowOverdraft=False, overdraftLimit=0, maxBalance=max(low + 50, 150)
+                )
             elif change == "loosen" and not credit:
-                constraints.update(overdraftLimit=500, maxBalance=100000)
+                constraints.update(allowOverdraft=True, overdraftLimit=500, maxBalance=100000)
             elif change in ("tighten", "loosen"):
-                constraints.update(minFacilityLimit=1000, maxFacilityLimit=3000)
+                constraints.update(minAmount=1000, maxAmount=3000)
             if constraints:
                 payload["constraints"] = constraints
             outcome, _ = self.send(product.tenant, "UpsertProduct", payload)
@@ -786,7 +915,7 @@ def build_machine(
             if not outcome.fresh:
                 return multiple()
             self.customer_payloads.setdefault(tenant.code, []).append(payload)
-            return CustomerRef(tenant.code, body["result"]["customerId"])
+            return CustomerRef(tenant.code, body["customerId"])
 
         # -- OpenAccount --------------------------------------------------------------
 
@@ -801,11 +930,13 @@ def build_machine(
                     "ok",
                     "ok",
                     "alias",
+                    "nulls",
                     "no_facility",
                     "facility_not_allowed",
                     "facility_out_of_range",
                     "deposit_below_min",
                     "deposit_above_max",
+                    "deposit_above_term_max",
                     "wrong_currency",
                     "unknown_customer",
                 ]
@@ -816,11 +947,14 @@ def build_machine(
         ) -> Any:
             self.made["accounts"] += 1
             self.trail.append(f"open_account({variant})")
-            if (
-                variant == "deposit_below_min"
-                and (customer.tenant, "TERM") in self.product_payloads
-            ):
-                product = ProductRef(customer.tenant, "TERM")  # a product with a minimum
+            facilities = ext["facility_limit"]
+            if variant in ("facility_not_allowed", "facility_out_of_range") and not facilities:
+                variant = "ok"  # only a facilityLimit asked for (an extension) reaches these
+            wanted = {"deposit_below_min": "TERM", "deposit_above_term_max": "TERM"}
+            wanted["no_facility"] = "LINE"
+            if (customer.tenant, wanted.get(variant, "")) in self.product_payloads:
+                # a product with a minimum, a maximum, or no maxAmount
+                product = ProductRef(customer.tenant, wanted[variant])
             # Customer and product may belong to different tenants: the command then goes
             # to one of the two, where the other does not exist.
             tenant = data.draw(
@@ -828,29 +962,42 @@ def build_machine(
             )
             spec = self.product_payloads[(product.tenant, product.code)]
             k = spec.get("constraints") or {}
-            credit = spec["productType"] in ("LOAN", "CREDIT_CARD")
+            kind = spec["productType"]
+            credit = kind in ("LOAN", "CREDIT_CARD")
+            low_d = 0
             payload: dict[str, Any] = {
                 "customerId": customer.customer_id,
                 "productCode": product.code,
                 "currency": "AUD",
             }
-            low_f, high_f = k.get("minFacilityLimit", 100), k.get("maxFacilityLimit", 50000)
-            if credit and variant != "no_facility":
+            low_f, high_f = k.get("minAmount") or 100, k.get("maxAmount") or 50000
+            if credit and variant != "no_facility" and facilities and data.draw(st.booleans()):
                 payload["facilityLimit"] = data.draw(st.sampled_from([low_f, high_f]))
             if not credit:
-                low_d = k.get("minOpeningBalance", 0)
+                low_d = max(k.get("minBalance") or 0, k.get("minAmount") or 0)
+                if kind != "TERM_DEPOSIT":
+                    low_d = k.get("minBalance") or 0
                 if data.draw(st.booleans()) or low_d:
                     payload["initialDeposit"] = data.draw(st.sampled_from([low_d, low_d + 40]))
             if variant == "alias":
                 payload.update(accountAlias="Everyday", accountPurpose="Testing")
+            elif variant == "nulls":  # an explicit null is an absent field
+                payload.update(accountAlias=None, accountPurpose=None)
+                if not payload.get("initialDeposit"):
+                    payload["initialDeposit"] = None
+                if facilities and "facilityLimit" not in payload:
+                    payload["facilityLimit"] = None
             elif variant == "facility_not_allowed" and not credit:
                 payload["facilityLimit"] = 1000
             elif variant == "facility_out_of_range" and credit:
                 payload["facilityLimit"] = high_f + 0.01
-            elif variant == "deposit_below_min" and k.get("minOpeningBalance"):
-                payload["initialDeposit"] = k["minOpeningBalance"] - 0.01
+            elif variant == "deposit_below_min" and low_d:
+                payload["initialDeposit"] = round(low_d - 0.01, 2)
+            elif variant == "deposit_above_term_max" and kind == "TERM_DEPOSIT":
+                payload["initialDeposit"] = round((k.get("maxAmount") or 0) + 0.01, 2)
             elif variant == "deposit_above_max":
-                payload["initialDeposit"] = k["maxBalance"] + 0.01 if "maxBalance" in k else 10
+                top = k.get("maxBalance")
+                payload["initialDeposit"] = round(top + 0.01, 2) if top is not None else 10
             elif variant == "wrong_currency":
                 payload["currency"] = "NZD"
             elif variant == "unknown_customer":
@@ -858,7 +1005,7 @@ def build_machine(
             outcome, body = self.send(tenant, "OpenAccount", payload)
             if not outcome.fresh:
                 return multiple()
-            return AccountRef(tenant, body["result"]["accountId"])
+            return AccountRef(tenant, body["accountId"])
 
         # -- everything else: one rule, the action drawn evenly ----------------------
 
@@ -892,7 +1039,7 @@ def build_machine(
                     data,
                     data.draw(st.integers(2, 4)),
                     data.draw(st.sampled_from(["small", "small", "medium", "large"])),
-                    data.draw(st.sampled_from(["ok", "ok", "explicit_leg_currency", "tags"])),
+                    data.draw(st.sampled_from(ENTRY_VARIANTS)),
                     data.draw(st.sampled_from(["key", "key", "none", "rejected"])),
                 )
             elif action == "post_invalid_entry":
@@ -959,10 +1106,17 @@ def build_machine(
             if net != 0:
                 legs.append(leg(last, "CREDIT" if net > 0 else "DEBIT", abs(net) / 100))
             extra: dict[str, Any] = {}
+            if variant in ("explicit_leg_currency", "leg_currency") and not ext["leg_currency"]:
+                variant = "tags" if variant == "explicit_leg_currency" else "unbalanced"
             if variant == "explicit_leg_currency":
                 legs[0]["currency"] = "AUD"
             elif variant == "tags":
-                extra.update(tags=["contract", "test"], metadata={"source": "ledger-suite"})
+                extra.update(
+                    tags={"category": "INCOME", "source": "PAYROLL_SIM"},
+                    metadata={"scenarioId": "ledger-suite", "step": len(self.trail), "ok": True},
+                )
+            elif variant == "nulls":  # an explicit null is an absent field
+                extra.update(tags=None, metadata=None)
             elif variant == "unbalanced":
                 legs[-1]["amount"] = round(legs[-1]["amount"] + 0.01, 2)
             elif variant == "leg_currency":
@@ -1081,16 +1235,12 @@ def build_machine(
             for index, (payload, key, command_id, sent, outcome) in enumerate(
                 zip(payloads, keys, ids, replies, outcomes, strict=True)
             ):
-                problem = reply_problem(
-                    outcome,
-                    sent,
-                    account.tenant,
-                    "PostEntry",
-                    command_id,
+                problem, where = reply_problem(
+                    outcome, sent, account.tenant, "PostEntry", command_id, ext
                 )
                 if problem is not None:
                     checks.fail(
-                        "concurrency",
+                        where or "concurrency",
                         f"{concurrency} concurrent entries on {pair[0]} and {pair[1]}, each "
                         f"valid in any order: reply {index + 1} was {sent.summary()}: {problem}",
                         sent.curl(),
@@ -1132,8 +1282,7 @@ def build_machine(
             fresh = [
                 (command_id, sent)
                 for command_id, sent in zip(ids, replies, strict=True)
-                if sent.response.status_code == 202
-                and sent.response.headers.get("Idempotent-Replayed") != "true"
+                if applied_copy(sent, command_id)
             ]
             if len(fresh) != 1:
                 checks.fail(
@@ -1144,15 +1293,17 @@ def build_machine(
                     replies[0].curl(),
                 )
             first_id, first = fresh[0]
-            problem = copies_problem(first, replies)
+            problem = copies_problem(first, replies, ext)
             if problem is not None:
                 checks.fail(
                     "concurrent_replay",
                     f"{concurrency} copies of one PostEntry with key {key} sent at once: {problem}",
                     replies[0].curl(),
                 )
-            reply = reply_problem(expected, first, account.tenant, "PostEntry", first_id)
-            checks.check("concurrent_replay", reply, first.curl())
+            reply, where = reply_problem(
+                expected, first, account.tenant, "PostEntry", first_id, ext
+            )
+            checks.check(where or "concurrent_replay", reply, first.curl())
             self.fold(account.tenant, "PostEntry", payload, key, first_id, first, first.json(), key)
 
         # -- tenant isolation ---------------------------------------------------------
@@ -1162,15 +1313,18 @@ def build_machine(
             scoped = [(s, k) for s, k in sorted(target.scoped_keys.items()) if s != t]
             if scoped:
                 scope, key = scoped[0]
-                for path in (
-                    f"/tenants/{t}",
-                    f"/tenants/{t}/products",
-                    f"/tenants/{t}/customers",
-                    f"/tenants/{t}/accounts",
-                    f"/tenants/{t}/accounts/{account.account_id}",
-                    f"/tenants/{t}/accounts/{account.account_id}/events",
-                    f"/tenants/{t}/events",
-                ):
+                reads = (
+                    (f"/tenants/{t}", "tenant_read"),
+                    (f"/tenants/{t}/products", "product_read"),
+                    (f"/tenants/{t}/customers", None),
+                    (f"/tenants/{t}/accounts", None),
+                    (f"/tenants/{t}/accounts/{account.account_id}", "account_read"),
+                    (f"/tenants/{t}/accounts/{account.account_id}/events", None),
+                    (f"/tenants/{t}/events", "tenant_stream"),
+                )
+                for path, needs in reads:
+                    if needs is not None and not ext[needs]:
+                        continue  # an extension the target does not offer
                     sent = wire.get(path, api_key=key)
                     checks.check(
                         "tenant_isolation",
@@ -1186,7 +1340,7 @@ def build_machine(
                     key=None,
                     api_key=key,
                 )
-                self.touch(t, "PostEntry")  # and nothing may have been written
+                self.touch(t, "PostEntry", entry_payload(legs))  # and nothing may be written
                 checks.check(
                     "tenant_isolation",
                     status_problem(sent, 403, "FORBIDDEN", f"a key scoped to {scope}"),
@@ -1195,11 +1349,10 @@ def build_machine(
             others = [u for u in self.model.tenants if u != t]
             if others:
                 u = others[0]
-                paths = [
-                    f"/tenants/{u}/accounts/{account.account_id}",
-                    f"/tenants/{u}/accounts/{account.account_id}/events",
-                ]
-                if customer.tenant != u:
+                paths = [f"/tenants/{u}/accounts/{account.account_id}/events"]
+                if ext["account_read"]:
+                    paths.append(f"/tenants/{u}/accounts/{account.account_id}")
+                if customer.tenant != u and ext["customer_read"]:
                     paths.append(f"/tenants/{u}/customers/{customer.customer_id}")
                 for path in paths:
                     sent = wire.get(path)
@@ -1248,34 +1401,119 @@ def build_machine(
                 legs = [leg(self.first_accounts[0].account_id, "DEBIT", 1.005)]
                 legs.append(leg("GL_SUSPENSE", "CREDIT", 1.005))
                 self.send(self.first_accounts[0].tenant, "PostEntry", entry_payload(legs))
+                self.published_reads(self.first_accounts[0].tenant)
+
+        def published_reads(self, code: str) -> None:
+            """A query parameter the service does not know is a 400 naming it, and the
+            account list is the members' accounts unless asked otherwise."""
+            sent = wire.get(f"/tenants/{code}/accounts", limit=5, acountType="GL")
+            problem = status_problem(sent, 400, "VALIDATION_ERROR", "an unknown parameter")
+            if problem is None and "acountType" not in orjson.dumps(sent.json()).decode():
+                problem = f"the 400 does not name the parameter: {sent.summary()}"
+            checks.check("VALIDATION_ERROR", problem, sent.curl())
+            sent = wire.get(f"/tenants/{code}/accounts", limit=page_size)
+            page = sent.json()
+            listed = page.get("accounts") if isinstance(page, dict) else None
+            members = {a.account_id for a in self.model.tenants[code].customer_accounts()}
+            problem = None
+            if sent.response.status_code != 200 or not isinstance(listed, list):
+                problem = f"listing accounts: {sent.summary()}"
+            else:
+                others = [a.get("accountId") for a in listed if a.get("accountId") not in members]
+                if others:
+                    problem = f"the default account list holds non-member accounts {others[:3]}"
+                elif page.get("total") != len(members):
+                    total = page.get("total")
+                    problem = f"total is {total}, the tenant has {len(members)} members' accounts"
+            checks.check("balances", problem and f"tenant {code}: {problem}", sent.curl())
 
         def verify(self, code: str, money: bool = True) -> None:
             """The service agrees with the model on `code`: balances (when money may have
-            moved), the event sequence, the events and the hash chain."""
+            moved) and the events; where the target offers them, the event sequence and
+            the hash chain (from the tenant stream), else the events of each account's
+            own stream."""
             tenant = self.model.tenants.get(code)
             if tenant is None:
-                sent = wire.get(f"/tenants/{code}")
+                sent = wire.get(f"/tenants/{code}/accounts")
                 problem = status_problem(sent, 404, "NOT_FOUND", "a tenant never created")
                 checks.check(
-                    "sequence", problem and f"refused commands wrote: {problem}", sent.curl()
+                    "events", problem and f"refused commands wrote: {problem}", sent.curl()
                 )
                 return
             if money:
                 self.verify_balances(tenant)
             view = self.views[code]
-            head = wire.get(f"/tenants/{code}")
+            if not ext["tenant_stream"]:
+                self.verify_account_streams(tenant, view)
+                view.batches.clear()
+                return
             events, last = self.read_events(code, view.cursor)
-            self.verify_sequence(tenant, view, head, events, last)
+            if ext["tenant_read"]:
+                head = wire.get(f"/tenants/{code}")
+                if ext["sequence"]:
+                    self.verify_sequence(tenant, view, head, events, last)
+            else:
+                head = last
             self.verify_events(tenant, view, events, last)
-            self.verify_chain(view, head, events, last)
+            if ext["hash_chain"]:
+                self.verify_chain(view, head if ext["tenant_read"] else None, events, last)
             view.cursor = tenant.events
             view.batches.clear()
+
+        def verify_account_streams(self, tenant: TenantLedger, view: TenantView) -> None:
+            """The new events of every account an accepted command touched (or a refused
+            one named), from each account's own stream (published)."""
+            batches: dict[str, list[list[Group]]] = {name: [] for name in sorted(view.suspects)}
+            for batch in view.batches:
+                per: dict[str, list[Group]] = {}
+                for group in batch:
+                    for account_id in touched_accounts(group):
+                        part = group.touching(account_id)
+                        if part is not None:
+                            per.setdefault(account_id, []).append(part)
+                for account_id, groups in per.items():
+                    batches.setdefault(account_id, []).append(groups)
+            view.suspects.clear()
+            for account_id, expected in batches.items():
+                stream = view.accounts.setdefault(account_id, TenantView())
+                stream.batches = expected
+                events, last = self.read_account_events(tenant.code, account_id, stream.cursor)
+                problem = events_problem(stream, events)
+                stream.cursor += len(events)
+                stream.batches = []
+                row = "event_ids" if problem == EVENT_IDS_DIFFER else "events"
+                where = f"tenant {tenant.code}, the stream of account {account_id}"
+                checks.check(row, problem and f"{where}: {problem}", last.curl())
+
+        def read_account_events(
+            self, code: str, account_id: str, offset: int
+        ) -> tuple[list[dict[str, Any]], Sent]:
+            """An account's events after the first `offset`, by offset paging (published)."""
+            events: list[dict[str, Any]] = []
+            for _ in range(pages_per_read_max):
+                sent = wire.get(
+                    f"/tenants/{code}/accounts/{account_id}/events",
+                    limit=page_size,
+                    offset=offset + len(events),
+                )
+                page = sent.json()
+                if sent.response.status_code != 200 or not isinstance(page, dict):
+                    checks.fail("events", f"reading the events: {sent.summary()}", sent.curl())
+                got = page.get("events") or []
+                events.extend(got)
+                if len(got) < page_size:
+                    break
+            return events, sent
 
         def verify_balances(self, tenant: TenantLedger) -> None:
             found: dict[str, dict[str, Any]] = {}
             offset = 0
+            every = ext["account_type"]  # GL accounts too, with accountType=ALL
+            kind = {"accountType": "ALL"} if every else {}
             for _ in range(pages_per_read_max):
-                sent = wire.get(f"/tenants/{tenant.code}/accounts", limit=page_size, offset=offset)
+                sent = wire.get(
+                    f"/tenants/{tenant.code}/accounts", limit=page_size, offset=offset, **kind
+                )
                 page = sent.json()
                 if sent.response.status_code != 200 or not isinstance(page, dict):
                     checks.fail("balances", f"listing accounts: {sent.summary()}", sent.curl())
@@ -1284,7 +1522,7 @@ def build_machine(
                 offset += page_size
                 if offset >= int(page.get("total") or 0):
                     break
-            problem = balances_problem(tenant, found)
+            problem = balances_problem(tenant, found, every)
             checks.check("balances", problem and f"tenant {tenant.code}: {problem}", sent.curl())
 
         def read_events(self, code: str, after: int) -> tuple[list[dict[str, Any]], Sent]:
@@ -1294,7 +1532,7 @@ def build_machine(
                 sent = wire.get(f"/tenants/{code}/events", after=cursor, limit=page_size)
                 page = sent.json()
                 if sent.response.status_code != 200 or not isinstance(page, dict):
-                    checks.fail("sequence", f"reading the events: {sent.summary()}", sent.curl())
+                    checks.fail("events", f"reading the events: {sent.summary()}", sent.curl())
                 events.extend(page.get("events") or [])
                 following = page.get("nextCursor")
                 if following is None:
@@ -1343,10 +1581,11 @@ def build_machine(
             self, tenant: TenantLedger, view: TenantView, events: list[dict[str, Any]], last: Sent
         ) -> None:
             problem = events_problem(view, events)
-            checks.check("events", problem and f"tenant {tenant.code}: {problem}", last.curl())
+            row = "event_ids" if problem == EVENT_IDS_DIFFER else "events"
+            checks.check(row, problem and f"tenant {tenant.code}: {problem}", last.curl())
 
         def verify_chain(
-            self, view: TenantView, head: Sent, events: list[dict[str, Any]], last: Sent
+            self, view: TenantView, head: Sent | None, events: list[dict[str, Any]], last: Sent
         ) -> None:
             problem = None
             prev = view.prev_hash
@@ -1364,7 +1603,12 @@ def build_machine(
                     )
                     break
                 prev = str(event["hash"])
-            if problem is None and (head.json() or {}).get("lastHash") != prev and events:
+            if (
+                problem is None
+                and head is not None
+                and (head.json() or {}).get("lastHash") != prev
+                and events
+            ):
                 problem = "the tenant's lastHash is not the hash of its last event"
             checks.check("hash_chain", problem, last.curl())
             view.prev_hash = prev
@@ -1381,80 +1625,104 @@ def reply_row(outcome: Outcome, command_type: str) -> str:
     return outcome.invariant or outcome.error or str(outcome.status)
 
 
-RESULT_ID = {
-    "CreateTenant": None,
-    "UpsertProduct": "productCode",
-    "CreateCustomer": "customerId",
-    "OpenAccount": "accountId",
-    "PostEntry": "entryId",
-}
+def extension_rows(outcome: Outcome, ext: Extensions) -> list[str]:
+    """The extension rows a reply that passed `reply_problem` also counts in."""
+    if outcome.replay_of is not None:
+        return ["replay_header"] if ext["replay_header"] else []
+    if outcome.status != 202:
+        return []
+    return [name for name in ("command_result", "event_ids") if ext[name]]
 
 
 def reply_problem(
-    outcome: Outcome, sent: Sent, tenant: str, command_type: str, command_id: str
-) -> str | None:
-    """How a command's reply differs from what the model says it must be, or None."""
+    outcome: Outcome,
+    sent: Sent,
+    tenant: str,
+    command_type: str,
+    command_id: str,
+    ext: Extensions | None = None,
+) -> tuple[str | None, str | None]:
+    """How a command's reply differs from what the model says it must be, and the row
+    of an extension that is wrong (None: the reply's own row); (None, None) when right."""
+    ext = ext or Extensions.everything()
     response = sent.response
     body = sent.json()
-    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    header = response.headers.get("Idempotent-Replayed")
     if outcome.replay_of is not None:
         if response.status_code != 202:
-            return "a replay must get 202"
-        if not replayed:
-            return "the Idempotent-Replayed: true header is missing"
+            return "a replay must get 202", None
         if response.content != outcome.replay_of.reply:
             return (
                 "the replayed body differs from the first reply: "
                 f"{outcome.replay_of.reply[:200]!r} then {response.content[:200]!r}"
-            )
-        return None
+            ), None
+        if ext["replay_header"] and header != "true":
+            return "the Idempotent-Replayed: true header is missing", "replay_header"
+        return None, None
     if response.status_code != outcome.status:
-        return f"status {response.status_code}"
+        return f"status {response.status_code}", None
     if not isinstance(body, dict):
-        return "the body is not a JSON object"
+        return "the body is not a JSON object", None
     if outcome.status == 202:
-        if replayed:
-            return "a first acceptance is marked Idempotent-Replayed"
-        missing = [
-            name
-            for name in ("commandId", "status", "correlationId", "acceptedAt", "result", "eventIds")
-            if name not in body
-        ]
+        published = ("commandId", "status", "correlationId", "acceptedAt")
+        missing = [name for name in published if name not in body]
         if missing:
-            return f"CommandAccepted lacks {', '.join(missing)}"
+            return f"CommandAccepted lacks {', '.join(missing)}", None
         if body["commandId"] != command_id or body["status"] != "ACCEPTED":
-            return f"commandId/status are {body['commandId']}/{body['status']}"
+            return f"commandId/status are {body['commandId']}/{body['status']}", None
         if body["correlationId"] != command_id:
-            return "correlationId must default to the commandId"
-        result = body["result"]
-        id_field = RESULT_ID[command_type]
-        if not isinstance(result, dict) or result.get("tenantId") != tenant:
-            return f"result {result!r} does not name tenant {tenant}"
-        if id_field is not None and not isinstance(result.get(id_field), str):
-            return f"result {result!r} lacks {id_field}"
-        ids = body["eventIds"]
-        if (
-            not isinstance(ids, list)
-            or len(ids) != len(outcome.events)
-            or len(set(ids)) != len(ids)
-        ):
-            return f"eventIds {ids!r}: expected {len(outcome.events)} distinct ids"
-        return None
+            return "correlationId must default to the commandId", None
+        ids = reply_ids(body, command_type)
+        if ids.get("tenantId") != tenant:
+            return f"the reply's tenantId is {ids.get('tenantId')!r}, not {tenant}", None
+        lacking = [name for name, value in ids.items() if not isinstance(value, str)]
+        if lacking:
+            return f"the reply lacks {', '.join(lacking)} at its top level", None
+        if ext["replay_header"] and header is not None:
+            return "a first acceptance is marked Idempotent-Replayed", "replay_header"
+        if ext["command_result"]:
+            result = body.get("result")
+            if not isinstance(result, dict) or {k: result.get(k) for k in ids} != ids:
+                return f"result {result!r} does not name the ids {ids}", "command_result"
+        if ext["event_ids"]:
+            event_ids = body.get("eventIds")
+            if (
+                not isinstance(event_ids, list)
+                or len(event_ids) != len(outcome.events)
+                or len(set(event_ids)) != len(event_ids)
+            ):
+                return (
+                    f"eventIds {event_ids!r}: expected {len(outcome.events)} distinct ids",
+                    "event_ids",
+                )
+        return None, None
     if outcome.status == 422:
         if body.get("error") != INVARIANT_VIOLATION:
-            return f"error is {body.get('error')!r}, not {INVARIANT_VIOLATION}"
+            return f"error is {body.get('error')!r}, not {INVARIANT_VIOLATION}", None
         if body.get("invariant") != outcome.invariant:
-            return f"invariant is {body.get('invariant')!r}"
+            return f"invariant is {body.get('invariant')!r}", None
         if body.get("commandId") != command_id:
-            return f"commandId is {body.get('commandId')!r}"
-        return None
+            return f"commandId is {body.get('commandId')!r}", None
+        return None, None
     if body.get("error") != outcome.error:
-        return f"error is {body.get('error')!r}"
-    return None
+        return f"error is {body.get('error')!r}", None
+    return None, None
 
 
-def copies_problem(first: Sent, replies: list[Sent]) -> str | None:
+def applied_copy(sent: Sent, command_id: str) -> bool:
+    """True when this copy of a command was the one applied: a 202 whose commandId is the
+    copy's own (a replay carries the first copy's)."""
+    body = sent.json()
+    return (
+        sent.response.status_code == 202
+        and isinstance(body, dict)
+        and body.get("commandId") == command_id
+    )
+
+
+def copies_problem(first: Sent, replies: list[Sent], ext: Extensions | None = None) -> str | None:
     """Every copy but the applied one must be its replay, or 409 COMMAND_IN_FLIGHT."""
+    header = (ext or Extensions.everything())["replay_header"]
     for sent in replies:
         status = sent.response.status_code
         if sent is first:
@@ -1463,7 +1731,7 @@ def copies_problem(first: Sent, replies: list[Sent]) -> str | None:
             continue
         if (
             status == 202
-            and sent.response.headers.get("Idempotent-Replayed") == "true"
+            and (not header or sent.response.headers.get("Idempotent-Replayed") == "true")
             and sent.response.content == first.response.content
         ):
             continue
@@ -1484,14 +1752,26 @@ def status_problem(sent: Sent, status: int, error: str, what: str) -> str | None
     return f"{sent.method} {sent.url} with {what}: expected {status} {error}, got {sent.summary()}"
 
 
-def balances_problem(tenant: TenantLedger, found: dict[str, dict[str, Any]]) -> str | None:
-    """How the served accounts differ from the model's, or None."""
-    missing = [a for a in tenant.accounts if a not in found]
-    extra = [a for a in found if a not in tenant.accounts]
+def balances_problem(
+    tenant: TenantLedger, found: dict[str, dict[str, Any]], every_account: bool = True
+) -> str | None:
+    """How the served accounts differ from the model's, or None.
+
+    `every_account`: `found` is every account of the tenant (GL ones too, listed with
+    accountType=ALL, an extension), so the balances must also sum to zero; else it is
+    the members' accounts, the published listing.
+    """
+    wanted = {
+        a: account
+        for a, account in tenant.accounts.items()
+        if every_account or account.account_type == "CUSTOMER"
+    }
+    missing = [a for a in wanted if a not in found]
+    extra = [a for a in found if a not in wanted]
     if missing or extra:
         return f"accounts missing {missing[:3]}, unexpected {extra[:3]}"
     total = 0
-    for account_id, account in tenant.accounts.items():
+    for account_id, account in wanted.items():
         served = found[account_id]
         try:
             balance = number_to_minor(served.get("balance"))
@@ -1503,14 +1783,17 @@ def balances_problem(tenant: TenantLedger, found: dict[str, dict[str, Any]]) -> 
                 f"account {account_id} ({account.product_code or 'GL'}): balance "
                 f"{served.get('balance')}, the model has {account.balance / 100:.2f}"
             )
-        if account.facility is not None:
-            limit = served.get("facilityLimit")
+        if account.facility is not None and served.get("facilityLimit") is not None:
+            limit = served.get("facilityLimit")  # an extension: checked when served
             if not isinstance(limit, int | float) or to_minor(limit) != account.facility:
                 expected = f"{account.facility / 100:.2f}"
                 return f"account {account_id}: facilityLimit {limit!r}, expected {expected}"
-    if total != 0:
+    if every_account and total != 0:
         return f"the tenant's balances sum to {total / 100:.2f}, not zero"
     return None
+
+
+EVENT_IDS_DIFFER = "the events' ids differ from the reply's eventIds"
 
 
 def events_problem(view: TenantView, events: list[dict[str, Any]]) -> str | None:
@@ -1579,8 +1862,6 @@ def group_problem(group: Group, run: list[dict[str, Any]]) -> str | None:
     expected = [e.event_type for e in group.events]
     if types != expected:
         return f"events {types}, expected {expected}"
-    if [e.get("eventId") for e in run] != group.event_ids:
-        return "the events' ids differ from the reply's eventIds"
     for event, want in zip(run, group.events, strict=True):
         if event.get("entityId") != want.entity_id:
             got = event.get("entityId")
@@ -1588,6 +1869,8 @@ def group_problem(group: Group, run: list[dict[str, Any]]) -> str | None:
         problem = subset_problem(want.payload, event.get("payload"))
         if problem:
             return f"{want.event_type} {problem}"
+    if group.event_ids is not None and [e.get("eventId") for e in run] != group.event_ids:
+        return EVENT_IDS_DIFFER
     return None
 
 
@@ -1680,10 +1963,14 @@ def run_ledger_suite(
     shrink: bool = True,
     shrink_seconds: float = shrink_seconds_default,
     concurrency: int = concurrent_commands_default,
+    extensions: Extensions | None = None,
 ) -> SuiteResult:
     """Run the ledger properties against `target`.
 
-    Returns one CheckRow per invariant code and per behaviour. The first disagreement
+    `extensions`: what the target offers beyond the published contract (default: found
+    out from the target, see contract_tests.extensions); the rows of extensions it does
+    not offer do not run. Returns one CheckRow per invariant code and per behaviour. The
+    first disagreement
     with the reference model stops the run; it is shrunk for at most `shrink_seconds`
     (not at all with shrink=False) and recorded in its row with the minimal example's
     steps and a curl command of the request that showed it. Same seed, same commands.
@@ -1693,11 +1980,19 @@ def run_ledger_suite(
     result = SuiteResult(SUITE)
     for name in ROWS:
         result.row(name)
+    try:
+        ext = extensions or detect_extensions(target)
+    except httpx.HTTPError as exc:
+        result.error = f"the target {target.describe()} could not be reached: {exc}"
+        return result
+    result.extensions = ext.describe()
+    for name, needs in ROW_EXTENSIONS.items():
+        result.mark_extension(name, needs[0], ext.has(*needs))
     checks = Checks(result)
     run_id = f"{seed % 10**6}_{secrets.token_hex(4).upper()}"
     try:
         with target.client() as client:
-            machine = build_machine(target, Wire(client, target), checks, run_id, concurrency)
+            machine = build_machine(target, Wire(client, target), checks, run_id, concurrency, ext)
             machine = hypothesis_seed(seed)(machine)
             phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if shrink else [])
             config = settings(

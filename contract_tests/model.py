@@ -45,6 +45,7 @@ INVARIANTS: tuple[str, ...] = (
     "TIME_ZONE_MUST_BE_VALID",
     "RATES_MUST_BE_NON_NEGATIVE",
     "MIN_MUST_BE_BELOW_MAX",
+    "CONSTRAINTS_MUST_BE_CONSISTENT",
     "CUSTOMER_MUST_BE_ADULT",
     "CUSTOMER_EMAIL_UNIQUE",
     "CUSTOMER_MOBILE_UNIQUE",
@@ -57,6 +58,7 @@ INVARIANTS: tuple[str, ...] = (
     "FACILITY_LIMIT_NOT_ALLOWED",
     "FACILITY_LIMIT_OUT_OF_RANGE",
     "INITIAL_DEPOSIT_BELOW_MINIMUM",
+    "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
     "VALUE_DATE_BEFORE_BOOKING_DATE",
     "LEGS_MUST_SHARE_CURRENCY",
     "ACCOUNT_MUST_EXIST",
@@ -110,6 +112,11 @@ def number_to_minor(value: Any) -> int:
         raise ValueError(f"not a JSON number: {value!r}")
     amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     return int(amount.scaleb(minor_digits).to_integral_value())
+
+
+def given(mapping: Any, name: str) -> Any:
+    """An optional field's value, None when absent: an explicit null means absent."""
+    return mapping.get(name) if isinstance(mapping, dict) else None
 
 
 def canonical(value: Any) -> str:
@@ -190,33 +197,45 @@ class ExpectedEvent:
 
 @dataclass
 class Product:
+    """A product's published constraints, money in minor units (None: not given)."""
+
     code: str
     product_type: str
     active: bool
-    min_opening: int | None = None
+    min_balance: int | None = None
     max_balance: int | None = None
+    allow_overdraft: bool = False
     overdraft: int | None = None
-    min_facility: int | None = None
-    max_facility: int | None = None
+    min_amount: int | None = None
+    max_amount: int | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Product:
-        k = payload.get("constraints") or {}
+        k = given(payload, "constraints") or {}
 
         def money(name: str) -> int | None:
-            value = k.get(name)
+            value = given(k, name)
             return None if value is None else to_minor(value, allow_zero=True)
 
+        active = given(payload, "active")
         return cls(
             payload["productCode"],
             payload["productType"],
-            bool(payload.get("active", True)),
-            money("minOpeningBalance"),
+            True if active is None else bool(active),
+            money("minBalance"),
             money("maxBalance"),
+            given(k, "allowOverdraft") is True,
             money("overdraftLimit"),
-            money("minFacilityLimit"),
-            money("maxFacilityLimit"),
+            money("minAmount"),
+            money("maxAmount"),
         )
+
+    def floor(self) -> int:
+        """The lowest balance of a deposit account: -overdraftLimit with allowOverdraft,
+        else minBalance (default 0)."""
+        if self.allow_overdraft:
+            return -(self.overdraft or 0)
+        return self.min_balance or 0
 
 
 @dataclass
@@ -260,7 +279,7 @@ class TenantLedger:
         product = self.products.get(account.product_code or "")
         if product is None:
             return 0, None
-        return -(product.overdraft or 0), product.max_balance
+        return product.floor(), product.max_balance
 
     def customer_accounts(self) -> list[Account]:
         return [a for a in self.accounts.values() if a.account_type == "CUSTOMER"]
@@ -351,12 +370,11 @@ class Ledger:
         if command_type == "CreateTenant" and payload.get("tenantCode") != tenant_id:
             return bad_request("TENANT_MISMATCH")
         if command_type == "OpenAccount":
-            if (
-                "initialDeposit" in payload
-                and to_minor(payload["initialDeposit"], allow_zero=True) is None
-            ):
+            deposit = given(payload, "initialDeposit")
+            if deposit is not None and to_minor(deposit, allow_zero=True) is None:
                 return bad_request()
-            if "facilityLimit" in payload and to_minor(payload["facilityLimit"]) is None:
+            facility = given(payload, "facilityLimit")
+            if facility is not None and to_minor(facility) is None:
                 return bad_request()
         if command_type == "PostEntry":
             legs = payload.get("legs", [])
@@ -378,17 +396,23 @@ class Ledger:
 
     def _upsert_product(self, tenant: TenantLedger, p: dict[str, Any], on: date) -> Outcome:
         rates = ("rate", "baseRate", "bonusRate", "purchaseRate", "cashAdvanceRate")
-        interest = p.get("interest") or {}
-        if any(interest.get(name) is not None and interest[name] < 0 for name in rates):
+        interest = given(p, "interest") or {}
+        if any(given(interest, name) is not None and interest[name] < 0 for name in rates):
             return refused("RATES_MUST_BE_NON_NEGATIVE")
-        k = p.get("constraints") or {}
+        k = given(p, "constraints") or {}
         for low, high in (
-            ("minOpeningBalance", "maxBalance"),
-            ("minFacilityLimit", "maxFacilityLimit"),
+            ("minBalance", "maxBalance"),
+            ("minAmount", "maxAmount"),
             ("minAge", "maxAge"),
         ):
-            if k.get(low) is not None and k.get(high) is not None and not k[low] < k[high]:
+            lo, hi = given(k, low), given(k, high)
+            if lo is not None and hi is not None and not lo < hi:
                 return refused("MIN_MUST_BE_BELOW_MAX")
+        if (given(k, "overdraftLimit") or 0) > 0 and given(k, "allowOverdraft") is not True:
+            return refused("CONSTRAINTS_MUST_BE_CONSISTENT")
+        default, options = given(k, "termMonthsDefault"), given(k, "termMonthsOptions")
+        if default is not None and options is not None and default not in options:
+            return refused("CONSTRAINTS_MUST_BE_CONSISTENT")
         created = p["productCode"] not in tenant.products
         return Outcome(202, events=("ProductCreated" if created else "ProductUpdated",))
 
@@ -401,7 +425,7 @@ class Ledger:
             return refused("CUSTOMER_EMAIL_UNIQUE")
         if any(c.mobile == person["mobile"] for c in customers):
             return refused("CUSTOMER_MOBILE_UNIQUE")
-        ref = p.get("externalRef")
+        ref = given(p, "externalRef")
         if ref is not None and any(c.external_ref == ref for c in customers):
             return refused("CUSTOMER_EXTERNAL_REF_UNIQUE")
         return Outcome(202, events=("CustomerCreated",))
@@ -417,23 +441,37 @@ class Ledger:
         if p["currency"] != tenant.base_currency:
             return refused("ACCOUNT_CURRENCY_MUST_MATCH_TENANT")
         credit = product.product_type in CREDIT_PRODUCT_TYPES
-        facility = to_minor(p["facilityLimit"]) if "facilityLimit" in p else None
+        facility = self.facility(product, p)
         if credit and facility is None:
             return refused("FACILITY_LIMIT_REQUIRED")
         if not credit and facility is not None:
             return refused("FACILITY_LIMIT_NOT_ALLOWED")
-        if facility is not None and (
-            (product.min_facility is not None and facility < product.min_facility)
-            or (product.max_facility is not None and facility > product.max_facility)
+        if (
+            credit
+            and facility is not None
+            and (
+                (product.min_amount is not None and facility < product.min_amount)
+                or (product.max_amount is not None and facility > product.max_amount)
+            )
         ):
             return refused("FACILITY_LIMIT_OUT_OF_RANGE")
-        deposit = to_minor(p.get("initialDeposit", 0), allow_zero=True) or 0
-        if product.min_opening is not None and deposit < product.min_opening:
-            return refused("INITIAL_DEPOSIT_BELOW_MINIMUM")
+        deposit = to_minor(given(p, "initialDeposit") or 0, allow_zero=True) or 0
+        if not credit:
+            # The opening amount: at least minBalance for every deposit product, and
+            # within minAmount..maxAmount for a term deposit.
+            low = product.min_balance or 0
+            high = None
+            if product.product_type == "TERM_DEPOSIT":
+                low = max(low, product.min_amount or 0)
+                high = product.max_amount
+            if deposit < low:
+                return refused("INITIAL_DEPOSIT_BELOW_MINIMUM")
+            if high is not None and deposit > high:
+                return refused("INITIAL_DEPOSIT_ABOVE_MAXIMUM")
         if deposit > 0:
             # The new account's bounds hold from its first posting on.
-            high = 0 if credit else product.max_balance
-            if high is not None and deposit > high:
+            ceiling = 0 if credit else product.max_balance
+            if ceiling is not None and deposit > ceiling:
                 return refused("MAX_BALANCE_EXCEEDED")
         events = ["AccountOpened"]
         if credit:
@@ -442,11 +480,20 @@ class Ledger:
             events.append("FundsPosted")
         return Outcome(202, events=tuple(events))
 
+    @staticmethod
+    def facility(product: Product, p: dict[str, Any]) -> int | None:
+        """A new account's facility limit: facilityLimit (an extension) if given, else,
+        for a loan or card, the product's maxAmount."""
+        asked = given(p, "facilityLimit")
+        if asked is not None:
+            return to_minor(asked)
+        return product.max_amount if product.product_type in CREDIT_PRODUCT_TYPES else None
+
     def _post_entry(self, tenant: TenantLedger, p: dict[str, Any], on: date) -> Outcome:
         if p["valueDate"] < p["bookingDate"]:  # ISO dates order as strings
             return refused("VALUE_DATE_BEFORE_BOOKING_DATE")
         legs = p["legs"]
-        if any(leg.get("currency", p["currency"]) != p["currency"] for leg in legs):
+        if any((given(leg, "currency") or p["currency"]) != p["currency"] for leg in legs):
             return refused("LEGS_MUST_SHARE_CURRENCY")
         if any(leg["accountId"] not in tenant.accounts for leg in legs):
             return refused("ACCOUNT_MUST_EXIST")
@@ -507,7 +554,6 @@ class Ledger:
             "productCode": p["productCode"],
             "productType": p["productType"],
             "name": p["name"],
-            "active": p.get("active", True),
         }
         event_type = "ProductCreated" if created else "ProductUpdated"
         return [ExpectedEvent(event_type, p["productCode"], subset)]
@@ -518,12 +564,12 @@ class Ledger:
         customer_id = result["customerId"]
         person = p["person"]
         tenant.customers[customer_id] = Customer(
-            customer_id, person["email"].lower(), person["mobile"], p.get("externalRef")
+            customer_id, person["email"].lower(), person["mobile"], given(p, "externalRef")
         )
         subset = {
             "customerId": customer_id,
-            "externalRef": p.get("externalRef"),
-            "person": person,
+            "externalRef": given(p, "externalRef"),
+            "person": _without_nulls(person),
         }
         return [ExpectedEvent("CustomerCreated", customer_id, subset)]
 
@@ -532,8 +578,8 @@ class Ledger:
     ) -> list[ExpectedEvent]:
         account_id = result["accountId"]
         product = tenant.products[p["productCode"]]
-        facility = to_minor(p["facilityLimit"]) if "facilityLimit" in p else None
-        deposit = to_minor(p.get("initialDeposit", 0), allow_zero=True) or 0
+        facility = self.facility(product, p)
+        deposit = to_minor(given(p, "initialDeposit") or 0, allow_zero=True) or 0
         account = Account(
             account_id,
             "CUSTOMER",
@@ -545,7 +591,9 @@ class Ledger:
         )
         tenant.accounts[account_id] = account
         opened = _opened(account)
-        opened.update(accountAlias=p.get("accountAlias"), accountPurpose=p.get("accountPurpose"))
+        opened.update(
+            accountAlias=given(p, "accountAlias"), accountPurpose=given(p, "accountPurpose")
+        )
         events = [ExpectedEvent("AccountOpened", account_id, opened)]
         if facility is not None:
             events.append(
@@ -608,6 +656,8 @@ class Ledger:
                     "currency": p["currency"],
                     "legs": legs,
                     "narrative": p["narrative"],
+                    "tags": exactly(given(p, "tags") or {}),
+                    "metadata": exactly(given(p, "metadata") or {}),
                 },
             )
         ]
@@ -623,6 +673,18 @@ class Ledger:
                 )
             )
         return events
+
+
+class Exactly(dict[str, Any]):
+    """An expected object that must have exactly these keys (not just at least them)."""
+
+
+def exactly(value: dict[str, Any]) -> Exactly:
+    return Exactly(value)
+
+
+def _without_nulls(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if v is not None}
 
 
 def _opened(account: Account) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """Reports of a contract run: JUnit XML for CI, and a conformance report in Markdown and HTML.
 
 Every format has one entry per CheckRow (an operation, a domain check or an invariant):
-checks run, passed, failed and the first failing example as a curl command.
+checks run, passed, failed and the first failing example as a curl command. A row of an
+extension of ours is labelled as one ("extension hash_chain"); when the target does not
+offer that extension the row did not run and is shown as "not offered", never as a
+failure.
 """
 
 from __future__ import annotations
@@ -78,6 +81,10 @@ def _testcase(suite: ET.Element, row: CheckRow) -> None:
         failure = ET.SubElement(case, "failure", message=message, type="NonConformance")
         reproduce = f"reproduce: {row.reproduce}" if row.reproduce else ""
         failure.text = "\n".join(part for part in (row.first_failure, reproduce) if part)
+    elif row.extension and not row.offered:
+        ET.SubElement(
+            case, "skipped", message=f"extension {row.extension} not offered by the target"
+        )
     elif row.runs == 0:
         ET.SubElement(case, "skipped", message="not exercised in this run")
     else:
@@ -88,11 +95,27 @@ def _testcase(suite: ET.Element, row: CheckRow) -> None:
 
 
 def _header_facts(results: Sequence[SuiteResult], target: str) -> list[tuple[str, str]]:
+    rows = [row for result in results for row in result.rows]
+    published = [row for row in rows if row.extension is None]
+    extension = [row for row in rows if row.extension is not None and row.offered]
+    absent = sorted({row.extension or "" for row in rows if row.extension and not row.offered})
+    offered = next((r.extensions for r in results if r.extensions), None)
     return [
         ("Target", target or "-"),
         ("Verdict", verdict(results)),
         ("When", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")),
         ("Suites", ", ".join(f"{r.suite} ({r.duration_s:.1f} s)" for r in results) or "-"),
+        (
+            "Published contract",
+            f"{len(published)} rows, {sum(1 for r in published if r.failed)} failing",
+        ),
+        (
+            "Extension rows",
+            f"{len(extension)} rows of extensions the target offers, "
+            f"{sum(1 for r in extension if r.failed)} failing; not offered (not run, "
+            f"not held against it): {', '.join(absent) or 'none'}",
+        ),
+        ("Extensions", offered or "-"),
     ]
 
 
@@ -117,8 +140,8 @@ def markdown_report(results: Sequence[SuiteResult], target: str = "") -> str:
         if result.error:
             lines += [f"> **{result.suite} suite could not run**: {_md_cell(result.error)}", ""]
     lines += [
-        "| Suite | Name | Checks run | Passed | Failed | First failing example |",
-        "|---|---|---:|---:|---:|---|",
+        "| Suite | Name | Kind | Checks run | Passed | Failed | First failing example |",
+        "|---|---|---|---:|---:|---:|---|",
     ]
     failed: list[CheckRow] = []
     for result in results:
@@ -131,7 +154,7 @@ def markdown_report(results: Sequence[SuiteResult], target: str = "") -> str:
                 if row.reproduce:
                     example += f"<br>`{_md_cell(_short(row.reproduce, 100))}`"
             lines.append(
-                f"| {row.suite} | {_md_cell(row.name)} | {row.runs} | {row.passed} "
+                f"| {row.suite} | {_md_cell(row.name)} | {row.kind} | {row.runs} | {row.passed} "
                 f"| {row.failed} | {example} |"
             )
     if failed:
@@ -165,6 +188,8 @@ def html_report(results: Sequence[SuiteResult], target: str = "") -> str:
     for result in results:
         for row in result.rows:
             status = "fail" if row.failed else ("skip" if row.runs == 0 else "pass")
+            if row.extension:
+                status += " extension"
             example = ""
             if row.failed:
                 example = f"<div>{esc(row.first_failure or '')}</div>"
@@ -172,7 +197,7 @@ def html_report(results: Sequence[SuiteResult], target: str = "") -> str:
                     example += f"<pre>{esc(row.reproduce)}</pre>"
             rows.append(
                 f'<tr class="{status}"><td>{esc(row.suite)}</td><td>{esc(row.name)}</td>'
-                f"<td>{row.runs}</td><td>{row.passed}</td><td>{row.failed}</td>"
+                f"<td>{esc(row.kind)}</td><td>{row.runs}</td><td>{row.passed}</td><td>{row.failed}</td>"
                 f"<td>{example}</td></tr>"
             )
     return f"""<!doctype html>
@@ -181,8 +206,9 @@ def html_report(results: Sequence[SuiteResult], target: str = "") -> str:
 body {{ font-family: system-ui, sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; text-align: left; }}
-td:nth-child(3), td:nth-child(4), td:nth-child(5) {{ text-align: right; }}
+td:nth-child(4), td:nth-child(5), td:nth-child(6) {{ text-align: right; }}
 tr.fail td {{ background: #fde8e8; }} tr.skip td {{ color: #888; }}
+tr.extension td:nth-child(3) {{ font-style: italic; }}
 pre {{ white-space: pre-wrap; word-break: break-all; margin: 4px 0 0; }}
 dt {{ font-weight: bold; float: left; clear: left; width: 6em; }} dd {{ margin-left: 7em; }}
 .error {{ color: #a00; }}
@@ -190,8 +216,8 @@ dt {{ font-weight: bold; float: left; clear: left; width: 6em; }} dd {{ margin-l
 <h1>TuringCore v1 conformance report</h1>
 <dl>{facts}</dl>
 {errors}
-<table><thead><tr><th>Suite</th><th>Name</th><th>Checks run</th><th>Passed</th><th>Failed</th>
-<th>First failing example</th></tr></thead>
+<table><thead><tr><th>Suite</th><th>Name</th><th>Kind</th><th>Checks run</th><th>Passed</th>
+<th>Failed</th><th>First failing example</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>

@@ -21,6 +21,17 @@ class CheckRow:
     first_failure: str | None = None  # what went wrong, in a sentence
     reproduce: str | None = None  # a curl command that reproduces the first failure
     duration_s: float = 0.0
+    # The extension of ours this row checks (contract_tests.extensions.EXTENSIONS), or None
+    # for the published contract. A row of an extension the target does not offer never
+    # runs and never fails the verdict; one it offers counts like any other.
+    extension: str | None = None
+    offered: bool = True
+
+    @property
+    def kind(self) -> str:
+        if self.extension is None:
+            return "published"
+        return f"extension {self.extension}" + ("" if self.offered else " (not offered)")
 
     def record(self, ok: bool, failure: str | None = None, reproduce: str | None = None) -> None:
         self.runs += 1
@@ -39,6 +50,7 @@ class SuiteResult:
     rows: list[CheckRow] = field(default_factory=list)
     duration_s: float = 0.0
     error: str | None = None  # the suite could not run at all (target unreachable, ...)
+    extensions: str | None = None  # what the target offers beyond the published contract
 
     @property
     def ok(self) -> bool:
@@ -51,6 +63,12 @@ class SuiteResult:
         new = CheckRow(self.suite, name)
         self.rows.append(new)
         return new
+
+    def mark_extension(self, name: str, extension: str, offered: bool) -> CheckRow:
+        """Make the row `name` an extension row."""
+        row = self.row(name)
+        row.extension, row.offered = extension, offered
+        return row
 
 
 def curl_command(method: str, url: str, headers: dict[str, str], body: Any = None) -> str:

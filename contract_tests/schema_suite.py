@@ -5,7 +5,9 @@
 
 How a run goes:
 1. Load the contract (the repo's `openapi/turingcore.v1.yaml`, or the target's
-   `/v1/openapi.json`).
+   `/v1/openapi.json`) and keep the published contract plus the extensions of ours the
+   target offers (`contract_tests.extensions.published_view`): an extension operation,
+   parameter or request field it does not offer is not tested, and its row says so.
 2. Seed state through the gateway: the spec's own runnable example sequence (CreateTenant,
    products, a customer, three accounts, three entries), re-addressed to a fresh tenant
    of this run. The ids the service makes replace the example ids, so the examples phase
@@ -51,6 +53,14 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.generation.meta import TestPhase
 
 from contract_tests import checks as domain_checks
+from contract_tests.extensions import (
+    MARK,
+    OPERATION_EXTENSIONS,
+    Extensions,
+    detect_extensions,
+    published_view,
+)
+from contract_tests.model import GL_ACCOUNTS
 from contract_tests.results import CheckRow, SuiteResult, curl_command
 from contract_tests.target import Target
 
@@ -135,6 +145,7 @@ def run_schema_suite(
     spec_from_target: bool = False,
     spec_path: Path | None = None,
     phases: Sequence[str] = PHASES,
+    extensions: Extensions | None = None,
 ) -> SchemaSuiteResult:
     """Run the schema conformance suite against a target.
 
@@ -148,21 +159,37 @@ def run_schema_suite(
     result = SchemaSuiteResult(SUITE)
     domain_checks.reset_follow_up_cache()
     try:
-        spec = load_spec(target, from_target=spec_from_target, path=spec_path)
+        contract = load_spec(target, from_target=spec_from_target, path=spec_path)
+        ext = extensions or detect_extensions(target)
     except (OSError, ValueError, httpx.HTTPError, yaml.YAMLError) as exc:
         result.error = f"could not load the contract: {exc}"
         return result
+    result.extensions = ext.describe()
+    spec = published_view(contract, ext)
     labels = operation_ids(spec)
+    absent = {
+        op: OPERATION_EXTENSIONS.get(op, "operation")
+        for op in operation_ids(contract).values()
+        if op not in labels.values() and (operations is None or op in operations)
+    }
     wanted = [op for op in labels.values() if operations is None or op in operations]
     if operations:
         unknown = sorted(set(operations) - set(labels.values()))
         if unknown:
             result.error = f"unknown operationIds: {', '.join(unknown)}"
             return result
+    marked = _marked_operations(contract)
     for operation_id in wanted:
         result.row(operation_id)
+        if operation_id in marked:
+            result.mark_extension(
+                operation_id, OPERATION_EXTENSIONS.get(operation_id, operation_id), True
+            )
+    for operation_id, extension in absent.items():
+        result.mark_extension(operation_id, extension, False)
     for name in domain_checks.DOMAIN_CHECKS:
         result.row(name)
+    result.mark_extension("tenant_sums_to_zero", "account_type", ext["account_type"])
 
     try:
         config = _config(target, seed, max_examples, modes, phases)
@@ -173,7 +200,7 @@ def run_schema_suite(
     tenant_id = "CT_SCHEMA_" + uuid.uuid4().hex[:8].upper()
     try:
         with target.client() as client:
-            fixtures = seed_fixtures(client, spec, tenant_id, target, result)
+            fixtures = seed_fixtures(client, spec, tenant_id, target, result, ext)
     except httpx.HTTPError as exc:
         result.error = f"could not seed the target {target.describe()}: {exc}"
         return result
@@ -216,6 +243,20 @@ def run_schema_suite(
     for row in operation_rows:
         row.duration_s = result.duration_s * row.runs / cases
     return result
+
+
+def _marked_operations(spec: Mapping[str, Any]) -> set[str]:
+    """The operationIds the contract marks as extensions of ours."""
+    found = set()
+    for item in (spec.get("paths") or {}).values():
+        if not isinstance(item, dict):
+            continue
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            if item.get(MARK) is True or operation.get(MARK) is True:
+                found.add(str(operation["operationId"]))
+    return found
 
 
 def _config(
@@ -265,6 +306,7 @@ def seed_fixtures(
     tenant_id: str,
     target: Target,
     result: SuiteResult | None = None,
+    extensions: Extensions | None = None,
 ) -> Fixtures:
     """Run the spec's runnable example sequence against a fresh tenant and keep the ids.
 
@@ -305,12 +347,12 @@ def seed_fixtures(
             ),
         )
         try:
-            made = reply.json().get("result", {}) if reply.is_success else None
-        except (ValueError, AttributeError):
+            made = reply_ids(reply.json()) if reply.is_success else None
+        except ValueError:
             made = None
-        if not isinstance(made, dict):
+        if not made:
             continue
-        documented = replies.get(f"{name}Accepted", {}).get("value", {}).get("result", {})
+        documented = reply_ids(replies.get(f"{name}Accepted", {}).get("value", {}))
         for key in ("customerId", "accountId", "entryId"):
             if key in made and key in documented:
                 fixtures.substitutions[str(documented[key])] = str(made[key])
@@ -322,10 +364,32 @@ def seed_fixtures(
             fixtures.product_codes.append(made["productCode"])
         if command.get("commandType") == "CreateTenant":
             fixtures.base_currency = command["payload"].get("baseCurrency", "AUD")
-    gl = client.get(f"/v1/tenants/{tenant_id}/accounts", params={"accountType": "GL", "limit": 100})
-    if gl.status_code == 200:
-        fixtures.gl_account_ids = [a["accountId"] for a in gl.json().get("accounts", [])]
+    fixtures.gl_account_ids = list(GL_ACCOUNTS)  # the chart every tenant opens
+    if extensions is None or extensions["account_type"]:
+        gl = client.get(
+            f"/v1/tenants/{tenant_id}/accounts", params={"accountType": "GL", "limit": 100}
+        )
+        if gl.status_code == 200:
+            fixtures.gl_account_ids = [a["accountId"] for a in gl.json().get("accounts", [])]
     return fixtures
+
+
+_REPLY_IDS = ("tenantId", "productCode", "customerId", "accountId", "entryId")
+
+
+def reply_ids(reply: Any) -> dict[str, Any]:
+    """The ids a 202 names: at its top level (published), else in `result` (ours)."""
+    if not isinstance(reply, dict):
+        return {}
+    result = reply.get("result")
+    if not isinstance(result, dict):
+        result = {}
+    ids = {}
+    for key in _REPLY_IDS:
+        value = reply.get(key, result.get(key))
+        if value is not None:
+            ids[key] = value
+    return ids
 
 
 _JSON = {"Content-Type": "application/json"}

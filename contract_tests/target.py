@@ -42,6 +42,9 @@ class Target:
     scoped_keys: dict[str, str] = field(default_factory=dict)
     app: Any = None
     name: str = ""
+    # What the target offers beyond the published contract (contract_tests.extensions),
+    # found out once per target.
+    extensions: Any = None
 
     @property
     def in_process(self) -> bool:

@@ -53,6 +53,9 @@ def test_the_ledger_suite_catches_each_variant(name: str) -> None:
     row = failed[0]
     assert row.first_failure and "seed 1" in row.first_failure
     assert row.reproduce and row.reproduce.startswith("curl ")
+    # An extension the mock offers but gets wrong fails like any other row.
+    assert all(r.offered for r in failed)
+    assert not result.ok
     CAUGHT.append((name, "ledger", ", ".join(sorted(names)), seconds))
 
 
@@ -84,6 +87,20 @@ def test_every_defect_of_the_issue_has_a_variant() -> None:
         "wrong_status",
     }
     assert {v.built_by for v in VARIANTS.values()} == {"middleware", "patch"}
+
+
+def test_a_wrong_extension_is_caught_in_its_extension_row() -> None:
+    """hash_skips_field breaks the hash chain, an extension the mock offers: the failing
+    row is the extension row hash_chain, and the verdict is DOES NOT CONFORM."""
+    from contract_tests.report import verdict
+
+    with broken_target("hash_skips_field") as target:
+        result = run_ledger_suite(target, max_examples=5, steps=15, shrink=False)
+    failed = [row for row in result.rows if row.failed]
+    assert [(row.name, row.extension, row.offered) for row in failed] == [
+        ("hash_chain", "hash_chain", True)
+    ]
+    assert verdict([result]) == "DOES NOT CONFORM"
 
 
 def test_the_variants_leave_the_mock_unpatched() -> None:

@@ -32,7 +32,7 @@ from contract_tests.target import (
     in_process_target,
 )
 
-SMALL = {"max_examples": 8, "steps": 20}
+SMALL: dict[str, Any] = {"max_examples": 8, "steps": 20}
 ON = date(2025, 1, 15)  # the date of the commands the model is asked about
 
 
@@ -45,6 +45,11 @@ def test_the_mock_passes() -> None:
     assert [row.name for row in result.rows] == list(ROWS)
     for name in ("balances", "sequence", "events", "hash_chain", "idempotent_replay"):
         assert runs[name] > 0, name
+    # The mock offers every extension: their rows run, labelled as extension rows.
+    rows = {row.name: row for row in result.rows}
+    for name in ("hash_chain", "sequence", "replay_header", "command_result", "event_ids"):
+        assert rows[name].extension and rows[name].offered and rows[name].runs > 0, name
+    assert rows["balances"].extension is None
     for name in ("tenant_isolation", "IDEMPOTENCY_KEY_REUSED", "accepted:PostEntry"):
         assert runs[name] > 0, name
 
@@ -140,7 +145,7 @@ def ledger_with_accounts() -> tuple[Ledger, str]:
     )
     for code, kind, constraints in (
         ("TXN", "DEPOSIT", {"overdraftLimit": 0}),
-        ("CARD", "CREDIT_CARD", {"minFacilityLimit": 500, "maxFacilityLimit": 5000}),
+        ("CARD", "CREDIT_CARD", {"minAmount": 500, "maxAmount": 5000}),
     ):
         payload = {
             "productCode": code,
@@ -250,6 +255,103 @@ def test_concurrent_entries_are_valid_in_any_order_only_within_bounds() -> None:
     # A deposit first would make the third spend valid, but the order is unknown.
     deposit = entry(("TXN1", "DEBIT", 40), ("GL_FEES", "CREDIT", 40))
     assert not order_free(model.tenants[t], [*spend, spend[0], deposit])
+
+
+def product(code: str, kind: str, constraints: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "productCode": code,
+        "name": code,
+        "productType": kind,
+        "interest": {"rate": 0.01},
+        "constraints": constraints,
+    }
+
+
+def expect_command(model: Ledger, t: str, command_type: str, payload: dict[str, Any]) -> str:
+    outcome = model.expect(t, command_type, payload, dedup_key=canonical(payload), on=ON)
+    return outcome.invariant or outcome.error or str(outcome.status)
+
+
+def test_the_published_constraints_and_their_invariants() -> None:
+    model, t = ledger_with_accounts()
+    upsert = "UpsertProduct"
+    # min < max for each pair; an overdraft limit needs allowOverdraft; a default term
+    # must be one of the options; null is absent.
+    assert (
+        expect_command(
+            model, t, upsert, product("A", "DEPOSIT", {"minBalance": 5, "maxBalance": 5})
+        )
+        == "MIN_MUST_BE_BELOW_MAX"
+    )
+    assert (
+        expect_command(model, t, upsert, product("A", "DEPOSIT", {"overdraftLimit": 10}))
+        == "CONSTRAINTS_MUST_BE_CONSISTENT"
+    )
+    assert (
+        expect_command(
+            model,
+            t,
+            upsert,
+            product("A", "DEPOSIT", {"overdraftLimit": 10, "allowOverdraft": True}),
+        )
+        == "202"
+    )
+    loan = {"maxAmount": 100, "termMonthsDefault": 18, "termMonthsOptions": [12, 24]}
+    assert (
+        expect_command(model, t, upsert, product("A", "LOAN", loan))
+        == "CONSTRAINTS_MUST_BE_CONSISTENT"
+    )
+    both = {"minAmount": 9, "maxAmount": 1, "termMonthsDefault": 18, "termMonthsOptions": [12]}
+    assert expect_command(model, t, upsert, product("A", "LOAN", both)) == "MIN_MUST_BE_BELOW_MAX"
+    nulls = {"minBalance": 0.0, "maxBalance": None, "allowOverdraft": False, "overdraftLimit": 0}
+    assert expect_command(model, t, upsert, product("A", "DEPOSIT", nulls)) == "202"
+
+
+def test_term_deposits_and_loans_as_published() -> None:
+    model, t = ledger_with_accounts()
+    apply_product = [
+        product("TERM", "TERM_DEPOSIT", {"minAmount": 1000, "maxAmount": 5000, "termMonths": 6}),
+        product("PL", "LOAN", {"minAmount": 2000, "maxAmount": 50000}),
+        product("LINE", "CREDIT_CARD", {"minAmount": 500}),
+    ]
+    for payload in apply_product:
+        model.apply(
+            t,
+            "UpsertProduct",
+            payload,
+            dedup_key=payload["productCode"],
+            command_id="c",
+            reply=b"{}",
+            result={},
+        )
+
+    def open_(code: str, **extra: Any) -> str:
+        payload = {"customerId": "CUS", "productCode": code, "currency": "AUD", **extra}
+        return expect_command(model, t, "OpenAccount", payload)
+
+    assert open_("TERM", initialDeposit=999.99) == "INITIAL_DEPOSIT_BELOW_MINIMUM"
+    assert open_("TERM", initialDeposit=5000.01) == "INITIAL_DEPOSIT_ABOVE_MAXIMUM"
+    assert open_("TERM", initialDeposit=5000) == "202"
+    assert open_("TERM") == "INITIAL_DEPOSIT_BELOW_MINIMUM"
+    # A loan opens with no limit field: its limit is the product's maxAmount.
+    assert open_("PL") == "202"
+    assert open_("PL", facilityLimit=1999.99) == "FACILITY_LIMIT_OUT_OF_RANGE"
+    assert open_("LINE") == "FACILITY_LIMIT_REQUIRED"
+    assert open_("LINE", facilityLimit=None) == "FACILITY_LIMIT_REQUIRED"  # null is absent
+    assert open_("LINE", facilityLimit=600) == "202"
+    assert open_("TXN", facilityLimit=600) == "FACILITY_LIMIT_NOT_ALLOWED"
+    events = model.apply(
+        t,
+        "OpenAccount",
+        {"customerId": "CUS", "productCode": "PL", "currency": "AUD"},
+        dedup_key="pl",
+        command_id="c",
+        reply=b"{}",
+        result={"accountId": "PL1"},
+    )
+    assert [e.event_type for e in events] == ["AccountOpened", "LoanFacilityCreated"]
+    assert events[1].payload["facilityLimit"] == 50000
+    assert model.tenants[t].bounds(model.tenants[t].accounts["PL1"]) == (-5000000, 0)
 
 
 def test_money_and_the_sign_convention() -> None:

@@ -1,0 +1,618 @@
+"""Which of our extensions a target offers, and the contract as that target must meet it.
+
+`contract-test` judges the published TuringCore contract by default. Everything this kit
+adds beyond it is marked `x-turingcore-extension: true` in the spec (a field, parameter,
+header or operation). A check of an extension runs only where the target offers it, and
+is reported as an extension row; a service that simply lacks an extension is never
+non-conformant for that, but an extension it offers must be right.
+
+What a target offers is decided once per target (`detect_extensions`):
+
+- from the spec it serves (`/v1/openapi.json`, else `/v1/openapi.yaml`): an extension is
+  offered when the served document has its part (the tenant stream's path, the
+  `prevHash`/`hash` properties of EventEnvelope, the `Idempotent-Replayed` header, ...);
+- else by probing, on a tenant of its own (`CT_PROBE_<hex>`): a CreateTenant reply with
+  `result`/`eventIds`, a replay with the header, 200 or not on the extension reads,
+  events with `sequence`/`prevHash`/`hash`, 400 or not on an extension parameter or
+  request field (probes that would be refused anyway, so they write nothing else).
+
+`published_view(spec, extensions)` is the contract with every marked part the target
+does not offer removed: the schema suite tests that. Reply fields that are extensions
+stay (they are optional, and validated when a service serves them).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import yaml
+
+from contract_tests.target import Target
+
+MARK = "x-turingcore-extension"
+
+# Every extension a check depends on, and what it is, for the report.
+EXTENSIONS: dict[str, str] = {
+    "command_result": "`result` in a 202 (the ids again)",
+    "event_ids": "`eventIds` in a 202",
+    "replay_header": "`Idempotent-Replayed: true` on a replay",
+    "tenant_read": "GET /tenants/{t} (lastSequence, lastHash)",
+    "product_read": "GET /tenants/{t}/products",
+    "customer_read": "GET /tenants/{t}/customers/{c}",
+    "account_read": "GET /tenants/{t}/accounts/{a}",
+    "tenant_stream": "GET /tenants/{t}/events (the tenant stream)",
+    "sequence": "event `sequence` numbers (no gaps)",
+    "hash_chain": "the event hash chain (`prevHash`, `hash`)",
+    "account_type": "accountType=GL|ALL on GET /tenants/{t}/accounts (GL balances)",
+    "event_cursor": "`after` and `nextCursor` on event lists",
+    "facility_limit": "OpenAccount `facilityLimit`",
+    "leg_currency": "a leg's own `currency`",
+    "product_active": "UpsertProduct `active` (inactive products)",
+    "product_fields": "UpsertProduct `description`, `purchaseRate`, `cashAdvanceRate`, "
+    "`minAge`, `maxAge`",
+}
+
+# The marked operations, by operationId.
+OPERATION_EXTENSIONS: dict[str, str] = {
+    "getTenant": "tenant_read",
+    "listProducts": "product_read",
+    "getCustomer": "customer_read",
+    "getAccount": "account_read",
+    "listEvents": "tenant_stream",
+}
+# Marked request fields: (schema, property) -> extension.
+REQUEST_FIELD_EXTENSIONS: dict[tuple[str, str], str] = {
+    ("OpenAccountPayload", "facilityLimit"): "facility_limit",
+    ("EntryLeg", "currency"): "leg_currency",
+    ("UpsertProductPayload", "active"): "product_active",
+    ("UpsertProductPayload", "description"): "product_fields",
+    ("ProductInterest", "purchaseRate"): "product_fields",
+    ("ProductInterest", "cashAdvanceRate"): "product_fields",
+    ("ProductConstraints", "minAge"): "product_fields",
+    ("ProductConstraints", "maxAge"): "product_fields",
+}
+# Where a request schema sits inside a command: (commandType, path; "*" is every item).
+REQUEST_SCHEMA_LOCATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "CreateTenantPayload": ("CreateTenant", ("payload",)),
+    "UpsertProductPayload": ("UpsertProduct", ("payload",)),
+    "ProductInterest": ("UpsertProduct", ("payload", "interest")),
+    "ProductConstraints": ("UpsertProduct", ("payload", "constraints")),
+    "CreateCustomerPayload": ("CreateCustomer", ("payload",)),
+    "Person": ("CreateCustomer", ("payload", "person")),
+    "Address": ("CreateCustomer", ("payload", "address")),
+    "Employment": ("CreateCustomer", ("payload", "employment")),
+    "RiskProfile": ("CreateCustomer", ("payload", "riskProfile")),
+    "OpenAccountPayload": ("OpenAccount", ("payload",)),
+    "PostEntryPayload": ("PostEntry", ("payload",)),
+    "EntryLeg": ("PostEntry", ("payload", "legs", "*")),
+}
+PARAMETER_EXTENSIONS: dict[str, str] = {
+    "accountType": "account_type",
+    "after": "event_cursor",
+    "eventType": "tenant_stream",
+    "entityId": "tenant_stream",
+}
+HEADER_EXTENSIONS: dict[str, str] = {"idempotent-replayed": "replay_header"}
+
+_PARAM = re.compile(r"\{[^}]*\}")
+
+
+@dataclass
+class Extensions:
+    """What one target offers: {extension: offered}, how that was found out, and the
+    spec it serves (None when it serves none)."""
+
+    offered: dict[str, bool] = field(default_factory=dict)
+    source: str = "assumed"  # "served spec", "probing" or "assumed"
+    served: dict[str, Any] | None = None
+
+    def __getitem__(self, name: str) -> bool:
+        return self.offered.get(name, False)
+
+    def has(self, *names: str) -> bool:
+        return all(self[name] for name in names)
+
+    @classmethod
+    def everything(cls) -> Extensions:
+        return cls({name: True for name in EXTENSIONS}, "assumed")
+
+    @classmethod
+    def nothing(cls) -> Extensions:
+        return cls({name: False for name in EXTENSIONS}, "assumed")
+
+    def describe(self) -> str:
+        on = [name for name in EXTENSIONS if self[name]]
+        off = [name for name in EXTENSIONS if not self[name]]
+        return (
+            f"offered ({self.source}): {', '.join(on) or 'none'}; "
+            f"not offered: {', '.join(off) or 'none'}"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reading a spec.
+
+
+def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 20:
+        ref = str(node["$ref"])
+        if not ref.startswith("#/"):
+            return node
+        target: Any = spec
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part) if isinstance(target, dict) else None
+        node = target
+        seen += 1
+    return node
+
+
+def _path_key(path: str) -> str:
+    return _PARAM.sub("{}", path.rstrip("/"))
+
+
+def _operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in (spec.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete") and isinstance(operation, dict):
+                yield path, method, operation
+
+
+def _operation(spec: Mapping[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    key = _path_key(path)
+    for candidate, verb, operation in _operations(spec):
+        if verb == method and _path_key(candidate) == key:
+            return operation
+    return None
+
+
+def _parameter_names(spec: Mapping[str, Any], method: str, path: str) -> set[str]:
+    names: set[str] = set()
+    key = _path_key(path)
+    for candidate, item in (spec.get("paths") or {}).items():
+        if _path_key(candidate) != key or not isinstance(item, dict):
+            continue
+        operation = item.get(method)
+        if not isinstance(operation, dict):
+            continue
+        for param in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]:
+            resolved = _resolve(spec, param)
+            if isinstance(resolved, dict) and "name" in resolved:
+                names.add(str(resolved["name"]))
+    return names
+
+
+def _properties(spec: Mapping[str, Any], schema: str) -> set[str]:
+    node = _resolve(spec, (spec.get("components") or {}).get("schemas", {}).get(schema))
+    if not isinstance(node, dict):
+        return set()
+    props = set((node.get("properties") or {}).keys())
+    for part in node.get("allOf") or []:
+        resolved = _resolve(spec, part)
+        if isinstance(resolved, dict):
+            props |= set((resolved.get("properties") or {}).keys())
+    return props
+
+
+def _response_headers(spec: Mapping[str, Any], method: str, path: str, status: str) -> set[str]:
+    operation = _operation(spec, method, path)
+    if operation is None:
+        return set()
+    response = _resolve(spec, (operation.get("responses") or {}).get(status))
+    if not isinstance(response, dict):
+        return set()
+    return {str(name).lower() for name in (response.get("headers") or {})}
+
+
+def offered_by_spec(spec: Mapping[str, Any]) -> dict[str, bool]:
+    """Which extensions a served spec describes."""
+    accepted = _properties(spec, "CommandAccepted")
+    envelope = _properties(spec, "EventEnvelope")
+    open_account = _properties(spec, "OpenAccountPayload")
+    leg = _properties(spec, "EntryLeg")
+    product = _properties(spec, "UpsertProductPayload")
+    interest = _properties(spec, "ProductInterest")
+    constraints = _properties(spec, "ProductConstraints")
+    commands = "/tenants/{t}/commands"
+    return {
+        "command_result": "result" in accepted,
+        "event_ids": "eventIds" in accepted,
+        "replay_header": "idempotent-replayed" in _response_headers(spec, "post", commands, "202"),
+        "tenant_read": _operation(spec, "get", "/tenants/{t}") is not None,
+        "product_read": _operation(spec, "get", "/tenants/{t}/products") is not None,
+        "customer_read": _operation(spec, "get", "/tenants/{t}/customers/{c}") is not None,
+        "account_read": _operation(spec, "get", "/tenants/{t}/accounts/{a}") is not None,
+        "tenant_stream": _operation(spec, "get", "/tenants/{t}/events") is not None,
+        "sequence": "sequence" in envelope,
+        "hash_chain": {"prevHash", "hash"} <= envelope,
+        "account_type": "accountType" in _parameter_names(spec, "get", "/tenants/{t}/accounts"),
+        "event_cursor": "after"
+        in _parameter_names(spec, "get", "/tenants/{t}/accounts/{a}/events"),
+        "facility_limit": "facilityLimit" in open_account,
+        "leg_currency": "currency" in leg,
+        "product_active": "active" in product,
+        "product_fields": "description" in product
+        and {"purchaseRate", "cashAdvanceRate"} <= interest
+        and {"minAge", "maxAge"} <= constraints,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Detecting.
+
+
+def served_spec(client: httpx.Client) -> dict[str, Any] | None:
+    """The OpenAPI document the target serves, or None."""
+    for path, parse in (("/v1/openapi.json", "json"), ("/v1/openapi.yaml", "yaml")):
+        try:
+            reply = client.get(path)
+        except httpx.HTTPError:
+            continue
+        if reply.status_code != 200:
+            continue
+        try:
+            loaded = reply.json() if parse == "json" else yaml.safe_load(reply.text)
+        except (ValueError, yaml.YAMLError):
+            continue
+        if isinstance(loaded, dict) and "paths" in loaded and loaded.get("openapi"):
+            return loaded
+    return None
+
+
+def detect_extensions(target: Target, *, refresh: bool = False) -> Extensions:
+    """What `target` offers, from the spec it serves or else by probing (once per target)."""
+    cached = getattr(target, "extensions", None)
+    if isinstance(cached, Extensions) and not refresh:
+        return cached
+    with target.client() as client:
+        spec = served_spec(client)
+        if spec is not None:
+            found = Extensions(offered_by_spec(spec), "served spec", spec)
+        else:
+            found = Extensions(probe_extensions(client), "probing")
+    target.extensions = found
+    return found
+
+
+def _command(tenant: str, command_type: str, payload: dict[str, Any], key: str) -> dict[str, Any]:
+    return {
+        "commandId": str(uuid.uuid4()),
+        "tenantId": tenant,
+        "commandType": command_type,
+        "actor": {"actorType": "SYSTEM", "actorId": "contract-test-probe"},
+        "timestamp": "2025-01-15T12:00:00Z",
+        "idempotencyKey": key,
+        "payload": payload,
+    }
+
+
+def _json(reply: httpx.Response) -> Any:
+    try:
+        return reply.json()
+    except ValueError:
+        return None
+
+
+def probe_extensions(client: httpx.Client) -> dict[str, bool]:
+    """Find out what a target that serves no spec offers, on a tenant of our own."""
+    offered = {name: False for name in EXTENSIONS}
+    tenant = f"CT_PROBE_{secrets.token_hex(4).upper()}"
+    base = f"/v1/tenants/{tenant}"
+
+    def send(command_type: str, payload: dict[str, Any], key: str | None = None) -> httpx.Response:
+        body = _command(tenant, command_type, payload, key or f"probe-{uuid.uuid4().hex}")
+        return client.post(f"{base}/commands", json=body)
+
+    create = {
+        "tenantCode": tenant,
+        "displayName": "contract-test probe",
+        "region": "AU",
+        "baseCurrency": "AUD",
+        "timeZone": "Australia/Sydney",
+    }
+    key = f"probe-{uuid.uuid4().hex}"
+    first = send("CreateTenant", create, key)
+    if first.status_code != 202:
+        return offered  # nothing more can be found out; the suites will say why
+    body = _json(first) or {}
+    offered["command_result"] = isinstance(body.get("result"), dict)
+    offered["event_ids"] = isinstance(body.get("eventIds"), list)
+    again = send("CreateTenant", create, key)
+    offered["replay_header"] = again.headers.get("Idempotent-Replayed") == "true"
+
+    def ok(path: str, **params: Any) -> httpx.Response | None:
+        reply = client.get(base + path, params=params or None)
+        return reply if reply.status_code == 200 else None
+
+    offered["tenant_read"] = ok("") is not None
+    offered["product_read"] = ok("/products") is not None
+    offered["account_read"] = ok("/accounts/GL_SUSPENSE") is not None
+    offered["account_type"] = ok("/accounts", accountType="ALL") is not None
+    offered["event_cursor"] = ok("/accounts/GL_SUSPENSE/events", after=0) is not None
+    stream = ok("/events")
+    offered["tenant_stream"] = stream is not None
+    page = (
+        _json(stream)
+        if stream is not None
+        else _json(client.get(f"{base}/accounts/GL_SUSPENSE/events"))
+    )
+    events = page.get("events") if isinstance(page, dict) else None
+    event = events[0] if isinstance(events, list) and events else {}
+    offered["sequence"] = isinstance(event, dict) and "sequence" in event
+    offered["hash_chain"] = isinstance(event, dict) and {"prevHash", "hash"} <= set(event)
+
+    customer = send(
+        "CreateCustomer",
+        {
+            "person": {
+                "firstName": "Probe",
+                "lastName": "Person",
+                "dateOfBirth": "1990-01-01",
+                "email": f"probe.{tenant.lower()}@example.com",
+                "mobile": "+61400000000",
+            },
+            "address": {
+                "line1": "1 Probe St",
+                "suburb": "Sydney",
+                "state": "NSW",
+                "postcode": "2000",
+                "country": "AU",
+            },
+        },
+    )
+    made = _json(customer) or {}
+    customer_id = made.get("customerId") or (made.get("result") or {}).get("customerId")
+    if isinstance(customer_id, str):
+        offered["customer_read"] = ok(f"/customers/{customer_id}") is not None
+
+    product = {
+        "productCode": "PROBE_ACTIVE",
+        "name": "Probe",
+        "productType": "DEPOSIT",
+        "interest": {"rate": 0.01},
+    }
+    offered["product_active"] = send("UpsertProduct", {**product, "active": True}).is_success
+    fields = {
+        **product,
+        "productCode": "PROBE_FIELDS",
+        "description": "probe",
+        "interest": {"rate": 0.01, "purchaseRate": 0.1, "cashAdvanceRate": 0.2},
+        "constraints": {"minAge": 18, "maxAge": 99},
+    }
+    offered["product_fields"] = send("UpsertProduct", fields).is_success
+    # Refused either way (an unknown customer, an unknown account): 400 only when the
+    # field itself is not known.
+    account = {
+        "customerId": str(uuid.uuid4()),
+        "productCode": "PROBE_ACTIVE",
+        "currency": "AUD",
+        "facilityLimit": 1000,
+    }
+    offered["facility_limit"] = send("OpenAccount", account).status_code not in (400, 202)
+    legs = [
+        {
+            "accountId": "CT_PROBE_NO_SUCH_ACCOUNT",
+            "direction": "DEBIT",
+            "amount": 1,
+            "currency": "AUD",
+        },
+        {"accountId": "GL_SUSPENSE", "direction": "CREDIT", "amount": 1},
+    ]
+    entry = {
+        "bookingDate": "2025-01-15",
+        "valueDate": "2025-01-15",
+        "currency": "AUD",
+        "legs": legs,
+        "narrative": "probe",
+    }
+    offered["leg_currency"] = send("PostEntry", entry).status_code not in (400, 202)
+    return offered
+
+
+# ---------------------------------------------------------------------------
+# The contract as a target must meet it.
+
+
+def _marked(node: Any) -> bool:
+    return isinstance(node, dict) and node.get(MARK) is True
+
+
+def _request_schemas(spec: Mapping[str, Any]) -> set[str]:
+    """The component schemas reachable from request bodies."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in found:
+                    found.add(name)
+                    walk((spec.get("components") or {}).get("schemas", {}).get(name))
+            for key, value in node.items():
+                if key not in ("examples", "example"):
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for _, _, operation in _operations(spec):
+        body = _resolve(spec, operation.get("requestBody"))
+        if isinstance(body, dict):
+            for media in (body.get("content") or {}).values():
+                if isinstance(media, dict):
+                    walk(media.get("schema"))
+    return found
+
+
+def published_view(spec: Mapping[str, Any], extensions: Extensions) -> dict[str, Any]:
+    """`spec` without the marked parts the target does not offer.
+
+    Kept: what the target offers (present in the spec it serves; by name from probing),
+    and the marked properties of reply schemas (optional; checked when served).
+    Removed: marked operations, parameters, request fields and reply headers the target
+    does not offer, and those request fields from the request examples too.
+    """
+    out: dict[str, Any] = copy.deepcopy(dict(spec))
+    served = extensions.served
+
+    def keep_operation(path: str, method: str, operation: dict[str, Any]) -> bool:
+        if served is not None:
+            return _operation(served, method, path) is not None
+        name = OPERATION_EXTENSIONS.get(str(operation.get("operationId")))
+        return name is not None and extensions[name]
+
+    def keep_parameter(path: str, method: str, name: str) -> bool:
+        if served is not None:
+            return name in _parameter_names(served, method, path)
+        flag = PARAMETER_EXTENSIONS.get(name)
+        return flag is not None and extensions[flag]
+
+    def keep_property(schema: str, prop: str) -> bool:
+        if served is not None:
+            return prop in _properties(served, schema)
+        flag = REQUEST_FIELD_EXTENSIONS.get((schema, prop))
+        return flag is not None and extensions[flag]
+
+    def keep_header(path: str, method: str, status: str, name: str) -> bool:
+        if served is not None:
+            return name.lower() in _response_headers(served, method, path, status)
+        flag = HEADER_EXTENSIONS.get(name.lower())
+        return flag is not None and extensions[flag]
+
+    paths = out.get("paths") or {}
+    for path in list(paths):
+        item = paths[path]
+        if not isinstance(item, dict):
+            continue
+        item_marked = _marked(item)
+        for method in [m for m in list(item) if m in ("get", "post", "put", "patch", "delete")]:
+            operation = item[method]
+            if (item_marked or _marked(operation)) and not keep_operation(path, method, operation):
+                del item[method]
+                continue
+            for holder in (item, operation):
+                params = holder.get("parameters")
+                if not isinstance(params, list):
+                    continue
+                kept = []
+                for param in params:
+                    resolved = _resolve(out, param)
+                    if _marked(resolved) and not keep_parameter(
+                        path, method, str(resolved.get("name"))
+                    ):
+                        continue
+                    kept.append(param)
+                holder["parameters"] = kept
+            for status, response in (operation.get("responses") or {}).items():
+                resolved = _resolve(out, response)
+                headers = resolved.get("headers") if isinstance(resolved, dict) else None
+                if not isinstance(headers, dict):
+                    continue
+                for name in list(headers):
+                    marked = _marked(headers[name]) or _marked(_resolve(out, headers[name]))
+                    if marked and not keep_header(path, method, str(status), name):
+                        if resolved is response:
+                            del headers[name]
+                        else:  # a shared response: copy it before changing it
+                            copied = copy.deepcopy(resolved)
+                            del copied["headers"][name]
+                            operation["responses"][status] = copied
+                            resolved, headers = copied, copied["headers"]
+        if not any(m in item for m in ("get", "post", "put", "patch", "delete")):
+            del paths[path]
+
+    schemas = (out.get("components") or {}).get("schemas") or {}
+    removed: set[tuple[str, str]] = set()
+    for schema_name in _request_schemas(out):
+        node = schemas.get(schema_name)
+        if not isinstance(node, dict):
+            continue
+        for part in [node, *(p for p in node.get("allOf") or [] if isinstance(p, dict))]:
+            props = part.get("properties")
+            if not isinstance(props, dict):
+                continue
+            for prop in list(props):
+                if (_marked(props[prop]) or _marked(_resolve(out, props[prop]))) and not (
+                    keep_property(schema_name, prop)
+                ):
+                    del props[prop]
+                    if isinstance(part.get("required"), list) and prop in part["required"]:
+                        part["required"].remove(prop)
+                    removed.add((schema_name, prop))
+    if removed:
+        _strip_examples(out, removed)
+    return out
+
+
+def _strip_examples(spec: dict[str, Any], removed: set[tuple[str, str]]) -> None:
+    """Remove fields the target does not offer from the command examples."""
+    for _, _, operation in _operations(spec):
+        body = operation.get("requestBody")
+        if not isinstance(body, dict):
+            continue
+        for media in (body.get("content") or {}).values():
+            examples = media.get("examples") if isinstance(media, dict) else None
+            if not isinstance(examples, dict):
+                continue
+            for example in examples.values():
+                value = example.get("value") if isinstance(example, dict) else None
+                if isinstance(value, dict):
+                    strip_command(value, removed)
+
+
+def strip_command(command: dict[str, Any], removed: set[tuple[str, str]]) -> None:
+    """Remove (schema, property) fields from one command, where each schema sits."""
+    for schema, prop in removed:
+        where = REQUEST_SCHEMA_LOCATIONS.get(schema)
+        if where is None or command.get("commandType") != where[0]:
+            continue
+        for holder in _walk(command, where[1]):
+            if isinstance(holder, dict):
+                holder.pop(prop, None)
+
+
+def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    if not path:
+        yield node
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        for item in node if isinstance(node, list) else []:
+            yield from _walk(item, rest)
+    elif isinstance(node, dict) and head in node:
+        yield from _walk(node[head], rest)
+
+
+def stripped_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """`spec` with every marked part removed, reply properties included: what a service
+    that implements only the published contract would serve."""
+    view = published_view(spec, Extensions.nothing())
+
+    def prune(node: Any) -> Any:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                for prop in [p for p, v in props.items() if _marked(v)]:
+                    del props[prop]
+                    if isinstance(node.get("required"), list) and prop in node["required"]:
+                        node["required"].remove(prop)
+            for key in [k for k, v in node.items() if _marked(v)]:
+                del node[key]
+            for value in node.values():
+                prune(value)
+        elif isinstance(node, list):
+            node[:] = [prune(v) for v in node if not _marked(v)]
+        return node
+
+    return prune(view)
