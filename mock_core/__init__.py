@@ -9,4 +9,9 @@ Layers, outermost first (imports only point down):
     errors, money, limits   shared vocabulary, no dependencies
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("turingcore-kit")  # one source: pyproject.toml
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0+unknown"
