@@ -530,7 +530,11 @@ def collect_ids(base_url: str, tenant: str, workdir: Path) -> Setup:
             offset += len(page["accounts"])
             if not page["accounts"] or offset >= page["total"]:
                 break
-        accounts_total = api.get(f"/v1/tenants/{tenant}/accounts?limit=1")["total"]
+        # The members' accounts: what GET accounts lists by default (list_accounts.lua
+        # pages through them), GL accounts apart.
+        accounts_total = api.get(f"/v1/tenants/{tenant}/accounts?accountType=CUSTOMER&limit=1")[
+            "total"
+        ]
         events_total = api.get(f"/_mock/tenants/{tenant}/verify")["events"]
         products = api.get(f"/v1/tenants/{tenant}/products")["products"]
     finally:

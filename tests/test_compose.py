@@ -109,5 +109,5 @@ def test_the_image_installs_the_package_with_contract_tests_dependencies() -> No
     setuptools = project["tool"]["setuptools"]
     folders = {name.split(".")[0] for name in setuptools["packages"]}
     folders = {setuptools["package-dir"].get(name, name) for name in folders}
-    for folder in sorted(folders) + ["pyproject.toml", "README.md", "LICENSE"]:
+    for folder in [*sorted(folders), "pyproject.toml", "README.md", "LICENSE"]:
         assert f"COPY {folder}" in dockerfile or f" {folder} " in dockerfile, folder

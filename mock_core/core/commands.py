@@ -158,7 +158,10 @@ class Strict(BaseModel):
     @classmethod
     def _null_is_absent(cls, data: Any) -> Any:
         if isinstance(data, dict) and None in data.values():
-            return {key: value for key, value in data.items() if value is not None}
+            # Only a field's null is dropped: a null under a name the model does not
+            # know is still an unknown field (a typo such as `minBalanse: null`).
+            fields = cls.model_fields
+            return {k: v for k, v in data.items() if v is not None or k not in fields}
         return data
 
 

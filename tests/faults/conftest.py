@@ -342,7 +342,9 @@ def all_events(http_: Http, tenant: str) -> list[dict[str, Any]]:
 def all_accounts(http_: Http, tenant: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
-        page = http_.get(f"/tenants/{tenant}/accounts", limit=1000, offset=len(out))
+        page = http_.get(
+            f"/tenants/{tenant}/accounts", limit=1000, offset=len(out), accountType="ALL"
+        )
         out.extend(page["accounts"])
         if not page["accounts"] or len(out) >= page["total"]:
             return out

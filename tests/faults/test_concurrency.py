@@ -63,7 +63,11 @@ def setup_race(base_url: str, accounts: int, tenant: str = TENANT) -> list[str]:
         "name": "Race deposit",
         "productType": "DEPOSIT",
         "interest": {"rate": 0.0},
-        "constraints": {"minOpeningBalance": 0, "overdraftLimit": OVERDRAFT_CENTS / 100},
+        "constraints": {
+            "minBalance": 0,
+            "allowOverdraft": True,
+            "overdraftLimit": OVERDRAFT_CENTS / 100,
+        },
     }
     accept(http_.command(tenant, "UpsertProduct", product))
     ids = []

@@ -117,7 +117,7 @@ TXN_BASIC: dict[str, Any] = {
     "productType": "DEPOSIT",
     "category": "TRANSACTION",
     "interest": {"rate": 0.0},
-    "constraints": {"minOpeningBalance": 0, "overdraftLimit": 0},
+    "constraints": {"minBalance": 0, "allowOverdraft": False, "overdraftLimit": 0},
 }
 SAVINGS: dict[str, Any] = {
     "productCode": "SAVINGS_STANDARD",
@@ -125,14 +125,14 @@ SAVINGS: dict[str, Any] = {
     "productType": "DEPOSIT",
     "category": "SAVINGS",
     "interest": {"baseRate": 0.015, "bonusRate": 0.03},
-    "constraints": {"minOpeningBalance": 0, "maxBalance": 250000},
+    "constraints": {"minBalance": 0, "maxBalance": 250000},
 }
 CARD: dict[str, Any] = {
     "productCode": "CC_LOW_RATE",
     "name": "Low Rate Credit Card",
     "productType": "CREDIT_CARD",
     "interest": {"purchaseRate": 0.1299},
-    "constraints": {"minFacilityLimit": 1000, "maxFacilityLimit": 25000},
+    "constraints": {"minAmount": 1000, "maxAmount": 25000},
 }
 
 

@@ -111,9 +111,10 @@ def product_created(
     *,
     active: bool = True,
     event_type: str = "ProductCreated",
-    **constraints: float,
+    **constraints: float | bool | list[int],
 ) -> Event:
-    """A product as stored; constraints in major units (overdraftLimit=100, maxBalance=...)."""
+    """A product as stored; constraints by their published names, money in major units
+    (allowOverdraft=True, overdraftLimit=100, maxBalance=...)."""
     data: dict[str, Any] = {
         "productCode": code,
         "name": f"Product {code}",
@@ -192,7 +193,7 @@ def entry_posted(entry_id: str, *legs: tuple[str, str, float], currency: str = "
             "currency": currency,
             "legs": [{"accountId": a, "direction": d, "amount": m} for a, d, m in legs],
             "narrative": "given",
-            "tags": [],
+            "tags": {},
             "metadata": {},
         },
     )
@@ -221,8 +222,8 @@ def funds_posted(entry_id: str, account_id: str, amount: float, currency: str = 
 
 # A small ledger most tests start from. Ids are readable; any string of 1..64 chars is an id.
 CUSTOMER = "CUS-1"
-TXN = "ACC-TXN"  # DEPOSIT, no overdraft
-OD = "ACC-OD"  # DEPOSIT, overdraft 100.00
+TXN = "ACC-TXN"  # DEPOSIT, no overdraft (floor minBalance 0)
+OD = "ACC-OD"  # DEPOSIT, allowOverdraft, overdraftLimit 100.00
 SAV = "ACC-SAV"  # DEPOSIT, maxBalance 1000.00
 LOAN = "ACC-LOAN"  # LOAN, facility 5000.00
 CARD = "ACC-CARD"  # CREDIT_CARD, facility 2000.00
@@ -232,12 +233,20 @@ def ledger_events() -> list[Event]:
     """A tenant with one customer and an account on each kind of product, all at zero."""
     return [
         *tenant_created(),
-        product_created("TXN_BASIC", minOpeningBalance=0, overdraftLimit=0),
-        product_created("OD_PLUS", overdraftLimit=100),
+        product_created("TXN_BASIC", minBalance=0, overdraftLimit=0),
+        product_created("OD_PLUS", allowOverdraft=True, overdraftLimit=100),
         product_created("SAVER", maxBalance=1000),
-        product_created("HOME_LOAN", "LOAN", minFacilityLimit=1000, maxFacilityLimit=500000),
-        product_created("CC_LOW", "CREDIT_CARD", minFacilityLimit=1000, maxFacilityLimit=25000),
-        product_created("TERM_12", "TERM_DEPOSIT", minOpeningBalance=500, maxBalance=100000),
+        product_created("HOME_LOAN", "LOAN", minAmount=1000, maxAmount=500000),
+        product_created("CC_LOW", "CREDIT_CARD", minAmount=1000, maxAmount=25000),
+        # Opens with 500..50,000, then holds up to 100,000.
+        product_created(
+            "TERM_12",
+            "TERM_DEPOSIT",
+            minAmount=500,
+            maxAmount=50000,
+            maxBalance=100000,
+            termMonths=12,
+        ),
         product_created("RETIRED", active=False),
         customer_created(
             CUSTOMER,
@@ -304,7 +313,7 @@ def product_payload(
     code: str = "NEW_PRODUCT",
     product_type: str = "DEPOSIT",
     interest: dict[str, Any] | None = None,
-    **constraints: float,
+    **constraints: float | bool | list[int] | None,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "productCode": code,

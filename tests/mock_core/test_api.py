@@ -10,6 +10,7 @@ tenant of their own (`fresh`). Expectations come from docs/contract.md and
 from __future__ import annotations
 
 import atexit
+import copy
 import hashlib
 import itertools
 import json
@@ -94,15 +95,20 @@ TENANT_KEYS = {
     "lastHash",
 }
 CUSTOMER_SUMMARY_KEYS = {
+    # published
     "customerId",
-    "tenantId",
     "externalRef",
+    "fullName",
+    "email",
+    "segment",
+    "kycStatus",
+    "createdAt",
+    # extensions
+    "tenantId",
     "firstName",
     "lastName",
-    "email",
     "mobile",
     "status",
-    "createdAt",
 }
 ACCOUNT_KEYS = {
     "accountId",
@@ -181,11 +187,13 @@ def assert_accepted(resp: Any, command: dict[str, Any], result_keys: set[str]) -
     assert resp.headers["content-type"].startswith("application/json")
     assert "idempotent-replayed" not in resp.headers
     body = resp.json()
-    assert set(body) == REPLY_KEYS, body
+    # The new entity's ids at the top level (as published), and again in `result`.
+    assert set(body) == REPLY_KEYS | result_keys, body
     assert body["commandId"] == command["commandId"]
     assert body["status"] == "ACCEPTED"
     assert INSTANT_RE.match(body["acceptedAt"]), body["acceptedAt"]
     assert set(body["result"]) == result_keys, body["result"]
+    assert {k: body[k] for k in result_keys} == body["result"]
     assert body["result"]["tenantId"] == command["tenantId"]
     assert body["eventIds"] and all(UUID_RE.match(e) for e in body["eventIds"])
     assert len(set(body["eventIds"])) == len(body["eventIds"])
@@ -275,8 +283,11 @@ def all_events(http: Any, tenant: str, key: str = PLATFORM_KEY, **params: Any) -
 
 
 def all_accounts(http: Any, tenant: str, key: str = PLATFORM_KEY) -> list[dict[str, Any]]:
+    """Every account of the tenant, GL accounts included (accountType=ALL)."""
     page = http.get(
-        f"/v1/tenants/{tenant}/accounts", params={"limit": 1000}, headers=headers(key)
+        f"/v1/tenants/{tenant}/accounts",
+        params={"limit": 1000, "accountType": "ALL"},
+        headers=headers(key),
     ).json()
     assert page["total"] == len(page["accounts"])
     return page["accounts"]  # type: ignore[no-any-return]
@@ -337,7 +348,7 @@ TXN_PRODUCT = {
 }
 CARD_PRODUCT = {
     **CARD,
-    "constraints": {"minFacilityLimit": 1000.0, "maxFacilityLimit": 25000.0, "minAge": 18},
+    "constraints": {"minAmount": 1000.0, "maxAmount": 25000.0, "minAge": 18},
     "creditCriteria": {"minIncome": 25000, "minCreditScore": 600},
 }
 EXAMPLE_CUSTOMER = {
@@ -362,7 +373,7 @@ EXAMPLE_CUSTOMER = {
         "occupation": "Registered Nurse",
         "annualIncome": 82000.0,
     },
-    "riskProfile": {"rating": "LOW", "creditScore": 780},
+    "riskProfile": {"segment": "RETAIL", "kycStatus": "SIMULATED_PASSED", "creditScore": 780},
 }
 
 
@@ -450,7 +461,7 @@ def run_example(
         entry(
             [("GL_SALARY_CLEARING", "CREDIT", 3000.0), (txn, "DEBIT", 3000.0)],
             "Fortnightly salary",
-            tags=["salary", "payroll"],
+            tags={"category": "INCOME", "source": "PAYROLL_SIM"},
             metadata={"employer": "Harbour City Health", "payPeriod": "2025-01-01/2025-01-14"},
         ),
         "2025-01-14T09:30:00+11:00",
@@ -462,8 +473,8 @@ def run_example(
         entry(
             [(txn, "CREDIT", 45.5), ("GL_CARD_CLEARING", "DEBIT", 45.5)],
             "Card purchase HARRIS FARM MARKETS BONDI",
-            tags=["card"],
-            metadata={"mcc": "5411"},
+            tags={"category": "GROCERIES"},
+            metadata={"mcc": "5411", "terminal": 77, "contactless": True},
         ),
         "2025-01-14T12:15:00+11:00",
         key,
@@ -533,7 +544,8 @@ def example(mod_client: TestClient) -> Example:
 
 @pytest.fixture(scope="module")
 def other(mod_client: TestClient, example: Example) -> dict[str, Any]:
-    """OTHER_CU: five customers (for paging), an inactive and a min-balance product."""
+    """OTHER_CU: five customers (for paging), an inactive product, a term deposit opening
+    with 5,000..1,000,000, a saver keeping at least 100 and a card without maxAmount."""
     api = Api(mod_client)
     assert api.create_tenant(OTHER).status_code == 202
     for product in (
@@ -543,8 +555,10 @@ def other(mod_client: TestClient, example: Example) -> dict[str, Any]:
             **SAVINGS,
             "productCode": "TERM_12M",
             "productType": "TERM_DEPOSIT",
-            "constraints": {"minOpeningBalance": 5000, "termMonths": 12},
+            "constraints": {"minAmount": 5000, "maxAmount": 1000000, "termMonths": 12},
         },
+        {**SAVINGS, "productCode": "MIN_SAVER", "constraints": {"minBalance": 100}},
+        {**CARD, "productCode": "CC_NO_MAX", "constraints": {"minAmount": 1000}},
     ):
         assert api.send(OTHER, "UpsertProduct", product).status_code == 202
     customers = [
@@ -716,7 +730,10 @@ def test_example_event_payloads(mod_client: TestClient, example: Example) -> Non
     }
     assert member_update["change"] == 3000 and member_update["balance"] == 3250
     transfer = caused("transfer")
-    assert transfer[0]["tags"] == [] and transfer[0]["metadata"] == {}  # defaults
+    assert transfer[0]["tags"] == {} and transfer[0]["metadata"] == {}  # defaults
+    card_spend = caused("cardSpend")[0]
+    assert card_spend["tags"] == {"category": "GROCERIES"}  # kept as sent
+    assert card_spend["metadata"] == {"mcc": "5411", "terminal": 77, "contactless": True}
     assert [(u["accountId"], u["change"], u["balance"]) for u in transfer[1:]] == [
         (ids["txn"], -500, 2704.5),
         (ids["savings"], 500, 600),
@@ -1091,7 +1108,7 @@ INVARIANT_CASES: list[Any] = [
         lambda ids: (
             TENANT,
             "UpsertProduct",
-            {**SAVINGS, "constraints": {"minOpeningBalance": 100, "maxBalance": 50}},
+            {**SAVINGS, "constraints": {"minBalance": 100, "maxBalance": 50}},
             {},
         ),
         id="min-max-balance",
@@ -1101,7 +1118,7 @@ INVARIANT_CASES: list[Any] = [
         lambda ids: (
             TENANT,
             "UpsertProduct",
-            {**CARD, "constraints": {"minFacilityLimit": 1000, "maxFacilityLimit": 1000}},
+            {**CARD, "constraints": {"minAmount": 1000, "maxAmount": 1000}},
             {},
         ),
         id="min-equals-max",
@@ -1115,6 +1132,41 @@ INVARIANT_CASES: list[Any] = [
             {},
         ),
         id="min-max-age",
+    ),
+    pytest.param(
+        "CONSTRAINTS_MUST_BE_CONSISTENT",
+        lambda ids: (
+            TENANT,
+            "UpsertProduct",
+            {**TXN_BASIC, "constraints": {"allowOverdraft": False, "overdraftLimit": 500}},
+            {},
+        ),
+        id="overdraft-limit-without-allow-overdraft",
+    ),
+    pytest.param(
+        "CONSTRAINTS_MUST_BE_CONSISTENT",
+        lambda ids: (
+            TENANT,
+            "UpsertProduct",
+            {**TXN_BASIC, "constraints": {"overdraftLimit": 0.01}},
+            {},
+        ),
+        id="overdraft-limit-allow-overdraft-absent",
+    ),
+    pytest.param(
+        "CONSTRAINTS_MUST_BE_CONSISTENT",
+        lambda ids: (
+            TENANT,
+            "UpsertProduct",
+            {
+                **CARD,
+                "productCode": "PERSONAL_LOAN",
+                "productType": "LOAN",
+                "constraints": {"termMonthsDefault": 48, "termMonthsOptions": [12, 24, 36, 60]},
+            },
+            {},
+        ),
+        id="term-default-not-an-option",
     ),
     pytest.param("CUSTOMER_MUST_BE_ADULT", _customer(dateOfBirth="2010-01-01"), id="adult"),
     pytest.param(
@@ -1164,7 +1216,10 @@ INVARIANT_CASES: list[Any] = [
         id="account-currency",
     ),
     pytest.param(
-        "FACILITY_LIMIT_REQUIRED", _open(productCode="CC_LOW_RATE"), id="facility-required"
+        # No facilityLimit and no maxAmount to default to.
+        "FACILITY_LIMIT_REQUIRED",
+        _open(productCode="CC_NO_MAX", tenant=OTHER),
+        id="facility-required",
     ),
     pytest.param(
         "FACILITY_LIMIT_NOT_ALLOWED",
@@ -1190,6 +1245,21 @@ INVARIANT_CASES: list[Any] = [
         "INITIAL_DEPOSIT_BELOW_MINIMUM",
         _open(productCode="TERM_12M", tenant=OTHER),
         id="no-deposit-below-minimum",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+        _open(productCode="MIN_SAVER", initialDeposit=99.99, tenant=OTHER),
+        id="deposit-below-min-balance",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+        _open(productCode="MIN_SAVER", tenant=OTHER),
+        id="no-deposit-below-min-balance",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
+        _open(productCode="TERM_12M", initialDeposit=1000000.01, tenant=OTHER),
+        id="deposit-above-max-amount",
     ),
     pytest.param(
         "MAX_BALANCE_EXCEEDED",
@@ -1343,7 +1413,8 @@ def test_upsert_product_updates_and_applies_to_existing_accounts(fresh: Fresh) -
     first = products["TXN_ACCOUNT_BASIC"]
     assert first["status"] == "ACTIVE" and first["tenantId"] == t
     # Allow an overdraft of 50: the txn account (100.00) may now go to -50.00.
-    resp = fresh.send("UpsertProduct", {**TXN_BASIC, "constraints": {"overdraftLimit": 50}})
+    overdraft = {"allowOverdraft": True, "overdraftLimit": 50}
+    resp = fresh.send("UpsertProduct", {**TXN_BASIC, "constraints": overdraft})
     assert resp.status_code == 202
     event = fresh.api.get(f"/tenants/{t}/events", eventType="ProductUpdated").json()["events"]
     assert [e["entityId"] for e in event] == ["TXN_ACCOUNT_BASIC"]
@@ -1353,7 +1424,7 @@ def test_upsert_product_updates_and_applies_to_existing_accounts(fresh: Fresh) -
     updated = products["TXN_ACCOUNT_BASIC"]
     assert updated["createdAt"] == first["createdAt"]
     assert updated["updatedAt"] > first["updatedAt"]
-    assert updated["constraints"] == {"overdraftLimit": 50}
+    assert updated["constraints"] == overdraft
     assert list(products) == ["TXN_ACCOUNT_BASIC", "SAVINGS_STANDARD", "CC_LOW_RATE"]
     assert fresh.entry([(fresh.txn, "CREDIT", 150), ("GL_FEES", "DEBIT", 150)]).status_code == 202
     resp = fresh.entry([(fresh.txn, "CREDIT", 0.01), ("GL_FEES", "DEBIT", 0.01)])
@@ -1368,13 +1439,42 @@ def test_upsert_product_updates_and_applies_to_existing_accounts(fresh: Fresh) -
     assert resp.json()["invariant"] == "PRODUCT_MUST_BE_ACTIVE"
 
 
+def test_min_balance_is_the_opening_minimum_and_the_floor_without_an_overdraft(
+    fresh: Fresh,
+) -> None:
+    keep = {**SAVINGS, "productCode": "KEEP_100", "constraints": {"minBalance": 100}}
+    assert fresh.send("UpsertProduct", keep).status_code == 202
+    t = fresh.tenant
+    short = fresh.api.open_account(fresh.customer, "KEEP_100", tenant=t, initialDeposit=99.99)
+    assert short.json()["invariant"] == "INITIAL_DEPOSIT_BELOW_MINIMUM", short.text
+    resp = fresh.api.open_account(fresh.customer, "KEEP_100", tenant=t, initialDeposit=150)
+    assert resp.status_code == 202, resp.text
+    account = resp.json()["accountId"]
+    assert fresh.entry([(account, "CREDIT", 50), ("GL_FEES", "DEBIT", 50)]).status_code == 202
+    under = fresh.entry([(account, "CREDIT", 0.01), ("GL_FEES", "DEBIT", 0.01)])
+    assert under.json()["invariant"] == "OVERDRAFT_LIMIT_EXCEEDED", under.text
+    assert fresh.balance(account) == 100
+    # With allowOverdraft the floor is -overdraftLimit instead (accounts follow the product).
+    overdraft = {"minBalance": 100, "allowOverdraft": True, "overdraftLimit": 20}
+    assert fresh.send("UpsertProduct", {**keep, "constraints": overdraft}).status_code == 202
+    assert fresh.entry([(account, "CREDIT", 120), ("GL_FEES", "DEBIT", 120)]).status_code == 202
+    under = fresh.entry([(account, "CREDIT", 0.01), ("GL_FEES", "DEBIT", 0.01)])
+    assert under.json()["invariant"] == "OVERDRAFT_LIMIT_EXCEEDED", under.text
+    assert fresh.balance(account) == -20
+
+
 def test_loan_product_and_100_leg_entry(fresh: Fresh) -> None:
     loan = {
         "productCode": "PERSONAL_LOAN",
         "name": "Personal Loan",
         "productType": "LOAN",
         "interest": {"rate": 0.0899},
-        "constraints": {"minFacilityLimit": 5000, "maxFacilityLimit": 50000, "termMonths": 60},
+        "constraints": {
+            "minAmount": 5000,
+            "maxAmount": 50000,
+            "termMonthsDefault": 60,
+            "termMonthsOptions": [12, 24, 36, 48, 60],
+        },
     }
     assert fresh.send("UpsertProduct", loan).status_code == 202
     resp = fresh.api.open_account(
@@ -1391,6 +1491,30 @@ def test_loan_product_and_100_leg_entry(fresh: Fresh) -> None:
     assert types == ["AccountOpened", "LoanFacilityCreated"]
     account = fresh.api.get(f"/tenants/{fresh.tenant}/accounts/{loan_account}").json()
     assert account["facilityLimit"] == 20000 and account["balance"] == 0
+    # Without a facilityLimit (as published) the loan takes the product's maxAmount.
+    resp = fresh.api.open_account(fresh.customer, "PERSONAL_LOAN", tenant=fresh.tenant)
+    assert resp.status_code == 202, resp.text
+    default_loan = resp.json()["accountId"]
+    facility = fresh.api.get(
+        f"/tenants/{fresh.tenant}/events", entityId=default_loan, eventType="LoanFacilityCreated"
+    ).json()["events"]
+    assert [e["payload"] for e in facility] == [
+        {"accountId": default_loan, "facilityLimit": 50000, "currency": "AUD"}
+    ]
+    account = fresh.api.get(f"/tenants/{fresh.tenant}/accounts/{default_loan}").json()
+    assert account["facilityLimit"] == 50000
+    assert (
+        fresh.entry([(default_loan, "CREDIT", 50000), ("GL_FEES", "DEBIT", 50000)]).status_code
+        == 202
+    )
+    over = fresh.entry([(default_loan, "CREDIT", 0.01), ("GL_FEES", "DEBIT", 0.01)])
+    assert over.json()["invariant"] == "OVERDRAFT_LIMIT_EXCEEDED", over.text
+    # A limit outside minAmount..maxAmount is refused.
+    for limit in (4999.99, 50000.01):
+        resp = fresh.api.open_account(
+            fresh.customer, "PERSONAL_LOAN", tenant=fresh.tenant, facilityLimit=limit
+        )
+        assert resp.json()["invariant"] == "FACILITY_LIMIT_OUT_OF_RANGE", resp.text
     # Draw down: the loan goes negative (owed), the member's account up.
     legs = [(loan_account, "CREDIT", 0.5)] * 50 + [(fresh.txn, "DEBIT", 0.5)] * 50
     resp = fresh.entry(legs)
@@ -1464,6 +1588,165 @@ def test_replay_same_key_same_payload_new_command_id_and_timestamp(fresh: Fresh)
     assert fresh.last_sequence() == after_other
     assert table_counts(client) == counts
     assert fresh.balance(fresh.txn) == 100 + 3000 - 1
+
+
+def _with_nulls(value: Any, nulls: dict[str, Any]) -> Any:
+    """`value` with the nulls of `nulls` (same shape) added: {"a": None, "b": {"c": None}}."""
+    out = copy.deepcopy(value)
+    for key, null in nulls.items():
+        if isinstance(null, dict):
+            out[key] = _with_nulls(out[key], null)
+        else:
+            assert key not in out, f"{key} is given: a null would not be the field left out"
+            out[key] = None
+    return out
+
+
+NULL_CASES = [
+    pytest.param(
+        "UpsertProduct",
+        lambda f: {
+            **{k: v for k, v in SAVINGS.items() if k != "category"},
+            "productCode": "NULL_SAVER",
+            "interest": {**SAVINGS["interest"], "bonusConditions": {"minDeposit": 200}},
+        },
+        {
+            "category": None,
+            "description": None,
+            "active": None,
+            "fees": None,
+            "features": None,
+            "creditCriteria": None,
+            "interest": {"rate": None, "purchaseRate": None, "calculationMethod": None},
+            "constraints": {
+                "maxAmount": None,
+                "allowOverdraft": None,
+                "overdraftLimit": None,
+                "minAmount": None,
+                "termMonthsOptions": None,
+                "minAge": None,
+            },
+        },
+        id="upsert-product",
+    ),
+    pytest.param(
+        "CreateCustomer",
+        lambda f: {
+            **{k: v for k, v in customer_payload(40).items() if k != "externalRef"},
+            "employment": {"status": "CASUAL"},
+            "riskProfile": {"segment": "RETAIL"},
+        },
+        {
+            "externalRef": None,
+            "address": {"line2": None},
+            "employment": {"employer": None, "occupation": None, "annualIncome": None},
+            "riskProfile": {"kycStatus": None, "creditScore": None},
+        },
+        id="create-customer",
+    ),
+    pytest.param(
+        "OpenAccount",
+        lambda f: {"customerId": f.customer, "productCode": "TXN_ACCOUNT_BASIC", "currency": "AUD"},
+        {
+            "accountAlias": None,
+            "initialDeposit": None,
+            "accountPurpose": None,
+            "facilityLimit": None,
+        },
+        id="open-account",
+    ),
+    pytest.param(
+        "OpenAccount",
+        lambda f: {"customerId": f.customer, "productCode": "CC_LOW_RATE", "currency": "AUD"},
+        {"facilityLimit": None, "initialDeposit": None},
+        id="open-card-default-facility",
+    ),
+    pytest.param(
+        "PostEntry",
+        lambda f: entry([(f.txn, "DEBIT", 5), ("GL_FEES", "CREDIT", 5)], "nulls"),
+        {"tags": None, "metadata": None},
+        id="post-entry",
+    ),
+    pytest.param(
+        "PostEntry",
+        lambda f: {
+            **entry([(f.txn, "DEBIT", 5), ("GL_FEES", "CREDIT", 5)], "leg nulls"),
+            "legs": [
+                {"accountId": f.txn, "direction": "DEBIT", "amount": 5, "currency": None},
+                {"accountId": "GL_FEES", "direction": "CREDIT", "amount": 5},
+            ],
+        },
+        {},
+        id="post-entry-leg-currency",
+    ),
+]
+
+
+@pytest.mark.parametrize(("command_type", "payload", "nulls"), NULL_CASES)
+def test_null_in_an_optional_field_is_the_field_left_out(
+    fresh: Fresh, command_type: str, payload: Callable[[Fresh], dict[str, Any]], nulls: Any
+) -> None:
+    """An explicit null in an optional field (payload or envelope) is the field absent: the
+    command is accepted, its events are those of the command without it, and it replays
+    the command without it (and the other way round)."""
+    t, client = fresh.tenant, fresh.api.client
+    with_nulls = _with_nulls(payload(fresh), nulls)
+    without = payload(fresh)
+    if command_type == "PostEntry" and not nulls:
+        without["legs"][0].pop("currency")
+    first = envelope(t, command_type, with_nulls, idempotencyKey=f"nulls:{command_type}")
+    resp = post(client, t, first)
+    assert resp.status_code == 202, resp.text
+    events = {e["eventId"]: e for e in all_events(client, t)}
+    stored = [events[i]["payload"] for i in resp.json()["eventIds"]]
+    counts = table_counts(client)
+    # The same command without the nulls is the same command: a replay.
+    replay = post(
+        client, t, envelope(t, command_type, without, idempotencyKey=f"nulls:{command_type}")
+    )
+    assert replay.status_code == 202, replay.text
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert replay.content == resp.content
+    assert table_counts(client) == counts
+    # And the events are those of the command without the nulls: no field holds a null
+    # that was sent, and nothing the command sent is lost.
+    if command_type == "UpsertProduct":
+        assert stored == [{**without, "active": True}]
+    elif command_type == "CreateCustomer":
+        assert stored[0] == {"customerId": resp.json()["customerId"], **without}
+    elif command_type == "PostEntry":
+        posted = {k: v for k, v in stored[0].items() if k != "entryId"}
+        assert posted == {**without, "tags": {}, "metadata": {}}
+    else:
+        assert [events[i]["eventType"] for i in resp.json()["eventIds"]] == (
+            ["AccountOpened", "LoanFacilityCreated"]
+            if without["productCode"] == "CC_LOW_RATE"
+            else ["AccountOpened"]
+        )
+        if without["productCode"] == "CC_LOW_RATE":
+            assert stored[1]["facilityLimit"] == CARD["constraints"]["maxAmount"]
+    # The other way round: without first, then with the nulls, is a replay too.
+    key = f"nulls-reversed:{command_type}"
+    if command_type in ("UpsertProduct", "CreateCustomer"):
+        return  # a second product or customer would differ only by its code or email
+    first = post(client, t, envelope(t, command_type, without, idempotencyKey=key))
+    assert first.status_code == 202, first.text
+    again = post(client, t, envelope(t, command_type, with_nulls, idempotencyKey=key))
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.content == first.content
+
+
+def test_null_envelope_fields_are_left_out(fresh: Fresh) -> None:
+    """A null idempotencyKey is no key: the commandId is the key."""
+    t, client = fresh.tenant, fresh.api.client
+    command = envelope(t, "CreateCustomer", customer_payload(41), idempotencyKey=None)
+    resp = post(client, t, command)
+    assert resp.status_code == 202, resp.text
+    before = fresh.last_sequence()
+    again = post(client, t, {**command, "idempotencyKey": None})
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.content == resp.content
+    assert fresh.last_sequence() == before
 
 
 def test_replay_key_order_does_not_matter(fresh: Fresh) -> None:
@@ -1644,14 +1927,17 @@ def test_customers_page_and_detail(mod_client: TestClient, example: Example) -> 
     person = EXAMPLE_CUSTOMER["person"]
     assert summary == {
         "customerId": example.ids["customer"],
-        "tenantId": TENANT,
         "externalRef": "MEM-000001",
+        "fullName": "Olivia Nguyen",
+        "email": person["email"],
+        "segment": "RETAIL",
+        "kycStatus": "SIMULATED_PASSED",
+        "createdAt": example.reply("createCustomer").json()["acceptedAt"],
+        "tenantId": TENANT,
         "firstName": person["firstName"],
         "lastName": person["lastName"],
-        "email": person["email"],
         "mobile": person["mobile"],
         "status": "ACTIVE",
-        "createdAt": example.reply("createCustomer").json()["acceptedAt"],
     }
     detail = mod_client.get(
         f"/v1/tenants/{TENANT}/customers/{example.ids['customer']}", headers=headers(CU_KEY)
@@ -1672,6 +1958,14 @@ def test_customers_paging(mod_client: TestClient, other: dict[str, Any]) -> None
 
     everyone = page(limit=1000).json()
     assert everyone["total"] == 5 and everyone["limit"] == 1000
+    # Customers without a riskProfile: the published segment and kycStatus are null.
+    first = everyone["customers"][0]
+    assert set(first) == CUSTOMER_SUMMARY_KEYS
+    assert (first["segment"], first["kycStatus"], first["fullName"]) == (
+        None,
+        None,
+        "Olivia Nguyen",
+    )
     assert [c["customerId"] for c in everyone["customers"]] == other["customers"]  # creation order
     walked = [page(limit=1, offset=n).json() for n in range(5)]
     assert [p["customers"][0]["customerId"] for p in walked] == other["customers"]
@@ -1718,9 +2012,15 @@ def test_paging_limits_out_of_range_are_400(
         ("events", {"eventType": "SomethingHappened"}),
         ("events", {"entityId": "x" * 65}),
         ("accounts", {"accountType": "SAVINGS"}),
+        ("accounts", {"accountType": "all"}),
+        ("accounts", {"accountType": ""}),
         ("accounts", {"customerId": "x" * 65}),
         ("accounts/GL_FEES/events", {"limit": 1001}),
+        ("accounts/GL_FEES/events", {"limit": 0}),
         ("accounts/GL_FEES/events", {"after": -5}),
+        ("accounts/GL_FEES/events", {"offset": -1}),
+        ("accounts/GL_FEES/events", {"offset": 1_000_000_001}),
+        ("accounts/GL_FEES/events", {"offset": "next"}),
     ],
 )
 @SQLITE_ONLY
@@ -1728,7 +2028,79 @@ def test_bad_query_parameters_are_400(
     mod_client: TestClient, example: Example, path: str, params: dict[str, Any]
 ) -> None:
     resp = mod_client.get(f"/v1/tenants/{TENANT}/{path}", params=params, headers=headers())
+    body = assert_error(resp, 400, "VALIDATION_ERROR")
+    assert body["details"]["errors"][0]["loc"][-1] in params
+
+
+# The query parameters each query defines (docs: any other is a 400 naming it).
+QUERY_PARAMETERS: dict[str, list[str]] = {
+    "/v1/tenants/{t}": [],
+    "/v1/tenants/{t}/products": [],
+    "/v1/tenants/{t}/customers": ["limit", "offset"],
+    "/v1/tenants/{t}/customers/{customer}": [],
+    "/v1/tenants/{t}/accounts": ["accountType", "customerId", "limit", "offset"],
+    "/v1/tenants/{t}/accounts/{txn}": [],
+    "/v1/tenants/{t}/accounts/{txn}/events": ["after", "limit", "offset"],
+    "/v1/tenants/{t}/events": ["after", "entityId", "eventType", "limit"],
+}
+
+
+@pytest.mark.parametrize("path", GET_PATHS)
+@SQLITE_ONLY
+def test_an_unknown_query_parameter_is_a_400_naming_it(
+    mod_client: TestClient, example: Example, path: str
+) -> None:
+    """A parameter the query does not define is never ignored: a filter or sort silently
+    dropped would change the answer. Misspellings and wrong case are unknown too."""
+    url = path.format(t=TENANT, **example.ids)
+    allowed = QUERY_PARAMETERS[path]
+    assert mod_client.get(url, headers=headers()).status_code == 200
+    for name, params in (
+        ("bogus", {"bogus": "1"}),
+        ("sort", {"sort": "balance"}),
+        ("Limit", {"Limit": "5"}),
+        ("limt", {"limt": "5"}),
+        ("accountTyp", {"accountTyp": "GL"}),
+        ("page", {"page": "2"}),
+        ("bogus", {**{a: "1" for a in allowed if a in ("limit", "offset")}, "bogus": "1"}),
+    ):
+        resp = mod_client.get(url, params=params, headers=headers())
+        body = assert_error(resp, 400, "VALIDATION_ERROR")
+        assert body["details"] == {"parameter": name, "allowed": allowed}, body
+        assert name in body["message"], body["message"]
+    # An empty query string, or a known parameter, is fine.
+    for name in allowed:
+        if name in ("limit", "offset"):
+            assert mod_client.get(url, params={name: 1}, headers=headers()).status_code == 200
+
+
+@SQLITE_ONLY
+def test_the_command_gateway_takes_no_query_parameters(fresh: Fresh) -> None:
+    client, t = fresh.api.client, fresh.tenant
+    before = table_counts(client)
+    for query in ("dryRun=true", "idempotencyKey=k", "x", "async=1&x=2"):
+        command = envelope(t, "CreateCustomer", customer_payload(42))
+        resp = client.post(f"/v1/tenants/{t}/commands?{query}", json=command, headers=headers())
+        body = assert_error(resp, 400, "VALIDATION_ERROR")
+        name = query.split("&")[0].split("=")[0]
+        assert body["details"] == {"parameter": name, "allowed": []}, body
+        assert name in body["message"]
+    assert table_counts(client) == before
+    resp = post(client, t, envelope(t, "CreateCustomer", customer_payload(42)))
+    assert resp.status_code == 202, resp.text
+
+
+def test_an_unknown_query_parameter_is_refused_on_each_backend(
+    mod_client: TestClient, example: Example
+) -> None:
+    resp = mod_client.get(
+        f"/v1/tenants/{TENANT}/accounts", params={"type": "GL"}, headers=headers(CU_KEY)
+    )
     assert_error(resp, 400, "VALIDATION_ERROR")
+    assert resp.json()["details"]["parameter"] == "type"
+    # Authentication still comes first: without a key it is a 401, not a 400.
+    resp = mod_client.get(f"/v1/tenants/{TENANT}/accounts", params={"type": "GL"})
+    assert_error(resp, 401, "UNAUTHENTICATED")
 
 
 def test_accounts_page_filters_and_detail(mod_client: TestClient, example: Example) -> None:
@@ -1740,33 +2112,46 @@ def test_accounts_page_filters_and_detail(mod_client: TestClient, example: Examp
         return resp.json()
 
     ids = example.ids
-    everything = page()
-    assert set(everything) == {"accounts", "total", "limit", "offset"}
-    assert (everything["total"], everything["limit"], everything["offset"]) == (14, 50, 0)
-    assert [a["accountId"] for a in everything["accounts"]] == [
-        *GL_CHART,
-        ids["txn"],
-        ids["savings"],
-        ids["card"],
-    ]
+    members_ids = [ids["txn"], ids["savings"], ids["card"]]
+    # By default the members' accounts only (the published flow reads accounts?limit=1
+    # as a member's account); total counts what the filter selects.
+    members = page()
+    assert set(members) == {"accounts", "total", "limit", "offset"}
+    assert (members["total"], members["limit"], members["offset"]) == (3, 50, 0)
+    assert [a["accountId"] for a in members["accounts"]] == members_ids
+    assert page(accountType="CUSTOMER") == members
+    first = page(limit=1)
+    assert (first["total"], [a["accountId"] for a in first["accounts"]]) == (3, [ids["txn"]])
     gl = page(accountType="GL")
-    assert gl["total"] == 11 and {a["accountType"] for a in gl["accounts"]} == {"GL"}
+    assert gl["total"] == 11 and [a["accountId"] for a in gl["accounts"]] == list(GL_CHART)
     assert all(a["customerId"] is None and a["productCode"] is None for a in gl["accounts"])
-    members = page(accountType="CUSTOMER")
-    assert [a["accountId"] for a in members["accounts"]] == [
-        ids["txn"],
-        ids["savings"],
-        ids["card"],
-    ]
+    assert {a["accountType"] for a in gl["accounts"]} == {"GL"}
+    everything = page(accountType="ALL")
+    assert (everything["total"], everything["limit"], everything["offset"]) == (14, 50, 0)
+    assert [a["accountId"] for a in everything["accounts"]] == [*GL_CHART, *members_ids]
+    gl_page = page(accountType="GL", limit=5, offset=10)
+    assert (gl_page["total"], [a["accountId"] for a in gl_page["accounts"]]) == (
+        11,
+        [GL_CHART[10]],
+    )
+    all_page = page(accountType="ALL", limit=2, offset=11)
+    assert (all_page["total"], [a["accountId"] for a in all_page["accounts"]]) == (
+        14,
+        members_ids[:2],
+    )
     mine = page(customerId=ids["customer"])
     assert mine["total"] == 3
+    assert page(customerId=ids["customer"], accountType="ALL")["total"] == 3
     assert page(customerId=ids["customer"], accountType="GL")["total"] == 0
     assert page(customerId="nobody")["total"] == 0
+    assert page(customerId="nobody", accountType="ALL")["total"] == 0
     one = page(customerId=ids["customer"], limit=1, offset=2)
     assert (one["total"], [a["accountId"] for a in one["accounts"]]) == (3, [ids["card"]])
-    past = page(offset=14)
+    past = page(offset=3)
+    assert (past["accounts"], past["total"], past["offset"]) == ([], 3, 3)
+    past = page(offset=14, accountType="ALL")
     assert (past["accounts"], past["total"], past["offset"]) == ([], 14, 14)
-    assert len(page(limit=1000)["accounts"]) == 14
+    assert len(page(limit=1000, accountType="ALL")["accounts"]) == 14
 
     card = mod_client.get(
         f"/v1/tenants/{TENANT}/accounts/{ids['card']}", headers=headers(CU_KEY)
@@ -1832,11 +2217,56 @@ def test_account_events_paging(mod_client: TestClient, example: Example) -> None
     assert one["events"] == full["events"][:1] and one["nextCursor"] == sequences[0]
     last = mod_client.get(url, params={"after": sequences[-1]}, headers=headers()).json()
     assert last == {"events": [], "nextCursor": None}
+    # offset skips that many events; with `after`, it skips them after the cursor.
+    for params, expected in (
+        ({"offset": 0}, full["events"]),
+        ({"offset": 3}, full["events"][3:]),
+        ({"offset": 2, "limit": 3}, full["events"][2:5]),
+        ({"offset": 7}, full["events"][7:]),
+        ({"offset": 8}, []),
+        ({"offset": 1_000_000_000}, []),
+        ({"after": sequences[1], "offset": 1}, full["events"][3:]),
+        ({"after": sequences[1], "offset": 1, "limit": 2}, full["events"][3:5]),
+        ({"after": sequences[5], "offset": 2}, []),
+    ):
+        page = mod_client.get(url, params=params, headers=headers()).json()
+        assert page["events"] == expected, params
+        more = [e for e in full["events"] if e["sequence"] > params.get("after", 0)]
+        more = more[params["offset"] + params.get("limit", 100) :]
+        # The cursor is the last event given while more follow, so walking on from it
+        # (after=nextCursor, no offset) reads the rest.
+        assert page["nextCursor"] == (expected[-1]["sequence"] if more else None), params
+    # Walking by offset alone reads the same events as walking by cursor.
+    walked = []
+    for offset in range(0, len(sequences), 3):
+        walked += mod_client.get(
+            url, params={"offset": offset, "limit": 3}, headers=headers()
+        ).json()["events"]
+    assert walked == full["events"]
     # GL_INITIAL_DEPOSIT_CLEARING is touched by both FundsPosted events.
     gl = mod_client.get(
         f"/v1/tenants/{TENANT}/accounts/GL_INITIAL_DEPOSIT_CLEARING/events", headers=headers()
     ).json()
     assert [e["eventType"] for e in gl["events"]] == ["AccountOpened", "FundsPosted", "FundsPosted"]
+
+
+def test_account_events_come_100_to_a_page_by_default(fresh: Fresh) -> None:
+    # AccountOpened, FundsPosted, then two events (EntryPosted, AccountBalanceUpdated)
+    # for each entry: 51 entries make 104 events.
+    for _ in range(51):
+        assert fresh.entry([(fresh.txn, "DEBIT", 1), ("GL_FEES", "CREDIT", 1)]).status_code == 202
+    url = f"/tenants/{fresh.tenant}/accounts/{fresh.txn}/events"
+    first = fresh.api.get(url).json()
+    assert len(first["events"]) == 100
+    assert first["nextCursor"] == first["events"][-1]["sequence"]
+    rest = fresh.api.get(url, after=first["nextCursor"]).json()
+    assert len(rest["events"]) == 4 and rest["nextCursor"] is None
+    by_offset = fresh.api.get(url, offset=100).json()
+    assert by_offset == rest
+    everything = fresh.api.get(url, limit=1000).json()
+    assert everything["events"] == first["events"] + rest["events"]
+    # Other pages keep their default of 50.
+    assert len(fresh.api.get(f"/tenants/{fresh.tenant}/events").json()["events"]) == 50
 
 
 def test_tenant_events_paging_and_filters(mod_client: TestClient, example: Example) -> None:

@@ -72,16 +72,36 @@ def base_payloads() -> dict[str, dict[str, Any]]:
             "category": "SAVINGS",
             "description": "For the bad-input catalogue",
             "active": True,
-            "interest": {"rate": 0.01, "calculationMethod": "DAILY_BALANCE"},
+            "interest": {
+                "rate": 0.01,
+                "calculationMethod": "DAILY_BALANCE",
+                "bonusConditions": {"minMonthlyDeposit": 200, "noWithdrawals": True},
+            },
             "fees": {"monthlyFee": 0, "atmFeeOther": 2.5},
-            "constraints": {"minOpeningBalance": 0, "maxBalance": 1000, "minAge": 18},
+            # Every published constraint (those of other product types have no effect).
+            "constraints": {
+                "minBalance": 0,
+                "maxBalance": 1000,
+                "allowOverdraft": False,
+                "overdraftLimit": 0,
+                "minAmount": 100,
+                "maxAmount": 500,
+                "termMonthsDefault": 12,
+                "termMonthsOptions": [6, 12],
+                "termMonths": 12,
+                "minAge": 18,
+            },
             "features": ["NPP_ENABLED"],
             "creditCriteria": {"minIncome": 25000, "needsPayslip": True},
         },
         "CreateCustomer": {
             **customer_payload(99),
             "employment": {"status": "FULL_TIME", "employer": "ACME", "annualIncome": 50000},
-            "riskProfile": {"rating": "LOW", "creditScore": 700},
+            "riskProfile": {
+                "segment": "RETAIL",
+                "kycStatus": "SIMULATED_PASSED",
+                "creditScore": 700,
+            },
         },
         "OpenAccount": {
             "customerId": Ref("customer"),
@@ -100,8 +120,8 @@ def base_payloads() -> dict[str, dict[str, Any]]:
                 {"accountId": Ref("txn"), "direction": "DEBIT", "amount": 10, "currency": "AUD"},
             ],
             "narrative": "bad input catalogue",
-            "tags": ["salary"],
-            "metadata": {"employer": "ACME"},
+            "tags": {"category": "INCOME", "source": "PAYROLL_SIM"},
+            "metadata": {"employer": "ACME", "payslip": 7, "verified": True},
         },
     }
 
@@ -161,6 +181,7 @@ class Case:
     path_tenant: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
     loc: str | None = None  # a field name some error's loc must mention; default: derived
+    missing: bool = False  # the error at `loc` must say the field is missing
 
 
 def case(case_id: str, command_type: str, changes: dict[str, Any] | None = None, **kw: Any) -> Any:
@@ -310,9 +331,45 @@ CASES = [
     case("minAge-151", UP, {"payload.constraints.minAge": 151}),
     case("minAge-float", UP, {"payload.constraints.minAge": 18.5}),
     case("termMonths-0", UP, {"payload.constraints.termMonths": 0}),
+    case("termMonths-601", UP, {"payload.constraints.termMonths": 601}),
+    case("termMonthsDefault-0", UP, {"payload.constraints.termMonthsDefault": 0}),
+    case("termMonthsDefault-string", UP, {"payload.constraints.termMonthsDefault": "12"}),
+    case("termMonthsOptions-empty", UP, {"payload.constraints.termMonthsOptions": []}),
+    case("termMonthsOptions-repeated", UP, {"payload.constraints.termMonthsOptions": [12, 12]}),
+    case("termMonthsOption-601", UP, {"payload.constraints.termMonthsOptions": [12, 601]}),
+    case(
+        "termMonthsOptions-21",
+        UP,
+        {"payload.constraints.termMonthsOptions": list(range(1, 22))},
+    ),
+    case("termMonthsOptions-int", UP, {"payload.constraints.termMonthsOptions": 12}),
+    case("allowOverdraft-string", UP, {"payload.constraints.allowOverdraft": "true"}),
+    case("allowOverdraft-int", UP, {"payload.constraints.allowOverdraft": 1}),
+    case("overdraftLimit-negative", UP, {"payload.constraints.overdraftLimit": -1}),
+    case("minBalance-3-decimals", UP, {"payload.constraints.minBalance": 0.001}),
+    case("minAmount-string", UP, {"payload.constraints.minAmount": "100"}),
+    case("maxAmount-negative", UP, {"payload.constraints.maxAmount": -100}),
+    case("bonusConditions-list", UP, {"payload.interest.bonusConditions": ["x"]}),
+    case("bonusConditions-nested", UP, {"payload.interest.bonusConditions": {"a": {"b": 1}}}),
+    case("bonusConditions-list-value", UP, {"payload.interest.bonusConditions": {"a": [1]}}),
+    case("bonusConditions-null-value", UP, {"payload.interest.bonusConditions": {"a": None}}),
+    case("bonusConditions-bad-name", UP, {"payload.interest.bonusConditions": {"1st": 1}}),
+    case("bonusConditions-name-51", UP, {"payload.interest.bonusConditions": {"b" * 51: 1}}),
+    case("bonusConditions-value-201", UP, {"payload.interest.bonusConditions": {"a": "v" * 201}}),
+    case(
+        "bonusConditions-21",
+        UP,
+        {"payload.interest.bonusConditions": {f"c{i}": 1 for i in range(21)}},
+    ),
     case("creditScore-1201", CC, {"payload.riskProfile.creditScore": 1201}),
     case("creditScore-string", CC, {"payload.riskProfile.creditScore": "700"}),
-    case("rating-unknown", CC, {"payload.riskProfile.rating": "NONE"}),
+    # riskProfile.rating is gone: the published riskProfile is segment, kycStatus, creditScore.
+    case("rating-removed", CC, {"payload.riskProfile.rating": "LOW"}),
+    case("segment-lowercase", CC, {"payload.riskProfile.segment": "retail"}),
+    case("segment-empty", CC, {"payload.riskProfile.segment": ""}),
+    case("segment-51", CC, {"payload.riskProfile.segment": "S" * 51}),
+    case("kycStatus-int", CC, {"payload.riskProfile.kycStatus": 1}),
+    case("kycStatus-dash", CC, {"payload.riskProfile.kycStatus": "SIMULATED-PASSED"}),
     case("employment-status-unknown", CC, {"payload.employment.status": "ASTRONAUT"}),
     case("productType-unknown", UP, {"payload.productType": "CRYPTO"}),
     case("active-string", UP, {"payload.active": "true"}),
@@ -352,6 +409,50 @@ CASES = [
         case(f"missing-leg-{f}", PE, {f"payload.legs.1.{f}": DROP})
         for f in ("accountId", "direction", "amount")
     ],
+    # ---- null: in an optional field it is the field left out (accepted: see test_api's
+    # test_null_in_an_optional_field_is_the_field_left_out); in a required field it is
+    # the field missing, named in the 400
+    *[
+        case(f"null-envelope-{f}", PE, {f: None}, missing=True)
+        for f in ("commandId", "tenantId", "actor", "timestamp")
+    ],
+    case("null-actor-actorId", PE, {"actor.actorId": None}, missing=True),
+    *[
+        case(f"null-tenant-{f}", CT, {f"payload.{f}": None}, missing=True)
+        for f in ("tenantCode", "displayName", "region", "baseCurrency", "timeZone")
+    ],
+    *[
+        case(f"null-product-{f}", UP, {f"payload.{f}": None}, missing=True)
+        for f in ("productCode", "name", "productType", "interest")
+    ],
+    *[
+        case(f"null-customer-{f}", CC, {f"payload.{f}": None}, missing=True)
+        for f in ("person", "address")
+    ],
+    *[
+        case(f"null-person-{f}", CC, {f"payload.person.{f}": None}, missing=True)
+        for f in ("firstName", "lastName", "dateOfBirth", "email", "mobile")
+    ],
+    case("null-address-line1", CC, {"payload.address.line1": None}, missing=True),
+    case("null-employment-status", CC, {"payload.employment.status": None}, missing=True),
+    *[
+        case(f"null-account-{f}", OA, {f"payload.{f}": None}, missing=True)
+        for f in ("customerId", "productCode", "currency")
+    ],
+    *[
+        case(f"null-entry-{f}", PE, {f"payload.{f}": None}, missing=True)
+        for f in ("bookingDate", "valueDate", "currency", "legs", "narrative")
+    ],
+    case("null-leg-direction", PE, {"payload.legs.0.direction": None}, missing=True),
+    # A null is the field left out only for a field there is: an unknown name is a 400
+    # whatever its value (a typo must not pass for an absent field).
+    case("null-extra-envelope-field", PE, {"priority": None}),
+    case("null-extra-leg-field", PE, {"payload.legs.0.memo": None}),
+    case("null-constraint-typo", UP, {"payload.constraints.minBalanse": None}),
+    case("null-constraint-removed", UP, {"payload.constraints.minOpeningBalance": None}),
+    case("null-rating-removed", CC, {"payload.riskProfile.rating": None}),
+    case("null-leg", PE, {"payload.legs.0": None}),
+    case("null-feature", UP, {"payload.features": [None]}),
     # ---- extra fields inside payloads
     case("extra-payload-field", PE, {"payload.priority": 1}),
     case("extra-leg-field", PE, {"payload.legs.0.memo": "x"}),
@@ -359,6 +460,18 @@ CASES = [
     case("extra-address-field", CC, {"payload.address.unit": "5"}),
     case("extra-interest-field", UP, {"payload.interest.apr": 0.1}),
     case("extra-constraints-field", UP, {"payload.constraints.maxAccounts": 3}),
+    # Our old constraint names are gone, and a typo of a published one is no constraint.
+    *[
+        case(f"constraint-{name}", UP, {f"payload.constraints.{name}": 100})
+        for name in (
+            "minOpeningBalance",
+            "minFacilityLimit",
+            "maxFacilityLimit",
+            "minBalanse",
+            "MinBalance",
+            "allow_overdraft",
+        )
+    ],
     case("extra-tenant-field", CT, {"payload.color": "blue"}),
     case("account-type-in-open-account", OA, {"payload.accountType": "GL"}),
     # ---- wrong types
@@ -368,10 +481,21 @@ CASES = [
     case("leg-is-string", PE, {"payload.legs.0": "GL_SALARY_CLEARING"}),
     case("person-list", CC, {"payload.person": []}),
     case("tags-string", PE, {"payload.tags": "salary"}),
-    case("tags-of-ints", PE, {"payload.tags": [1, 2]}),
+    case("tags-list", PE, {"payload.tags": ["salary"]}),  # the old shape
+    case("tags-int-value", PE, {"payload.tags": {"n": 1}}),
+    case("tags-bool-value", PE, {"payload.tags": {"n": True}}),
+    case("tags-null-value", PE, {"payload.tags": {"n": None}}),
+    case("tags-nested-value", PE, {"payload.tags": {"n": {"x": "y"}}}),
+    case("tag-name-digit-first", PE, {"payload.tags": {"1st": "x"}}),
+    case("tag-name-dash", PE, {"payload.tags": {"pay-roll": "x"}}),
+    case("tag-name-51", PE, {"payload.tags": {"t" * 51: "x"}}),
     case("metadata-list", PE, {"payload.metadata": ["a"]}),
-    case("metadata-int-value", PE, {"payload.metadata": {"n": 1}}),
+    case("metadata-null-value", PE, {"payload.metadata": {"n": None}}),
+    case("metadata-list-value", PE, {"payload.metadata": {"n": ["a"]}}),
     case("metadata-nested-value", PE, {"payload.metadata": {"n": {"x": "y"}}}),
+    case("metadata-huge-int", PE, {"payload.metadata": {"n": 10**30}}),
+    case("fees-null-value", UP, {"payload.fees": {"monthlyFee": None}}),
+    case("creditCriteria-null-value", UP, {"payload.creditCriteria": {"minIncome": None}}),
     case("features-object", UP, {"payload.features": {"a": 1}}),
     case("customerId-int", OA, {"payload.customerId": 42}),
     case("accountId-null", PE, {"payload.legs.1.accountId": None}),
@@ -380,12 +504,12 @@ CASES = [
     case("narrative-501", PE, {"payload.narrative": "n" * 501}),
     case("accountId-65", PE, {"payload.legs.1.accountId": "a" * 65}),
     case("accountId-empty", PE, {"payload.legs.1.accountId": ""}),
-    case("tag-51", PE, {"payload.tags": ["t" * 51]}),
-    case("tag-empty", PE, {"payload.tags": [""]}),
+    case("tag-101", PE, {"payload.tags": {"t": "t" * 101}}),
+    case("tag-empty", PE, {"payload.tags": {"t": ""}}),
     case("metadata-value-257", PE, {"payload.metadata": {"k": "v" * 257}}),
     case("metadata-key-65", PE, {"payload.metadata": {"k" * 65: "v"}}),
     case("metadata-21", PE, {"payload.metadata": {f"k{i}": "v" for i in range(21)}}),
-    case("tags-21", PE, {"payload.tags": [f"t{i}" for i in range(21)]}),
+    case("tags-21", PE, {"payload.tags": {f"t{i}": "x" for i in range(21)}}),
     case("displayName-201", CT, {"payload.displayName": "d" * 201}),
     case("displayName-empty", CT, {"payload.displayName": ""}),
     case(
@@ -605,7 +729,7 @@ ODD_VALUES = {
 ODD_FIELDS = {
     "narrative": (PE, "payload.narrative"),
     "leg-accountId": (PE, "payload.legs.1.accountId"),
-    "tag": (PE, "payload.tags.0"),
+    "tag": (PE, "payload.tags.category"),
     "metadata-value": (PE, "payload.metadata.employer"),
     "metadata-key": (PE, "payload.metadata"),
     "email": (CC, "payload.person.email"),
@@ -754,6 +878,11 @@ def check_refusal(client: TestClient, spec: Case, content: bytes, resp: Any) -> 
             if loc is not None:
                 mentioned = {str(part) for e in errors for part in e["loc"]}
                 assert loc in mentioned, f"expected an error at {loc}: {errors}"
+                assert loc in body["message"], body["message"]
+            if spec.missing:
+                assert any(e["type"] == "missing" and str(e["loc"][-1]) == loc for e in errors), (
+                    f"expected {loc} missing: {errors}"
+                )
     if spec.status == 401:
         assert resp.headers["www-authenticate"].lower().startswith("bearer")
 

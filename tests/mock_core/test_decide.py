@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ from tests.mock_core.core_helpers import (
     SAV,
     TENANT,
     TXN,
+    Event,
     account_opened,
     account_payload,
     balance,
@@ -159,7 +161,7 @@ def test_customer_created_carries_the_optional_fields_that_were_given() -> None:
     payload = {
         **customer_payload(2, external_ref="MEM-2"),
         "employment": {"status": "FULL_TIME", "annualIncome": 85000.5},
-        "riskProfile": {"rating": "LOW", "creditScore": 780},
+        "riskProfile": {"segment": "RETAIL", "kycStatus": "SIMULATED_PASSED", "creditScore": 780},
     }
 
     decision = decide(ledger(), when("CreateCustomer", payload), context())
@@ -172,7 +174,11 @@ def test_customer_created_carries_the_optional_fields_that_were_given() -> None:
                 {
                     "externalRef": "MEM-2",
                     "employment": {"status": "FULL_TIME", "annualIncome": 85000.5},
-                    "riskProfile": {"rating": "LOW", "creditScore": 780},
+                    "riskProfile": {
+                        "segment": "RETAIL",
+                        "kycStatus": "SIMULATED_PASSED",
+                        "creditScore": 780,
+                    },
                 },
             )
         ],
@@ -288,7 +294,7 @@ def test_post_entry_emits_entry_posted_then_one_balance_update_per_account() -> 
                         {"accountId": "GL_SALARY_CLEARING", "direction": "CREDIT", "amount": 100},
                     ],
                     "narrative": "unit test entry",
-                    "tags": [],
+                    "tags": {},
                     "metadata": {},
                 },
             ),
@@ -353,8 +359,8 @@ def test_post_entry_carries_tags_and_metadata() -> None:
     command = post(
         (TXN, "DEBIT", 1),
         ("GL_SALARY_CLEARING", "CREDIT", 1),
-        tags=["salary"],
-        metadata={"employer": "ACME"},
+        tags={"category": "INCOME", "source": "PAYROLL_SIM"},
+        metadata={"employer": "ACME", "payslip": 42, "fortnightly": True, "hours": 37.5},
     )
 
     decision = decide(ledger(), command, context())
@@ -362,7 +368,18 @@ def test_post_entry_carries_tags_and_metadata() -> None:
     then_events(
         decision,
         [
-            ("EntryPosted", {"tags": ["salary"], "metadata": {"employer": "ACME"}}),
+            (
+                "EntryPosted",
+                {
+                    "tags": {"category": "INCOME", "source": "PAYROLL_SIM"},
+                    "metadata": {
+                        "employer": "ACME",
+                        "payslip": 42,
+                        "fortnightly": True,
+                        "hours": 37.5,
+                    },
+                },
+            ),
             ("AccountBalanceUpdated", {}),
             ("AccountBalanceUpdated", {}),
         ],
@@ -384,6 +401,19 @@ def _customer(**kw: str) -> Command:
 
 def _account(product_code: str = "TXN_BASIC", **kw: object) -> Command:
     return when("OpenAccount", account_payload(product_code, **kw))
+
+
+def _loan_without_max_amount() -> Event:
+    return product_created("HOME_LOAN", "LOAN", minAmount=1000, event_type="ProductUpdated")
+
+
+def _term_product(**constraints: Any) -> Event:
+    return product_created("TERM_12", "TERM_DEPOSIT", event_type="ProductUpdated", **constraints)
+
+
+def _min_balance_product(**more: Any) -> Event:
+    """MIN_100: a deposit product that opens with at least 100 and keeps 100 in it."""
+    return product_created("MIN_100", minBalance=100, **more)
 
 
 INVARIANT_CASES = [
@@ -426,11 +456,33 @@ INVARIANT_CASES = [
             id=f"{low}-{lo}-{high}-{hi}",
         )
         for low, high, lo, hi in (
-            ("minOpeningBalance", "maxBalance", 1000, 1000),
-            ("minOpeningBalance", "maxBalance", 1000.01, 1000),
-            ("minFacilityLimit", "maxFacilityLimit", 5000, 1000),
+            ("minBalance", "maxBalance", 1000, 1000),
+            ("minBalance", "maxBalance", 1000.01, 1000),
+            ("minAmount", "maxAmount", 5000, 1000),
+            ("minAmount", "maxAmount", 1000, 1000),
             ("minAge", "maxAge", 65, 18),
             ("minAge", "maxAge", 18, 18),
+        )
+    ],
+    *[
+        pytest.param(
+            "CONSTRAINTS_MUST_BE_CONSISTENT",
+            lambda constraints=constraints: (
+                ledger(),
+                when("UpsertProduct", product_payload(**constraints)),
+            ),
+            id=name,
+        )
+        for name, constraints in (
+            ("overdraft-limit-without-allow-overdraft", {"overdraftLimit": 0.01}),
+            (
+                "overdraft-limit-with-allow-overdraft-false",
+                {"allowOverdraft": False, "overdraftLimit": 100},
+            ),
+            (
+                "term-default-not-an-option",
+                {"termMonthsDefault": 36, "termMonthsOptions": [12, 24, 60]},
+            ),
         )
     ],
     pytest.param(
@@ -474,12 +526,20 @@ INVARIANT_CASES = [
         id="usd-account-in-aud-tenant",
     ),
     *[
+        # Without a facilityLimit a loan or card takes the product's maxAmount; a
+        # product without one leaves nothing to take.
         pytest.param(
             "FACILITY_LIMIT_REQUIRED",
-            lambda code=code: (ledger(), _account(code)),
-            id=f"no-facility-{code}",
+            lambda code=code, kind=kind, constraints=constraints: (
+                ledger(product_created(code, kind, event_type="ProductUpdated", **constraints)),
+                _account(code),
+            ),
+            id=f"no-facility-{code}-{'-'.join(constraints) or 'no-constraints'}",
         )
-        for code in ("HOME_LOAN", "CC_LOW")
+        for code, kind, constraints in (
+            ("HOME_LOAN", "LOAN", {"minAmount": 1000}),
+            ("CC_LOW", "CREDIT_CARD", {}),
+        )
     ],
     *[
         pytest.param(
@@ -498,14 +558,56 @@ INVARIANT_CASES = [
         for limit in (999.99, 25000.01)
     ],
     pytest.param(
+        "FACILITY_LIMIT_OUT_OF_RANGE",
+        lambda: (ledger(), _account("HOME_LOAN", facilityLimit=999.99)),
+        id="loan-limit-below-min-amount",
+    ),
+    pytest.param(
+        "FACILITY_LIMIT_OUT_OF_RANGE",
+        # The default (maxAmount) is checked against minAmount like a given limit.
+        lambda: (
+            ledger(
+                product_created(
+                    "HOME_LOAN", "LOAN", minAmount=1000, maxAmount=1000, event_type="ProductUpdated"
+                )
+            ),
+            _account("HOME_LOAN", facilityLimit=1000.01),
+        ),
+        id="loan-limit-above-max-amount",
+    ),
+    pytest.param(
         "INITIAL_DEPOSIT_BELOW_MINIMUM",
         lambda: (ledger(), _account("TERM_12", initialDeposit=499.99)),
-        id="deposit-a-cent-short",
+        id="term-deposit-a-cent-below-min-amount",
     ),
     pytest.param(
         "INITIAL_DEPOSIT_BELOW_MINIMUM",
         lambda: (ledger(), _account("TERM_12")),
-        id="deposit-absent",
+        id="term-deposit-absent",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+        lambda: (ledger(_min_balance_product()), _account("MIN_100", initialDeposit=99.99)),
+        id="deposit-a-cent-below-min-balance",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+        lambda: (ledger(_min_balance_product()), _account("MIN_100")),
+        id="deposit-absent-min-balance",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+        # The minimum opening amount holds with an overdraft too.
+        lambda: (
+            ledger(_min_balance_product(allowOverdraft=True, overdraftLimit=500)),
+            _account("MIN_100", initialDeposit=50),
+        ),
+        id="deposit-below-min-balance-with-overdraft",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
+        lambda: (ledger(), _account("TERM_12", initialDeposit=50000.01)),
+        id="term-deposit-a-cent-above-max-amount",
     ),
     pytest.param(
         "VALUE_DATE_BEFORE_BOOKING_DATE",
@@ -602,6 +704,16 @@ PRECEDENCE_CASES = [
         id="rates+min-max",
     ),
     pytest.param(
+        "MIN_MUST_BE_BELOW_MAX",
+        "CONSTRAINTS_MUST_BE_CONSISTENT",
+        ledger,
+        lambda: when(
+            "UpsertProduct", product_payload(minBalance=10, maxBalance=5, overdraftLimit=100)
+        ),
+        lambda: (ledger(), when("UpsertProduct", product_payload(overdraftLimit=100))),
+        id="min-max+consistent",
+    ),
+    pytest.param(
         "CUSTOMER_MUST_BE_ADULT",
         "CUSTOMER_EMAIL_UNIQUE",
         ledger,
@@ -644,9 +756,9 @@ PRECEDENCE_CASES = [
     pytest.param(
         "ACCOUNT_CURRENCY_MUST_MATCH_TENANT",
         "FACILITY_LIMIT_REQUIRED",
-        ledger,
+        lambda: ledger(_loan_without_max_amount()),
         lambda: when("OpenAccount", {**account_payload("HOME_LOAN"), "currency": "USD"}),
-        lambda: (ledger(), _account("HOME_LOAN")),
+        lambda: (ledger(_loan_without_max_amount()), _account("HOME_LOAN")),
         id="currency+facility-required",
     ),
     pytest.param(
@@ -664,7 +776,7 @@ PRECEDENCE_CASES = [
             product_created(
                 "TERM_12",
                 "TERM_DEPOSIT",
-                minOpeningBalance=500,
+                minAmount=500,
                 maxBalance=400,
                 event_type="ProductUpdated",
             )
@@ -679,6 +791,26 @@ PRECEDENCE_CASES = [
             _account("TERM_12", initialDeposit=450),
         ),
         id="deposit-minimum+max-balance",
+    ),
+    pytest.param(
+        # Only a stored product can hold minAmount above maxAmount (UpsertProduct refuses it).
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+        "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
+        lambda: ledger(_term_product(minAmount=600, maxAmount=500)),
+        lambda: _account("TERM_12", initialDeposit=550),
+        lambda: (ledger(_term_product(maxAmount=500)), _account("TERM_12", initialDeposit=550)),
+        id="deposit-minimum+deposit-maximum",
+    ),
+    pytest.param(
+        "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
+        "MAX_BALANCE_EXCEEDED",
+        lambda: ledger(_term_product(maxAmount=30000, maxBalance=40000)),
+        lambda: _account("TERM_12", initialDeposit=45000),
+        lambda: (
+            ledger(_term_product(maxBalance=40000)),
+            _account("TERM_12", initialDeposit=45000),
+        ),
+        id="deposit-maximum+max-balance",
     ),
     pytest.param(
         "VALUE_DATE_BEFORE_BOOKING_DATE",
@@ -875,13 +1007,196 @@ def test_opening_deposit_may_equal_the_max_balance() -> None:
     accepts(ledger(), _account("SAVER", initialDeposit=1000))
 
 
-def test_opening_deposit_may_equal_the_minimum_opening_balance() -> None:
-    accepts(ledger(), _account("TERM_12", initialDeposit=500))
+@pytest.mark.parametrize("deposit", [500, 50000], ids=["min-amount", "max-amount"])
+def test_term_deposit_may_open_with_either_end_of_its_amount_range(deposit: float) -> None:
+    accepts(ledger(), _account("TERM_12", initialDeposit=deposit))
 
 
 @pytest.mark.parametrize("limit", [1000, 25000], ids=["min", "max"])
 def test_facility_limit_may_equal_the_product_range_ends(limit: int) -> None:
     accepts(ledger(), _account("CC_LOW", facilityLimit=limit))
+
+
+@pytest.mark.parametrize("limit", [1000, 500000], ids=["min", "max"])
+def test_loan_facility_limit_may_equal_the_min_and_max_amount(limit: int) -> None:
+    accepts(ledger(), _account("HOME_LOAN", facilityLimit=limit))
+
+
+@pytest.mark.parametrize(
+    ("code", "product_type", "max_amount"),
+    [("HOME_LOAN", "LOAN", 500000), ("CC_LOW", "CREDIT_CARD", 25000)],
+)
+def test_credit_account_without_a_facility_limit_takes_the_max_amount(
+    code: str, product_type: str, max_amount: int
+) -> None:
+    state = ledger()
+
+    decision = run(state, _account(code))
+
+    account_id = nth_id(1)
+    then_events(
+        decision,
+        [
+            ("AccountOpened", {"accountId": account_id, "productType": product_type}),
+            (
+                "LoanFacilityCreated",
+                {"accountId": account_id, "facilityLimit": max_amount, "currency": "AUD"},
+            ),
+        ],
+    )
+    # ... and is bound by it like a limit asked for.
+    accepts(
+        state, post((account_id, "CREDIT", max_amount), ("GL_LOAN_FUNDING", "DEBIT", max_amount))
+    )
+    over = max_amount + 0.01
+    then_error(
+        state,
+        post((account_id, "CREDIT", over), ("GL_LOAN_FUNDING", "DEBIT", over)),
+        "OVERDRAFT_LIMIT_EXCEEDED",
+    )
+
+
+@pytest.mark.parametrize(
+    ("deposit", "code"),
+    [(100, None), (99.99, "INITIAL_DEPOSIT_BELOW_MINIMUM")],
+    ids=["at-min-balance", "a-cent-below"],
+)
+def test_deposit_opens_with_at_least_its_min_balance(deposit: float, code: str | None) -> None:
+    state = ledger(_min_balance_product())
+    command = _account("MIN_100", initialDeposit=deposit)
+
+    if code is None:
+        accepts(state, command)
+    else:
+        then_error(state, command, code)
+
+
+@pytest.mark.parametrize(
+    ("more", "floor"),
+    [
+        ({}, 100),
+        ({"allowOverdraft": False}, 100),
+        ({"allowOverdraft": False, "overdraftLimit": 0}, 100),
+        # With an overdraft the floor is -overdraftLimit, below minBalance.
+        ({"allowOverdraft": True, "overdraftLimit": 250}, -250),
+        ({"allowOverdraft": True}, 0),
+    ],
+    ids=[
+        "min-balance",
+        "overdraft-false",
+        "overdraft-false-limit-0",
+        "overdraft",
+        "overdraft-no-limit",
+    ],
+)
+def test_the_floor_is_min_balance_or_minus_the_overdraft_limit(
+    more: dict[str, Any], floor: float
+) -> None:
+    account = "ACC-MIN"
+    state = ledger(
+        _min_balance_product(**more),
+        account_opened(account, CUSTOMER, "MIN_100", "DEPOSIT"),
+        funds_posted("E-0", account, 300),
+    )
+    to_floor = 300 - floor
+
+    accepts(state, post((account, "CREDIT", to_floor), ("GL_FEES", "DEBIT", to_floor)))
+    past = to_floor + 0.01
+    then_error(
+        state,
+        post((account, "CREDIT", past), ("GL_FEES", "DEBIT", past)),
+        "OVERDRAFT_LIMIT_EXCEEDED",
+    )
+
+
+def test_max_balance_bounds_a_deposit_with_min_balance_and_overdraft() -> None:
+    account = "ACC-MIN"
+    state = ledger(
+        _min_balance_product(allowOverdraft=True, overdraftLimit=50, maxBalance=1000),
+        account_opened(account, CUSTOMER, "MIN_100", "DEPOSIT"),
+        funds_posted("E-0", account, 300),
+    )
+
+    accepts(state, post((account, "DEBIT", 700), ("GL_FEES", "CREDIT", 700)))
+    then_error(
+        state,
+        post((account, "DEBIT", 700.01), ("GL_FEES", "CREDIT", 700.01)),
+        "MAX_BALANCE_EXCEEDED",
+    )
+    then_error(
+        state,
+        when("OpenAccount", account_payload("MIN_100", initialDeposit=1000.01)),
+        "MAX_BALANCE_EXCEEDED",
+    )
+
+
+def test_constraints_of_another_product_type_have_no_effect() -> None:
+    state = ledger(
+        # A deposit with a loan's range, a loan with a deposit's minimum.
+        product_created("TXN_RANGE", minAmount=1000, maxAmount=2000),
+        product_created("LOAN_MIN", "LOAN", minBalance=100, maxBalance=50, maxAmount=5000),
+    )
+
+    accepts(state, _account("TXN_RANGE", initialDeposit=5000))
+    accepts(state, _account("TXN_RANGE"))
+    accepts(state, _account("LOAN_MIN"))
+
+
+@pytest.mark.parametrize(
+    "constraints",
+    [
+        {"overdraftLimit": 0},
+        {"allowOverdraft": False, "overdraftLimit": 0},
+        {"allowOverdraft": True, "overdraftLimit": 500},
+        {"allowOverdraft": True},
+        {"termMonthsDefault": 36, "termMonthsOptions": [12, 36, 60]},
+        {"termMonthsDefault": 36},
+        {"termMonthsOptions": [12]},
+    ],
+    ids=[
+        "limit-0",
+        "allow-false-limit-0",
+        "allow-true-limit",
+        "allow-true-alone",
+        "default-in-options",
+        "default-alone",
+        "options-alone",
+    ],
+)
+def test_consistent_constraints_are_kept_verbatim(constraints: dict[str, Any]) -> None:
+    decision = decide(
+        ledger(),
+        when("UpsertProduct", product_payload("NEW_LOAN", "LOAN", **constraints)),
+        context(),
+    )
+
+    then_events(decision, [("ProductCreated", {"constraints": constraints})])
+
+
+def test_upsert_product_keeps_bonus_conditions_and_every_published_constraint() -> None:
+    interest = {
+        "baseRate": 0.015,
+        "bonusRate": 0.03,
+        "bonusConditions": {"minMonthlyDeposit": 1000, "noWithdrawals": True, "note": "monthly"},
+    }
+    constraints = {
+        "minBalance": 0,
+        "maxBalance": 250000,
+        "allowOverdraft": False,
+        "overdraftLimit": 0,
+        "minAmount": 5000,
+        "maxAmount": 50000,
+        "termMonthsDefault": 12,
+        "termMonthsOptions": [6, 12],
+        "termMonths": 12,
+        "minAge": 18,
+        "maxAge": 99,
+    }
+    payload = {**product_payload("SAVER_PLUS", interest=interest), "constraints": constraints}
+
+    decision = decide(ledger(), when("UpsertProduct", payload), context())
+
+    then_events(decision, [("ProductCreated", {"interest": interest, "constraints": constraints})])
 
 
 def test_gl_accounts_have_no_bounds() -> None:
@@ -932,7 +1247,9 @@ def _overdraft_tightened() -> TenantState:
     """OD drawn to -100.00 under a 100.00 overdraft, then the product's overdraft cut to 0."""
     return ledger(
         entry_posted("E-0", (OD, "CREDIT", 100), ("GL_CARD_CLEARING", "DEBIT", 100)),
-        product_created("OD_PLUS", overdraftLimit=0, event_type="ProductUpdated"),
+        product_created(
+            "OD_PLUS", allowOverdraft=True, overdraftLimit=0, event_type="ProductUpdated"
+        ),
     )
 
 
@@ -1154,3 +1471,32 @@ def test_open_account_in_a_zero_digit_currency_refuses_cents(field: str) -> None
     with pytest.raises(RequestError) as info:
         when("OpenAccount", payload)
     assert info.value.code == "VALIDATION_ERROR"
+
+
+def test_the_new_refusals_name_the_published_constraints() -> None:
+    out_of_range = then_error(
+        ledger(), _account("HOME_LOAN", facilityLimit=999.99), "FACILITY_LIMIT_OUT_OF_RANGE"
+    )
+    assert out_of_range.details == {"facilityLimit": 999.99, "minAmount": 1000, "maxAmount": 500000}
+    above = then_error(
+        ledger(), _account("TERM_12", initialDeposit=50000.01), "INITIAL_DEPOSIT_ABOVE_MAXIMUM"
+    )
+    assert above.details == {"initialDeposit": 50000.01, "maxAmount": 50000}
+    below = then_error(
+        ledger(_min_balance_product()),
+        _account("MIN_100", initialDeposit=99.99),
+        "INITIAL_DEPOSIT_BELOW_MINIMUM",
+    )
+    assert below.details == {"initialDeposit": 99.99, "minBalance": 100}
+    overdraft = then_error(
+        ledger(),
+        when("UpsertProduct", product_payload(overdraftLimit=100)),
+        "CONSTRAINTS_MUST_BE_CONSISTENT",
+    )
+    assert "allowOverdraft" in overdraft.message and "overdraftLimit" in overdraft.message
+    term = then_error(
+        ledger(),
+        when("UpsertProduct", product_payload(termMonthsDefault=36, termMonthsOptions=[12, 24])),
+        "CONSTRAINTS_MUST_BE_CONSISTENT",
+    )
+    assert term.details == {"termMonthsDefault": 36, "termMonthsOptions": [12, 24]}

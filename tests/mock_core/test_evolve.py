@@ -69,17 +69,36 @@ def test_product_limits_are_held_in_minor_units() -> None:
     state = given(
         tenant_created(),
         product_created(
-            "P1", minOpeningBalance=0.5, maxBalance=1000.25, overdraftLimit=100, minFacilityLimit=1
+            "P1",
+            minBalance=0.5,
+            maxBalance=1000.25,
+            allowOverdraft=True,
+            overdraftLimit=100,
+            minAmount=1,
         ),
     )
 
     product = state.products["P1"]
-    assert (product.min_opening_minor, product.max_balance_minor, product.overdraft_minor) == (
+    assert (product.min_balance_minor, product.max_balance_minor, product.overdraft_minor) == (
         50,
         100025,
         10000,
     )
-    assert (product.min_facility_minor, product.max_facility_minor) == (100, None)
+    assert product.allow_overdraft is True
+    assert (product.min_amount_minor, product.max_amount_minor) == (100, None)
+
+
+@pytest.mark.parametrize(
+    "constraints",
+    [{}, {"allowOverdraft": False}, {"overdraftLimit": 100}],
+    ids=["absent", "false", "limit-alone"],
+)
+def test_a_product_allows_an_overdraft_only_when_it_says_true(
+    constraints: dict[str, Any],
+) -> None:
+    state = given(tenant_created(), product_created("P1", **constraints))
+
+    assert state.products["P1"].allow_overdraft is False
 
 
 def test_product_updated_replaces_the_product() -> None:
@@ -188,7 +207,11 @@ def test_decided_events_fold_into_the_balances_they_announce() -> None:
     state = TenantState()
     ctx = context()
     run(state, when("CreateTenant", tenant_payload()), ctx)
-    run(state, when("UpsertProduct", product_payload("EVERYDAY", overdraftLimit=50)), ctx)
+    run(
+        state,
+        when("UpsertProduct", product_payload("EVERYDAY", allowOverdraft=True, overdraftLimit=50)),
+        ctx,
+    )
     customer = run(state, when("CreateCustomer", customer_payload(1)), ctx).result["customerId"]
     opened = run(
         state, when("OpenAccount", account_payload("EVERYDAY", customer, initialDeposit=20)), ctx

@@ -108,19 +108,36 @@ def test_a_fast_encoder_that_keeps_dot_zero_would_be_caught(
 # Events the core marks `plain` skip the careful encoder: their sorted-key orjson
 # must be their RFC 8785 form for any command the validation lets through.
 amounts = st.integers(1, 10**13).map(lambda cents: cents / 100) | st.integers(1, 10**11)
-metadata = st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), max_size=3)
+# Entry metadata values are strings, numbers or booleans; tags are strings under ASCII names.
+metadata = st.dictionaries(
+    st.text(min_size=1, max_size=8),
+    st.text(max_size=12)
+    | st.integers(-(10**12), 10**12)
+    | st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False)
+    | st.booleans(),
+    max_size=3,
+)
+tags = st.dictionaries(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,9}", fullmatch=True),
+    st.text(min_size=1, max_size=10),
+    max_size=3,
+)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     amount=amounts,
     narrative=st.text(min_size=1, max_size=30),
-    tags=st.lists(st.text(min_size=1, max_size=10), max_size=3),
+    tags=tags,
     meta=metadata,
     deposit=amounts,
 )
 def test_plain_events_are_already_canonical(
-    amount: float, narrative: str, tags: list[str], meta: dict[str, str], deposit: float
+    amount: float,
+    narrative: str,
+    tags: dict[str, str],
+    meta: dict[str, str | int | float | bool],
+    deposit: float,
 ) -> None:
     state = ledger(entry_posted("E0", (OD, "DEBIT", 10**11), (SAV, "CREDIT", 10**11)))
     state.products["SAVER"].max_balance_minor = None  # let any amount in

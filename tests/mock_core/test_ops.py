@@ -218,8 +218,15 @@ def test_openapi_yaml_is_the_spec_file(ops: TestClient, spec_bytes_at_start: byt
     resp = ops.get("/v1/openapi.yaml")
     assert resp.status_code == 200
     assert "yaml" in resp.headers["content-type"]
-    assert resp.content == spec_bytes_at_start
     assert resp.content
+    # The file, but for its first server: the address the spec was asked at, so that
+    # Swagger UI's "Try it out" reaches this mock wherever it runs.
+    served, original = resp.content.splitlines(), spec_bytes_at_start.splitlines()
+    differ = [n for n, (a, b) in enumerate(zip(served, original, strict=True)) if a != b]
+    assert len(differ) == 1 and original[differ[0] - 1] == b"servers:", differ
+    assert served[differ[0]] == b"  - url: http://testserver/v1"
+    elsewhere = ops.get("/v1/openapi.yaml", headers={"Host": "mock.example:9000"})
+    assert b"\n  - url: http://mock.example:9000/v1\n" in elsewhere.content
 
 
 @SQLITE_ONLY
@@ -228,8 +235,11 @@ def test_openapi_json_is_the_spec_file(ops: TestClient, spec_bytes_at_start: byt
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("application/json")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same result as safe_load, faster
-    assert resp.json() == yaml.load(spec_bytes_at_start, Loader=loader)
-    assert resp.json()["openapi"].startswith("3.")
+    spec = yaml.load(spec_bytes_at_start, Loader=loader)
+    served = resp.json()
+    assert served["servers"] == [{"url": "http://testserver/v1", "description": "this mock-core"}]
+    assert {**served, "servers": spec["servers"]} == spec
+    assert served["openapi"].startswith("3.")
 
 
 @SQLITE_ONLY

@@ -106,7 +106,7 @@ def run_machine(client: TestClient, shrink: bool = True) -> None:
             limited = {
                 **SAVINGS,
                 "productCode": "CAPPED",
-                "constraints": {"overdraftLimit": 100, "maxBalance": 1000},
+                "constraints": {"allowOverdraft": True, "overdraftLimit": 100, "maxBalance": 1000},
             }
             for product in (TXN_BASIC, limited, CARD):
                 assert api.send(self.tenant, "UpsertProduct", product).status_code == 202
@@ -227,7 +227,7 @@ def run_machine(client: TestClient, shrink: bool = True) -> None:
         def service_agrees_with_model(self) -> None:
             if not hasattr(self, "model"):
                 return
-            page = api.get(f"/tenants/{self.tenant}/accounts", limit=1000).json()
+            page = api.get(f"/tenants/{self.tenant}/accounts", limit=1000, accountType="ALL").json()
             balances = {a["accountId"]: round(a["balance"] * 100) for a in page["accounts"]}
             assert sum(balances.values()) == 0, "the tenant's balances must sum to zero"
             for account_id, acc in self.model.accounts.items():

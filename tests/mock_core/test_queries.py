@@ -134,7 +134,9 @@ class Ledger:
         some = self.customers[len(self.customers) // 2] if self.customers else "nobody"
         return {
             "customers": ({}, self.customers),
-            "accounts": ({}, [a for a, _, _ in self.accounts]),
+            # By default the members' accounts only; GL or ALL on asking.
+            "accounts": ({}, [a for a, kind, _ in self.accounts if kind == "CUSTOMER"]),
+            "accounts ALL": ({"accountType": "ALL"}, [a for a, _, _ in self.accounts]),
             "accounts GL": ({"accountType": "GL"}, list(GL_CHART)),
             "accounts CUSTOMER": (
                 {"accountType": "CUSTOMER"},
@@ -284,8 +286,13 @@ def test_event_pages_tell_a_missing_account_from_a_missing_tenant(api: Api) -> N
     assert (past.status_code, past.json()) == (200, {"events": [], "nextCursor": None})
     missing = api.get(f"/tenants/{ledger.tenant}/accounts/nobody/events", after=10**9)
     assert (missing.status_code, missing.json()["details"]) == (404, {"account": "nobody"})
-    for path in ("accounts/nobody/events", "events", "customers", "accounts"):
-        resp = api.get(f"/tenants/NO_SUCH_TENANT/{path}", eventType="EntryPosted")
+    for path, params in (
+        ("accounts/nobody/events", {"offset": 1}),
+        ("events", {"eventType": "EntryPosted"}),
+        ("customers", {"limit": 1}),
+        ("accounts", {"accountType": "ALL"}),
+    ):
+        resp = api.get(f"/tenants/NO_SUCH_TENANT/{path}", **params)
         assert (resp.status_code, resp.json()["details"]) == (404, {"tenant": "NO_SUCH_TENANT"})
     stream = api.get(f"/tenants/{ledger.tenant}/events", after=10**9, entityId="nothing")
     assert (stream.status_code, stream.json()) == (200, {"events": [], "nextCursor": None})
@@ -357,7 +364,7 @@ def test_the_account_event_page_is_a_nested_loop_on_postgres(url: str) -> None:
             conn.commit()
         with app.connect() as conn:
             conn.execute(text("SELECT set_config('app.current_tenant', :t, true)"), {"t": tenant})
-            params = {"t": tenant, "a": "GL_BUSY", "after": 0, "n": 51}
+            params = {"t": tenant, "a": "GL_BUSY", "after": 0, "n": 51, "skip": 0}
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             cursor.execute("EXPLAIN " + queries._SQL_PYFORMAT["account_events"], params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
