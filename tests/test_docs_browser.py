@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
+
+from tests.serving import served_mock
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "openapi" / "turingcore.v1.yaml"
@@ -42,39 +40,10 @@ def browser() -> str:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_CORE_")}
-    argv = [sys.executable, "-m", "mock_core", "serve", "--port", str(port), "--no-access-log"]
-    argv += ["--database-url", f"sqlite:///{tmp_path}/docs.db"]
-    server = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            assert time.monotonic() < deadline, "the mock did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(15)
+    with served_mock(["--no-access-log", "--database-url", f"sqlite:///{tmp_path}/docs.db"]) as url:
+        yield url
 
 
 def headless(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +22,7 @@ from mock_core.settings import Settings
 from mock_core.store.engine import make_engine
 from tests.conftest import create_database, drop_database, require_postgres
 from tests.mock_core.conftest import KEYS, PLATFORM_KEY, TXN_BASIC, Api
+from tests.serving import served_mock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,44 +97,16 @@ def test_row_level_security_hides_and_protects_other_tenants_rows(pg_url: str) -
         owner_engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def four_workers() -> Iterator[tuple[str, str]]:
     """`mock-core serve --workers 4` on a database of its own: (base URL, db name)."""
     require_postgres()
     name, url = create_database("mock_core_workers")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mock_core", "serve", "--port", str(port), "--workers", "4",
-         "--database-url", url, "--api-keys", KEYS, "--no-access-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    args = ["--workers", "4", "--database-url", url, "--api-keys", KEYS, "--no-access-log"]
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.2)
-        yield base, name
+        with served_mock(args, ready_path="/readyz") as base:
+            yield base, name
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
         drop_database(name)
 
 
