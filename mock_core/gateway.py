@@ -1,13 +1,14 @@
-"""The shell around the functional core: one command, one transaction.
+"""The shell around the functional core: a batch of parsed commands, one transaction.
 
-    validate -> idempotency lookup -> load state -> decide -> append + project
-    -> record the reply -> commit
+    idempotency lookup -> load the state the command reads -> decide ->
+    append + project -> record the reply; then commit
 
-A refused command raises before anything is written and the transaction rolls
-back, so a rejection leaves no trace (and its key may be retried). Under group
-commit (SQLite) several commands share one transaction and one fsync: a refusal
-still comes before its command's first write, so it needs no savepoint, and a
-failure after a write rolls the whole batch back and applies each command alone.
+There is one path: a single command is a batch of one. A refused command is
+refused before it writes anything, so a rejection leaves no trace (and its key
+may be retried) and needs no savepoint: later commands of the batch see exactly
+the earlier accepted ones. Under group commit (SQLite) several commands share
+one transaction and one fsync; a failure after a write rolls the whole batch
+back and applies each command alone.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
-from mock_core.core.commands import PAYLOAD_MODELS, Command, Envelope
+from mock_core.core.commands import Command
 from mock_core.core.decide import Context, decide
 from mock_core.errors import InvariantViolation, MockCoreError, RequestError
 from mock_core.store.eventstore import Store, WriteTransaction, WriteTx, payload_hash
@@ -66,67 +65,6 @@ def format_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def validation_details(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> dict[str, Any]:
-    """The `details` of a 400: where each problem is and what was expected."""
-    return {
-        "errors": [
-            {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
-            for err in exc.errors(include_url=False, include_context=False, include_input=False)
-        ]
-    }
-
-
-def _naming_first(message: str, details: dict[str, Any]) -> str:
-    """`message`, followed by where the first problem is and what it is."""
-    problems = details["errors"]
-    if not problems:
-        return message
-    first = problems[0]
-    where = ".".join(str(part) for part in first["loc"])
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{message}: {where}: {first['msg']}{more}"
-
-
-def parse_command(path_tenant: str, body: Any) -> Command:
-    """Validate a decoded request body against the envelope and its payload model."""
-    if not isinstance(body, dict):
-        raise RequestError("VALIDATION_ERROR", "the body must be a JSON object", {"errors": []})
-    try:
-        envelope = Envelope.model_validate(body)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        raise RequestError(
-            "VALIDATION_ERROR", _naming_first("the command envelope is invalid", details), details
-        ) from None
-    try:
-        payload = PAYLOAD_MODELS[envelope.commandType].model_validate(envelope.payload)
-    except ValidationError as exc:
-        details = validation_details(exc, ("payload",))
-        message = _naming_first(f"the {envelope.commandType} payload is invalid", details)
-        raise RequestError("VALIDATION_ERROR", message, details) from None
-    if envelope.tenantId != path_tenant:
-        raise RequestError(
-            "TENANT_MISMATCH",
-            "the envelope's tenantId differs from the path's",
-            {"pathTenantId": path_tenant, "tenantId": envelope.tenantId},
-        )
-    if envelope.commandType == "CreateTenant" and payload.tenantCode != path_tenant:  # type: ignore[attr-defined]
-        raise RequestError(
-            "TENANT_MISMATCH",
-            "CreateTenant's tenantCode must equal the path's tenantId",
-            {"pathTenantId": path_tenant, "tenantCode": payload.tenantCode},  # type: ignore[attr-defined]
-        )
-    return Command(
-        command_id=envelope.commandId,
-        tenant_id=envelope.tenantId,
-        command_type=envelope.commandType,
-        actor=envelope.actor,
-        timestamp=envelope.timestamp,
-        idempotency_key=envelope.idempotencyKey,
-        payload=payload,
-    )
-
-
 @dataclass(slots=True)
 class PreparedBatch:
     """A batch applied in an open transaction (`txn`), or, if `txn` is None, already final."""
@@ -149,12 +87,14 @@ class Gateway:
         self.new_id = new_id
 
     def execute(self, command: Command, correlation_id: str | None) -> Outcome:
-        """Apply `command` (or replay its first reply) in a transaction of its own.
+        """Apply `command` (or replay its first reply): a batch of one.
 
-        Raises the error that refuses it; a refusal rolls the transaction back.
+        Raises the error that refuses it; a refusal writes nothing.
         """
-        with self.store.write(command.tenant_id) as batch:
-            return self._apply(batch.tx(command.tenant_id), command, correlation_id)
+        result = self.execute_batch([(command, correlation_id)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def execute_batch(
         self, batch: Sequence[tuple[Command, str | None]]
@@ -167,20 +107,21 @@ class Gateway:
         return self.commit_batch(self.prepare_batch(batch), batch)
 
     def prepare_batch(self, batch: Sequence[tuple[Command, str | None]]) -> PreparedBatch:
-        """Apply several commands in one open transaction; the caller commits it.
+        """Apply the commands in one open transaction; the caller commits it (`commit_batch`).
 
         A refusal is decided before its command writes anything, so it leaves no
         trace in the shared transaction, exactly as if the command had had a
-        transaction of its own, and later commands see the earlier ones. Should
-        anything fail after a command started writing (a database error), the
-        whole transaction rolls back and each command is applied again in a
-        transaction of its own (the results are then final: `txn` is None).
-        `commit_batch` commits it. SQLite only (group commit).
+        transaction of its own. Should anything fail after a command started
+        writing (a database error), the whole transaction rolls back and, in a
+        batch of several, each command is applied again in a transaction of its
+        own (the results are then final: `txn` is None). Commands of several
+        tenants share a transaction only where the store allows it (SQLite).
         """
-        if len(batch) == 1:
-            return PreparedBatch(None, self.apply_singly(batch))
+        assert batch, "an empty batch"
+        tenant_id = batch[0][0].tenant_id
+        assert self.store.batches_tenants or all(c.tenant_id == tenant_id for c, _ in batch)
         results: list[Outcome | Exception] = []
-        txn = self.store.begin()
+        txn = self.store.begin(tenant_id)
         try:
             for command, correlation_id in batch:
                 tx = txn.batch.tx(command.tenant_id)
@@ -191,10 +132,9 @@ class Gateway:
                         raise
                     results.append(exc)
             txn.flush()
-        except Exception:
+        except Exception as exc:
             txn.rollback()
-            # Nothing of the batch is written: give each command its own transaction.
-            return PreparedBatch(None, self.apply_singly(batch))
+            return PreparedBatch(None, self._after_failure(batch, exc))
         except BaseException:
             txn.rollback()
             raise
@@ -205,28 +145,25 @@ class Gateway:
     ) -> list[Outcome | Exception]:
         """Commit a prepared batch and return its results.
 
-        If the commit fails, nothing of the batch is written: each command is then
-        applied in a transaction of its own.
+        If the commit fails, nothing of the batch is written: in a batch of
+        several, each command is then applied in a transaction of its own.
         """
         if prepared.txn is None:
             return prepared.results
         try:
             prepared.txn.commit()
-        except Exception:
-            return self.apply_singly(batch)
+        except Exception as exc:
+            return self._after_failure(batch, exc)
         return prepared.results
 
-    def apply_singly(
-        self, batch: Sequence[tuple[Command, str | None]]
+    def _after_failure(
+        self, batch: Sequence[tuple[Command, str | None]], exc: Exception
     ) -> list[Outcome | Exception]:
-        """Apply each command in a transaction of its own; each result is final."""
-        return [self._execute_one(command, correlation_id) for command, correlation_id in batch]
-
-    def _execute_one(self, command: Command, correlation_id: str | None) -> Outcome | Exception:
-        try:
-            return self.execute(command, correlation_id)
-        except Exception as exc:
-            return exc
+        """The results of a batch whose transaction failed and was rolled back."""
+        if len(batch) == 1:
+            return [exc]
+        # Nothing of the batch is written: give each command its own transaction.
+        return [self.execute_batch([item])[0] for item in batch]
 
     def _apply(self, tx: WriteTx, command: Command, correlation_id: str | None) -> Outcome:
         # The validated payload, not the raw one: 3000, 3000.0 and 3000.00 are one amount,
@@ -242,7 +179,7 @@ class Gateway:
                 "this idempotency key was used for another command",
                 {"idempotencyKey": key, "firstCommandId": record.command_id},
             )
-        state = tx.load_state(command)
+        state = tx.load(command.payload.reads())
         if state.tenant is None and command.command_type != "CreateTenant":
             raise RequestError("NOT_FOUND", f"tenant {command.tenant_id} does not exist", {})
         now = self.clock()
@@ -332,7 +269,9 @@ class GroupCommitter:
                 try:
                     prepared = self.gateway.prepare_batch(commands)
                     results = prepared.results
-                    if prepared.txn is not None:
+                    if prepared.txn is not None and len(commands) == 1:
+                        results = self.gateway.commit_batch(prepared, commands)
+                    elif prepared.txn is not None:
                         results = await loop.run_in_executor(
                             self._writer_thread(), self.gateway.commit_batch, prepared, commands
                         )

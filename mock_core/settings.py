@@ -54,12 +54,24 @@ class Settings(BaseSettings):
     access_log: bool = True
     migrate_on_start: bool = True
     group_commit: bool = True
+    # The store's caches, by name (`writer_memory,offset_marks`, a subset, or `none`);
+    # the bench switches them off to measure what each buys.
+    caches: str = "writer_memory,offset_marks"
 
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql")):
             raise ValueError("database_url must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("caches")
+    @classmethod
+    def _known_caches(cls, value: str) -> str:
+        known = {"writer_memory", "offset_marks", "none"}
+        unknown = {n.strip() for n in value.split(",") if n.strip()} - known
+        if unknown:
+            raise ValueError(f"unknown cache {sorted(unknown)[0]!r}; known: {sorted(known)}")
         return value
 
     @model_validator(mode="after")

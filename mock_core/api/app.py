@@ -18,8 +18,9 @@ from mock_core.api.commands import CommandEndpoint, command_path_tenant, gateway
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
 from mock_core.gateway import Gateway, GroupCommitter
 from mock_core.settings import Settings, spec_path
+from mock_core.store.backends import open_store
 from mock_core.store.engine import make_engine, upgrade
-from mock_core.store.eventstore import Store
+from mock_core.store.eventstore import Caches
 
 log = logging.getLogger("mock_core")
 
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     if settings.migrate_on_start:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    store = Store(engine)
+    store = open_store(engine, Caches.parse(settings.caches))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +74,9 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     # SQLite: concurrent commands share one durable commit. PostgreSQL: a transaction
     # per command, each under its tenant's lock (a batch would take several locks).
     app.state.committer = (
-        GroupCommitter(app.state.gateway) if store.sqlite and settings.group_commit else None
+        GroupCommitter(app.state.gateway)
+        if store.batches_tenants and settings.group_commit
+        else None
     )
     app.state.keys = KeyRing(settings.keys())
     app.state.metrics = Metrics()

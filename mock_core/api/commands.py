@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from mock_core import limits
 from mock_core.api.auth import KeyRing
 from mock_core.api.observability import Metrics, log_access
+from mock_core.api.parse import parse_command
 from mock_core.errors import (
     InvariantViolation,
     MockCoreError,
@@ -34,7 +35,7 @@ from mock_core.errors import (
     error_body,
     invariant_body,
 )
-from mock_core.gateway import Gateway, GroupCommitter, Outcome, parse_command
+from mock_core.gateway import Gateway, GroupCommitter, Outcome
 
 log = logging.getLogger("mock_core.errors")
 

@@ -64,7 +64,7 @@ async def list_customers(
     offset: Offset = 0,
 ) -> Response:
     with store.read(tenant_id) as conn:
-        page = queries.list_customers(conn, tenant_id, limit, offset)
+        page = queries.list_customers(conn, tenant_id, limit, offset, store.marks)
     if page is None:
         raise _not_found("tenant", tenant_id)
     return json_response(200, page)
@@ -94,7 +94,7 @@ async def list_accounts(
     # member's account. GL accounts with accountType=GL, every account with ALL.
     kind = None if accountType == "ALL" else accountType
     with store.read(tenant_id) as conn:
-        page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, kind)
+        page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, kind, store.marks)
     if page is None:
         raise _not_found("tenant", tenant_id)
     return json_response(200, page)

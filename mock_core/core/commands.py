@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from mock_core import limits
+from mock_core.core.state import CustomerKeys, Reads
 from mock_core.money import minor_digits, to_minor, to_number
 
 COMMAND_TYPES = ("CreateTenant", "UpsertProduct", "CreateCustomer", "OpenAccount", "PostEntry")
@@ -171,6 +172,7 @@ class Actor(Strict):
 
 
 class CreateTenant(Strict):
+    command_type: ClassVar[CommandType] = "CreateTenant"
     tenantCode: TenantCode
     displayName: Str200
     region: CountryCode
@@ -178,6 +180,10 @@ class CreateTenant(Strict):
     timeZone: Str64
     regulatoryJurisdiction: Name | None = None
     businessType: Name | None = None
+
+    def reads(self) -> Reads:
+        """Only whether the tenant exists."""
+        return Reads()
 
 
 # A scalar value of a free-form map (bonus conditions, entry metadata).
@@ -259,6 +265,7 @@ class Constraints(Strict):
 
 
 class UpsertProduct(Strict):
+    command_type: ClassVar[CommandType] = "UpsertProduct"
     productCode: ProductCode
     name: Str200
     productType: Literal["DEPOSIT", "LOAN", "TERM_DEPOSIT", "CREDIT_CARD"]
@@ -280,6 +287,10 @@ class UpsertProduct(Strict):
         ]
         | None
     ) = None
+
+    def reads(self) -> Reads:
+        """The product, if it exists (create or update)."""
+        return Reads(products=(self.productCode,))
 
 
 class Person(Strict):
@@ -325,14 +336,21 @@ class RiskProfile(Strict):
 
 
 class CreateCustomer(Strict):
+    command_type: ClassVar[CommandType] = "CreateCustomer"
     externalRef: ColumnStr64 | None = None
     person: Person
     address: Address
     employment: Employment | None = None
     riskProfile: RiskProfile | None = None
 
+    def reads(self) -> Reads:
+        """The customers sharing the new one's email, mobile or external reference."""
+        keys = CustomerKeys(self.person.email.lower(), self.person.mobile, self.externalRef)
+        return Reads(customers_sharing=keys)
+
 
 class OpenAccount(Strict):
+    command_type: ClassVar[CommandType] = "OpenAccount"
     customerId: Id
     productCode: ProductCode
     currency: CurrencyCode
@@ -346,6 +364,10 @@ class OpenAccount(Strict):
         for name in ("initialDeposit", "facilityLimit"):
             _check_digits(getattr(self, name), self.currency, name)
         return self
+
+    def reads(self) -> Reads:
+        """The customer and the product."""
+        return Reads(products=(self.productCode,), customers=(self.customerId,))
 
 
 TagValue = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -365,6 +387,7 @@ class Leg(Strict):
 
 
 class PostEntry(Strict):
+    command_type: ClassVar[CommandType] = "PostEntry"
     bookingDate: IsoDate
     valueDate: IsoDate
     currency: CurrencyCode
@@ -386,6 +409,10 @@ class PostEntry(Strict):
             _check_digits(leg.amount, self.currency, f"legs[{index}].amount")
         return self
 
+    def reads(self) -> Reads:
+        """The accounts of the legs, each with its product."""
+        return Reads(accounts=tuple(dict.fromkeys(leg.accountId for leg in self.legs)))
+
 
 def _check_digits(minor: int | None, currency: str, name: str) -> None:
     """Refuse an amount with more decimals than `currency` has (minor units are 1/100)."""
@@ -396,12 +423,9 @@ def _check_digits(minor: int | None, currency: str, name: str) -> None:
 
 Payload = CreateTenant | UpsertProduct | CreateCustomer | OpenAccount | PostEntry
 
-PAYLOAD_MODELS: dict[str, type[Strict]] = {
-    "CreateTenant": CreateTenant,
-    "UpsertProduct": UpsertProduct,
-    "CreateCustomer": CreateCustomer,
-    "OpenAccount": OpenAccount,
-    "PostEntry": PostEntry,
+PAYLOAD_MODELS: dict[str, type[Payload]] = {
+    model.command_type: model
+    for model in (CreateTenant, UpsertProduct, CreateCustomer, OpenAccount, PostEntry)
 }
 
 
@@ -419,15 +443,18 @@ class Envelope(Strict):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A validated command: the envelope plus its typed payload (built from validated parts)."""
+    """A validated command: the envelope plus its typed payload, whose class is its type."""
 
     command_id: str
     tenant_id: str
-    command_type: str
     actor: Actor
     timestamp: datetime
     idempotency_key: str | None
-    payload: Any  # one of the five payload models
+    payload: Payload
+
+    @property
+    def command_type(self) -> CommandType:
+        return self.payload.command_type
 
     @property
     def dedup_key(self) -> str:

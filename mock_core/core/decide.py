@@ -9,17 +9,17 @@ command raises `InvariantViolation`; the checks run in the order of
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import available_timezones
 
 from mock_core.core import commands as c
+from mock_core.core import events as ev
 from mock_core.core.state import (
     CREDIT_PRODUCT_TYPES,
     GL_ACCOUNTS,
-    INITIAL_DEPOSIT_ACCOUNT,
     Account,
     TenantState,
     account_bounds,
@@ -35,38 +35,29 @@ class Context:
 
 
 @dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event before the store gives it a sequence, an id and a hash."""
-
-    event_type: str
-    entity_id: str
-    payload: dict[str, Any]
-    accounts: tuple[str, ...] = ()  # the accounts this event touches, for per-account reads
-    # For postings: (accountId, signed change in minor units), so the store need not
-    # parse amounts back out of the payload.
-    deltas: tuple[tuple[str, int], ...] = ()
-    # The payload holds only strings, nulls, lists, objects with ASCII keys, and
-    # numbers from `to_number` (ints below 2**53, or floats with at most the
-    # currency's decimals): its sorted-key JSON is already its RFC 8785 form, and
-    # the hash chain may skip the careful encoder. Payloads that carry client
-    # numbers (product rates, incomes) leave it False.
-    plain: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
-    events: list[NewEvent]
+    events: list[ev.Event]
     result: dict[str, Any] = field(default_factory=dict)
 
 
 def decide(state: TenantState, command: c.Command, ctx: Context) -> Decision:
     """Return the events `command` causes in `state`, or raise InvariantViolation."""
-    handler = _HANDLERS[command.command_type]
-    return handler(state, command, ctx)
+    match command.payload:
+        case c.PostEntry() as p:
+            return _post_entry(state, command, p, ctx)
+        case c.OpenAccount() as p:
+            return _open_account(state, command, p, ctx)
+        case c.CreateCustomer() as p:
+            return _create_customer(state, command, p, ctx)
+        case c.UpsertProduct() as p:
+            return _upsert_product(state, command, p, ctx)
+        case c.CreateTenant() as p:
+            return _create_tenant(state, command, p, ctx)
 
 
-def _create_tenant(state: TenantState, command: c.Command, ctx: Context) -> Decision:
-    p: c.CreateTenant = command.payload
+def _create_tenant(
+    state: TenantState, command: c.Command, p: c.CreateTenant, ctx: Context
+) -> Decision:
     if state.tenant is not None:
         raise InvariantViolation(
             "TENANT_CODE_UNIQUE",
@@ -85,21 +76,18 @@ def _create_tenant(state: TenantState, command: c.Command, ctx: Context) -> Deci
             f"{p.timeZone} is not an IANA time zone",
             {"timeZone": p.timeZone},
         )
-    events = [NewEvent("TenantCreated", p.tenantCode, p.model_dump(mode="json", exclude_none=True))]
+    data = p.model_dump(mode="json", exclude_none=True)
+    events: list[ev.Event] = [
+        ev.TenantCreated(p.tenantCode, p.baseCurrency, p.timeZone, data),
+    ]
     for code in GL_ACCOUNTS:
-        events.append(
-            NewEvent(
-                "AccountOpened",
-                code,
-                _account_opened(code, "GL", None, None, None, p.baseCurrency, None, None),
-                (code,),
-            )
-        )
+        events.append(ev.AccountOpened(code, "GL", None, None, None, p.baseCurrency))
     return Decision(events, {"tenantId": p.tenantCode})
 
 
-def _upsert_product(state: TenantState, command: c.Command, ctx: Context) -> Decision:
-    p: c.UpsertProduct = command.payload
+def _upsert_product(
+    state: TenantState, command: c.Command, p: c.UpsertProduct, ctx: Context
+) -> Decision:
     negative = {name: rate for name, rate in p.interest.rates().items() if rate < 0}
     if negative:
         raise InvariantViolation(
@@ -134,16 +122,17 @@ def _upsert_product(state: TenantState, command: c.Command, ctx: Context) -> Dec
                 {"termMonthsDefault": default, "termMonthsOptions": list(options)},
             )
     existing = state.products.get(p.productCode)
-    event_type = "ProductUpdated" if existing is not None else "ProductCreated"
+    kind = ev.ProductUpdated if existing is not None else ev.ProductCreated
     data = p.model_dump(mode="json", exclude_none=True)
     return Decision(
-        [NewEvent(event_type, p.productCode, data)],
+        [kind(p.productCode, p.productType, p.active, data)],
         {"tenantId": command.tenant_id, "productCode": p.productCode},
     )
 
 
-def _create_customer(state: TenantState, command: c.Command, ctx: Context) -> Decision:
-    p: c.CreateCustomer = command.payload
+def _create_customer(
+    state: TenantState, command: c.Command, p: c.CreateCustomer, ctx: Context
+) -> Decision:
     on = command.timestamp.date()
     if _age_on(p.person.dateOfBirth, on) < 18:
         raise InvariantViolation(
@@ -163,14 +152,24 @@ def _create_customer(state: TenantState, command: c.Command, ctx: Context) -> De
             )
     customer_id = ctx.new_id()
     payload = {"customerId": customer_id, **p.model_dump(mode="json", exclude_none=True)}
+    person = p.person
+    created = ev.CustomerCreated(
+        customer_id,
+        person.email,
+        person.mobile,
+        p.externalRef,
+        person.dateOfBirth.isoformat(),
+        payload,
+    )
     return Decision(
-        [NewEvent("CustomerCreated", customer_id, payload)],
+        [created],
         {"tenantId": command.tenant_id, "customerId": customer_id},
     )
 
 
-def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decision:
-    p: c.OpenAccount = command.payload
+def _open_account(
+    state: TenantState, command: c.Command, p: c.OpenAccount, ctx: Context
+) -> Decision:
     assert state.tenant is not None
     if p.customerId not in state.customers:
         raise InvariantViolation(
@@ -257,68 +256,26 @@ def _open_account(state: TenantState, command: c.Command, ctx: Context) -> Decis
     )
     if deposit > 0:
         _check_bounds(state, {account_id: deposit}, {account_id: account})
-    events = [
-        NewEvent(
-            "AccountOpened",
+    events: list[ev.Event] = [
+        ev.AccountOpened(
             account_id,
-            _account_opened(
-                account_id,
-                "CUSTOMER",
-                p.customerId,
-                product.code,
-                product.product_type,
-                p.currency,
-                p.accountAlias,
-                p.accountPurpose,
-            ),
-            (account_id,),
-            plain=True,
+            "CUSTOMER",
+            p.customerId,
+            product.code,
+            product.product_type,
+            p.currency,
+            p.accountAlias,
+            p.accountPurpose,
         )
     ]
     if facility is not None:
-        events.append(
-            NewEvent(
-                "LoanFacilityCreated",
-                account_id,
-                {
-                    "accountId": account_id,
-                    "facilityLimit": to_number(facility),
-                    "currency": p.currency,
-                },
-                (account_id,),
-            )
-        )
+        events.append(ev.LoanFacilityCreated(account_id, facility, p.currency))
     if deposit > 0:
-        amount = to_number(deposit)
-        events.append(
-            NewEvent(
-                "FundsPosted",
-                account_id,
-                {
-                    "entryId": ctx.new_id(),
-                    "accountId": account_id,
-                    "currency": p.currency,
-                    "amount": amount,
-                    "narrative": "Initial deposit",
-                    "legs": [
-                        {"accountId": account_id, "direction": "DEBIT", "amount": amount},
-                        {
-                            "accountId": INITIAL_DEPOSIT_ACCOUNT,
-                            "direction": "CREDIT",
-                            "amount": amount,
-                        },
-                    ],
-                },
-                (account_id, INITIAL_DEPOSIT_ACCOUNT),
-                ((account_id, deposit), (INITIAL_DEPOSIT_ACCOUNT, -deposit)),
-                plain=True,
-            )
-        )
+        events.append(ev.FundsPosted(ctx.new_id(), account_id, p.currency, deposit))
     return Decision(events, {"tenantId": command.tenant_id, "accountId": account_id})
 
 
-def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decision:
-    p: c.PostEntry = command.payload
+def _post_entry(state: TenantState, command: c.Command, p: c.PostEntry, ctx: Context) -> Decision:
     if p.valueDate < p.bookingDate:
         raise InvariantViolation(
             "VALUE_DATE_BEFORE_BOOKING_DATE",
@@ -355,61 +312,25 @@ def _post_entry(state: TenantState, command: c.Command, ctx: Context) -> Decisio
             "the debits must equal the credits",
             {"debits": to_number(debits), "credits": to_number(credits)},
         )
-    changes: dict[str, int] = {}  # insertion order is first-leg order
-    for leg in p.legs:
-        delta = leg.amount if leg.direction == "DEBIT" else -leg.amount
-        changes[leg.accountId] = changes.get(leg.accountId, 0) + delta
+    legs = tuple(ev.Leg(leg.accountId, leg.direction, leg.amount) for leg in p.legs)
+    changes = ev.net_changes(legs)
     _check_bounds(state, changes, state.accounts)
-
-    entry_id = ctx.new_id()
-    legs = [
-        {"accountId": leg.accountId, "direction": leg.direction, "amount": to_number(leg.amount)}
-        for leg in p.legs
-    ]
-    events = [
-        NewEvent(
-            "EntryPosted",
-            entry_id,
-            {
-                "entryId": entry_id,
-                "bookingDate": p.bookingDate.isoformat(),
-                "valueDate": p.valueDate.isoformat(),
-                "currency": p.currency,
-                "legs": legs,
-                "narrative": p.narrative,
-                "tags": dict(p.tags or {}),
-                "metadata": dict(p.metadata or {}),
-            },
-            tuple(changes),
-            tuple(changes.items()),
-            plain=_plain_map(p.tags) and _plain_map(p.metadata),
-        )
-    ]
+    entry = ev.EntryPosted(
+        ctx.new_id(),
+        p.bookingDate.isoformat(),
+        p.valueDate.isoformat(),
+        p.currency,
+        legs,
+        p.narrative,
+        dict(p.tags or {}),
+        dict(p.metadata or {}),
+    )
+    entry_id = entry.entry_id
+    events: list[ev.Event] = [entry]
     for account_id, change in changes.items():
         balance = state.accounts[account_id].balance_minor + change
-        events.append(
-            NewEvent(
-                "AccountBalanceUpdated",
-                account_id,
-                {
-                    "accountId": account_id,
-                    "entryId": entry_id,
-                    "change": to_number(change),
-                    "balance": to_number(balance),
-                },
-                (account_id,),
-                plain=True,
-            )
-        )
+        events.append(ev.AccountBalanceUpdated(account_id, entry_id, change, balance))
     return Decision(events, {"tenantId": command.tenant_id, "entryId": entry_id})
-
-
-def _plain_map(values: Mapping[str, object] | None) -> bool:
-    """True when sorted-key JSON of `values` is already its RFC 8785 form (see NewEvent.plain):
-    ASCII keys, and no client floats (JCS writes some of them differently)."""
-    return values is None or all(
-        key.isascii() and type(value) is not float for key, value in values.items()
-    )
 
 
 def _check_bounds(
@@ -441,28 +362,6 @@ def _check_bounds(
             )
 
 
-def _account_opened(
-    account_id: str,
-    account_type: str,
-    customer_id: str | None,
-    product_code: str | None,
-    product_type: str | None,
-    currency: str,
-    alias: str | None,
-    purpose: str | None,
-) -> dict[str, Any]:
-    return {
-        "accountId": account_id,
-        "accountType": account_type,
-        "customerId": customer_id,
-        "productCode": product_code,
-        "productType": product_type,
-        "currency": currency,
-        "accountAlias": alias,
-        "accountPurpose": purpose,
-    }
-
-
 def _age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
@@ -476,12 +375,3 @@ def _time_zones() -> frozenset[str]:
 
 def _valid_time_zone(name: str) -> bool:
     return name in _time_zones()
-
-
-_HANDLERS: dict[str, Callable[[TenantState, c.Command, Context], Decision]] = {
-    "CreateTenant": _create_tenant,
-    "UpsertProduct": _upsert_product,
-    "CreateCustomer": _create_customer,
-    "OpenAccount": _open_account,
-    "PostEntry": _post_entry,
-}

@@ -1,8 +1,12 @@
-"""evolve(state, event) -> state: how each event changes a tenant's state.
+"""evolve(state, event) -> state: the one way a tenant's state changes.
 
-`fold` replays a history. `evolve` updates the state it is given and returns
-it (a copy per event would make a long fold quadratic); callers that need the
-old state keep their own copy.
+The store's writer memory applies it after each append, a rebuild applies it
+to the whole log, and the tests fold their histories through it. It updates the
+state it is given and returns it (a copy per event would make a long fold
+quadratic); callers that need the old state keep their own copy.
+
+The state may be a slice (the accounts and products one command reads): an
+event about an account the slice does not hold changes nothing in it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from mock_core.core import events as ev
 from mock_core.core.state import Account, Customer, Product, Tenant, TenantState
 from mock_core.money import to_minor
 
@@ -37,60 +42,80 @@ def product_from_data(data: Mapping[str, Any]) -> Product:
     )
 
 
-def evolve(state: TenantState, event_type: str, payload: Mapping[str, Any]) -> TenantState:
+def _tenant_created(state: TenantState, e: ev.TenantCreated) -> None:
+    state.tenant = Tenant(e.tenant_code, e.base_currency, e.time_zone, dict(e.data))
+
+
+def _product_saved(state: TenantState, e: ev.ProductCreated) -> None:
+    state.products[e.product_code] = product_from_data(e.data)
+
+
+def _customer_created(state: TenantState, e: ev.CustomerCreated) -> None:
+    customer = Customer(
+        e.customer_id,
+        e.email.lower(),
+        e.mobile,
+        e.external_ref,
+        date.fromisoformat(e.date_of_birth),
+    )
+    state.customers[customer.customer_id] = customer
+    state.emails[customer.email] = customer.customer_id
+    state.mobiles[customer.mobile] = customer.customer_id
+    if customer.external_ref is not None:
+        state.external_refs[customer.external_ref] = customer.customer_id
+
+
+def _account_opened(state: TenantState, e: ev.AccountOpened) -> None:
+    state.accounts[e.account_id] = Account(
+        e.account_id, e.account_type, e.currency, 0, e.customer_id, e.product_code, e.product_type
+    )
+
+
+def _loan_facility_created(state: TenantState, e: ev.LoanFacilityCreated) -> None:
+    account = state.accounts.get(e.account_id)
+    if account is not None:
+        account.facility_limit_minor = e.facility_limit_minor
+
+
+def _posted(state: TenantState, e: ev.EntryPosted | ev.FundsPosted) -> None:
+    accounts = state.accounts
+    for leg in e.legs:
+        account = accounts.get(leg.account_id)
+        if account is not None:
+            account.balance_minor += leg.change
+
+
+def _balance_updated(state: TenantState, e: ev.AccountBalanceUpdated) -> None:
+    # The balance follows from the entry's legs; this event restates it.
+    account = state.accounts.get(e.account_id)
+    assert account is None or account.balance_minor == e.balance_minor, e
+
+
+def evolve(state: TenantState, event: ev.Event) -> TenantState:
     """Apply one event to `state` and return it."""
-    if event_type == "TenantCreated":
-        state.tenant = Tenant(
-            payload["tenantCode"], payload["baseCurrency"], payload["timeZone"], dict(payload)
-        )
-    elif event_type in ("ProductCreated", "ProductUpdated"):
-        state.products[payload["productCode"]] = product_from_data(payload)
-    elif event_type == "CustomerCreated":
-        person = payload["person"]
-        customer = Customer(
-            payload["customerId"],
-            person["email"].lower(),
-            person["mobile"],
-            payload.get("externalRef"),
-            date.fromisoformat(person["dateOfBirth"]),
-        )
-        state.customers[customer.customer_id] = customer
-        state.emails[customer.email] = customer.customer_id
-        state.mobiles[customer.mobile] = customer.customer_id
-        if customer.external_ref is not None:
-            state.external_refs[customer.external_ref] = customer.customer_id
-    elif event_type == "AccountOpened":
-        state.accounts[payload["accountId"]] = Account(
-            payload["accountId"],
-            payload["accountType"],
-            payload["currency"],
-            0,
-            payload.get("customerId"),
-            payload.get("productCode"),
-            payload.get("productType"),
-        )
-    elif event_type == "LoanFacilityCreated":
-        state.accounts[payload["accountId"]].facility_limit_minor = to_minor(
-            payload["facilityLimit"]
-        )
-    elif event_type in ("FundsPosted", "EntryPosted"):
-        for leg in payload["legs"]:
-            amount = to_minor(leg["amount"])
-            account = state.accounts[leg["accountId"]]
-            account.balance_minor += amount if leg["direction"] == "DEBIT" else -amount
-    elif event_type == "AccountBalanceUpdated":
-        # The balance follows from the EntryPosted legs; this event restates it.
-        assert state.accounts[payload["accountId"]].balance_minor == to_minor(payload["balance"])
-    else:
-        raise AssertionError(f"unknown event type {event_type}")
+    match event:
+        case ev.EntryPosted() | ev.FundsPosted():
+            _posted(state, event)
+        case ev.AccountBalanceUpdated():
+            _balance_updated(state, event)
+        case ev.AccountOpened():
+            _account_opened(state, event)
+        case ev.CustomerCreated():
+            _customer_created(state, event)
+        case ev.ProductCreated():  # and ProductUpdated, its subclass
+            _product_saved(state, event)
+        case ev.LoanFacilityCreated():
+            _loan_facility_created(state, event)
+        case ev.TenantCreated():
+            _tenant_created(state, event)
     return state
 
 
 def fold(
-    events: Iterable[tuple[str, Mapping[str, Any]]], state: TenantState | None = None
+    history: Iterable[tuple[str, Mapping[str, Any]]], state: TenantState | None = None
 ) -> TenantState:
-    """Replay (eventType, payload) pairs from an empty (or the given) state."""
+    """Replay stored (eventType, payload) pairs from an empty (or the given) state."""
     state = state if state is not None else TenantState()
-    for event_type, payload in events:
-        evolve(state, event_type, payload)
+    for event_type, payload in history:
+        evolve(state, ev.event_from_payload(event_type, payload))
     return state

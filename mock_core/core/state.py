@@ -1,10 +1,10 @@
 """The state `decide` reads and `evolve` builds: one tenant's ledger, or a slice of it.
 
-The shell loads only the slice a command needs (the accounts of an entry, the
-customers sharing an email) from the projections; the unit tests and the
-reference models fold whole event histories with `evolve`. Both give the same
-`TenantState` type, and `decide` only ever looks keys up in it, so it cannot
-tell the two apart.
+Each command declares the slice it reads (`Reads`, from its payload's `reads()`):
+the store loads exactly that, building products, customers and the tenant from
+their stored creation events through `evolve`; the unit tests fold whole event
+histories with `evolve`. Both give the same `TenantState`, and `decide` only
+ever looks keys up in it, so it cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -74,6 +74,26 @@ class Account:
     product_code: str | None = None
     product_type: str | None = None
     facility_limit_minor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerKeys:
+    """The keys a new customer must not share with another: email (lower-cased), mobile, ref."""
+
+    email: str
+    mobile: str
+    external_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """The slice of a tenant's state a command reads: always the tenant (and the store's
+    chain head), and these. An account comes with its product."""
+
+    products: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+    customers_sharing: CustomerKeys | None = None
+    accounts: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import re
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from mock_core.money import to_number
 
@@ -209,8 +208,12 @@ class OffsetMarks:
     marks: tuple[int, ...]
 
 
-class _MarksCache:
-    """OffsetMarks by (tenant, listing, filter values), least recently used dropped."""
+class MarksCache:
+    """OffsetMarks by (tenant, listing, filter values), least recently used dropped.
+
+    A member of the store (`Store.marks`); None there when the cache is switched off,
+    and the marks are then built from the start for every page.
+    """
 
     def __init__(self) -> None:
         self.entries: OrderedDict[tuple[str, ...], OffsetMarks] = OrderedDict()
@@ -230,19 +233,9 @@ class _MarksCache:
             while len(self.entries) > MARKS_CACHED_MAX:
                 self.entries.popitem(last=False)
 
-
-# One cache per engine (per database): the marks describe that database's rows.
-_caches: weakref.WeakKeyDictionary[Engine, _MarksCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def _cache(conn: Connection) -> _MarksCache:
-    engine = conn.engine
-    cache = _caches.get(engine)
-    if cache is None:
-        with _caches_lock:
-            cache = _caches.setdefault(engine, _MarksCache())
-    return cache
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
 
 
 def _chain_passes_through(conn: Connection, tenant_id: str, head: Head) -> bool:
@@ -256,17 +249,21 @@ def _chain_passes_through(conn: Connection, tenant_id: str, head: Head) -> bool:
 
 
 def offset_marks(
-    conn: Connection, tenant_id: str, head: Head, listing: str, params: dict[str, Any]
+    conn: Connection,
+    tenant_id: str,
+    head: Head,
+    listing: str,
+    params: dict[str, Any],
+    cache: MarksCache | None,
 ) -> OffsetMarks:
-    """The marks of `listing` (with its filter `params`) as of `head`, cached per engine.
+    """The marks of `listing` (with its filter `params`) as of `head`.
 
     A cached entry of the same head is served as is; one of an earlier head on
     the same chain is extended with the rows created since (one index range);
-    otherwise the marks are built from the start.
+    otherwise (or with no cache) the marks are built from the start.
     """
-    cache = _cache(conn)
     key = (tenant_id, listing, str(MARK_STEP), *(str(params[k]) for k in sorted(params)))
-    cached = cache.get(key)
+    cached = cache.get(key) if cache is not None else None
     if cached is not None and cached.head == head:
         return cached
     if (
@@ -283,7 +280,8 @@ def offset_marks(
             marks.append(ordinal)
         total += 1
     entry = OffsetMarks(head, total, tuple(marks))
-    cache.put(key, entry)
+    if cache is not None:
+        cache.put(key, entry)
     return entry
 
 
@@ -295,6 +293,7 @@ def _offset_page(
     limit: int,
     offset: int,
     marked: bool,
+    cache: MarksCache | None,
 ) -> tuple[int, list[Any]] | None:
     """(total, rows of the page) of an offset list as of the tenant's head; None: no tenant."""
     head = tenant_head(conn, tenant_id)
@@ -302,7 +301,7 @@ def _offset_page(
         return None
     scope = {"t": tenant_id, **params, "hi": head.sequence}
     if marked:
-        marks = offset_marks(conn, tenant_id, head, listing, params)
+        marks = offset_marks(conn, tenant_id, head, listing, params, cache)
         total = marks.total
         if offset >= total:
             return total, []
@@ -339,10 +338,10 @@ def _customer_summary(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_customers(
-    conn: Connection, tenant_id: str, limit: int, offset: int
+    conn: Connection, tenant_id: str, limit: int, offset: int, marks: MarksCache | None = None
 ) -> dict[str, Any] | None:
     """A page of the tenant's customers in creation order; None when there is no such tenant."""
-    found = _offset_page(conn, tenant_id, "customers", {}, limit, offset, marked=True)
+    found = _offset_page(conn, tenant_id, "customers", {}, limit, offset, True, marks)
     if found is None:
         return None
     total, rows = found
@@ -396,6 +395,7 @@ def list_accounts(
     offset: int,
     customer_id: str | None = None,
     account_type: str | None = None,
+    marks: MarksCache | None = None,
 ) -> dict[str, Any] | None:
     """A page of the tenant's accounts in opening order, optionally of one customer and/or
     type; None when there is no such tenant."""
@@ -416,7 +416,7 @@ def list_accounts(
             return None
         return {"accounts": [], "total": 0, "limit": limit, "offset": offset}
     found = _offset_page(
-        conn, tenant_id, listing, params, limit, offset, marked=customer_id is None
+        conn, tenant_id, listing, params, limit, offset, customer_id is None, marks
     )
     if found is None:
         return None

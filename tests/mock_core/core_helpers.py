@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from mock_core.api.parse import parse_command
 from mock_core.core.commands import Command
 from mock_core.core.decide import Context, Decision, decide
 from mock_core.core.evolve import fold
 from mock_core.core.state import TenantState
 from mock_core.errors import InvariantViolation
-from mock_core.gateway import parse_command
 
 Event = tuple[str, dict[str, Any]]
 Leg = tuple[str, str, float] | tuple[str, str, float, str]

@@ -16,6 +16,7 @@ from hypothesis import given as hgiven
 from hypothesis import strategies as st
 
 from mock_core.core.decide import decide
+from mock_core.core.events import AccountBalanceUpdated
 from mock_core.core.evolve import evolve, fold
 from mock_core.core.state import TenantState
 from mock_core.errors import InvariantViolation
@@ -180,18 +181,14 @@ def test_a_loan_drawdown_leaves_the_loan_negative() -> None:
 def test_account_balance_updated_restates_the_balance_and_changes_nothing() -> None:
     state = ledger(entry_posted("E-1", (TXN, "DEBIT", 7), ("GL_FEES", "CREDIT", 7)))
 
-    evolve(
-        state,
-        "AccountBalanceUpdated",
-        {"accountId": TXN, "entryId": "E-1", "change": 7, "balance": 7},
-    )
+    evolve(state, AccountBalanceUpdated(TXN, "E-1", 700, 700))
 
     assert balance(state, TXN) == 700
 
 
 def test_evolve_refuses_an_unknown_event_type() -> None:
     with pytest.raises(AssertionError, match="unknown event type"):
-        evolve(TenantState(), "AccountClosed", {})
+        fold([("AccountClosed", {})])
 
 
 def test_fold_continues_from_a_given_state() -> None:

@@ -271,8 +271,8 @@ def test_the_marks_cache_is_bounded(
     for _ in range(2):  # the second round finds each tenant's marks evicted
         for ledger in ledgers:
             ledger.check_every_page()
-    engine = client.app.state.store.engine  # type: ignore[attr-defined]
-    assert len(queries._caches[engine].entries) <= 2
+    marks = client.app.state.store.marks  # type: ignore[attr-defined]
+    assert len(marks.entries) <= 2
 
 
 def test_event_pages_tell_a_missing_account_from_a_missing_tenant(api: Api) -> None:

@@ -19,13 +19,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mock_core.api.app import create_app
+from mock_core.api.parse import parse_command
 from mock_core.core.commands import Command
 from mock_core.errors import InvariantViolation, RequestError
-from mock_core.gateway import Gateway, Outcome, parse_command
+from mock_core.gateway import Gateway, Outcome
 from mock_core.settings import Settings
 from mock_core.store import eventstore
+from mock_core.store.backends import open_store
 from mock_core.store.engine import make_engine, upgrade
-from mock_core.store.eventstore import Store
+from mock_core.store.sqlite import SqliteStore
 from tests.mock_core.conftest import KEYS, SAVINGS, TENANT, TXN_BASIC, Api, customer_payload
 
 
@@ -86,7 +88,7 @@ def test_a_mock_that_trusts_its_memory_blindly_would_fork_the_chain(
     first, second = two_apps
     a, b = _funded_pair(first)
     assert first.post_entry([(a, "CREDIT", 10), (b, "DEBIT", 10)]).status_code == 202
-    monkeypatch.setattr(Store, "_memory_token", lambda self, cursor: None)
+    monkeypatch.setattr(SqliteStore, "_memory_token", lambda self, cursor: None)
     assert second.post_entry([(a, "CREDIT", 100), (b, "DEBIT", 100)]).status_code == 202
     assert first.post_entry([(a, "CREDIT", 1), (b, "DEBIT", 1)]).status_code == 500
 
@@ -149,7 +151,7 @@ def _result(outcome: Outcome | Exception) -> Any:
 @pytest.fixture
 def gateway(sqlite_url: str) -> Gateway:
     upgrade(sqlite_url)
-    return Gateway(Store(make_engine(sqlite_url)))
+    return Gateway(open_store(make_engine(sqlite_url)))
 
 
 def _balances(gateway: Gateway, *accounts: str) -> list[int]:

@@ -1,0 +1,93 @@
+"""The PostgreSQL store: a transaction per command, under its tenant's advisory lock.
+
+Several worker processes may write, so every command reads its state from the
+database (no writer memory). Row-level security scopes every transaction to
+one tenant; writes go out in pipeline mode, and only reads wait for a round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from mock_core.store.eventstore import Caches, Store, WriteBatch, WriteTransaction, dialect_sql
+
+
+class PostgresTransaction(WriteTransaction):
+    """A write transaction on a pooled connection, in pipeline mode."""
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        batch: WriteBatch,
+        conn: Connection,
+        trans: Any,
+        pipeline: contextlib.ExitStack | None,
+    ) -> None:
+        super().__init__(store, batch)
+        self.conn = conn
+        self.trans = trans
+        self.pipeline = pipeline
+
+    def _commit(self) -> None:
+        if self.pipeline is not None:
+            pipeline, self.pipeline = self.pipeline, None
+            pipeline.close()  # send what is queued and wait: errors surface here
+        self.trans.commit()
+
+    def _rollback(self) -> None:
+        if self.pipeline is not None:
+            pipeline, self.pipeline = self.pipeline, None
+            with contextlib.suppress(Exception):  # the transaction is abandoned anyway
+                pipeline.close()
+        if self.trans.is_active:
+            self.trans.rollback()
+
+    def _end(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            super()._end()
+
+
+class PostgresStore(Store):
+    backend = "postgresql"
+
+    def __init__(self, engine: Engine, caches: Caches) -> None:
+        super().__init__(engine, caches, dialect_sql("pyformat"))
+
+    def _begin(self, tenant_id: str) -> WriteTransaction:
+        conn = self.engine.connect().execution_options(write=True)
+        try:
+            trans = conn.begin()
+            driver: Any = conn.connection.driver_connection
+            cursor = driver.cursor()
+            # One tenant's commands apply in one total order across processes, and
+            # row-level security lets this transaction see only this tenant.
+            cursor.execute(self.sql["pg_write_start"], {"t": tenant_id})
+            # Pipeline mode: writes are queued and sent together; only reads (whose
+            # rows the command needs) wait for a round trip.
+            pipeline = contextlib.ExitStack()
+            pipeline.enter_context(driver.pipeline())
+        except BaseException:
+            conn.close()
+            raise
+        batch = WriteBatch(cursor, self.sql, None)
+        return PostgresTransaction(self, batch, conn, trans, pipeline)
+
+    @contextmanager
+    def read(self, tenant_id: str) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            # An id holding U+0000 names no tenant; "" matches no row either.
+            scope = tenant_id if "\x00" not in tenant_id else ""
+            driver: Any = conn.connection.driver_connection
+            driver.cursor().execute(self.sql["pg_read_start"], {"t": scope})
+            yield conn
+
+    def _admin_start(self, conn: Connection) -> None:
+        # Admin work runs as the connecting user, outside row-level security.
+        conn.execute(text("SET LOCAL ROLE NONE"))

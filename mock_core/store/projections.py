@@ -1,0 +1,220 @@
+"""The projections: one table from event type to the rows it writes.
+
+The write path projects each event it appends, in the same transaction; a
+rebuild (`store/rebuild.py`) projects the whole log through the same table into
+fresh tables. Balance moves and the chain head are coalesced (`Pending`) and
+written once before the commit. Each function receives the event, where it sits
+in the log (`At`) and the `Rows` to write to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from mock_core.core import events as ev
+
+# The projections' statements, in the named parameter style (see eventstore.dialect_sql).
+SQL = {
+    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence) "
+    "VALUES (:tenant_id, :account_id, :sequence)",
+    "insert_account": "INSERT INTO accounts (tenant_id, account_id, account_type, customer_id, "
+    "product_code, product_type, currency, balance_minor, facility_limit_minor, alias, purpose, "
+    "opened_at, ordinal, last_sequence) VALUES (:tenant_id, :account_id, :account_type, "
+    ":customer_id, :product_code, :product_type, :currency, 0, NULL, :alias, :purpose, "
+    ":opened_at, :ordinal, :ordinal)",
+    "update_balance": "UPDATE accounts SET balance_minor = balance_minor + :delta, "
+    "last_sequence = :seq WHERE tenant_id = :t AND account_id = :a",
+    "update_facility": "UPDATE accounts SET facility_limit_minor = :limit, last_sequence = :seq "
+    "WHERE tenant_id = :t AND account_id = :a",
+    "insert_customer": "INSERT INTO customers (tenant_id, customer_id, email, mobile, "
+    "external_ref, data, ordinal) VALUES (:t, :c, :e, :m, :r, :data, :ordinal)",
+    "insert_product": "INSERT INTO products (tenant_id, product_code, product_type, active, "
+    "data, ordinal, created_at, updated_at) VALUES (:t, :code, :type, :active, :data, :ordinal, "
+    ":at, :at)",
+    "update_product": "UPDATE products SET product_type = :type, active = :active, data = :data, "
+    "updated_at = :at WHERE tenant_id = :t AND product_code = :code",
+    "insert_tenant": "INSERT INTO tenants (tenant_id, base_currency, time_zone, data, created_at, "
+    "last_sequence, last_hash) VALUES (:t, :currency, :tz, :data, :at, :seq, :hash)",
+    "update_head": "UPDATE tenants SET last_sequence = :seq, last_hash = :hash "
+    "WHERE tenant_id = :t",
+}
+
+
+class Pending:
+    """Writes of a transaction that are coalesced and issued once, before the commit.
+
+    The chain head of each tenant and the balance of each account move with every
+    posting; a group-commit batch writes each once instead of once per command.
+    """
+
+    def __init__(self) -> None:
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.balances: dict[tuple[str, str], list[int]] = {}  # -> [delta, last sequence]
+
+    def flush_balances(self, cursor: Any, sql: dict[str, str]) -> None:
+        if self.balances:
+            cursor.executemany(
+                sql["update_balance"],
+                [
+                    {"t": t, "a": a, "delta": delta, "seq": seq}
+                    for (t, a), (delta, seq) in self.balances.items()
+                ],
+            )
+            self.balances.clear()
+
+    def flush(self, cursor: Any, sql: dict[str, str]) -> None:
+        self.flush_balances(cursor, sql)
+        if self.heads:
+            cursor.executemany(
+                sql["update_head"],
+                [{"t": t, "seq": seq, "hash": h} for t, (seq, h) in self.heads.items()],
+            )
+            self.heads.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """Where an event sits: its tenant, sequence and hash, and when it was appended."""
+
+    tenant_id: str
+    sequence: int
+    hash: str
+    occurred_at: str
+
+
+class Rows:
+    """Where projected rows go: statements on a DBAPI cursor, and the coalesced writes."""
+
+    def __init__(self, cursor: Any, sql: dict[str, str], pending: Pending) -> None:
+        self.cursor = cursor
+        self.sql = sql
+        self.pending = pending
+        self.touches: list[dict[str, Any]] = []  # account_events rows, written in one go
+
+    def run(self, name: str, params: dict[str, Any]) -> None:
+        self.cursor.execute(self.sql[name], params)
+
+    def move(self, tenant_id: str, account_id: str, delta: int, sequence: int) -> None:
+        change = self.pending.balances.get((tenant_id, account_id))
+        if change is None:
+            self.pending.balances[(tenant_id, account_id)] = [delta, sequence]
+        else:
+            change[0] += delta
+            change[1] = sequence
+
+    def write_touches(self) -> None:
+        if self.touches:
+            self.cursor.executemany(self.sql["insert_touch"], self.touches)
+            self.touches.clear()
+
+
+def _tenant_created(e: ev.TenantCreated, at: At, out: Rows) -> None:
+    out.run(
+        "insert_tenant",
+        {
+            "t": at.tenant_id,
+            "seq": at.sequence,
+            "hash": at.hash,
+            "currency": e.base_currency,
+            "tz": e.time_zone,
+            "data": orjson.dumps(e.data).decode(),
+            "at": at.occurred_at,
+        },
+    )
+
+
+def _product_created(e: ev.ProductCreated, at: At, out: Rows) -> None:
+    out.run("insert_product", {**_product_values(e, at), "ordinal": at.sequence})
+
+
+def _product_updated(e: ev.ProductUpdated, at: At, out: Rows) -> None:
+    out.run("update_product", _product_values(e, at))
+
+
+def _product_values(e: ev.ProductCreated, at: At) -> dict[str, Any]:
+    return {
+        "t": at.tenant_id,
+        "code": e.product_code,
+        "type": e.product_type,
+        "active": e.active,
+        "data": orjson.dumps(e.data).decode(),
+        "at": at.occurred_at,
+    }
+
+
+def _customer_created(e: ev.CustomerCreated, at: At, out: Rows) -> None:
+    out.run(
+        "insert_customer",
+        {
+            "t": at.tenant_id,
+            "c": e.customer_id,
+            "e": e.email.lower(),
+            "m": e.mobile,
+            "r": e.external_ref,
+            "data": orjson.dumps({**e.data, "createdAt": at.occurred_at}).decode(),
+            "ordinal": at.sequence,
+        },
+    )
+
+
+def _account_opened(e: ev.AccountOpened, at: At, out: Rows) -> None:
+    out.run(
+        "insert_account",
+        {
+            "tenant_id": at.tenant_id,
+            "account_id": e.account_id,
+            "account_type": e.account_type,
+            "customer_id": e.customer_id,
+            "product_code": e.product_code,
+            "product_type": e.product_type,
+            "currency": e.currency,
+            "alias": e.alias,
+            "purpose": e.purpose,
+            "opened_at": at.occurred_at,
+            "ordinal": at.sequence,
+        },
+    )
+
+
+def _loan_facility_created(e: ev.LoanFacilityCreated, at: At, out: Rows) -> None:
+    params = {"t": at.tenant_id, "a": e.account_id, "limit": e.facility_limit_minor}
+    out.run("update_facility", {**params, "seq": at.sequence})
+
+
+def _posted(e: ev.EntryPosted | ev.FundsPosted, at: At, out: Rows) -> None:
+    for account_id, delta in e.changes.items():
+        out.move(at.tenant_id, account_id, delta, at.sequence)
+
+
+def _balance_updated(e: ev.AccountBalanceUpdated, at: At, out: Rows) -> None:
+    # The balance moved with the entry; the account's last event is now this one.
+    out.move(at.tenant_id, e.account_id, 0, at.sequence)
+
+
+# Each function takes the event type it is listed under (checked below: every type has one).
+PROJECTIONS: dict[type[ev.Event], Callable[[Any, At, Rows], None]] = {
+    ev.TenantCreated: _tenant_created,
+    ev.ProductCreated: _product_created,
+    ev.ProductUpdated: _product_updated,
+    ev.CustomerCreated: _customer_created,
+    ev.AccountOpened: _account_opened,
+    ev.LoanFacilityCreated: _loan_facility_created,
+    ev.FundsPosted: _posted,
+    ev.EntryPosted: _posted,
+    ev.AccountBalanceUpdated: _balance_updated,
+}
+assert set(PROJECTIONS) == set(ev.EVENT_TYPES.values())
+
+
+def project(event: ev.Event, at: At, out: Rows) -> None:
+    """Write `event`'s rows: its projection, and which accounts it touched."""
+    PROJECTIONS[type(event)](event, at, out)
+    for account_id in ev.touches(event):
+        out.touches.append(
+            {"tenant_id": at.tenant_id, "account_id": account_id, "sequence": at.sequence}
+        )
+    out.pending.heads[at.tenant_id] = (at.sequence, at.hash)
