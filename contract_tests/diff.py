@@ -49,6 +49,7 @@ PROJECTIONS = ("tenant", "products", "customers", "accounts", "account_events", 
 differences_kept_max = 500
 differences_per_item_max = 5
 excerpt_chars_max = 160
+notes_differences_max = 30  # differences listed in the report's notes
 page_size = 1000
 pages_per_read_max = 1000
 
@@ -113,6 +114,32 @@ class DiffReport:
         if self.dropped:
             lines.append(f"... and {self.dropped} more")
         return "\n".join(lines)
+
+    def summary_lines(self, shown: int = notes_differences_max) -> list[str]:
+        """What the report says under the verdict: "the two services agree", or the
+        differences, each naming the command that caused it."""
+        compared = sum(row.runs for row in self.result.rows)
+        if self.result.error:
+            return [f"the two services could not be compared: {self.result.error}"]
+        if self.result.interrupted:
+            return [
+                f"the diff stopped ({self.result.interrupted}) after {self.commands} "
+                "commands: the two services were not fully compared"
+            ]
+        total = len(self.differences) + self.dropped
+        if total == 0:
+            return [
+                f"the two services agree: {self.commands} commands sent to both, {compared} "
+                "replies and projection items compared, no difference"
+            ]
+        lines = [
+            f"the two services differ: {total} differences over {self.commands} commands "
+            f"({self.left} left, {self.right} right)"
+        ]
+        lines += [d.describe() for d in self.differences[:shown]]
+        if total > shown:
+            lines.append(f"... and {total - shown} more")
+        return lines
 
 
 # ---------------------------------------------------------------------------
@@ -650,7 +677,11 @@ def diff_targets(
             compare_projections(differ, sides[0], sides[1], by_key)
     except httpx.HTTPError as exc:
         report.result.error = f"a target could not be reached: {exc}"
+    except KeyboardInterrupt:
+        # Ctrl-C, SIGTERM or the CLI's --timeout: what was compared is kept.
+        report.result.interrupted = "interrupted"
     report.result.duration_s = time.perf_counter() - started
+    report.result.notes = report.summary_lines()
     return report
 
 

@@ -4,8 +4,9 @@
     operationId) and one per domain check of `contract_tests.checks`.
 
 How a run goes:
-1. Load the contract (the repo's `openapi/turingcore.v1.yaml`, or the target's
-   `/v1/openapi.json`) and keep the published contract plus the extensions of ours the
+1. Load the contract (the packaged `turingcore.v1.yaml`, the repo's
+   `openapi/turingcore.v1.yaml` shipped as the package `turingcore_contract`; or the
+   target's `/v1/openapi.json`) and keep the published contract plus the extensions of ours the
    target offers (`contract_tests.extensions.published_view`): an extension operation,
    parameter or request field it does not offer is not tested, and its row says so.
 2. Seed state through the gateway: the spec's own runnable example sequence (CreateTenant,
@@ -35,6 +36,7 @@ to chain and is off; the ledger suite drives the workflows.
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import shlex
 import time
 import uuid
@@ -65,8 +67,18 @@ from contract_tests.results import CheckRow, SuiteResult, curl_command
 from contract_tests.target import Target
 
 SUITE = "schema"
-SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "turingcore.v1.yaml"
+# The contract travels with the package: the repo's openapi/ folder is the package
+# `turingcore_contract` (pyproject.toml), so an installed wheel reads the same file.
+SPEC_PACKAGE = "turingcore_contract"
+SPEC_RESOURCE = "turingcore.v1.yaml"
 DEFAULT_MAX_EXAMPLES = 50
+# The operations a domain check applies to (None: every operation). With --operations,
+# a check none of whose operations is tested has no row.
+DOMAIN_CHECK_OPERATIONS: dict[str, tuple[str, ...] | None] = {
+    "error_shape": None,
+    "balance_derivability": ("getAccount", "listAccounts"),
+    "tenant_sums_to_zero": ("listAccounts",),
+}
 PHASES = ("examples", "coverage", "fuzzing")
 COMMANDS_OPERATION = "submitCommand"
 # Schema-valid data may be refused for reasons the schema cannot express: an unknown id
@@ -110,7 +122,8 @@ class SchemaSuiteResult(SuiteResult):
 def load_spec(
     target: Target | None = None, *, from_target: bool = False, path: Path | None = None
 ) -> dict[str, Any]:
-    """The contract as a dict: the repo's spec file (or `path`), or the one the target serves."""
+    """The contract as a dict: the packaged spec (or the file `path`), or the one the
+    target serves."""
     if from_target:
         if target is None:
             raise ValueError("from_target needs a target")
@@ -118,11 +131,25 @@ def load_spec(
             reply = client.get("/v1/openapi.json")
             reply.raise_for_status()
             loaded = reply.json()
+    elif path is not None:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     else:
-        loaded = yaml.safe_load((path or SPEC_PATH).read_text(encoding="utf-8"))
+        loaded = yaml.safe_load(packaged_spec_text())
     if not isinstance(loaded, dict):
         raise ValueError("the contract is not an OpenAPI document")
     return loaded
+
+
+def packaged_spec_text() -> str:
+    """The text of the contract shipped with the package."""
+    try:
+        resource = importlib.resources.files(SPEC_PACKAGE) / SPEC_RESOURCE
+        return resource.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise ValueError(
+            f"the packaged contract {SPEC_PACKAGE}/{SPEC_RESOURCE} is missing ({exc}); "
+            "reinstall turingcore-kit or pass --spec FILE"
+        ) from None
 
 
 def operation_ids(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -188,8 +215,11 @@ def run_schema_suite(
     for operation_id, extension in absent.items():
         result.mark_extension(operation_id, extension, False)
     for name in domain_checks.DOMAIN_CHECKS:
-        result.row(name)
-    result.mark_extension("tenant_sums_to_zero", "account_type", ext["account_type"])
+        applies = DOMAIN_CHECK_OPERATIONS.get(name)
+        if applies is None or any(op in wanted for op in applies):
+            result.row(name)  # else --operations left out every read the check applies to
+    if any(row.name == "tenant_sums_to_zero" for row in result.rows):
+        result.mark_extension("tenant_sums_to_zero", "account_type", ext["account_type"])
 
     try:
         config = _config(target, seed, max_examples, modes, phases)
@@ -197,13 +227,38 @@ def run_schema_suite(
         result.error = str(exc)
         return result
 
+    try:
+        _run(result, target, spec, config, labels, seed, operations, ext)
+    except KeyboardInterrupt:
+        # Ctrl-C, SIGTERM or the CLI's --timeout while we (not Schemathesis) had control.
+        result.interrupted = result.interrupted or "interrupted"
+    result.duration_s = time.perf_counter() - started
+    # Schemathesis does not time operations; share the run's time out by cases sent.
+    operation_rows = [row for row in result.rows if row.name in labels.values()]
+    cases = sum(row.runs for row in operation_rows) or 1
+    for row in operation_rows:
+        row.duration_s = result.duration_s * row.runs / cases
+    return result
+
+
+def _run(
+    result: SchemaSuiteResult,
+    target: Target,
+    spec: dict[str, Any],
+    config: SchemathesisConfig,
+    labels: Mapping[str, str],
+    seed: int,
+    operations: list[str] | None,
+    ext: Extensions,
+) -> None:
+    """Seed the fixtures, then run Schemathesis and collect its events into `result`."""
     tenant_id = "CT_SCHEMA_" + uuid.uuid4().hex[:8].upper()
     try:
         with target.client() as client:
             fixtures = seed_fixtures(client, spec, tenant_id, target, result, ext)
     except httpx.HTTPError as exc:
         result.error = f"could not seed the target {target.describe()}: {exc}"
-        return result
+        return
     result.fixtures = fixtures
 
     schema: Any = schemathesis.openapi.from_dict(spec, config=config)
@@ -231,18 +286,15 @@ def run_schema_suite(
             row = result.row(name if name in labels.values() else "errors")
             row.record(False, f"error ({event.phase}): {event.info.title}: {event.info.message}")
             result.failed_checks.setdefault(row.name, set()).add("error")
+        elif isinstance(event, events.Interrupted):
+            # Schemathesis catches Ctrl-C (and the CLI's SIGTERM and --timeout, raised as
+            # KeyboardInterrupt) and stops: what ran is kept, the suite is incomplete.
+            result.interrupted = "interrupted"
         elif isinstance(event, events.FatalError):
             result.error = f"Schemathesis stopped: {event.exception}"
         elif isinstance(event, events.EngineFinished):
             for failure in event.failures:
                 result.row("errors").record(False, f"{failure.title}: {failure.message}")
-    result.duration_s = time.perf_counter() - started
-    # Schemathesis does not time operations; share the run's time out by cases sent.
-    operation_rows = [row for row in result.rows if row.name in labels.values()]
-    cases = sum(row.runs for row in operation_rows) or 1
-    for row in operation_rows:
-        row.duration_s = result.duration_s * row.runs / cases
-    return result
 
 
 def _marked_operations(spec: Mapping[str, Any]) -> set[str]:

@@ -12,7 +12,7 @@ from contract_tests.diff import DiffReport, diff_targets, differing_paths, run_d
 from contract_tests.target import Target, in_process_target
 from tests.contract.broken import rewrite_replies
 
-SMALL = {"seed": 42, "customers": 6, "days": 2}
+SMALL: dict[str, Any] = {"seed": 42, "customers": 6, "days": 2}
 
 
 def altered(change: Any) -> Target:

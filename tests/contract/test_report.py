@@ -44,10 +44,16 @@ def test_junit_has_one_suite_per_suite_and_the_right_counts() -> None:
     assert set(suites) == {"schema", "ledger"}
     schema = suites["schema"]
     rows = len(results[0].rows)
-    assert schema.get("tests") == str(rows)
-    assert schema.get("failures") == "1"
+    # One case per row, and one `completeness` error: balance_derivability never ran.
+    assert schema.get("tests") == str(rows + 1)
+    assert schema.get("failures") == "1" and schema.get("errors") == "1"
     assert schema.get("skipped") == "1"
-    assert len(schema.findall("testcase")) == rows
+    assert len(schema.findall("testcase")) == rows + 1
+    incomplete = schema.find("testcase[@name='completeness']/error")
+    assert incomplete is not None and incomplete.get("type") == "Incomplete"
+    skipped = schema.find("testcase[@name='balance_derivability']/skipped")
+    assert skipped is not None and "not exercised" in (skipped.get("message") or "")
+    assert root.get("verdict") == "DOES NOT CONFORM"
     failure = schema.find("testcase[@name='submitCommand']/failure")
     assert failure is not None
     assert "2 of 5 failed" in (failure.get("message") or "")
@@ -56,7 +62,7 @@ def test_junit_has_one_suite_per_suite_and_the_right_counts() -> None:
     assert "secret" not in junit_xml(results)  # the key never lands in a report
     ledger = suites["ledger"]
     assert ledger.get("errors") == "1" and ledger.find("testcase/error") is not None
-    assert root.get("tests") == str(rows + 1) and root.get("failures") == "1"
+    assert root.get("tests") == str(rows + 2) and root.get("failures") == "1"
 
 
 def test_markdown_has_a_row_per_operation_and_the_failure_in_full() -> None:
@@ -91,4 +97,10 @@ def test_write_reports_and_verdict(tmp_path: Path) -> None:
     assert verdict(results) == "DOES NOT CONFORM"
     passing = SuiteResult("schema", rows=[CheckRow("schema", "getTenant", 1, 1, 0)])
     assert verdict([passing]) == "CONFORMS"
-    assert verdict([]) == "DOES NOT CONFORM"
+    assert verdict([]) == "INCOMPLETE"  # no suite ran: never a pass
+    never_ran = SuiteResult("schema", rows=[CheckRow("schema", "getTenant")])
+    assert verdict([never_ran]) == "INCOMPLETE"
+    cut_short = SuiteResult("schema", rows=[CheckRow("schema", "getTenant", 1, 1, 0)])
+    cut_short.interrupted = "interrupted by SIGINT after 6.0 s"
+    assert verdict([cut_short]) == "INCOMPLETE"
+    assert verdict([SuiteResult("ledger", error="unreachable")]) == "COULD NOT RUN"
