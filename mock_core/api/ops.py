@@ -18,7 +18,7 @@ from mock_core.api.errors import json_response
 from mock_core.errors import RequestError
 from mock_core.store import queries
 from mock_core.store.engine import schema_is_current
-from mock_core.store.hashchain import verify_chain
+from mock_core.store.rebuild import drift, replay
 
 log = logging.getLogger("mock_core")
 router = APIRouter()
@@ -145,19 +145,19 @@ async def reset_tenant(
 async def verify_tenant(
     tenant_id: TenantPath, _: PlatformDep, settings: SettingsDep, store: StoreDep
 ) -> Response:
-    """Recompute the tenant's hash chain from the stored events."""
+    """Recompute the tenant's hash chain and its projections from the stored events."""
     _admin_enabled(settings)
     with store.read(tenant_id) as conn:
-        tenant = queries.get_tenant(conn, tenant_id)
-        if tenant is None:
+        if not queries.tenant_exists(conn, tenant_id):
             raise RequestError("NOT_FOUND", f"tenant {tenant_id} does not exist")
-        envelopes = queries.all_envelopes(conn, tenant_id)
-    problems = verify_chain(envelopes)
-    if envelopes and envelopes[-1]["hash"] != tenant["lastHash"]:
-        problems.append("the chain head does not match the last event")
+        found = replay(conn, tenant_id)
+        try:
+            problems = drift(conn, found, tenant_id)
+        finally:
+            found.close()
     body = {
         "tenantId": tenant_id,
-        "events": len(envelopes),
+        "events": found.events,
         "ok": not problems,
         "problems": problems[:100],
     }

@@ -106,7 +106,6 @@ _SQL: dict[str, str] = {
     "events_of_entity": f"{_ENVELOPES} AND entity_id = :entity ORDER BY sequence LIMIT :n",
     "events_of_entity_and_type": f"{_ENVELOPES} AND entity_id = :entity AND event_type = :type "
     "ORDER BY sequence LIMIT :n",
-    "all_envelopes": "SELECT envelope FROM events WHERE tenant_id = :t ORDER BY sequence",
 }
 for _name, _listing in _LISTINGS.items():
     _SQL.update(_listing_sql(_name, _listing))
@@ -499,9 +498,3 @@ def tenant_event_page(
     if not rows and not tenant_exists(conn, tenant_id):
         return None
     return _page(rows, limit)
-
-
-def all_envelopes(conn: Connection, tenant_id: str) -> list[dict[str, Any]]:
-    """Every envelope of a tenant, oldest first (for verification and tests)."""
-    rows = _run(conn, "all_envelopes", {"t": tenant_id}).fetchall()
-    return [orjson.loads(envelope) for (envelope,) in rows]

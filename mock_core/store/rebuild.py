@@ -1,0 +1,154 @@
+"""Rebuild the projections from the log, and name every way the live ones drift from it.
+
+`replay` reads each tenant's events in order, checks its hash chain, folds the
+events through `evolve` (which asserts each restated balance) and projects them
+through the same table as the write path (`projections.PROJECTIONS`) into fresh
+tables in an in-memory SQLite database. `drift` compares those rows with the
+live ones, one line per difference; `rebuild` replaces the live rows with them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, create_engine, delete, insert, select, text
+
+from mock_core.core.events import event_from_payload
+from mock_core.core.evolve import evolve
+from mock_core.core.state import TenantState
+from mock_core.store.eventstore import dialect_sql
+from mock_core.store.hashchain import verify_chain
+from mock_core.store.projections import At, Pending, Rows, project
+from mock_core.store.schema import account_events, accounts, customers, products, tenants
+
+# The tables the log determines, with the columns that name a row.
+PROJECTED: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (tenants, ("tenant_id",)),
+    (products, ("tenant_id", "product_code")),
+    (customers, ("tenant_id", "customer_id")),
+    (accounts, ("tenant_id", "account_id")),
+    (account_events, ("tenant_id", "account_id", "sequence")),
+)
+DIFFERENCES_MAX = 1000  # lines named before the rest are only counted
+
+
+@dataclass
+class Replay:
+    """The fresh projections (an in-memory SQLite database) and what the replay found."""
+
+    fresh: Connection
+    tenants: int = 0
+    events: int = 0
+    chain_problems: list[str] = field(default_factory=list)
+    states: dict[str, TenantState] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.fresh.close()
+
+
+def _events(conn: Connection, tenant_id: str | None) -> Iterable[tuple[str, str]]:
+    where = "" if tenant_id is None else " WHERE tenant_id = :t"
+    sql = f"SELECT tenant_id, envelope FROM events{where} ORDER BY tenant_id, sequence"
+    params = {} if tenant_id is None else {"t": tenant_id}
+    yield from conn.execute(text(sql), params)
+
+
+def replay(live: Connection, tenant_id: str | None = None) -> Replay:
+    """Replay the log of `tenant_id` (or every tenant) from `live` into fresh projections."""
+    engine = create_engine("sqlite://")
+    fresh = engine.connect()
+    for table, _ in PROJECTED:
+        table.create(fresh)
+    fresh.commit()
+    driver: Any = fresh.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    cursor = driver.cursor()
+    pending = Pending()
+    rows = Rows(cursor, dialect_sql("named"), pending)
+    found = Replay(fresh)
+    for tenant, stream in itertools.groupby(_events(live, tenant_id), key=lambda r: r[0]):
+        envelopes = [orjson.loads(envelope) for _, envelope in stream]
+        found.tenants += 1
+        found.events += len(envelopes)
+        found.chain_problems += [f"{tenant}: events: {p}" for p in verify_chain(envelopes)]
+        state = found.states[tenant] = TenantState()
+        for envelope in envelopes:
+            try:
+                event = event_from_payload(envelope["eventType"], envelope["payload"])
+                at = At(tenant, envelope["sequence"], envelope["hash"], envelope["occurredAt"])
+                project(event, at, rows)
+                evolve(state, event)
+            except Exception as exc:  # a corrupted event: name it, replay the rest
+                where = f"sequence {envelope.get('sequence')}"
+                found.chain_problems.append(f"{tenant}: events: {where}: cannot replay: {exc!r}")
+        rows.write_touches()
+    pending.flush(cursor, rows.sql)
+    driver.commit()
+    return found
+
+
+def _rows(
+    conn: Connection,
+    table: Table,
+    key: tuple[str, ...],
+    tenant_id: str | None,
+    as_json: bool = False,
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The rows of `table` by key; with `as_json`, the `data` column decoded."""
+    query = select(table).order_by(*(table.c[k] for k in key))
+    if tenant_id is not None:
+        query = query.where(table.c.tenant_id == tenant_id)
+    by_key = {}
+    for row in conn.execute(query).mappings():
+        values = dict(row)
+        if as_json and "data" in values:
+            # The log keeps payloads canonical (keys sorted), the write path as given:
+            # the same JSON, in another key order.
+            values["data"] = orjson.loads(values["data"])
+        by_key[tuple(values[k] for k in key)] = values
+    return by_key
+
+
+def drift(live: Connection, found: Replay, tenant_id: str | None = None) -> list[str]:
+    """Every difference between the live projections and the replayed ones, one line each."""
+    lines = list(found.chain_problems)
+    for table, key in PROJECTED:
+        have = _rows(live, table, key, tenant_id, as_json=True)
+        want = _rows(found.fresh, table, key, tenant_id, as_json=True)
+        for row_key in sorted(have.keys() | want.keys(), key=str):
+            name = f"{row_key[0]}: {table.name}[{'/'.join(str(k) for k in row_key[1:])}]"
+            live_row, log_row = have.get(row_key), want.get(row_key)
+            if log_row is None:
+                lines.append(f"{name}: in the live projection, not in the log")
+            elif live_row is None:
+                lines.append(f"{name}: in the log, missing from the live projection")
+            else:
+                for column, value in log_row.items():
+                    if live_row[column] != value:
+                        lines.append(
+                            f"{name}: {column} is {live_row[column]!r} live, {value!r} from the log"
+                        )
+    if len(lines) > DIFFERENCES_MAX:
+        rest = len(lines) - DIFFERENCES_MAX
+        lines = [*lines[:DIFFERENCES_MAX], f"... and {rest} more differences"]
+    return lines
+
+
+def replace(live: Connection, found: Replay, tenant_id: str | None = None) -> None:
+    """Replace the live projections of `tenant_id` (or every tenant) with the replayed ones.
+
+    The caller holds the transaction on `live` and commits it.
+    """
+    for table, key in PROJECTED:
+        statement = delete(table)
+        if tenant_id is not None:
+            statement = statement.where(table.c.tenant_id == tenant_id)
+        live.execute(statement)
+        values = list(_rows(found.fresh, table, key, tenant_id).values())
+        if values:
+            live.execute(insert(table), values)
