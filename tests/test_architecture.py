@@ -112,3 +112,66 @@ def test_twin_and_contract_suites_use_the_api_only() -> None:
         violations[relative] = bad
     assert violations == {}, f"modules that bypass the API: {violations}"
     assert len(bridges) <= BRIDGES_MAX, f"more than one bridge to the mock: {bridges}"
+
+
+# The mock's own layers, top to bottom: a module may import its own layer and those below.
+MOCK_LAYERS: tuple[tuple[str, ...], ...] = (
+    ("mock_core.__main__", "mock_core.cli", "mock_core.api"),
+    ("mock_core.gateway",),
+    ("mock_core.store", "mock_core.migrations"),
+    ("mock_core.core",),
+    ("mock_core.errors", "mock_core.money", "mock_core.limits", "mock_core.settings"),
+)
+# What the pure core may not reach, whatever the layer rule says.
+CORE_FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "alembic", "httpx", "sqlite3", "psycopg")
+
+
+def _layer(module: str) -> int | None:
+    if module == "mock_core":  # the package itself: its version, `from mock_core import limits`
+        return len(MOCK_LAYERS) - 1
+    for rank, prefixes in enumerate(MOCK_LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    return None
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_violations(module: str, imported: set[str]) -> list[str]:
+    """The imports of `module` that point up the layers (or out of the pure core)."""
+    own = _layer(module)
+    assert own is not None, f"{module} is in no layer of MOCK_LAYERS"
+    found = []
+    for name in sorted(imported):
+        rank = _layer(name)
+        if rank is not None and rank < own:
+            found.append(f"{module} imports {name}, a layer above it")
+        if own == _layer("mock_core.core") and _top(name) in CORE_FORBIDDEN:
+            found.append(f"{module} imports {name}; the core is pure")
+        if _top(name) == "mock_core" and rank is None:
+            found.append(f"{module} imports {name}, which is in no layer")
+    return found
+
+
+def test_the_layer_check_catches_an_upward_import() -> None:
+    assert layer_violations("mock_core.core.decide", {"mock_core.store.eventstore"}) == [
+        "mock_core.core.decide imports mock_core.store.eventstore, a layer above it"
+    ]
+    assert layer_violations("mock_core.store.sqlite", {"mock_core.gateway"})
+    assert layer_violations("mock_core.gateway", {"mock_core.api.parse"})
+    assert layer_violations("mock_core.core.state", {"sqlalchemy"})
+    assert not layer_violations("mock_core.api.app", {"mock_core.gateway", "mock_core.core"})
+
+
+def test_the_mock_imports_only_down_its_layers() -> None:
+    """api -> gateway -> store -> core -> errors/money/limits/settings (docs/architecture.md)."""
+    problems = []
+    for path in sorted((ROOT / "mock_core").rglob("*.py")):
+        if "versions" in path.parts:  # migration scripts: alembic and SQLAlchemy only
+            continue
+        imported = imported_modules(path.read_text(encoding="utf-8"), str(path))
+        problems += layer_violations(_module_name(path), imported)
+    assert problems == []

@@ -26,15 +26,10 @@ from starlette.types import Receive, Scope, Send
 
 from mock_core import limits
 from mock_core.api.auth import KeyRing
+from mock_core.api.errors import INTERNAL_ERROR_BODY, error_reply
 from mock_core.api.observability import Metrics, log_access
 from mock_core.api.parse import parse_command
-from mock_core.errors import (
-    InvariantViolation,
-    MockCoreError,
-    RequestError,
-    error_body,
-    invariant_body,
-)
+from mock_core.errors import MockCoreError, RequestError
 from mock_core.gateway import Gateway, GroupCommitter, Outcome
 
 log = logging.getLogger("mock_core.errors")
@@ -43,9 +38,6 @@ PREFIX = "/v1/tenants/"
 SUFFIX = "/commands"
 _JSON = (b"content-type", b"application/json")
 _REPLAYED = (b"idempotent-replayed", b"true")
-_INTERNAL_ERROR = orjson.dumps(
-    error_body("INTERNAL_ERROR", "the mock failed; this is a bug, please report it")
-)
 
 
 def command_path_tenant(path: str) -> str | None:
@@ -89,18 +81,13 @@ class CommandEndpoint:
                 headers.append(_REPLAYED)
         except MockCoreError as exc:
             facts["outcome"] = exc.code
-            status = exc.status
-            if isinstance(exc, InvariantViolation):
-                body = orjson.dumps(invariant_body(facts.get("command_id"), exc))
-            else:
-                body = orjson.dumps(error_body(exc.code, exc.message, exc.details))
-                if status == 401:
-                    headers.append((b"www-authenticate", b"Bearer"))
+            status, body, extra = error_reply(exc, facts.get("command_id"))
+            headers.extend((name.encode(), value.encode()) for name, value in extra)
         except _Disconnected:
             return
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
-            status, body = 500, _INTERNAL_ERROR
+            status, body = 500, INTERNAL_ERROR_BODY
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -33,7 +33,7 @@ TenantPath = Annotated[str, Path(min_length=1, max_length=200)]
 async def _tenant(tenant_id: TenantPath, request: Request) -> str:
     """The path's tenant, once the caller's key is known to reach it (else 401/403) and
     the query names only parameters the operation defines (else 400)."""
-    request.app.state.keys.require_tenant(request, tenant_id)
+    request.app.state.keys.check_tenant(request.headers.get("authorization"), tenant_id)
     if request.scope.get("query_string"):
         _refuse_unknown_parameters(request)
     return tenant_id
@@ -73,7 +73,8 @@ def _refuse_unknown_parameters(request: Request) -> None:
 
 
 async def _platform(request: Request) -> None:
-    request.app.state.keys.require_platform(request, "use the admin endpoints")
+    keys = request.app.state.keys
+    keys.check_platform(request.headers.get("authorization"), "use the admin endpoints")
 
 
 StoreDep = Annotated[Store, Depends(_store)]

@@ -1,4 +1,9 @@
-"""The one place where errors become replies."""
+"""The one place where errors become replies, for the routes and the command endpoint.
+
+`error_reply` renders a MockCoreError (status, body, headers); the command
+endpoint sends it as plain ASGI, the exception handlers installed here as a
+Response. A failure nobody expected is `INTERNAL_ERROR_BODY`, a 500.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +34,26 @@ def json_response(status: int, body: object, headers: dict[str, str] | None = No
     )
 
 
-def render(request: Request, exc: MockCoreError) -> Response:
-    """Render a MockCoreError as its documented body."""
+INTERNAL_ERROR_BODY = orjson.dumps(
+    error_body("INTERNAL_ERROR", "the mock failed; this is a bug, please report it")
+)
+_CHALLENGE = (("www-authenticate", "Bearer"),)
+
+
+def error_reply(
+    exc: MockCoreError, command_id: str | None
+) -> tuple[int, bytes, tuple[tuple[str, str], ...]]:
+    """A MockCoreError as (status, its documented JSON body, extra headers)."""
     if isinstance(exc, InvariantViolation):
-        command_id = getattr(request.state, "command_id", None)
-        return json_response(exc.status, invariant_body(command_id, exc))
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return json_response(exc.status, error_body(exc.code, exc.message, exc.details), headers)
+        return exc.status, orjson.dumps(invariant_body(command_id, exc)), ()
+    body = orjson.dumps(error_body(exc.code, exc.message, exc.details))
+    return exc.status, body, _CHALLENGE if exc.status == 401 else ()
+
+
+def render(request: Request, exc: MockCoreError) -> Response:
+    """Render a MockCoreError as its documented reply."""
+    status, body, headers = error_reply(exc, getattr(request.state, "command_id", None))
+    return Response(body, status, dict(headers) or None, media_type="application/json")
 
 
 def install(app: FastAPI) -> None:
@@ -72,6 +90,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return json_response(
-            500, error_body("INTERNAL_ERROR", "the mock failed; this is a bug, please report it")
-        )
+        return Response(INTERNAL_ERROR_BODY, 500, media_type="application/json")
