@@ -274,10 +274,22 @@ def _wait_ready(server: Server, path: str, wait_s: float) -> None:
     raise BenchError(f"{server.name} did not answer {path} in {wait_s:.0f} s ({server.log_path})")
 
 
+# The mock's store caches (`MOCK_CORE_CACHES`: `writer_memory,offset_marks`, a subset or
+# `none`), set by `bench.run --mock-caches` to measure what each buys; None: all on.
+MOCK_CACHES: str | None = None
+
+
 def _start(
-    name: str, command: list[str], log_path: Path, port: int, ready_path: str, **kw: Any
+    name: str,
+    command: list[str],
+    log_path: Path,
+    port: int,
+    ready_path: str,
+    env_extra: dict[str, str] | None = None,
+    **kw: Any,
 ) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_CORE_")}
+    env.update(env_extra or {})
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -334,7 +346,10 @@ def start_mock(
         "--no-access-log",
     ]
     name = f"mock ({'postgresql' if database else 'sqlite'}, {workers} worker(s))"
-    return _start(name, command, log_path, port, "/readyz", database=database, workers=workers)
+    env_extra = {"MOCK_CORE_CACHES": MOCK_CACHES} if MOCK_CACHES is not None else None
+    return _start(
+        name, command, log_path, port, "/readyz", env_extra, database=database, workers=workers
+    )
 
 
 def stop_server(server: Server) -> None:

@@ -196,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         "bench/results/quick with --quick)",
     )
     out.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--mock-caches",
+        default=None,
+        help="the mock's store caches: writer_memory,offset_marks (default), a subset, or "
+        "none; to measure what each buys (bench/results/ab-issue13.md)",
+    )
     out.add_argument(
         "--no-install", action="store_true", help="fail instead of installing a missing wrk"
     )
@@ -1075,6 +1081,7 @@ def render_targets(ctx: Context) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    load.MOCK_CACHES = args.mock_caches
     try:
         resolve(args)
         wrk = load.ensure_wrk(install=not args.no_install)

@@ -27,6 +27,7 @@ from mock_core.settings import Settings
 from mock_core.store import eventstore
 from mock_core.store.backends import open_store
 from mock_core.store.engine import make_engine, upgrade
+from mock_core.store.eventstore import Caches
 from mock_core.store.sqlite import SqliteStore
 from tests.mock_core.conftest import KEYS, SAVINGS, TENANT, TXN_BASIC, Api, customer_payload
 
@@ -148,10 +149,13 @@ def _result(outcome: Outcome | Exception) -> Any:
     return orjson.loads(outcome.body)["result"]
 
 
-@pytest.fixture
-def gateway(sqlite_url: str) -> Gateway:
+@pytest.fixture(params=[True, False], ids=["memory", "no-memory"])
+def gateway(sqlite_url: str, request: pytest.FixtureRequest) -> Gateway:
+    """The gateway on SQLite, with the writer's memory and without it (the batch must
+    see its own writes either way)."""
     upgrade(sqlite_url)
-    return Gateway(open_store(make_engine(sqlite_url)))
+    caches = Caches(writer_memory=request.param)
+    return Gateway(open_store(make_engine(sqlite_url), caches))
 
 
 def _balances(gateway: Gateway, *accounts: str) -> list[int]:
