@@ -57,6 +57,7 @@ EXTENSIONS: dict[str, str] = {
     "product_active": "UpsertProduct `active` (inactive products)",
     "product_fields": "UpsertProduct `description`, `purchaseRate`, `cashAdvanceRate`, "
     "`minAge`, `maxAge`",
+    "correlation_header": "`X-Correlation-Id` on a command, echoed as its `correlationId`",
 }
 
 # The marked operations, by operationId.
@@ -98,6 +99,7 @@ PARAMETER_EXTENSIONS: dict[str, str] = {
     "after": "event_cursor",
     "eventType": "tenant_stream",
     "entityId": "tenant_stream",
+    "X-Correlation-Id": "correlation_header",
 }
 HEADER_EXTENSIONS: dict[str, str] = {"idempotent-replayed": "replay_header"}
 
@@ -244,6 +246,7 @@ def offered_by_spec(spec: Mapping[str, Any]) -> dict[str, bool]:
         "product_fields": "description" in product
         and {"purchaseRate", "cashAdvanceRate"} <= interest
         and {"minAge", "maxAge"} <= constraints,
+        "correlation_header": "X-Correlation-Id" in _parameter_names(spec, "post", commands),
     }
 
 
@@ -329,6 +332,21 @@ def probe_extensions(client: httpx.Client) -> dict[str, bool]:
     offered["event_ids"] = isinstance(body.get("eventIds"), list)
     again = send("CreateTenant", create, key)
     offered["replay_header"] = again.headers.get("Idempotent-Replayed") == "true"
+    # Without a spec, the header is offered when a command's reply echoes it (a service
+    # that ignores it cannot be told from one that does not offer it).
+    marker = f"probe-correlation-{uuid.uuid4().hex}"
+    marked = {
+        "productCode": "PROBE_CORRELATION",
+        "name": "Probe",
+        "productType": "DEPOSIT",
+        "interest": {"rate": 0.01},
+    }
+    echoed = client.post(
+        f"{base}/commands",
+        json=_command(tenant, "UpsertProduct", marked, f"probe-{uuid.uuid4().hex}"),
+        headers={"X-Correlation-Id": marker},
+    )
+    offered["correlation_header"] = (_json(echoed) or {}).get("correlationId") == marker
 
     def ok(path: str, **params: Any) -> httpx.Response | None:
         reply = client.get(base + path, params=params or None)

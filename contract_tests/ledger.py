@@ -60,6 +60,7 @@ from hypothesis.stateful import (
 )
 
 from contract_tests.extensions import Extensions, detect_extensions
+from contract_tests.laws import LAW_ROW_EXTENSIONS, LAW_ROWS, run_laws
 from contract_tests.model import (
     INVARIANT_VIOLATION,
     INVARIANTS,
@@ -101,6 +102,7 @@ ROWS: tuple[str, ...] = (
     "replay_header",
     "sequence",
     "hash_chain",
+    *LAW_ROWS,
 )
 # The rows that check an extension: row -> the extensions it needs (the first names it).
 ROW_EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -113,6 +115,7 @@ ROW_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "replay_header": ("replay_header",),
     "sequence": ("sequence", "tenant_stream", "tenant_read"),
     "hash_chain": ("hash_chain", "tenant_stream"),
+    **LAW_ROW_EXTENSIONS,
 }
 
 # Limits, unit last.
@@ -265,8 +268,9 @@ class Wire:
         params: dict[str, Any] | None = None,
         body: bytes | None = None,
         api_key: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Sent:
-        headers = {"Authorization": f"Bearer {api_key or self.target.api_key}"}
+        headers = {"Authorization": f"Bearer {api_key or self.target.api_key}", **(headers or {})}
         if body is not None:
             headers["Content-Type"] = "application/json"
         url = f"/v1{path}"
@@ -289,6 +293,7 @@ class Wire:
         key: str | None,
         timestamp: str = TIMESTAMP,
         api_key: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Sent:
         envelope: dict[str, Any] = {
             "commandId": command_id,
@@ -301,7 +306,11 @@ class Wire:
         if key is not None:
             envelope["idempotencyKey"] = key
         return self._send(
-            "POST", f"/tenants/{tenant_id}/commands", body=orjson.dumps(envelope), api_key=api_key
+            "POST",
+            f"/tenants/{tenant_id}/commands",
+            body=orjson.dumps(envelope),
+            api_key=api_key,
+            headers=headers,
         )
 
     def get(self, path: str, api_key: str | None = None, **params: Any) -> Sent:
@@ -628,6 +637,8 @@ def build_machine(
             self.first_accounts: list[AccountRef] | None = None
             self.checked = 0  # steps verified so far
             self.made = {"tenants": 0, "products": 0, "customers": 0, "accounts": 0}
+            # The ids the service made (customerId, accountId, entryId): "tenant/id".
+            self.made_ids: dict[str, list[str]] = {}
             self.trail: list[str] = ["setup"]  # this example's steps, for the report
             checks.trail = self.trail
 
@@ -635,6 +646,14 @@ def build_machine(
 
         def new_tenant_code(self) -> str:
             return f"CT_{run_id}_{next(serial)}"
+
+        def serial_number(self) -> int:
+            return next(serial)
+
+        def laws(self) -> None:
+            """The scripted laws (contract_tests.laws), on tenants of their own."""
+            self.trail[:] = ["scripted laws"]
+            run_laws(self, wire, checks, ext)
 
         def send(
             self,
@@ -646,8 +665,14 @@ def build_machine(
             key: str | None = None,
             command_id: str | None = None,
             timestamp: str = TIMESTAMP,
+            row: str | None = None,
+            correlation: str | None = None,
         ) -> tuple[Outcome, Any]:
-            """Send one command, check the reply against the model, fold it in."""
+            """Send one command, check the reply against the model, fold it in.
+
+            `row`: the row a wrong reply fails (default: the reply's own row);
+            `correlation`: an X-Correlation-Id to send, which the reply must echo.
+            """
             command_id = command_id or str(uuid.uuid4())
             if key is None and key_mode == "rejected" and self.rejected_keys.get(tenant):
                 # A refused command is not remembered: its key may be used again.
@@ -657,11 +682,20 @@ def build_machine(
             dedup = key if key is not None else command_id
             on = date.fromisoformat(timestamp[:10])
             outcome = self.model.expect(tenant, command_type, payload, dedup_key=dedup, on=on)
+            headers = {"X-Correlation-Id": correlation} if correlation is not None else None
             sent = wire.command(
-                tenant, command_type, payload, command_id=command_id, key=key, timestamp=timestamp
+                tenant,
+                command_type,
+                payload,
+                command_id=command_id,
+                key=key,
+                timestamp=timestamp,
+                headers=headers,
             )
             self.touch(tenant, command_type, payload)
-            body = self.check_reply(outcome, sent, tenant, command_type, command_id)
+            body = self.check_reply(
+                outcome, sent, tenant, command_type, command_id, row=row, correlation=correlation
+            )
             if outcome.fresh:
                 self.fold(tenant, command_type, payload, dedup, command_id, sent, body, key)
             elif outcome.status != 202 and key is not None:
@@ -684,18 +718,31 @@ def build_machine(
                             view.suspects.add(str(named))
 
         def check_reply(
-            self, outcome: Outcome, sent: Sent, tenant: str, command_type: str, command_id: str
+            self,
+            outcome: Outcome,
+            sent: Sent,
+            tenant: str,
+            command_type: str,
+            command_id: str,
+            *,
+            row: str | None = None,
+            correlation: str | None = None,
         ) -> Any:
+            law = row
             row = reply_row(outcome, command_type)
-            problem, where = reply_problem(outcome, sent, tenant, command_type, command_id, ext)
+            problem, where = reply_problem(
+                outcome, sent, tenant, command_type, command_id, ext, correlation
+            )
             if problem is not None:
                 checks.fail(
-                    where or row,
+                    law or where or row,
                     f"{command_type} on {tenant}: expected {outcome.describe()}, got "
                     f"{sent.summary()}: {problem}",
                     sent.curl(),
                 )
             checks.ok(row)
+            if law is not None:
+                checks.ok(law)
             for name in extension_rows(outcome, ext):
                 checks.ok(name)
             return sent.json()
@@ -721,6 +768,9 @@ def build_machine(
                 reply=sent.response.content,
                 result=reply_ids(body, command_type),
             )
+            for name, value in reply_ids(body, command_type).items():
+                if name != "tenantId" and name != "productCode":
+                    self.made_ids.setdefault(name, []).append(f"{tenant}/{value}")
             view = self.views.setdefault(tenant, TenantView())
             ids = list(body["eventIds"]) if ext["event_ids"] else None
             group = Group(command_id, ids, events, f"{command_type} {dedup}")
@@ -1741,6 +1791,7 @@ def reply_problem(
     command_type: str,
     command_id: str,
     ext: Extensions | None = None,
+    correlation: str | None = None,
 ) -> tuple[str | None, str | None]:
     """How a command's reply differs from what the model says it must be, and the row
     of an extension that is wrong (None: the reply's own row); (None, None) when right."""
@@ -1770,7 +1821,12 @@ def reply_problem(
             return f"CommandAccepted lacks {', '.join(missing)}", None
         if body["commandId"] != command_id or body["status"] != "ACCEPTED":
             return f"commandId/status are {body['commandId']}/{body['status']}", None
-        if body["correlationId"] != command_id:
+        if correlation is not None and body["correlationId"] != correlation:
+            return (
+                f"correlationId is {body['correlationId']!r}, not the X-Correlation-Id "
+                f"{correlation!r} the command was sent with"
+            ), None
+        if correlation is None and body["correlationId"] != command_id:
             return "correlationId must default to the commandId", None
         ids = reply_ids(body, command_type)
         if ids.get("tenantId") != tenant:
@@ -2108,6 +2164,10 @@ def run_ledger_suite(
                 suppress_health_check=list(HealthCheck),
                 print_blob=False,
             )
+            stage = "laws"
+            laws: Any = scripted()  # a fresh machine, outside Hypothesis
+            laws.laws()
+            stage = "exploration"
             with with_reporter(lambda _: None), shrink_budget(shrink_seconds):
                 run_state_machine_as_test(machine, settings=config)
             stage = "scripted"
@@ -2139,6 +2199,8 @@ def run_ledger_suite(
             example = "minimal example" if shrink else "example"
             if stage == "scripted":
                 example = "scripted sequence"
+            elif stage == "laws":
+                example = "scripted laws"
             row.first_failure = (
                 f"{found.message} ({example}, seed {seed}: {len(found.trail)} steps: {trail})"
             )

@@ -111,7 +111,12 @@ def number_to_minor(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"not a JSON number: {value!r}")
     amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return int(amount.scaleb(minor_digits).to_integral_value())
+    scaled = amount.scaleb(minor_digits)
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        # 0.30000000000000004 is what a service summing binary floats writes: never
+        # rounded to the cent here, or the drift would pass.
+        raise ValueError(f"{value!r} is not a whole number of cents")
+    return int(scaled)
 
 
 def given(mapping: Any, name: str) -> Any:

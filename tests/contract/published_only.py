@@ -150,7 +150,9 @@ class PublishedOnly:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app(scope, _replay_body(request), capture)
+        # X-Correlation-Id is an extension: the published service ignores it.
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-correlation-id"]
+        await self.app({**scope, "headers": headers}, _replay_body(request), capture)
         return start["status"], list(start.get("headers", [])), b"".join(chunks)
 
     def refuse(self, scope: Scope, request: bytes) -> tuple[int, list[Any], bytes] | None:

@@ -21,6 +21,21 @@ from tests.contract.broken import VARIANTS, broken_target
 # (variant, suite, caught by, seconds), filled by the tests and printed at the end.
 CAUGHT: list[tuple[str, str, str, float]] = []
 SCHEMA_SHAPED = [name for name, variant in VARIANTS.items() if variant.schema_checks]
+# The defects of issue 12, each caught by one scripted law (contract_tests/laws.py),
+# deterministically: the laws run first, at every seed.
+LAW_CAUGHT = {
+    "page_skips_item": "paging",
+    "last_page_short": "paging",
+    "total_ignores_filter": "list_total",
+    "customers_by_name": "list_order",
+    "duplicate_event_id": "unique_ids",
+    "non_jcs_hash": "canonical_json",
+    "last_sequence_lags": "derived_fields",
+    "tenant_case_insensitive": "identifier_case",
+    "idempotency_per_service": "idempotency_scope",
+    "correlation_not_echoed": "correlation_header",
+    "float_balances": "exact_money",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -85,8 +100,24 @@ def test_every_defect_of_the_issue_has_a_variant() -> None:
         "missing_field",
         "server_error_on_bad_input",
         "wrong_status",
+        *LAW_CAUGHT,
     }
     assert {v.built_by for v in VARIANTS.values()} == {"middleware", "patch"}
+
+
+@pytest.mark.parametrize("seed", [7, 1234])
+@pytest.mark.parametrize("name", list(LAW_CAUGHT))
+def test_each_law_catches_its_variant_at_any_seed(name: str, seed: int) -> None:
+    """The law's catching input is scripted: the same row fails, in the scripted laws,
+    whatever the seed (bench/law_runs.py repeats this 10 times per variant)."""
+    started = time.perf_counter()
+    with broken_target(name) as target:
+        result = run_ledger_suite(target, seed=seed, max_examples=30, steps=30, shrink=False)
+    seconds = time.perf_counter() - started
+    failed = [row for row in result.rows if row.failed]
+    assert [row.name for row in failed] == [LAW_CAUGHT[name]], [r.first_failure for r in failed]
+    assert f"scripted laws, seed {seed}" in (failed[0].first_failure or "")
+    assert seconds < 30
 
 
 def test_a_wrong_extension_is_caught_in_its_extension_row() -> None:
