@@ -1,6 +1,7 @@
 """The twin and the contract suites talk to a service through its API only.
 
-Nothing under `twin/` or `contract_tests/` imports the mock, SQLAlchemy, Alembic
+Nothing under `twin/`, `contract_tests/` or the client kit `turingcore_client/` imports
+the mock, SQLAlchemy, Alembic
 or a database driver, statically or through importlib. The one allowed bridge is
 a single module of `contract_tests/` (the one that binds the suite to the
 in-process mock); the tests under `tests/` may import the mock freely.
@@ -14,7 +15,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ("twin", "contract_tests")
+CHECKED = ("twin", "contract_tests", "turingcore_client")
 FORBIDDEN = (
     "mock_core",
     "sqlalchemy",
@@ -175,3 +176,32 @@ def test_the_mock_imports_only_down_its_layers() -> None:
         imported = imported_modules(path.read_text(encoding="utf-8"), str(path))
         problems += layer_violations(_module_name(path), imported)
     assert problems == []
+
+
+# The client kit sits below the twin and the suites and beside the mock: it imports none
+# of them, and the mock does not import it (the mock is a service, the kit its client).
+KIT_FORBIDDEN = ("mock_core", "twin", "contract_tests")
+
+
+def kit_violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    """The imports under `package` of a top-level package in `forbidden`."""
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for name in sorted(imported_modules(path.read_text(encoding="utf-8"), str(path))):
+            if _top(name) in forbidden:
+                found.append(f"{path.relative_to(ROOT).as_posix()} imports {name}")
+    return found
+
+
+def test_the_kit_imports_neither_the_mock_nor_its_users() -> None:
+    assert (ROOT / "turingcore_client").is_dir(), "turingcore_client/ not found"
+    assert kit_violations("turingcore_client", KIT_FORBIDDEN) == []
+
+
+def test_the_mock_does_not_import_the_kit() -> None:
+    assert kit_violations("mock_core", ("turingcore_client",)) == []
+
+
+def test_the_kit_check_catches_a_forbidden_import() -> None:
+    source = "from twin.cli import main\nimport turingcore_client.money\n"
+    assert {_top(n) for n in imported_modules(source)} & set(KIT_FORBIDDEN) == {"twin"}

@@ -13,8 +13,6 @@ import importlib.metadata
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,14 +25,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from twin.client import (
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    ApiError,
-    NotFoundError,
-    ServiceUnreachableError,
-    TuringCoreClient,
-)
+from turingcore_client.client import ENV_API_KEY, ENV_BASE_URL, TuringCoreClient
+from turingcore_client.errors import ApiError, NotFoundError, ServiceUnreachableError
+from turingcore_client.serving import MockStartError, start_mock, stop_mock
 from twin.digest import state_digest
 from twin.invariants import (
     DEFAULT_PROBE_TENANT,
@@ -388,73 +381,6 @@ def cmd_reset(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_mock(
-    database_path: Path,
-    log_path: Path,
-    *,
-    api_keys: str,
-    port: int | None = None,
-    wait_s: float = 30.0,
-    extra_args: Sequence[str] = (),
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `python -m mock_core serve` on a free 127.0.0.1 port; wait for /healthz.
-
-    Returns the process and the base URL. Raises UsageError if it does not come up.
-    """
-    port = port or _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "mock_core",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--database-url",
-        f"sqlite:///{database_path}",
-        "--api-keys",
-        api_keys,
-        *extra_args,
-    ]
-    log = log_path.open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    probe = TuringCoreClient(base_url, "none", retries=0, timeout=2.0)
-    deadline = time.monotonic() + wait_s
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                tail = log_path.read_text(errors="replace")[-2000:]
-                raise UsageError(f"the mock exited with {process.returncode}:\n{tail}")
-            if probe.healthz():
-                return process, base_url
-            time.sleep(0.1)
-    finally:
-        probe.close()
-    stop_mock(process)
-    raise UsageError(f"the mock did not answer /healthz within {wait_s:.0f} s (log: {log_path})")
-
-
-def stop_mock(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the server we started, then kill it if it lingers."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     platform_key = "dev-platform-key"
     probe_tenant = DEFAULT_PROBE_TENANT
@@ -464,9 +390,12 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         database = workdir / "mock-core.db"
         server_log = workdir / "mock-core.log"
         console.print(f"starting the mock on a temporary SQLite file ({database})")
-        process, base_url = start_mock(
-            database, server_log, api_keys=api_keys, extra_args=["--no-access-log"]
-        )
+        args_mock = ["--database-url", f"sqlite:///{database}", "--api-keys", api_keys]
+        with server_log.open("w+b") as log:
+            try:
+                process, base_url = start_mock([*args_mock, "--no-access-log"], log=log)
+            except MockStartError as exc:
+                raise UsageError(str(exc)) from None
         try:
             console.print(f"mock up at {base_url}/v1")
             with TuringCoreClient(base_url, platform_key, timeout=args.timeout) as client:

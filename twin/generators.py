@@ -57,6 +57,8 @@ from zoneinfo import ZoneInfo
 import orjson
 from faker import Faker
 
+from turingcore_client.contract import gl_accounts
+from turingcore_client.money import minor_units
 from twin.config import (
     ProductConfig,
     ScenarioConfig,
@@ -65,11 +67,11 @@ from twin.config import (
     customers_count_max,
     scenario_days_max,
 )
-from twin.model import LedgerAccount, Member, minor_units
+from twin.model import LedgerAccount, Member
 
 __all__ = [
     "COMMAND_ID_NAMESPACE",
-    "GL_ACCOUNTS",
+    "GL_ROLES",
     "TENANT_LANE",
     "PlannedCommand",
     "ScenarioPlan",
@@ -87,19 +89,15 @@ GL_BPAY_CLEARING = "GL_BPAY_CLEARING"
 GL_NPP_CLEARING = "GL_NPP_CLEARING"
 GL_ATM_CLEARING = "GL_ATM_CLEARING"
 GL_LOAN_FUNDING = "GL_LOAN_FUNDING"
-# The chart CreateTenant opens (CONTRACT.md); the ids are the codes.
-GL_ACCOUNTS = (
+# The GL accounts the plan posts to, each by its role; all in the contract's chart
+# (`turingcore_client.contract.gl_accounts()`, checked by plan_scenario).
+GL_ROLES = (
     GL_SALARY_CLEARING,
     GL_CARD_CLEARING,
     GL_BPAY_CLEARING,
     GL_NPP_CLEARING,
     GL_ATM_CLEARING,
-    "GL_DIRECT_ENTRY_CLEARING",
-    "GL_INITIAL_DEPOSIT_CLEARING",
     GL_LOAN_FUNDING,
-    "GL_INTEREST",
-    "GL_FEES",
-    "GL_SUSPENSE",
 )
 # Every synthetic member's riskProfile: the published example's segment, and a KYC
 # status that says the check was simulated.
@@ -435,6 +433,8 @@ def plan_scenario(
     Returns the ScenarioPlan.
     """
     check_scenario_against_tenant(scenario, tenant)
+    unknown = sorted(set(GL_ROLES) - set(gl_accounts()))
+    assert not unknown, f"GL accounts the contract's chart does not open: {unknown}"
     n_customers = scenario.customers.count if customers is None else customers
     n_days = scenario.timeline.days if days is None else days
     if not 1 <= n_customers <= customers_count_max:

@@ -18,18 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
 
+from turingcore_client.money import minor_units
 from twin.config import ProductConfig
 
-__all__ = ["LedgerAccount", "Member", "minor_units"]
-
-_HUNDRED = Decimal(100)
-
-
-def minor_units(amount: Decimal) -> int:
-    """Dollars and cents as an integer number of cents."""
-    return int((amount * _HUNDRED).to_integral_value(rounding=ROUND_HALF_EVEN))
+__all__ = ["LedgerAccount", "Member"]
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.twin.conftest import PLATFORM_KEY
-from twin.cli import start_mock, stop_mock
+from turingcore_client.serving import start_mock, stop_mock
 
 SCOPED_KEY = "scoped-key-cu-digital"
 KEYS = f"{PLATFORM_KEY}=*;{SCOPED_KEY}=CU_DIGITAL"
@@ -28,7 +28,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "published-examples.js
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("cli-errors")
-    process, url = start_mock(tmp / "db.sqlite", tmp / "server.log", api_keys=KEYS)
+    args = ["--database-url", f"sqlite:///{tmp / 'db.sqlite'}", "--api-keys", KEYS]
+    with (tmp / "server.log").open("w+b") as log:
+        process, url = start_mock(args, log=log)
     try:
         yield url
     finally:

@@ -8,14 +8,14 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from twin.client import (
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.errors import (
     ApiError,
     InvariantViolationError,
-    LatencyStats,
     NotFoundError,
     ServiceUnreachableError,
-    TuringCoreClient,
 )
+from turingcore_client.replies import LatencyStats
 
 ACCEPTED = {
     "commandId": "c0",

@@ -1,10 +1,10 @@
 """The inspection's fast paths equal the slow, obvious ones.
 
-- `twin.digest.canonical_json` (orjson's sorted output where it is provably RFC 8785,
-  rewritten or handed to `rfc8785` where not) is byte for byte `rfc8785.dumps`, on
-  generated JSON values and on each case where plain orjson differs;
-- `_cents` (amounts as integer cents where exact) is `Decimal(repr(x)) * 100`;
-- the `Fetcher` (several GETs in flight on raw keep-alive connections) hands every
+- `turingcore_client.canonical.canonical_json` (orjson's sorted output where it is
+  provably RFC 8785, rewritten or handed to `rfc8785` where not) is byte for byte
+  `rfc8785.dumps`, on generated JSON values and on each case where plain orjson differs;
+- `money.cents` (amounts as integer cents where exact) is `Decimal(repr(x)) * 100`;
+- the multiplexer (several GETs in flight on raw keep-alive connections) hands every
   reply to the callback of its request, whatever the server does with the
   connections, and goes through the client's retries for a failed one.
 """
@@ -26,9 +26,13 @@ from hypothesis import strategies as st
 
 from tests.twin import test_wire
 from tests.twin.test_wire import CLOSE, Action, Script, ScriptedServer, Seen, reply_bytes
-from twin.client import TuringCoreClient
-from twin.digest import canonical_json, event_hash
-from twin.invariants import ACCOUNTS, PROBES, STREAM, Fetcher, _cents
+from turingcore_client.canonical import canonical_json, event_hash
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.money import cents as _cents
+from turingcore_client.replies import parse_body
+from turingcore_client.wire import WireReply
+
+STREAM, ACCOUNTS, PROBES = range(3)  # the inspection's priorities
 
 # ------------------------------------------------------------------ canonical JSON
 
@@ -168,18 +172,18 @@ scripted = test_wire.scripted  # the scripted-server fixture
 def _fetch_all(
     client: TuringCoreClient, jobs: list[tuple[str, int]], connections: int = 3
 ) -> list[tuple[str, int, Any]]:
-    fetcher = Fetcher(client, connections)
+    mux = client.multiplexer(connections)
     got: list[tuple[str, int, Any]] = []
     try:
         for path, priority in jobs:
 
-            def done(status: int, body: Any, path: str = path) -> None:
-                got.append((path, status, body))
+            def done(wire: WireReply, attempts: int, path: str = path) -> None:
+                got.append((path, wire.status, parse_body(wire.content)))
 
-            fetcher.get(client, path, None, done, priority)
-        fetcher.run_until(lambda: len(got) == len(jobs))
+            mux.submit(client.get_request(path, None, done, priority))
+        mux.run_until(lambda: len(got) == len(jobs))
     finally:
-        fetcher.close()
+        mux.close()
     return got
 
 

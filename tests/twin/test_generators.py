@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from turingcore_client.contract import gl_accounts
 from twin.config import ConfigError, ScenarioConfig, TenantConfig, load_scenario_and_tenant
 from twin.generators import (
     COMMAND_ID_NAMESPACE,
@@ -28,20 +29,8 @@ from twin.generators import (
 )
 
 SYDNEY = ZoneInfo("Australia/Sydney")
-# The GL chart CreateTenant opens (CONTRACT.md): no bounds.
-GL_CHART = {
-    "GL_SALARY_CLEARING",
-    "GL_CARD_CLEARING",
-    "GL_BPAY_CLEARING",
-    "GL_NPP_CLEARING",
-    "GL_ATM_CLEARING",
-    "GL_DIRECT_ENTRY_CLEARING",
-    "GL_INITIAL_DEPOSIT_CLEARING",
-    "GL_LOAN_FUNDING",
-    "GL_INTEREST",
-    "GL_FEES",
-    "GL_SUSPENSE",
-}
+# The GL chart CreateTenant opens (read from the spec): no bounds.
+GL_CHART = set(gl_accounts())
 # Australia Post's postcode ranges by state (delivery and PO box), inclusive.
 POSTCODES = {
     "NSW": [(1000, 2599), (2619, 2899), (2921, 2999)],

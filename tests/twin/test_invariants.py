@@ -26,8 +26,8 @@ from tests.twin.conftest import (
     make_plan,
     mock_app,
 )
-from twin.client import TuringCoreClient
-from twin.digest import GENESIS_HASH, canonical_json, event_hash
+from turingcore_client.canonical import GENESIS_HASH, canonical_json, event_hash
+from turingcore_client.client import TuringCoreClient
 from twin.invariants import FAIL, PASS, SKIP, CheckResult, inspect_tenant
 from twin.runner import ScenarioRunner
 
@@ -442,7 +442,8 @@ def test_small_pages_are_read_exactly(
     healthy: tuple[SyncASGITransport, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pages of 10: the pages after=10, 20, ... are asked for ahead and used."""
-    monkeypatch.setattr("twin.invariants.PAGE_SIZE_MAX", 10)
+    monkeypatch.setattr("twin.invariants.stream.PAGE_SIZE_MAX", 10)
+    monkeypatch.setattr("twin.invariants.derivability.PAGE_SIZE_MAX", 10)
     asked: list[str] = []
 
     def note(request: httpx.Request) -> httpx.Request:
@@ -462,7 +463,8 @@ def test_pages_shorter_than_asked_are_followed_by_their_cursor(
     """A service that caps pages at 7: the guessed pages (after=10, 20...) are not the
     ones the cursor names, so they are dropped and the stream is paged as one reader
     would page it, every event once."""
-    monkeypatch.setattr("twin.invariants.PAGE_SIZE_MAX", 10)
+    monkeypatch.setattr("twin.invariants.stream.PAGE_SIZE_MAX", 10)
+    monkeypatch.setattr("twin.invariants.derivability.PAGE_SIZE_MAX", 10)
 
     def cap(request: httpx.Request) -> httpx.Request:
         if _tenant_stream(request) or _account_stream(request):

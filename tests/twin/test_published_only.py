@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.twin.conftest import PLATFORM_KEY, SyncASGITransport, mock_app
-from twin.client import TuringCoreClient
+from turingcore_client.client import TuringCoreClient
 from twin.config import load_scenario_and_tenant
 from twin.digest import is_gl, state_digest
 from twin.generators import ScenarioPlan, plan_scenario

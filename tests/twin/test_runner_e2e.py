@@ -20,12 +20,17 @@ import httpx
 import pytest
 
 from tests.twin.conftest import API_KEYS, ISOLATION_KEY, PLATFORM_KEY, make_plan
-from twin.cli import _free_port, main, start_mock, stop_mock
-from twin.client import TuringCoreClient
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.serving import free_port, start_mock, stop_mock
+from twin.cli import main
 from twin.runner import RunnerError, ScenarioRunner, read_run_log
 
 SIZE = ["--customers", "20", "--days", "5", "--seed", "42"]
 GATEWAY = re.compile(r"^/v1/tenants/[A-Z0-9_]+/commands$")
+
+
+def mock_args(database: Path) -> list[str]:
+    return ["--database-url", f"sqlite:///{database}", "--api-keys", API_KEYS]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +38,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     pytest.importorskip("mock_core.cli")
     tmp = tmp_path_factory.mktemp("mock")
     log = tmp / "server.log"
-    process, base_url = start_mock(tmp / "db.sqlite", log, api_keys=API_KEYS)
+    with log.open("w+b") as out:
+        process, base_url = start_mock(mock_args(tmp / "db.sqlite"), log=out)
     try:
         yield base_url, log
     finally:
@@ -139,12 +145,9 @@ def test_every_write_goes_to_the_command_gateway(runs: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_reset_is_refused_by_a_service_without_the_admin_endpoint(tmp_path: Path) -> None:
-    process, base_url = start_mock(
-        tmp_path / "db.sqlite",
-        tmp_path / "log",
-        api_keys=API_KEYS,
-        extra_args=["--no-admin", "--no-access-log"],
-    )
+    with (tmp_path / "log").open("w+b") as out:
+        args = [*mock_args(tmp_path / "db.sqlite"), "--no-admin", "--no-access-log"]
+        process, base_url = start_mock(args, log=out)
     try:
         with TuringCoreClient(base_url, PLATFORM_KEY) as client:
             client.create_tenant("T_NOADMIN", "No admin")
@@ -154,7 +157,7 @@ def test_reset_is_refused_by_a_service_without_the_admin_endpoint(tmp_path: Path
 
 
 def test_unreachable_service_and_bad_scenario_exit_2(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     assert main(["inspect", "CU_DIGITAL", "--base-url", url]) == 2
     assert main(["run", "no-such-scenario", "--base-url", url, "--output", str(tmp_path)]) == 2
 

@@ -15,14 +15,10 @@ from typing import Any
 
 import pytest
 
-from twin.client import (
-    CommandReply,
-    CommandRequest,
-    Lane,
-    ServiceUnreachableError,
-    TuringCoreClient,
-)
-from twin.wire import IncompleteResponse, ProtocolError, ResponseParser, WireReply
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.errors import ServiceUnreachableError
+from turingcore_client.replies import CommandReply, CommandRequest, Lane
+from turingcore_client.wire import IncompleteResponse, ProtocolError, ResponseParser, WireReply
 
 KEY = "key-123456"
 
@@ -684,7 +680,7 @@ def test_the_runner_over_the_multiplexer_keeps_lanes_refs_and_days(
 
 
 def test_resolve_copies_only_what_holds_a_ref() -> None:
-    from twin.runner import RefTable
+    from turingcore_client.refs import RefTable
 
     refs = RefTable()
     refs.set("account:C1:TXN", "ACC-1")

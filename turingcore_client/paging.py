@@ -1,0 +1,48 @@
+"""Paging, the contract's two ways: offset pages (customers, accounts) and cursor pages
+(event streams).
+
+Offset lists reply `{<items>, total, limit, offset}`: pages of `limit` after skipping
+`offset` concatenate to the whole list. Event reads reply `{events, nextCursor}`:
+the next page is `after=nextCursor`, and a null cursor ends the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+# The API's largest page (`Limit`'s maximum; tests/twin/test_kit.py keeps it equal to
+# the spec's). A constant, so that it can be a default argument.
+PAGE_SIZE_MAX = 1000
+
+Page = Mapping[str, Any]
+
+
+def offset_items(
+    fetch: Callable[[int], Page], key: str, first: Page | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item under `key` of the pages `fetch(offset)` returns, from offset 0 (or
+    from `first`, the page at offset 0 already read), until `total` is reached or a
+    page comes back empty."""
+    offset = 0
+    page = first
+    while True:
+        if page is None:
+            page = fetch(offset)
+        items = page.get(key, [])
+        yield from items
+        offset += len(items)
+        if not items or offset >= int(page.get("total", 0)):
+            return
+        page = None
+
+
+def cursor_events(fetch: Callable[[int], Page], after: int = 0) -> Iterator[dict[str, Any]]:
+    """Every event of the pages `fetch(after)` returns, following `nextCursor`."""
+    while True:
+        page = fetch(after)
+        yield from page.get("events", [])
+        cursor = page.get("nextCursor")
+        if cursor is None:
+            return
+        after = int(cursor)

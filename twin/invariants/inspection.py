@@ -1,0 +1,151 @@
+"""What the checks share: the client, the tenant, snapshots fetched once, the run log,
+and one multiplexer for every read made in the background of the checks' own work."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.errors import ApiError
+from turingcore_client.mux import Multiplexer
+from turingcore_client.replies import parse_body
+from turingcore_client.wire import WireReply
+from twin.invariants.run_log import RunLog
+
+if TYPE_CHECKING:
+    from twin.invariants.derivability import Folds
+    from twin.invariants.isolation import IsolationStart
+    from twin.invariants.stream import StreamFacts
+
+DEFAULT_PROBE_TENANT = "ISOLATION_PROBE_TWIN"
+ENV_ISOLATION_KEY = "TURINGCORE_ISOLATION_API_KEY"
+ENV_ISOLATION_TENANT = "TURINGCORE_ISOLATION_TENANT"
+# Requests in flight at once (never more than --concurrency). The service answers one
+# request at a time on its core; a few in flight keep it busy while the twin checks
+# replies on the other. Chosen by measurement (docs/twin.md).
+FETCH_CONNECTIONS = 8
+PAGES_AHEAD = 3  # tenant-stream pages asked for ahead of the one being checked
+PUMP_EVERY = 128  # events (or log records) checked between two looks at the replies
+STREAM, ACCOUNTS, PROBES = range(3)  # request priorities: the tenant stream goes first
+Callback = Callable[[int, Any], None]  # (status, parsed body), run on the main thread
+
+
+class Inspection:
+    """What the checks share: the client, the tenant, cached snapshots, the multiplexer
+    of the background reads, and the work started ahead (account folds, isolation
+    probes). The checks' modules import this one; it reaches theirs only inside the
+    methods that start their work, so that neither import needs the other first."""
+
+    def __init__(
+        self,
+        client: TuringCoreClient,
+        tenant_id: str,
+        *,
+        run_log: RunLog | Path | Sequence[Mapping[str, Any]] | None = None,
+        isolation_client: TuringCoreClient | None = None,
+        probe_tenant: str = DEFAULT_PROBE_TENANT,
+        idempotency_sample: int = 200,
+        concurrency: int = 4,
+    ) -> None:
+        self.client = client
+        self.tenant_id = tenant_id
+        self.run_log = run_log if isinstance(run_log, RunLog | None) else RunLog(run_log)
+        self.isolation_client = isolation_client
+        self.probe_tenant = probe_tenant
+        self.idempotency_sample = idempotency_sample
+        self.concurrency = max(1, concurrency)
+        self._mux: Multiplexer | None = None
+        self._stream: StreamFacts | None = None
+        self._accounts: list[dict[str, Any]] | None = None
+        self._customers: list[dict[str, Any]] | None = None
+        self._folds: Folds | None = None
+        self._isolation: IsolationStart | None = None
+
+    def tenant(self) -> dict[str, Any]:
+        return self.client.get_tenant(self.tenant_id)
+
+    def last_sequence(self, tenant_id: str | None = None) -> int:
+        return int(self.client.get_tenant(tenant_id or self.tenant_id).get("lastSequence", 0))
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account, member and GL, fetched once."""
+        if self._accounts is None:
+            self._accounts = list(self.client.iter_ledger_accounts(self.tenant_id))
+        return self._accounts
+
+    def customers(self) -> list[dict[str, Any]]:
+        if self._customers is None:
+            self._customers = list(self.client.iter_customers(self.tenant_id))
+        return self._customers
+
+    def stream(self) -> StreamFacts:
+        """The tenant's stream, read and checked once (see `read_stream`)."""
+        if self._stream is None:
+            from twin.invariants.stream import read_stream
+
+            self._stream = read_stream(self)
+        return self._stream
+
+    @property
+    def mux(self) -> Multiplexer:
+        """The one multiplexer of every background read (up to FETCH_CONNECTIONS)."""
+        if self._mux is None:
+            self._mux = self.client.multiplexer(min(self.concurrency, FETCH_CONNECTIONS))
+        return self._mux
+
+    def get(
+        self,
+        client: TuringCoreClient,
+        path: str,
+        params: dict[str, Any] | None,
+        callback: Callback,
+        priority: int,
+    ) -> None:
+        """Queue a GET of `path` (from the service root) with `client`'s key; `callback`
+        gets the final status and parsed body, on this thread, inside a pump."""
+
+        def done(wire: WireReply, attempts: int) -> None:
+            callback(wire.status, parse_body(wire.content))
+
+        self.mux.submit(client.get_request(path, params, done, priority))
+
+    def pump(self) -> None:
+        """Between two pieces of CPU work: handle the replies that came back."""
+        if self._mux is not None and self._mux.busy:
+            self._mux.pump(0.0)
+
+    def begin(self, names: Iterable[str]) -> None:
+        """Start the background work of the checks in `names` (account streams, the
+        isolation probes) so that the service answers it while the twin reads the
+        tenant stream. A reply that fails here is met again, and reported, by its
+        check."""
+        wanted = set(names)
+        with contextlib.suppress(ApiError):
+            if "balance_derivability" in wanted:
+                self.folds()
+            if "tenant_isolation" in wanted and self.isolation_client is not None:
+                self.isolation_start()
+
+    def folds(self) -> Folds:
+        """Every account's event stream, fetched page by page and folded as it arrives."""
+        if self._folds is None:
+            from twin.invariants.derivability import Folds
+
+            self._folds = Folds(self, self.accounts())
+        return self._folds
+
+    def isolation_start(self) -> IsolationStart:
+        if self._isolation is None:
+            from twin.invariants.isolation import IsolationStart
+
+            assert self.isolation_client is not None
+            self._isolation = IsolationStart(self, self.isolation_client)
+        return self._isolation
+
+    def close(self) -> None:
+        if self._mux is not None:
+            self._mux.close()
+            self._mux = None

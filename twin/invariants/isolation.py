@@ -1,0 +1,224 @@
+"""tenant_isolation: a key scoped to another tenant sees and touches nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.envelope import build_envelope
+from twin.digest import is_gl
+from twin.invariants.inspection import ENV_ISOLATION_KEY, PROBES, Inspection
+from twin.invariants.registry import check
+from twin.invariants.results import SKIP, CheckResult
+
+
+def _probe_tenant_ready(ctx: Inspection, iso: TuringCoreClient, result: CheckResult) -> bool:
+    """Make sure the probe tenant exists (created with the main key when needed)."""
+    probe = ctx.probe_tenant
+    reply = iso.raw("GET", f"/v1/tenants/{probe}")
+    if reply.status == 200:
+        return True
+    if reply.status == 404:
+        created = ctx.client.create_tenant(
+            probe,
+            "Isolation probe (twin)",
+            idempotency_key=f"twin:isolation-probe:{probe}",
+            command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"twin:isolation-probe:{probe}")),
+            timestamp="2025-01-01T00:00:00+00:00",
+            raise_on_error=False,
+        )
+        if created.accepted or created.invariant == "TENANT_CODE_UNIQUE":
+            return iso.raw("GET", f"/v1/tenants/{probe}").status == 200
+        result.status = SKIP
+        result.note = (
+            f"cannot create the probe tenant {probe} ({created.status} {created.error}): "
+            "the main key must be a platform key, or create the tenant beforehand"
+        )
+        return False
+    result.status = SKIP
+    result.note = (
+        f"the isolation key gets {reply.status} on its own tenant {probe}: give a key "
+        f"scoped to {probe} only (or name its tenant with --isolation-tenant)"
+    )
+    return False
+
+
+class IsolationStart:
+    """The first half of the isolation check, started ahead of the read-only checks:
+    the probe tenant made ready, both tenants' lastSequence noted, and every A id
+    asked for under B's path (the probes, answered in the background)."""
+
+    def __init__(self, ctx: Inspection, iso: TuringCoreClient) -> None:
+        self.result = CheckResult("tenant_isolation")  # a SKIP verdict, if any
+        self.ready = _probe_tenant_ready(ctx, iso, self.result)
+        self.problems: list[tuple[int, int, str]] = []  # (item, path, message)
+        self.open = 0
+        if not self.ready:
+            return
+        a, b = ctx.tenant_id, ctx.probe_tenant
+        self.a_before, self.b_before = ctx.last_sequence(a), ctx.last_sequence(b)
+        self.customers = ctx.customers()
+        accounts = ctx.accounts()
+        self.member_accounts = [acc for acc in accounts if not is_gl(acc)]
+        self.gl_accounts = [acc for acc in accounts if is_gl(acc)]
+        self.ctx = ctx
+
+        # A's ids under B's path: 404, as if they did not exist.
+        items: list[dict[str, Any]] = [*self.customers, *self.member_accounts]
+        for item_index, item in enumerate(items):
+            if "customerId" in item and "accountId" not in item:
+                paths = [f"/v1/tenants/{b}/customers/{item['customerId']}"]
+            else:
+                aid = item["accountId"]
+                paths = [
+                    f"/v1/tenants/{b}/accounts/{aid}",
+                    f"/v1/tenants/{b}/accounts/{aid}/events",
+                ]
+            for path_index, path in enumerate(paths):
+                self._probe(iso, a, item_index, path_index, path)
+
+    def _probe(self, iso: TuringCoreClient, a: str, item: int, index: int, path: str) -> None:
+        def done(status: int, body: Any) -> None:
+            self.open -= 1
+            if status != 404:
+                message = f"GET {path} (an id of {a}) with B's key: {status}, not 404"
+                self.problems.append((item, index, message))
+
+        self.open += 1
+        self.ctx.get(iso, path, None, done, PROBES)
+
+    def wait(self) -> list[str]:
+        """The probes' failures, in the order of the ids."""
+        self.ctx.mux.run_until(lambda: self.open == 0)
+        return [message for _, _, message in sorted(self.problems)]
+
+
+@check("tenant_isolation")
+def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
+    """With a key scoped only to a probe tenant B: every read and the gateway of
+    tenant A give 403; every A customer and account id under B's path gives 404;
+    B's lists hold nothing of A; a PostEntry (and an OpenAccount) in B naming A's
+    ids gives 422 ACCOUNT_MUST_EXIST (CUSTOMER_MUST_EXIST); nothing is written
+    to A or B (from before the read-only checks to the end of this one)."""
+    iso = ctx.isolation_client
+    if iso is None:
+        result.status = SKIP
+        result.note = (
+            f"needs a key scoped only to {ctx.probe_tenant}: --isolation-key or {ENV_ISOLATION_KEY}"
+        )
+        return
+    start = ctx.isolation_start()
+    if not start.ready:
+        result.status, result.note = start.result.status, start.result.note
+        return
+    a, b = ctx.tenant_id, ctx.probe_tenant
+    customers, member_accounts, gl_accounts = (
+        start.customers,
+        start.member_accounts,
+        start.gl_accounts,
+    )
+
+    def expect(status: int, method: str, path: str, body: Any = None) -> None:
+        reply = iso.raw(method, path, json_body=body)
+        result.count(f"expected_{status}")
+        if reply.status != status:
+            result.fail(f"{method} {path} with B's key: {reply.status}, expected {status}")
+
+    # Tenant A's endpoints with B's key: all 403, whatever the id.
+    sample_customers = [c["customerId"] for c in customers[:1] + customers[-1:]]
+    sample_accounts = [acc["accountId"] for acc in member_accounts[:1] + member_accounts[-1:]]
+    sample_accounts += [acc["accountId"] for acc in gl_accounts[:1]]
+    paths = [
+        f"/v1/tenants/{a}",
+        f"/v1/tenants/{a}/products",
+        f"/v1/tenants/{a}/customers",
+        f"/v1/tenants/{a}/accounts",
+        f"/v1/tenants/{a}/events",
+    ]
+    paths += [f"/v1/tenants/{a}/customers/{cid}" for cid in sample_customers]
+    for aid in sample_accounts:
+        paths += [f"/v1/tenants/{a}/accounts/{aid}", f"/v1/tenants/{a}/accounts/{aid}/events"]
+    for path in paths:
+        expect(403, "GET", path)
+    legs = [
+        {"accountId": "NO_SUCH_ACCOUNT_1", "direction": "DEBIT", "amount": 0.01},
+        {"accountId": "NO_SUCH_ACCOUNT_2", "direction": "CREDIT", "amount": 0.01},
+    ]
+    entry = {
+        "bookingDate": "2025-01-01",
+        "valueDate": "2025-01-01",
+        "currency": "AUD",
+        "legs": legs,
+        "narrative": "isolation probe",
+    }
+    expect(
+        403,
+        "POST",
+        f"/v1/tenants/{a}/commands",
+        build_envelope("PostEntry", entry, tenant_id=a),
+    )
+
+    # A's ids under B's path: 404 (the probes started ahead, see IsolationStart).
+    for problem in start.wait():
+        result.fail(problem)
+    result.count("a_customer_ids_probed", len(customers))
+    result.count("a_account_ids_probed", len(member_accounts))
+
+    # GL codes are shared by design: under B's path they must be B's own accounts.
+    for gl in gl_accounts:
+        seen = iso.raw("GET", f"/v1/tenants/{b}/accounts/{gl['accountId']}")
+        if seen.status == 200 and seen.body.get("tenantId") != b:
+            result.fail(f"GL {gl['accountId']} under {b} belongs to {seen.body.get('tenantId')}")
+    a_customer_ids = {c["customerId"] for c in customers}
+    a_account_ids = {acc["accountId"] for acc in member_accounts}
+    for item in iso.iter_customers(b):
+        result.count("b_customers_listed")
+        if item.get("customerId") in a_customer_ids or item.get("tenantId") != b:
+            result.fail(f"{b}'s customer list shows {item.get('customerId')} of {a}")
+    for item in iso.iter_ledger_accounts(b):
+        result.count("b_accounts_listed")
+        if item.get("accountId") in a_account_ids or item.get("tenantId") != b:
+            result.fail(f"{b}'s account list shows {item.get('accountId')} of {a}")
+    for event in iso.iter_tenant_events(b):
+        result.count("b_events_listed")
+        if event.get("tenantId") != b:
+            result.fail(
+                f"{b}'s stream shows event {event.get('eventId')} of {event.get('tenantId')}"
+            )
+
+    # Writes in B that name A's ids are refused and write nothing.
+    if len(member_accounts) >= 2:
+        entry["legs"] = [
+            {"accountId": member_accounts[0]["accountId"], "direction": "DEBIT", "amount": 0.01},
+            {"accountId": member_accounts[1]["accountId"], "direction": "CREDIT", "amount": 0.01},
+        ]
+        reply = iso.send_command("PostEntry", entry, tenant_id=b, raise_on_error=False)
+        result.count("cross_tenant_writes")
+        if reply.invariant != "ACCOUNT_MUST_EXIST":
+            result.fail(
+                f"PostEntry in {b} on {a}'s accounts: {reply.status} "
+                f"{reply.invariant or reply.error}, expected 422 ACCOUNT_MUST_EXIST"
+            )
+    if customers:
+        products = [acc.get("productCode") for acc in member_accounts if acc.get("productCode")]
+        opening = {
+            "customerId": customers[0]["customerId"],
+            "productCode": products[0] if products else "NO_SUCH_PRODUCT",
+            "currency": "AUD",
+        }
+        reply = iso.send_command("OpenAccount", opening, tenant_id=b, raise_on_error=False)
+        result.count("cross_tenant_writes")
+        if reply.invariant != "CUSTOMER_MUST_EXIST":
+            result.fail(
+                f"OpenAccount in {b} for {a}'s customer: {reply.status} "
+                f"{reply.invariant or reply.error}, expected 422 CUSTOMER_MUST_EXIST"
+            )
+    a_after, b_after = ctx.last_sequence(a), ctx.last_sequence(b)
+    if a_after != start.a_before:
+        result.fail(
+            f"{a}'s lastSequence moved from {start.a_before} to {a_after} during the probe",
+            headline=True,
+        )
+    if b_after != start.b_before:
+        result.fail(f"{b}'s lastSequence moved from {start.b_before} to {b_after} during the probe")
