@@ -40,13 +40,23 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("SQLite: statements", ("sqlite3.Cursor", "sqlite3.Connection")),
     (
         "store: events, hash chain, projections",
-        ("store/eventstore.py", "store/hashchain.py", "_hashlib", "'hexdigest'"),
+        (
+            "store/eventstore.py",
+            "store/sqlite.py",
+            "store/projections.py",
+            "store/hashchain.py",
+            "_hashlib",
+            "'hexdigest'",
+        ),
     ),
     (
         "validation (pydantic, envelope, money)",
-        ("pydantic", "core/commands.py", "money.py", "gateway.py:parse_command", "re.Pattern"),
+        ("pydantic", "core/commands.py", "money.py", "api/parse.py", "re.Pattern"),
     ),
-    ("decide (business rules)", ("core/decide.py", "core/state.py")),
+    (
+        "decide and evolve (business rules, typed events)",
+        ("core/decide.py", "core/state.py", "core/events.py", "core/evolve.py"),
+    ),
     ("gateway (idempotency, replies, ids)", ("gateway.py",)),
     ("endpoint, metrics, access log", ("api/", "prometheus_client")),
     ("SQLAlchemy (connections, transactions)", ("sqlalchemy",)),

@@ -10,7 +10,7 @@ Money is integer minor units here and a JSON number only in `payload`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from mock_core.core.state import INITIAL_DEPOSIT_ACCOUNT
@@ -224,6 +224,12 @@ class FundsPosted:
     account_id: str
     currency: str
     amount_minor: int
+    # Each account's net change; derived once (the store and evolve read it per event).
+    changes: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        changes = {self.account_id: self.amount_minor, INITIAL_DEPOSIT_ACCOUNT: -self.amount_minor}
+        object.__setattr__(self, "changes", changes)
 
     @property
     def entity_id(self) -> str:
@@ -235,10 +241,6 @@ class FundsPosted:
             Leg(self.account_id, "DEBIT", self.amount_minor),
             Leg(INITIAL_DEPOSIT_ACCOUNT, "CREDIT", self.amount_minor),
         )
-
-    @property
-    def changes(self) -> dict[str, int]:
-        return {self.account_id: self.amount_minor, INITIAL_DEPOSIT_ACCOUNT: -self.amount_minor}
 
     @property
     def touches(self) -> tuple[str, ...]:
@@ -274,15 +276,16 @@ class EntryPosted:
     narrative: str
     tags: Mapping[str, str]
     metadata: Mapping[str, Any]
+    # Each account's net change, in first-leg order; derived once (the store and
+    # evolve read it per event).
+    changes: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", net_changes(self.legs))
 
     @property
     def entity_id(self) -> str:
         return self.entry_id
-
-    @property
-    def changes(self) -> dict[str, int]:
-        """Each account's net change, in first-leg order."""
-        return net_changes(self.legs)
 
     @property
     def touches(self) -> tuple[str, ...]:

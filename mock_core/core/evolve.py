@@ -79,10 +79,10 @@ def _loan_facility_created(state: TenantState, e: ev.LoanFacilityCreated) -> Non
 
 def _posted(state: TenantState, e: ev.EntryPosted | ev.FundsPosted) -> None:
     accounts = state.accounts
-    for leg in e.legs:
-        account = accounts.get(leg.account_id)
+    for account_id, change in e.changes.items():
+        account = accounts.get(account_id)
         if account is not None:
-            account.balance_minor += leg.change
+            account.balance_minor += change
 
 
 def _balance_updated(state: TenantState, e: ev.AccountBalanceUpdated) -> None:

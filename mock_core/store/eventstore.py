@@ -295,11 +295,18 @@ class WriteTx:
         """Append `new_events` to the tenant's chain, project them, and let the writer's
         memory (if any) evolve with them."""
         self.wrote = True
-        known = self._known
-        sequence, prev_hash = known.head if known is not None else (0, GENESIS_HASH)
-        event_rows: list[dict[str, Any]] = []
-        positions: list[At] = []
         t = self.tenant_id
+        memory = self.batch.memory
+        known = self._known
+        if known is None:  # a new tenant
+            known = self._known = TenantMemory((0, GENESIS_HASH), TenantState())
+            if memory is not None:
+                memory.tenants[t] = known
+        state = known.state if memory is not None else None
+        sequence, prev_hash = known.head
+        event_rows: list[dict[str, Any]] = []
+        rows = self.batch.rows
+        project = projections.project
         for new, event_id in zip(new_events, event_ids, strict=True):
             sequence += 1
             envelope: dict[str, Any] = {
@@ -322,27 +329,17 @@ class WriteTx:
                     "sequence": sequence,
                     "event_id": event_id,
                     "event_type": new.event_type,
-                    "entity_id": new.entity_id,
+                    "entity_id": envelope["entityId"],
                     "causation_id": causation_id,
                     "envelope": with_hash(canonical, prev_hash),
                 }
             )
-            positions.append(At(t, sequence, prev_hash, occurred_at))
+            project(new, At(t, sequence, prev_hash, occurred_at), rows)
+            if state is not None:
+                evolve(state, new)
         self.cursor.executemany(self.sql["insert_event"], event_rows)
-        rows = self.batch.rows
-        for new, at in zip(new_events, positions, strict=True):
-            projections.project(new, at, rows)
         rows.write_touches()
-        memory = self.batch.memory
-        if known is None:
-            known = TenantMemory((sequence, prev_hash), TenantState())
-            if memory is not None:
-                memory.tenants[t] = known
-            self._known = known
         known.head = (sequence, prev_hash)
-        if memory is not None:
-            for new in new_events:
-                evolve(known.state, new)
 
     def record_command(
         self, dedup_key: str, command: Command, payload_digest: str, reply: bytes, at: str

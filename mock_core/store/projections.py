@@ -211,10 +211,13 @@ assert set(PROJECTIONS) == set(ev.EVENT_TYPES.values())
 
 
 def project(event: ev.Event, at: At, out: Rows) -> None:
-    """Write `event`'s rows: its projection, and which accounts it touched."""
+    """Write `event`'s rows: its projection, which accounts it touched, the chain head."""
     PROJECTIONS[type(event)](event, at, out)
-    for account_id in ev.touches(event):
-        out.touches.append(
-            {"tenant_id": at.tenant_id, "account_id": account_id, "sequence": at.sequence}
-        )
+    touches = ev.touches(event)
+    if touches:
+        t, sequence = at.tenant_id, at.sequence
+        out.touches += [
+            {"tenant_id": t, "account_id": account_id, "sequence": sequence}
+            for account_id in touches
+        ]
     out.pending.heads[at.tenant_id] = (at.sequence, at.hash)
