@@ -154,11 +154,10 @@ class Multiplexer:
     # ------------------------------------------------------------------ the API
 
     def submit(self, request: Request) -> None:
-        """Queue `request` behind those of its priority; start it if a connection is free."""
+        """Queue `request` behind those of its priority. It starts at the next `pump`,
+        so that what is submitted together goes out in priority order."""
         self.queues[request.priority].append(request)
         self.queued += 1
-        if self.epoll and self.free:
-            self._start()
 
     @property
     def busy(self) -> bool:
