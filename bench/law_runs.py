@@ -23,7 +23,7 @@ from typing import Any
 from contract_tests.ledger import run_ledger_suite
 from tests.contract.broken import broken_target
 from tests.contract.test_broken_variants import LAW_CAUGHT
-from tests.serving import served_mock
+from turingcore_client.serving import served_mock
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results"

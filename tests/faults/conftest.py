@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from typing import Any
 import pytest
 import rfc8785
 
+from turingcore_client.serving import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM_KEY = "faults-platform-key"
 SCOPED_KEY = "faults-scoped-key"  # scope FAULT_OTHER only
@@ -39,12 +40,6 @@ STOP_TIMEOUT_S = 15.0
 
 # The reference scenario of the crash and lost-reply tests: the twin's steady-state.
 SCENARIO = "steady-state"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env() -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Crash: kill -9 the mock at random points of a twin run, restart it, run again.
 
 The twin's steady-state plan is sent by the twin's own runner and client
-(twin.runner.ScenarioRunner over twin.client.TuringCoreClient, the code behind
+(twin.runner.ScenarioRunner over turingcore_client.TuringCoreClient, the code behind
 `twin run`). At each of >= 10 random points (a number of completed commands,
 then a random few milliseconds, so the kill lands wherever the server is: in a
 group commit, between the commit and the reply, or idle) the server gets
@@ -43,7 +43,9 @@ from tests.faults.conftest import (
     load_plan,
     minor,
 )
-from twin.client import CommandReply, ServiceUnreachableError, TuringCoreClient
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.errors import ServiceUnreachableError
+from turingcore_client.replies import CommandReply
 from twin.digest import state_digest
 from twin.runner import ScenarioRunner
 
