@@ -44,6 +44,9 @@ from typing import Any
 
 import orjson
 
+from contract_tests import ledger_commands as L
+from contract_tests.ledger_replies import event_hash
+
 LAW_ROWS: tuple[str, ...] = (
     "unique_ids",
     "list_order",
@@ -131,7 +134,6 @@ def _key(event: dict[str, Any]) -> bytes:
 
 def run_laws(m: Any, wire: Any, checks: Any, ext: Any) -> None:
     """Run every law on a fresh tenant of machine `m` (a LedgerMachine) and a second one."""
-    from contract_tests import ledger as L
 
     def step(name: str) -> None:
         m.trail.append(name)
@@ -558,7 +560,7 @@ def run_laws(m: Any, wire: Any, checks: Any, ext: Any) -> None:
         events, sent = tenant_stream(t, "hash_chain")
         prev, problem = L.GENESIS_HASH, None
         for event in events:  # the chain so far, in its own row
-            if event.get("prevHash") != prev or event.get("hash") != L.event_hash(prev, event):
+            if event.get("prevHash") != prev or event.get("hash") != event_hash(prev, event):
                 problem = f"event {event.get('sequence')} ({event.get('eventType')}) does not chain"
                 break
             prev = str(event.get("hash"))
@@ -579,7 +581,7 @@ def run_laws(m: Any, wire: Any, checks: Any, ext: Any) -> None:
             if event.get("prevHash") != prev:
                 problem = f"event {event.get('sequence')}: prevHash does not link"
                 break
-            recomputed = L.event_hash(prev, event)
+            recomputed = event_hash(prev, event)
             if event.get("hash") != recomputed:
                 problem = (
                     f"event {event.get('sequence')} ({event.get('eventType')}), made from input "
