@@ -7,22 +7,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from twin.config.scenario import (
-    AGE_BUCKET,
-    HOUR_BAND,
-    ScenarioConfig,
-)
-from twin.config.tenant import (
-    CONSTRAINTS_BY_TYPE,
-    ConstraintsConfig,
-    TenantConfig,
-)
-from twin.config.values import (
-    ConfigError,
-    product_features_max,
-    product_fees_max,
-    show_value,
-)
+from twin.config.scenario import AGE_BUCKET, HOUR_BAND, ScenarioConfig
+from twin.config.tenant import CONSTRAINTS_BY_TYPE, ConstraintsConfig, TenantConfig
+from twin.config.values import ConfigError, product_features_max, product_fees_max, show_value
 
 # ---------------------------------------------------------------------------
 # Checks that span several fields. Each yields (field path, expectation).

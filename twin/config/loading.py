@@ -13,27 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ValidationError,
-)
+from pydantic import BaseModel, ValidationError
 
-from twin.config.checks import (
-    check_scenario_against_tenant,
-    scenario_problems,
-    tenant_problems,
-)
-from twin.config.scenario import (
-    ScenarioConfig,
-)
-from twin.config.tenant import (
-    TenantConfig,
-)
-from twin.config.values import (
-    CONFIG_DIR_ENV,
-    ConfigError,
-    show_value,
-)
+from twin.config.checks import check_scenario_against_tenant, scenario_problems, tenant_problems
+from twin.config.scenario import ScenarioConfig
+from twin.config.tenant import TenantConfig
+from twin.config.values import CONFIG_DIR_ENV, ConfigError, show_value
 
 # ---------------------------------------------------------------------------
 # Loading.

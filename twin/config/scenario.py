@@ -8,11 +8,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    PrivateAttr,
-)
+from pydantic import AfterValidator, Field, PrivateAttr
 
 from twin.config.values import (
     WEEKDAYS,

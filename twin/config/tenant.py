@@ -8,12 +8,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-    PrivateAttr,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr
 
 from twin.config.values import (
     Code,
