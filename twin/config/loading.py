@@ -8,22 +8,28 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from twin.config.checks import check_scenario_against_tenant, scenario_problems, tenant_problems
+from twin.config.checks import (
+    Problems,
+    check_scenario_against_tenant,
+    scenario_problems,
+    tenant_problems,
+)
 from twin.config.scenario import ScenarioConfig
 from twin.config.tenant import TenantConfig
-from twin.config.values import CONFIG_DIR_ENV, ConfigError, show_value
+from twin.config.values import CONFIG_DIR_ENV, ConfigError, FileModel, show_value
 
 # ---------------------------------------------------------------------------
 # Loading.
 
 _M = TypeVar("_M", bound=BaseModel)
+_F = TypeVar("_F", bound=FileModel)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -127,24 +133,26 @@ def _load(path: str | os.PathLike[str], model: type[_M]) -> _M:
         raise ConfigError(shown, _problems_from(exc, model)) from None
 
 
-def load_tenant_config(path: str | os.PathLike[str]) -> TenantConfig:
-    """Load and check a tenant file; raise ConfigError when it is missing or invalid."""
-    cfg = _load(path, TenantConfig)
-    problems = list(tenant_problems(cfg))
+def _load_checked(
+    path: str | os.PathLike[str], model: type[_F], problems_of: Callable[[_F], Problems]
+) -> _F:
+    """Load a file into `model`, then run its cross-field checks; remember the file."""
+    cfg = _load(path, model)
+    problems = list(problems_of(cfg))
     if problems:
         raise ConfigError(path, problems)
     cfg._source = os.fspath(path)
     return cfg
+
+
+def load_tenant_config(path: str | os.PathLike[str]) -> TenantConfig:
+    """Load and check a tenant file; raise ConfigError when it is missing or invalid."""
+    return _load_checked(path, TenantConfig, tenant_problems)
 
 
 def load_scenario_config(path: str | os.PathLike[str]) -> ScenarioConfig:
     """Load and check a scenario file; raise ConfigError when it is missing or invalid."""
-    cfg = _load(path, ScenarioConfig)
-    problems = list(scenario_problems(cfg))
-    if problems:
-        raise ConfigError(path, problems)
-    cfg._source = os.fspath(path)
-    return cfg
+    return _load_checked(path, ScenarioConfig, scenario_problems)
 
 
 def default_config_dir() -> Path:

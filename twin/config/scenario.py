@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr
+from pydantic import AfterValidator, Field
 
 from twin.config.values import (
     WEEKDAYS,
@@ -18,6 +18,7 @@ from twin.config.values import (
     CountRange,
     Distribution,
     EmploymentDistribution,
+    FileModel,
     FractionRange,
     Money,
     MoneyRange,
@@ -198,7 +199,7 @@ class InvalidCommandsConfig(StrictModel):
     }
 
 
-class ScenarioConfig(StrictModel):
+class ScenarioConfig(FileModel):
     scenario_code: Code
     scenario_name: Name
     description: Text | None = None
@@ -212,10 +213,3 @@ class ScenarioConfig(StrictModel):
     behaviors: BehaviorsConfig
     economic_conditions: EconomicConditionsConfig
     invalid_commands: InvalidCommandsConfig = InvalidCommandsConfig()
-
-    _source: str = PrivateAttr(default="<memory>")
-
-    @property
-    def source(self) -> str:
-        """The file this configuration was loaded from."""
-        return self._source

@@ -8,12 +8,13 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from twin.config.values import (
     Code,
     Distribution,
     EmploymentDistribution,
+    FileModel,
     Money,
     Name,
     Probability,
@@ -291,22 +292,15 @@ class ProductConfig(StrictModel):
         return self.type in ("LOAN", "CREDIT_CARD")
 
 
-class TenantConfig(StrictModel):
+class TenantConfig(FileModel):
     tenant: TenantInfo
     description: Text | None = None
     demographics: TenantDemographics
     products: Annotated[list[ProductConfig], Field(min_length=1)]
 
-    _source: str = PrivateAttr(default="<memory>")
-
     @property
     def code(self) -> str:
         return self.tenant.code
-
-    @property
-    def source(self) -> str:
-        """The file this configuration was loaded from."""
-        return self._source
 
     def product(self, code: str) -> ProductConfig:
         """Return the product with this code; KeyError when there is none."""

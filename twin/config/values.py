@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 CONFIG_DIR_ENV = "TWIN_CONFIG_DIR"
 
@@ -194,3 +194,14 @@ Short = Annotated[str, Field(min_length=1, max_length=50)]
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileModel(StrictModel):
+    """A whole configuration file: it remembers where it was loaded from."""
+
+    _source: str = PrivateAttr(default="<memory>")
+
+    @property
+    def source(self) -> str:
+        """The file this configuration was loaded from."""
+        return self._source
