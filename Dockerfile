@@ -6,6 +6,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY mock_core mock_core
 COPY twin twin
 COPY contract_tests contract_tests
+COPY turingcore_client turingcore_client
 COPY openapi openapi
 COPY config config
 RUN pip install --no-cache-dir . && rm -rf /src
