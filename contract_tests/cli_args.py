@@ -1,0 +1,246 @@
+"""`contract-test`'s arguments: the options, their types, and the exit codes; a usage
+error raises `UsageError`, which `contract_tests.cli.main` prints in one line (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from contract_tests import report
+from contract_tests.results import INCOMPLETE
+
+PROG = "contract-test"
+DISTRIBUTION = "turingcore-kit"
+EXIT_OK = 0
+EXIT_NONCONFORMANCE = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+SUITES = ("schema", "ledger")
+PHASES = ("examples", "coverage", "fuzzing")
+# Set CONTRACT_TEST_TRACEBACK=1 to see the traceback of an unexpected error.
+TRACEBACK_ENV = "CONTRACT_TEST_TRACEBACK"
+
+
+class UsageError(Exception):
+    """Bad arguments, an unreachable target, or not a TuringCore service: exit 2."""
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def parse_scoped_keys(items: Sequence[str]) -> dict[str, str]:
+    """TENANT=KEY items -> {tenant: key}."""
+    scoped = {}
+    for item in items:
+        tenant, sep, key = item.partition("=")
+        if not sep or not tenant.strip() or not key.strip():
+            raise UsageError(f"--scoped-key takes TENANT=KEY, got {item!r}")
+        scoped[tenant.strip()] = key.strip()
+    return scoped
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors raise UsageError: `main` prints them in one line on
+    stderr (and as a JSON document with --format json) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"error: {one_line(message)} (see {self.prog} --help)")
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    pairs = zip(argv, [*argv[1:], ""], strict=True)
+    return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
+
+
+def _whole(low: int, what: str) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more ({what}), got {number}")
+        return number
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value}")
+    return number
+
+
+def _phases(text: str) -> tuple[str, ...]:
+    phases = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown or not phases:
+        raise argparse.ArgumentTypeError(
+            f"unknown phases {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(PHASES)}"
+        )
+    return phases
+
+
+def _operations(text: str) -> list[str]:
+    operations = [op.strip() for op in text.split(",") if op.strip()]
+    if not operations:
+        raise argparse.ArgumentTypeError("name at least one operationId")
+    return operations
+
+
+def _common(parser: argparse.ArgumentParser, default_seed: int) -> None:
+    parser.add_argument(
+        "--seed",
+        type=_whole(0, "a seed"),
+        default=default_seed,
+        help=f"seed (default {default_seed})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="a budget for the whole run: when it is spent the run stops and ends "
+        f"{INCOMPLETE} (exit {EXIT_INCOMPLETE}), reports written (default: none)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON document (verdict and rows) on stdout, the rest on stderr",
+    )
+    parser.add_argument(
+        "--report-dir",
+        default=str(report.DEFAULT_REPORT_DIR),
+        help=f"where report.md, report.html and junit.xml go (default {report.DEFAULT_REPORT_DIR})",
+    )
+    parser.add_argument(
+        "--junit", default=None, help="JUnit XML file (default REPORT_DIR/junit.xml)"
+    )
+
+
+def _run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--base-url",
+        default=None,
+        help="root of the service (the API is under /v1); default TURINGCORE_BASE_URL, "
+        "else the mock in-process",
+    )
+    run.add_argument("--api-key", default=None, help="a platform key (default TURINGCORE_API_KEY)")
+    run.add_argument(
+        "--scoped-key",
+        action="append",
+        metavar="TENANT=KEY",
+        help="a key scoped to one tenant, for the isolation checks (repeatable)",
+    )
+    run.add_argument(
+        "--suite", choices=("schema", "ledger", "all"), default="all", help="default all"
+    )
+    run.add_argument(
+        "--max-examples",
+        type=_whole(1, "examples per operation and mode"),
+        default=None,
+        help="Schemathesis examples per operation and mode (default 50)",
+    )
+    run.add_argument(
+        "--operations",
+        type=_operations,
+        default=None,
+        help="schema suite: only these operationIds (comma-separated)",
+    )
+    run.add_argument(
+        "--spec-from-target",
+        action="store_true",
+        help="schema suite: test against the spec the target serves at /v1/openapi.json",
+    )
+    run.add_argument(
+        "--spec", default=None, help="schema suite: another copy of the contract (YAML or JSON)"
+    )
+    run.add_argument(
+        "--phases",
+        type=_phases,
+        default=PHASES,
+        help="schema suite: Schemathesis phases (default examples,coverage,fuzzing)",
+    )
+    run.add_argument(
+        "--ledger-examples",
+        type=_whole(1, "state machine runs"),
+        default=None,
+        help="ledger suite: state machine runs (default: the suite's)",
+    )
+    run.add_argument(
+        "--ledger-steps",
+        type=_whole(1, "steps per run"),
+        default=None,
+        help="ledger suite: steps per run (default: the suite's)",
+    )
+    # Tests point the CLI at a wrapped (deliberately broken) app: module:attr or module:factory().
+    run.add_argument("--target-app", default=None, help=argparse.SUPPRESS)
+    _common(run, 1)
+
+
+EXIT_CODES_HELP = (
+    f"Exit codes: {EXIT_OK} conforms; {EXIT_NONCONFORMANCE} does not conform; {EXIT_USAGE} "
+    "usage error, target unreachable, key refused, not a TuringCore service, or a suite "
+    f"could not run; {EXIT_INCOMPLETE} incomplete (interrupted, timed out, or rows not "
+    "exercised). See docs/contract-tests.md."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Prove that a service implements TuringCore v1 (default: the mock, "
+        "in-process). The options below run the suites (the same as `contract-test run`); "
+        "`contract-test diff --help` compares two services.",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
+    _run_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="{run,diff}")
+    run = commands.add_parser(
+        "run",
+        help="run the suites against one target (the default)",
+        description="Run the schema and ledger suites against one target.",
+        epilog=EXIT_CODES_HELP,
+    )
+    _run_options(run)
+
+    diff = commands.add_parser(
+        "diff",
+        help="send one command stream to two services and compare",
+        description="Send one seeded command stream to two services and compare every "
+        "reply and the final projections.",
+        epilog=EXIT_CODES_HELP,
+    )
+    diff.add_argument("--left", default=None, help="root URL of the first service")
+    diff.add_argument("--right", default=None, help="root URL of the second service")
+    diff.add_argument("--left-key", default=None, help="platform key of the first service")
+    diff.add_argument("--right-key", default=None, help="platform key of the second service")
+    diff.add_argument(
+        "--customers", type=_whole(1, "customers"), default=20, help="customers (default 20)"
+    )
+    diff.add_argument(
+        "--days", type=_whole(1, "simulated days"), default=5, help="simulated days (default 5)"
+    )
+    diff.add_argument("--left-app", default=None, help=argparse.SUPPRESS)
+    diff.add_argument("--right-app", default=None, help=argparse.SUPPRESS)
+    _common(diff, 42)
+    return parser
