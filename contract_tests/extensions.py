@@ -23,7 +23,6 @@ stay (they are optional, and validated when a service serves them).
 
 from __future__ import annotations
 
-import copy
 import re
 import secrets
 import uuid
@@ -35,8 +34,10 @@ import httpx
 import yaml
 
 from contract_tests.target import Target
+from turingcore_client.envelope import build_envelope
 
 MARK = "x-turingcore-extension"
+PROBE_ACTOR = {"actorType": "SYSTEM", "actorId": "contract-test-probe"}
 
 # Every extension a check depends on, and what it is, for the report.
 EXTENSIONS: dict[str, str] = {
@@ -142,7 +143,7 @@ class Extensions:
 # Reading a spec.
 
 
-def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
+def resolve_ref(spec: Mapping[str, Any], node: Any) -> Any:
     seen = 0
     while isinstance(node, dict) and "$ref" in node and seen < 20:
         ref = str(node["$ref"])
@@ -161,7 +162,7 @@ def _path_key(path: str) -> str:
     return _PARAM.sub("{}", path.rstrip("/"))
 
 
-def _operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def iter_operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, item in (spec.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue
@@ -170,15 +171,15 @@ def _operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, A
                 yield path, method, operation
 
 
-def _operation(spec: Mapping[str, Any], method: str, path: str) -> dict[str, Any] | None:
+def find_operation(spec: Mapping[str, Any], method: str, path: str) -> dict[str, Any] | None:
     key = _path_key(path)
-    for candidate, verb, operation in _operations(spec):
+    for candidate, verb, operation in iter_operations(spec):
         if verb == method and _path_key(candidate) == key:
             return operation
     return None
 
 
-def _parameter_names(spec: Mapping[str, Any], method: str, path: str) -> set[str]:
+def parameter_names(spec: Mapping[str, Any], method: str, path: str) -> set[str]:
     names: set[str] = set()
     key = _path_key(path)
     for candidate, item in (spec.get("paths") or {}).items():
@@ -188,29 +189,29 @@ def _parameter_names(spec: Mapping[str, Any], method: str, path: str) -> set[str
         if not isinstance(operation, dict):
             continue
         for param in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]:
-            resolved = _resolve(spec, param)
+            resolved = resolve_ref(spec, param)
             if isinstance(resolved, dict) and "name" in resolved:
                 names.add(str(resolved["name"]))
     return names
 
 
-def _properties(spec: Mapping[str, Any], schema: str) -> set[str]:
-    node = _resolve(spec, (spec.get("components") or {}).get("schemas", {}).get(schema))
+def properties_of(spec: Mapping[str, Any], schema: str) -> set[str]:
+    node = resolve_ref(spec, (spec.get("components") or {}).get("schemas", {}).get(schema))
     if not isinstance(node, dict):
         return set()
     props = set((node.get("properties") or {}).keys())
     for part in node.get("allOf") or []:
-        resolved = _resolve(spec, part)
+        resolved = resolve_ref(spec, part)
         if isinstance(resolved, dict):
             props |= set((resolved.get("properties") or {}).keys())
     return props
 
 
-def _response_headers(spec: Mapping[str, Any], method: str, path: str, status: str) -> set[str]:
-    operation = _operation(spec, method, path)
+def response_headers(spec: Mapping[str, Any], method: str, path: str, status: str) -> set[str]:
+    operation = find_operation(spec, method, path)
     if operation is None:
         return set()
-    response = _resolve(spec, (operation.get("responses") or {}).get(status))
+    response = resolve_ref(spec, (operation.get("responses") or {}).get(status))
     if not isinstance(response, dict):
         return set()
     return {str(name).lower() for name in (response.get("headers") or {})}
@@ -218,35 +219,34 @@ def _response_headers(spec: Mapping[str, Any], method: str, path: str, status: s
 
 def offered_by_spec(spec: Mapping[str, Any]) -> dict[str, bool]:
     """Which extensions a served spec describes."""
-    accepted = _properties(spec, "CommandAccepted")
-    envelope = _properties(spec, "EventEnvelope")
-    open_account = _properties(spec, "OpenAccountPayload")
-    leg = _properties(spec, "EntryLeg")
-    product = _properties(spec, "UpsertProductPayload")
-    interest = _properties(spec, "ProductInterest")
-    constraints = _properties(spec, "ProductConstraints")
+    accepted = properties_of(spec, "CommandAccepted")
+    envelope = properties_of(spec, "EventEnvelope")
+    open_account = properties_of(spec, "OpenAccountPayload")
+    leg = properties_of(spec, "EntryLeg")
+    product = properties_of(spec, "UpsertProductPayload")
+    interest = properties_of(spec, "ProductInterest")
+    constraints = properties_of(spec, "ProductConstraints")
     commands = "/tenants/{t}/commands"
     return {
         "command_result": "result" in accepted,
         "event_ids": "eventIds" in accepted,
-        "replay_header": "idempotent-replayed" in _response_headers(spec, "post", commands, "202"),
-        "tenant_read": _operation(spec, "get", "/tenants/{t}") is not None,
-        "product_read": _operation(spec, "get", "/tenants/{t}/products") is not None,
-        "customer_read": _operation(spec, "get", "/tenants/{t}/customers/{c}") is not None,
-        "account_read": _operation(spec, "get", "/tenants/{t}/accounts/{a}") is not None,
-        "tenant_stream": _operation(spec, "get", "/tenants/{t}/events") is not None,
+        "replay_header": "idempotent-replayed" in response_headers(spec, "post", commands, "202"),
+        "tenant_read": find_operation(spec, "get", "/tenants/{t}") is not None,
+        "product_read": find_operation(spec, "get", "/tenants/{t}/products") is not None,
+        "customer_read": find_operation(spec, "get", "/tenants/{t}/customers/{c}") is not None,
+        "account_read": find_operation(spec, "get", "/tenants/{t}/accounts/{a}") is not None,
+        "tenant_stream": find_operation(spec, "get", "/tenants/{t}/events") is not None,
         "sequence": "sequence" in envelope,
         "hash_chain": {"prevHash", "hash"} <= envelope,
-        "account_type": "accountType" in _parameter_names(spec, "get", "/tenants/{t}/accounts"),
-        "event_cursor": "after"
-        in _parameter_names(spec, "get", "/tenants/{t}/accounts/{a}/events"),
+        "account_type": "accountType" in parameter_names(spec, "get", "/tenants/{t}/accounts"),
+        "event_cursor": "after" in parameter_names(spec, "get", "/tenants/{t}/accounts/{a}/events"),
         "facility_limit": "facilityLimit" in open_account,
         "leg_currency": "currency" in leg,
         "product_active": "active" in product,
         "product_fields": "description" in product
         and {"purchaseRate", "cashAdvanceRate"} <= interest
         and {"minAge", "maxAge"} <= constraints,
-        "correlation_header": "X-Correlation-Id" in _parameter_names(spec, "post", commands),
+        "correlation_header": "X-Correlation-Id" in parameter_names(spec, "post", commands),
     }
 
 
@@ -288,15 +288,14 @@ def detect_extensions(target: Target, *, refresh: bool = False) -> Extensions:
 
 
 def _command(tenant: str, command_type: str, payload: dict[str, Any], key: str) -> dict[str, Any]:
-    return {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": tenant,
-        "commandType": command_type,
-        "actor": {"actorType": "SYSTEM", "actorId": "contract-test-probe"},
-        "timestamp": "2025-01-15T12:00:00Z",
-        "idempotencyKey": key,
-        "payload": payload,
-    }
+    return build_envelope(
+        command_type,
+        payload,
+        tenant_id=tenant,
+        idempotency_key=key,
+        timestamp="2025-01-15T12:00:00Z",
+        actor=PROBE_ACTOR,
+    )
 
 
 def _json(reply: httpx.Response) -> Any:
@@ -435,202 +434,3 @@ def probe_extensions(client: httpx.Client) -> dict[str, bool]:
     }
     offered["leg_currency"] = send("PostEntry", entry).status_code not in (400, 202)
     return offered
-
-
-# ---------------------------------------------------------------------------
-# The contract as a target must meet it.
-
-
-def _marked(node: Any) -> bool:
-    return isinstance(node, dict) and node.get(MARK) is True
-
-
-def _request_schemas(spec: Mapping[str, Any]) -> set[str]:
-    """The component schemas reachable from request bodies."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-                name = ref.rsplit("/", 1)[1]
-                if name not in found:
-                    found.add(name)
-                    walk((spec.get("components") or {}).get("schemas", {}).get(name))
-            for key, value in node.items():
-                if key not in ("examples", "example"):
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for _, _, operation in _operations(spec):
-        body = _resolve(spec, operation.get("requestBody"))
-        if isinstance(body, dict):
-            for media in (body.get("content") or {}).values():
-                if isinstance(media, dict):
-                    walk(media.get("schema"))
-    return found
-
-
-def published_view(spec: Mapping[str, Any], extensions: Extensions) -> dict[str, Any]:
-    """`spec` without the marked parts the target does not offer.
-
-    Kept: what the target offers (present in the spec it serves; by name from probing),
-    and the marked properties of reply schemas (optional; checked when served).
-    Removed: marked operations, parameters, request fields and reply headers the target
-    does not offer, and those request fields from the request examples too.
-    """
-    out: dict[str, Any] = copy.deepcopy(dict(spec))
-    served = extensions.served
-
-    def keep_operation(path: str, method: str, operation: dict[str, Any]) -> bool:
-        if served is not None:
-            return _operation(served, method, path) is not None
-        name = OPERATION_EXTENSIONS.get(str(operation.get("operationId")))
-        return name is not None and extensions[name]
-
-    def keep_parameter(path: str, method: str, name: str) -> bool:
-        if served is not None:
-            return name in _parameter_names(served, method, path)
-        flag = PARAMETER_EXTENSIONS.get(name)
-        return flag is not None and extensions[flag]
-
-    def keep_property(schema: str, prop: str) -> bool:
-        if served is not None:
-            return prop in _properties(served, schema)
-        flag = REQUEST_FIELD_EXTENSIONS.get((schema, prop))
-        return flag is not None and extensions[flag]
-
-    def keep_header(path: str, method: str, status: str, name: str) -> bool:
-        if served is not None:
-            return name.lower() in _response_headers(served, method, path, status)
-        flag = HEADER_EXTENSIONS.get(name.lower())
-        return flag is not None and extensions[flag]
-
-    paths = out.get("paths") or {}
-    for path in list(paths):
-        item = paths[path]
-        if not isinstance(item, dict):
-            continue
-        item_marked = _marked(item)
-        for method in [m for m in list(item) if m in ("get", "post", "put", "patch", "delete")]:
-            operation = item[method]
-            if (item_marked or _marked(operation)) and not keep_operation(path, method, operation):
-                del item[method]
-                continue
-            for holder in (item, operation):
-                params = holder.get("parameters")
-                if not isinstance(params, list):
-                    continue
-                kept = []
-                for param in params:
-                    resolved = _resolve(out, param)
-                    if _marked(resolved) and not keep_parameter(
-                        path, method, str(resolved.get("name"))
-                    ):
-                        continue
-                    kept.append(param)
-                holder["parameters"] = kept
-            for status, response in (operation.get("responses") or {}).items():
-                resolved = _resolve(out, response)
-                headers = resolved.get("headers") if isinstance(resolved, dict) else None
-                if not isinstance(headers, dict):
-                    continue
-                for name in list(headers):
-                    marked = _marked(headers[name]) or _marked(_resolve(out, headers[name]))
-                    if marked and not keep_header(path, method, str(status), name):
-                        if resolved is response:
-                            del headers[name]
-                        else:  # a shared response: copy it before changing it
-                            copied = copy.deepcopy(resolved)
-                            del copied["headers"][name]
-                            operation["responses"][status] = copied
-                            resolved, headers = copied, copied["headers"]
-        if not any(m in item for m in ("get", "post", "put", "patch", "delete")):
-            del paths[path]
-
-    schemas = (out.get("components") or {}).get("schemas") or {}
-    removed: set[tuple[str, str]] = set()
-    for schema_name in _request_schemas(out):
-        node = schemas.get(schema_name)
-        if not isinstance(node, dict):
-            continue
-        for part in [node, *(p for p in node.get("allOf") or [] if isinstance(p, dict))]:
-            props = part.get("properties")
-            if not isinstance(props, dict):
-                continue
-            for prop in list(props):
-                if (_marked(props[prop]) or _marked(_resolve(out, props[prop]))) and not (
-                    keep_property(schema_name, prop)
-                ):
-                    del props[prop]
-                    if isinstance(part.get("required"), list) and prop in part["required"]:
-                        part["required"].remove(prop)
-                    removed.add((schema_name, prop))
-    if removed:
-        _strip_examples(out, removed)
-    return out
-
-
-def _strip_examples(spec: dict[str, Any], removed: set[tuple[str, str]]) -> None:
-    """Remove fields the target does not offer from the command examples."""
-    for _, _, operation in _operations(spec):
-        body = operation.get("requestBody")
-        if not isinstance(body, dict):
-            continue
-        for media in (body.get("content") or {}).values():
-            examples = media.get("examples") if isinstance(media, dict) else None
-            if not isinstance(examples, dict):
-                continue
-            for example in examples.values():
-                value = example.get("value") if isinstance(example, dict) else None
-                if isinstance(value, dict):
-                    strip_command(value, removed)
-
-
-def strip_command(command: dict[str, Any], removed: set[tuple[str, str]]) -> None:
-    """Remove (schema, property) fields from one command, where each schema sits."""
-    for schema, prop in removed:
-        where = REQUEST_SCHEMA_LOCATIONS.get(schema)
-        if where is None or command.get("commandType") != where[0]:
-            continue
-        for holder in _walk(command, where[1]):
-            if isinstance(holder, dict):
-                holder.pop(prop, None)
-
-
-def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
-    if not path:
-        yield node
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        for item in node if isinstance(node, list) else []:
-            yield from _walk(item, rest)
-    elif isinstance(node, dict) and head in node:
-        yield from _walk(node[head], rest)
-
-
-def stripped_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """`spec` with every marked part removed, reply properties included: what a service
-    that implements only the published contract would serve."""
-    view = published_view(spec, Extensions.nothing())
-
-    def prune(node: Any) -> Any:
-        if isinstance(node, dict):
-            props = node.get("properties")
-            if isinstance(props, dict):
-                for prop in [p for p, v in props.items() if _marked(v)]:
-                    del props[prop]
-                    if isinstance(node.get("required"), list) and prop in node["required"]:
-                        node["required"].remove(prop)
-            for key in [k for k, v in node.items() if _marked(v)]:
-                del node[key]
-            for value in node.values():
-                prune(value)
-        elif isinstance(node, list):
-            node[:] = [prune(v) for v in node if not _marked(v)]
-        return node
-
-    return prune(view)

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 import yaml
 
-from contract_tests.extensions import stripped_spec
+from contract_tests.extensions_published import stripped_spec
 from contract_tests.schema_suite import load_spec
 from contract_tests.target import Target, in_process_target
 from tests.contract.broken import (

@@ -18,9 +18,8 @@ from contract_tests.extensions import (
     Extensions,
     detect_extensions,
     offered_by_spec,
-    published_view,
-    stripped_spec,
 )
+from contract_tests.extensions_published import published_view, stripped_spec
 from contract_tests.ledger import ROW_EXTENSIONS, run_ledger_suite
 from contract_tests.schema_suite import load_spec, operation_ids
 from contract_tests.target import in_process_target
