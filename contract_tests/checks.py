@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import schemathesis
 
+from turingcore_client.money import amount
+
 if TYPE_CHECKING:
     import httpx
     from schemathesis import Case, CheckContext, Response
@@ -53,12 +55,9 @@ def loads(content: bytes | str) -> Any:
 
 
 def money(value: Any) -> Decimal:
-    """A JSON amount as a Decimal (ints and Decimals from `loads`, floats from elsewhere)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return Decimal(value)
+    """A JSON amount as a Decimal (ints and Decimals from `loads`, floats from elsewhere),
+    read exactly by the kit (`turingcore_client.money.amount`)."""
+    return amount(value)
 
 
 # --- error_shape -------------------------------------------------------------------------

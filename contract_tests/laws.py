@@ -39,13 +39,14 @@ the most specific law that shows it.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from contract_tests import ledger_commands as L
 from contract_tests.ledger_replies import event_hash
+from contract_tests.model_state import number_to_minor
+from turingcore_client.contract import gl_accounts
 
 LAW_ROWS: tuple[str, ...] = (
     "unique_ids",
@@ -85,18 +86,16 @@ TRICKY_METADATA: dict[str, Any] = {
     "small": 0.00005,
     "escapes": 'tab\t "quoted" back\\slash \u001f',
 }
-GL_COUNTERPART = "GL_SUSPENSE"
+# The GL account the laws' entries post against: the spec's suspense account.
+GL_COUNTERPART = next(code for code in gl_accounts() if code.endswith("_SUSPENSE"))
 
 
 def exact_minor(value: Any) -> int | None:
     """Minor units of a served amount, or None when it is not a whole number of cents."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    try:
+        return number_to_minor(value)
+    except ValueError:
         return None
-    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    scaled = amount.scaleb(2)
-    if not scaled.is_finite() or scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
 
 
 def sequence_problem(what: str, got: list[Any], expected: list[Any]) -> str | None:

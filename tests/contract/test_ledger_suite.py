@@ -18,7 +18,6 @@ import pytest
 
 from contract_tests.ledger import ROWS, Wire, event_hash, order_free, run_ledger_suite
 from contract_tests.model import (
-    GL_ACCOUNTS,
     Ledger,
     canonical,
     entry_changes,
@@ -31,6 +30,7 @@ from contract_tests.target import (
     Target,
     in_process_target,
 )
+from turingcore_client.contract import gl_accounts
 
 SMALL: dict[str, Any] = {"max_examples": 8, "steps": 20}
 ON = date(2025, 1, 15)  # the date of the commands the model is asked about
@@ -362,7 +362,11 @@ def test_money_and_the_sign_convention() -> None:
     assert number_to_minor(-0.01) == -1
     legs = entry(("A", "DEBIT", 10), ("B", "CREDIT", 4), ("B", "CREDIT", 6))["legs"]
     assert entry_changes(legs) == {"A": 1000, "B": -1000}  # a DEBIT adds, a CREDIT subtracts
-    assert len(GL_ACCOUNTS) == 11
+    assert len(gl_accounts()) == 11
+    # A served amount is read exactly: a float sum's drift is a failure, never rounded.
+    for drifted in (0.9999999999999999, 0.30000000000000004):
+        with pytest.raises(ValueError):
+            number_to_minor(drifted)
 
 
 def test_the_hash_is_recomputed_from_the_served_envelope() -> None:
