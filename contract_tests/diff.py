@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,17 +31,19 @@ from typing import Any
 import httpx
 import orjson
 
+from contract_tests.diff_plan import TENANT_REF, Step, plan_steps
 from contract_tests.results import SuiteResult, curl_command
 from contract_tests.target import Target
+from turingcore_client.envelope import build_envelope
 
 SUITE = "diff"
+DIFF_ACTOR = {"actorType": "SYSTEM", "actorId": "contract-test-diff"}
 TIME_KEYS = frozenset({"acceptedAt", "occurredAt", "createdAt", "updatedAt", "openedAt"})
 HASH_KEYS = frozenset({"hash", "prevHash", "lastHash"})
 TEXT_KEYS = frozenset({"message", "msg"})  # wording is not part of the contract
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 RESULT_FIELDS = {"tenant": "tenantId", "product": "productCode", "customer": "customerId"}
-INJECTED_NAMESPACE = uuid.UUID("6b0c1c51-7d8e-4f0f-9c55-2f7a4c3f1d20")
-TENANT_REF = "tenant:code"
+
 PROJECTIONS = ("tenant", "products", "customers", "accounts", "account_events", "events")
 
 # Limits, unit last.
@@ -52,23 +53,6 @@ excerpt_chars_max = 160
 notes_differences_max = 30  # differences listed in the report's notes
 page_size = 1000
 pages_per_read_max = 1000
-
-
-@dataclass(frozen=True)
-class Step:
-    """One command of the stream, before its refs are resolved."""
-
-    key: str  # idempotency key
-    command_id: str
-    command_type: str
-    kind: str
-    timestamp: str
-    payload: dict[str, Any]
-    produces: str | None = None
-    expect: str | None = None  # the invariant a deliberately invalid command must break
-
-    def label(self) -> str:
-        return f"{self.command_type} [{self.kind}] idempotencyKey={self.key}"
 
 
 @dataclass
@@ -143,133 +127,6 @@ class DiffReport:
 
 
 # ---------------------------------------------------------------------------
-# The stream.
-
-
-def plan_steps(seed: int, customers: int, days: int, scenario: str) -> list[Step]:
-    """The twin's plan, with the injected invalid commands, as Steps.
-
-    The tenant code is left as the ref TENANT_REF: each side puts its own in.
-    """
-    from twin.config import load_scenario_config, load_tenant_config, resolve_scenario
-    from twin.config import resolve_tenant as resolve_tenant_config
-
-    scenario_config = load_scenario_config(resolve_scenario(scenario))
-    tenant_config = load_tenant_config(resolve_tenant_config(scenario_config.tenant))
-    from twin.generators import plan_scenario
-
-    plan = plan_scenario(tenant_config, scenario_config, seed=seed, customers=customers, days=days)
-    steps: list[Step] = []
-    for command in plan.all_commands():
-        payload = command.payload
-        if command.command_type == "CreateTenant":
-            payload = {**payload, "tenantCode": {"$ref": TENANT_REF}}
-        steps.append(
-            Step(
-                command.idempotency_key,
-                command.command_id,
-                command.command_type,
-                command.kind,
-                command.timestamp,
-                payload,
-                command.produces,
-                command.expect_invariant,
-            )
-        )
-    return inject_invalid(steps)
-
-
-def _injected(step: Step, suffix: str, kind: str, payload: dict[str, Any], expect: str) -> Step:
-    key = f"{step.key}:{suffix}"
-    return Step(
-        key,
-        str(uuid.uuid5(INJECTED_NAMESPACE, key)),
-        "PostEntry",
-        kind,
-        step.timestamp,
-        payload,
-        None,
-        expect,
-    )
-
-
-def inject_invalid(steps: list[Step]) -> list[Step]:
-    """Add the error paths after the last seed command (they write nothing when refused)."""
-    seeded = [i for i, s in enumerate(steps) if s.kind in ("account", "loan_drawdown")]
-    accounts = [s for s in steps if s.produces and s.produces.startswith("account:")]
-    entries = [s for s in steps if s.command_type == "PostEntry"]
-    if not seeded or not accounts:
-        return steps
-    at = seeded[-1] + 1
-    anchor = steps[seeded[-1]]
-    member = {"$ref": accounts[0].produces}
-    date = anchor.timestamp[:10]
-
-    def entry(legs: list[tuple[Any, str, float]]) -> dict[str, Any]:
-        return {
-            "bookingDate": date,
-            "valueDate": date,
-            "currency": "AUD",
-            "legs": [{"accountId": a, "direction": d, "amount": m} for a, d, m in legs],
-            "narrative": "contract-test diff: deliberately invalid",
-        }
-
-    extra = [
-        _injected(
-            anchor,
-            "overdraft",
-            "injected_overdraft",
-            entry([(member, "CREDIT", 90_000_000), ("GL_CARD_CLEARING", "DEBIT", 90_000_000)]),
-            "OVERDRAFT_LIMIT_EXCEEDED",
-        ),
-        _injected(
-            anchor,
-            "unbalanced",
-            "injected_unbalanced",
-            entry([(member, "DEBIT", 10), ("GL_NPP_CLEARING", "CREDIT", 10.01)]),
-            "LEGS_MUST_BALANCE",
-        ),
-        _injected(
-            anchor,
-            "unknown-account",
-            "injected_unknown_account",
-            entry([("GL_NO_SUCH_ACCOUNT", "CREDIT", 5), (member, "DEBIT", 5)]),
-            "ACCOUNT_MUST_EXIST",
-        ),
-    ]
-    first = accounts[0]
-    replay_id = str(uuid.uuid5(INJECTED_NAMESPACE, f"{first.key}:replay"))
-    extra.append(
-        Step(
-            first.key,
-            replay_id,
-            first.command_type,
-            "injected_replay",
-            anchor.timestamp,
-            first.payload,
-            None,
-            None,
-        )
-    )
-    if entries:
-        reused = entries[0]
-        payload = {**reused.payload, "narrative": "the same key, another entry"}
-        extra.append(
-            Step(
-                reused.key,
-                str(uuid.uuid5(INJECTED_NAMESPACE, f"{reused.key}:reuse")),
-                reused.command_type,
-                "injected_key_reuse",
-                anchor.timestamp,
-                payload,
-                None,
-                "IDEMPOTENCY_KEY_REUSED",
-            )
-        )
-    return steps[:at] + extra + steps[at:]
-
-
-# ---------------------------------------------------------------------------
 # One side.
 
 
@@ -296,16 +153,17 @@ class Side:
         return value
 
     def envelope(self, step: Step) -> bytes:
-        body = {
-            "commandId": step.command_id,
-            "tenantId": self.tenant,
-            "commandType": step.command_type,
-            "actor": {"actorType": "SYSTEM", "actorId": "contract-test-diff"},
-            "timestamp": step.timestamp,
-            "idempotencyKey": step.key,
-            "payload": self.resolve(step.payload),
-        }
-        return orjson.dumps(body)
+        """The step's command as this side receives it: its refs resolved to its ids."""
+        envelope = build_envelope(
+            step.command_type,
+            self.resolve(step.payload),
+            tenant_id=self.tenant,
+            command_id=step.command_id,
+            idempotency_key=step.key,
+            timestamp=step.timestamp,
+            actor=DIFF_ACTOR,
+        )
+        return orjson.dumps(envelope)
 
     def send(self, step: Step) -> tuple[httpx.Response, str]:
         body = self.envelope(step)

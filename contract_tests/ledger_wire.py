@@ -16,6 +16,7 @@ import orjson
 from contract_tests.ledger_commands import REPLY_ID_NAMES, TIMESTAMP, concurrent_wait_seconds
 from contract_tests.results import SuiteResult, curl_command
 from contract_tests.target import Target
+from turingcore_client.envelope import build_envelope
 
 ACTOR = {"actorType": "SYSTEM", "actorId": "contract-tests"}
 
@@ -110,16 +111,15 @@ class Wire:
         api_key: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Sent:
-        envelope: dict[str, Any] = {
-            "commandId": command_id,
-            "tenantId": tenant_id,
-            "commandType": command_type,
-            "actor": {"actorType": "SYSTEM", "actorId": "contract-tests"},
-            "timestamp": timestamp,
-            "payload": payload,
-        }
-        if key is not None:
-            envelope["idempotencyKey"] = key
+        envelope = build_envelope(
+            command_type,
+            payload,
+            tenant_id=tenant_id,
+            command_id=command_id,
+            idempotency_key=key,
+            timestamp=timestamp,
+            actor=ACTOR,
+        )
         return self._send(
             "POST",
             f"/tenants/{tenant_id}/commands",
