@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from turingcore_client import serving
 from turingcore_client.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,21 +275,13 @@ def _wait_ready(server: Server, path: str, wait_s: float) -> None:
 MOCK_CACHES: str | None = None
 
 
-def _start(
-    name: str,
-    command: list[str],
-    log_path: Path,
-    port: int,
-    ready_path: str,
-    env_extra: dict[str, str] | None = None,
-    **kw: Any,
-) -> Server:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_CORE_")}
-    env.update(env_extra or {})
+def _start(name: str, command: list[str], log_path: Path, port: int, ready_path: str) -> Server:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(name, process, port, log_path, **kw)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=serving.clean_env(), stdout=log, stderr=subprocess.STDOUT
+        )
+    server = Server(name, process, port, log_path)
     _wait_ready(server, ready_path, 60.0)
     return server
 
@@ -321,17 +314,9 @@ def start_floor(log_path: Path) -> Server:
 def start_mock(
     database_url: str, log_path: Path, *, workers: int = 1, database: str | None = None
 ) -> Server:
-    """`python -m mock_core serve` on a free port, no access log, the bench's platform key."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mock_core",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+    """`mock-core serve` on a free port (the kit's `start_mock`), no access log, the
+    bench's platform key; ready when it answers /readyz."""
+    args = [
         "--database-url",
         database_url,
         "--api-keys",
@@ -340,11 +325,20 @@ def start_mock(
         str(workers),
         "--no-access-log",
     ]
+    env = serving.clean_env()
+    if MOCK_CACHES is not None:
+        env["MOCK_CORE_CACHES"] = MOCK_CACHES
     name = f"mock ({'postgresql' if database else 'sqlite'}, {workers} worker(s))"
-    env_extra = {"MOCK_CORE_CACHES": MOCK_CACHES} if MOCK_CACHES is not None else None
-    return _start(
-        name, command, log_path, port, "/readyz", env_extra, database=database, workers=workers
-    )
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w+b") as log:
+        try:
+            process, base_url = serving.start_mock(
+                args, log=log, cwd=ROOT, env=env, ready_path="/readyz"
+            )
+        except serving.MockStartError as exc:
+            raise BenchError(f"{name}: {exc}") from None
+    port = int(base_url.rsplit(":", 1)[1])
+    return Server(name, process, port, log_path, database=database, workers=workers)
 
 
 def stop_server(server: Server) -> None:
