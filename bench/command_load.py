@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import load
+from bench import load, tenant_setup
 from bench.measure import Context, load_section, part_payload, write_json
 from bench.options import COMMAND_LABELS, COMMAND_PARTS, EXTRA_PARTS
 
@@ -27,7 +27,7 @@ def run_sqlite(ctx: Context) -> None:
     mock = load.start_mock(f"sqlite:///{database}", folder / "mock.log")
     with load.running(mock):
         ctx.say(f"SQLite mock up at {mock.base_url} ({database}); setting up the tenant")
-        setup = load.setup_tenant(mock.base_url, folder, ctx.args.setup_customers)
+        setup = tenant_setup.setup_tenant(mock.base_url, folder, ctx.args.setup_customers)
         rss_start = mock.rss()
         section = load_section(ctx, mock, setup, parts, "sqlite")
     write_json(
@@ -64,7 +64,7 @@ def run_postgres(ctx: Context) -> None:
             mock = load.start_mock(url, folder / "mock.log", workers=workers, database=name)
             with load.running(mock):
                 ctx.say(f"PostgreSQL mock ({workers} worker(s)) up on database {name}")
-                setup = load.setup_tenant(mock.base_url, folder, args.setup_customers)
+                setup = tenant_setup.setup_tenant(mock.base_url, folder, args.setup_customers)
                 section = load_section(ctx, mock, setup, args.pg_commands, f"pg w{workers}")
             by_workers[str(workers)] = section
         finally:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import load
-from bench.load import Server, Setup, WrkResult, median
+from bench.load import Server, WrkResult, median
 from bench.options import SCRIPT_OF, SEQ_STRIDE
+from bench.tenant_setup import Setup
 
 
 @dataclass

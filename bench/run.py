@@ -4,9 +4,10 @@
 lives beside this module: `options` (the parts and the command line), `measure` (one
 wrk run, medians, the interleaved load section, the result files), `command_load`
 (floor, SQLite and PostgreSQL under wrk), `twin_parts` (the twin end to end, queries
-on a twin-seeded store), `machine` (what it ran on), `report` (summary.md), and `load`
-(wrk, servers, tenant set-up, percentiles). Results: <results-dir>/<part>.json,
-run.json and summary.md.
+on a twin-seeded store), `machine` (what it ran on), `report` (summary.md),
+`tenant_setup` (the tenant over HTTP) and `load` (wrk, the servers, their CPU and RSS,
+PostgreSQL databases, percentiles). Results: <results-dir>/<part>.json, run.json and
+summary.md.
 """
 
 from __future__ import annotations

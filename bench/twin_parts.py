@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import load
+from bench import load, tenant_setup
 from bench.load import BenchError, Server, median, percentile
 from bench.measure import Context, measure, part_payload, summarise, write_json
 from bench.options import QUERY_SCRIPTS
@@ -245,7 +245,7 @@ def run_queries(ctx: Context) -> None:
         if not summary_path.is_file():
             raise BenchError(f"the twin's seed run failed (exit {code}); see {folder / 'seed'}")
         summary = json.loads(summary_path.read_text())
-        setup = load.collect_ids(server.base_url, summary["tenant"], folder)
+        setup = tenant_setup.collect_ids(server.base_url, summary["tenant"], folder)
         ctx.say(
             f"queries: store has {len(setup.customers):,} customers, "
             f"{setup.env['BENCH_ACCOUNTS_TOTAL']} accounts, {setup.env['BENCH_EVENTS_TOTAL']} "
