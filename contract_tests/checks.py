@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 
 from turingcore_client.money import amount
+from turingcore_client.paging import offset_items
 
 if TYPE_CHECKING:
     import httpx
@@ -220,20 +221,17 @@ def tenant_sum_problem(accounts: Iterable[Mapping[str, Any]], tenant_id: str = "
 
 def read_all_accounts(read: Reader, tenant_id: str) -> list[dict[str, Any]]:
     """Every account of a tenant, GL accounts included (accountType=ALL), page by page."""
-    accounts: list[dict[str, Any]] = []
-    offset = 0
-    for _ in range(FOLLOW_UP_PAGES_MAX):
+
+    def fetch(offset: int) -> Mapping[str, Any]:
         status, page = read(
             f"/tenants/{tenant_id}/accounts",
             {"limit": PAGE_LIMIT, "offset": offset, "accountType": "ALL"},
         )
         if status != 200:
             raise AssertionError(f"listing the accounts of tenant {tenant_id} gave {status}")
-        accounts.extend(page["accounts"])
-        offset += len(page["accounts"])
-        if not page["accounts"] or offset >= page["total"]:
-            break
-    return accounts
+        return {"accounts": page["accounts"], "total": page["total"]}
+
+    return list(offset_items(fetch, "accounts", pages_max=FOLLOW_UP_PAGES_MAX))
 
 
 def check_tenant_sum(read: Reader, tenant_id: str) -> str | None:

@@ -47,6 +47,7 @@ from contract_tests import ledger_commands as L
 from contract_tests.ledger_replies import event_hash
 from contract_tests.model_state import number_to_minor
 from turingcore_client.contract import gl_accounts
+from turingcore_client.paging import cursor_events
 
 LAW_ROWS: tuple[str, ...] = (
     "unique_ids",
@@ -149,15 +150,15 @@ def run_laws(m: Any, wire: Any, checks: Any, ext: Any) -> None:
         return list(body.get("events") or []), sent
 
     def tenant_stream(code: str, row: str) -> tuple[list[dict[str, Any]], Any]:
-        events: list[dict[str, Any]] = []
-        cursor, sent = 0, None
-        for _ in range(L.pages_per_read_max):
+        pages: list[Any] = []
+
+        def fetch(cursor: int) -> dict[str, Any]:
             body, sent = read(f"/tenants/{code}/events", row, after=cursor, limit=1000)
-            events.extend(body.get("events") or [])
-            if body.get("nextCursor") is None:
-                break
-            cursor = int(body["nextCursor"])
-        return events, sent
+            pages.append(sent)
+            return {"events": body.get("events") or [], "nextCursor": body.get("nextCursor")}
+
+        events = list(cursor_events(fetch, pages_max=L.pages_per_read_max))
+        return events, pages[-1]
 
     # -- the state the laws read: two tenants, seven members, nine accounts -----------
     step("setup")

@@ -30,6 +30,7 @@ from contract_tests.ledger_replies import (
 from contract_tests.ledger_rules_money import MoneyRules
 from contract_tests.ledger_wire import Sent
 from contract_tests.model import TenantLedger
+from turingcore_client.paging import Page, cursor_events, offset_items
 
 
 class Verification(MoneyRules):
@@ -172,39 +173,41 @@ class Verification(MoneyRules):
         return events, sent
 
     def verify_balances(self, tenant: TenantLedger) -> None:
-        found: dict[str, dict[str, Any]] = {}
-        offset = 0
         every = self.ext["account_type"]  # GL accounts too, with accountType=ALL
         kind = {"accountType": "ALL"} if every else {}
-        for _ in range(pages_per_read_max):
+        read: list[Sent] = []
+
+        def fetch(offset: int) -> Page:
             sent = self.wire.get(
                 f"/tenants/{tenant.code}/accounts", limit=page_size, offset=offset, **kind
             )
+            read.append(sent)
             page = sent.json()
             if sent.response.status_code != 200 or not isinstance(page, dict):
                 self.checks.fail("balances", f"listing accounts: {sent.summary()}", sent.curl())
-            for item in page.get("accounts") or []:
-                found[str(item.get("accountId"))] = item
-            offset += page_size
-            if offset >= int(page.get("total") or 0):
-                break
+            return {"accounts": page.get("accounts") or [], "total": page.get("total") or 0}
+
+        items = offset_items(fetch, "accounts", pages_max=pages_per_read_max)
+        found = {str(item.get("accountId")): item for item in items}
         problem = balances_problem(tenant, found, every)
-        self.checks.check("balances", problem and f"tenant {tenant.code}: {problem}", sent.curl())
+        where = read[-1].curl()
+        self.checks.check("balances", problem and f"tenant {tenant.code}: {problem}", where)
 
     def read_events(self, code: str, after: int) -> tuple[list[dict[str, Any]], Sent]:
-        events: list[dict[str, Any]] = []
-        cursor = after
-        for _ in range(pages_per_read_max):
+        """The tenant's events after sequence `after`, following `nextCursor`, and the
+        last page's request."""
+        read: list[Sent] = []
+
+        def fetch(cursor: int) -> Page:
             sent = self.wire.get(f"/tenants/{code}/events", after=cursor, limit=page_size)
+            read.append(sent)
             page = sent.json()
             if sent.response.status_code != 200 or not isinstance(page, dict):
                 self.checks.fail("events", f"reading the events: {sent.summary()}", sent.curl())
-            events.extend(page.get("events") or [])
-            following = page.get("nextCursor")
-            if following is None:
-                break
-            cursor = int(following)
-        return events, sent
+            return {"events": page.get("events") or [], "nextCursor": page.get("nextCursor")}
+
+        events = list(cursor_events(fetch, after, pages_max=pages_per_read_max))
+        return events, read[-1]
 
     def verify_sequence(
         self,

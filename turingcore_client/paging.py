@@ -19,30 +19,43 @@ Page = Mapping[str, Any]
 
 
 def offset_items(
-    fetch: Callable[[int], Page], key: str, first: Page | None = None
+    fetch: Callable[[int], Page],
+    key: str,
+    first: Page | None = None,
+    pages_max: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every item under `key` of the pages `fetch(offset)` returns, from offset 0 (or
     from `first`, the page at offset 0 already read), until `total` is reached or a
-    page comes back empty."""
+    page comes back empty; after `pages_max` pages at most, when given (a bound on a
+    service whose list never ends)."""
     offset = 0
     page = first
+    pages = 0
     while True:
         if page is None:
             page = fetch(offset)
+        pages += 1
         items = page.get(key, [])
         yield from items
         offset += len(items)
         if not items or offset >= int(page.get("total", 0)):
             return
+        if pages_max is not None and pages >= pages_max:
+            return
         page = None
 
 
-def cursor_events(fetch: Callable[[int], Page], after: int = 0) -> Iterator[dict[str, Any]]:
-    """Every event of the pages `fetch(after)` returns, following `nextCursor`."""
+def cursor_events(
+    fetch: Callable[[int], Page], after: int = 0, pages_max: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every event of the pages `fetch(after)` returns, following `nextCursor`; after
+    `pages_max` pages at most, when given."""
+    pages = 0
     while True:
         page = fetch(after)
+        pages += 1
         yield from page.get("events", [])
         cursor = page.get("nextCursor")
-        if cursor is None:
+        if cursor is None or (pages_max is not None and pages >= pages_max):
             return
         after = int(cursor)

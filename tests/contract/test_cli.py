@@ -7,16 +7,10 @@ test_verdicts.py.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from contract_tests.cli import (
@@ -29,6 +23,7 @@ from contract_tests.cli import (
 )
 from contract_tests.target import in_process_target
 from tests.contract.test_schema_suite import rewrite_responses, server_error_on_bad_input
+from turingcore_client.serving import free_port, served_mock
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--suite", "schema", "--max-examples", "5", "--phases", "examples,fuzzing"]
@@ -37,12 +32,6 @@ SMALL = ["--suite", "schema", "--max-examples", "5", "--phases", "examples,fuzzi
 def broken_app() -> Any:
     """The mock with one defect (a 500 for a command that fails validation), for --target-app."""
     return rewrite_responses(in_process_target().app, server_error_on_bad_input)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_in_process_mock_conforms(tmp_path: Path) -> None:
@@ -107,7 +96,7 @@ def one_error_line(err: str) -> str:
 def test_an_unreachable_base_url_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     argv = ["--base-url", url, "--api-key", "whatever-key", "--report-dir", str(tmp_path)]
     code, out, err = cli(argv, capsys)
     assert code == EXIT_USAGE
@@ -265,48 +254,12 @@ def test_the_options_work_with_and_without_run() -> None:
 
 
 def test_against_a_separately_served_mock(tmp_path: Path) -> None:
-    """`mock-core serve` in a subprocess, then `contract-test --base-url` against it."""
-    port = _free_port()
+    """`mock-core serve` in a subprocess (the kit's helper), then `contract-test
+    --base-url` against it."""
     key = "served-platform-key"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_core",
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite:///{tmp_path}/served.db",
-            "--api-keys",
-            f"{key}=*",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            said = server.stderr.read().decode("utf-8", "replace") if server.stderr else ""
-            pytest.fail(f"mock-core serve did not start: {said}")
+    args = ["--database-url", f"sqlite:///{tmp_path}/served.db", "--api-keys", f"{key}=*"]
+    with served_mock([*args, "--no-access-log"], cwd=ROOT) as base:
         code = main(
             ["--base-url", base, "--api-key", key, *SMALL, "--report-dir", str(tmp_path / "r")]
         )
-        assert code == EXIT_OK, (tmp_path / "r" / "report.md").read_text()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    assert code == EXIT_OK, (tmp_path / "r" / "report.md").read_text()

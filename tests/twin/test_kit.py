@@ -181,6 +181,20 @@ def test_cursor_pages_follow_next_cursor_to_null() -> None:
     assert cursor_problems(cursor_server(events, loops=True), events, most=len(events))
 
 
+def test_pages_max_bounds_a_list_that_never_ends() -> None:
+    # A cursor that never advances and a total that is never reached: without a bound
+    # each read would go on for ever; with `pages_max` it stops after that many pages.
+    looping = cursor_server(list(range(1, 11)), loops=True)
+    assert len(list(paging.cursor_events(looping, pages_max=3))) == 4 * 3
+    endless: Callable[[int], Page] = lambda offset: {"items": [offset], "total": 10**9}  # noqa: E731
+    assert list(paging.offset_items(endless, "items", pages_max=3)) == [0, 1, 2]
+    # The bound changes nothing for a list that ends before it.
+    fetch, _ = offset_server(list(range(25)))
+    assert list(paging.offset_items(fetch, "items", pages_max=3)) == list(range(25))
+    events = list(range(1, 11))
+    assert len(list(paging.cursor_events(cursor_server(events), pages_max=3))) == 10
+
+
 # ----------------------------------------------------------------------- refs
 
 
