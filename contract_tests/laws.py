@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 
 from contract_tests import ledger_commands as L
-from contract_tests.ledger_replies import event_hash
+from contract_tests.ledger_replies import chain_problem
 from contract_tests.model_state import number_to_minor
 from turingcore_client.contract import gl_accounts
 from turingcore_client.paging import cursor_events
@@ -558,12 +558,7 @@ def run_laws(m: Any, wire: Any, checks: Any, ext: Any) -> None:
     if ext["hash_chain"] and ext["tenant_stream"]:
         step("canonical_json")
         events, sent = tenant_stream(t, "hash_chain")
-        prev, problem = L.GENESIS_HASH, None
-        for event in events:  # the chain so far, in its own row
-            if event.get("prevHash") != prev or event.get("hash") != event_hash(prev, event):
-                problem = f"event {event.get('sequence')} ({event.get('eventType')}) does not chain"
-                break
-            prev = str(event.get("hash"))
+        problem, prev = chain_problem(L.GENESIS_HASH, events)  # the chain so far, in its own row
         checks.check("hash_chain", problem and f"tenant {t}: {problem}", sent.curl())
         chained = len(events)
         person = L.customer_payload(m.serial_number())
@@ -576,19 +571,10 @@ def run_laws(m: Any, wire: Any, checks: Any, ext: Any) -> None:
         legs = [L.leg("GL_FEES", "DEBIT", 1.15), L.leg(GL_COUNTERPART, "CREDIT", 1.15)]
         m.send(t, "PostEntry", L.entry_payload(legs, metadata=dict(TRICKY_METADATA)))
         events, sent = tenant_stream(t, "canonical_json")
-        problem = None
-        for event in events[chained:]:
-            if event.get("prevHash") != prev:
-                problem = f"event {event.get('sequence')}: prevHash does not link"
-                break
-            recomputed = event_hash(prev, event)
-            if event.get("hash") != recomputed:
-                problem = (
-                    f"event {event.get('sequence')} ({event.get('eventType')}), made from input "
-                    "that tells JSON encoders apart (non-ASCII names, escapes, 5e-05, 5.0, "
-                    f"keys by UTF-16 order): hash {event.get('hash')} is not the RFC 8785 "
-                    f"hash {recomputed}"
-                )
-                break
-            prev = str(event.get("hash"))
+        problem, _ = chain_problem(
+            prev,
+            events[chained:],
+            ", made from input that tells JSON encoders apart (non-ASCII names, escapes, "
+            "5e-05, 5.0, keys by UTF-16 order)",
+        )
         checks.check("canonical_json", problem and f"tenant {t}: {problem}", sent.curl())

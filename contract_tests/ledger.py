@@ -16,10 +16,14 @@ it on the reply, every balance and the events themselves.
 The published contract is judged by default. The checks of our extensions run only
 where the target offers them (`contract_tests.extensions`) and count in extension
 rows: the tenant's event sequence and hash chain (recomputed here from the tenant
-stream with hashlib and rfc8785), `result` and `eventIds` in a 202, the
-`Idempotent-Replayed` header, and the invariants only an extension can reach (a leg's
-own currency, a facilityLimit asked for, an inactive product). Without the tenant
-stream the events are read from each account's own stream (published).
+stream with the kit's RFC 8785 encoder, `turingcore_client.canonical`), `result` and
+`eventIds` in a 202, the `Idempotent-Replayed` header, and the invariants only an
+extension can reach (a leg's own currency, a facilityLimit asked for, an inactive
+product). Without the tenant stream the events are read from each account's own
+stream (published).
+
+The machine's rules, its checks and its fixed sequence live in the `ledger_*` modules
+(docs/contract-tests.md, "Where things are"); this one binds them to a run.
 
 The suite creates its own tenants (`CT_<seed>_<random hex>_<n>`) with the platform
 key, so it runs against any deployment and never needs the admin endpoints. The
@@ -52,6 +56,7 @@ from contract_tests.ledger_commands import (
     shrink_seconds_default,
 )
 from contract_tests.ledger_replies import event_hash
+from contract_tests.ledger_rules_setup import product_rule
 from contract_tests.ledger_sequence import ScriptedSequence
 from contract_tests.ledger_wire import Checks, Unreachable, Violation, Wire
 from contract_tests.results import SuiteResult
@@ -107,6 +112,7 @@ def build_machine(
 ) -> type[RuleBasedStateMachine]:
     """The machine class, bound to one target, what it offers and one run's recorder."""
     ext = offers or Extensions.everything()
+    templates = [t for t in TEMPLATES if TEMPLATES[t][2] or ext["product_active"]]
     bound = {
         "target": target,
         "wire": wire,
@@ -115,7 +121,8 @@ def build_machine(
         "run_id": run_id,
         "concurrency": concurrency,
         "serial": iter(range(1, 10**9)),
-        "templates": [t for t in TEMPLATES if TEMPLATES[t][2] or ext["product_active"]],
+        "templates": templates,
+        "upsert_product": product_rule(templates),
     }
     return type("LedgerMachine", (ScriptedSequence,), bound)
 

@@ -128,6 +128,23 @@ def event_hash(prev_hash: str, envelope: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("utf-8") + canonical_json(body)).hexdigest()
 
 
+def chain_problem(prev: str, events: list[dict[str, Any]], why: str = "") -> tuple[str | None, str]:
+    """The first break in the hash chain of `events` after the hash `prev` (a prevHash
+    that does not link, or a hash that does not recompute; `why` says what the input
+    was), or None; and the hash the chain ends at."""
+    for event in events:
+        if event.get("prevHash") != prev:
+            return f"event {event.get('sequence')}: prevHash does not link to the one before", prev
+        recomputed = event_hash(prev, event)
+        if event.get("hash") != recomputed:
+            return (
+                f"event {event.get('sequence')} ({event.get('eventType')}){why}: hash "
+                f"{event.get('hash')} does not recompute (the RFC 8785 hash is {recomputed})"
+            ), prev
+        prev = str(event["hash"])
+    return None, prev
+
+
 def reply_row(outcome: Outcome, command_type: str) -> str:
     """The report row a command's reply counts in."""
     if outcome.replay_of is not None:

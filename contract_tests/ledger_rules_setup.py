@@ -5,6 +5,7 @@ invalid variants."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -56,15 +57,8 @@ class SetupRules(MachineBase):
 
     # -- UpsertProduct ------------------------------------------------------------
 
-    @precondition(lambda self: self.made["products"] < products_per_example_max)
-    @rule(
-        target=products,
-        tenant=tenants,
-        # The templates depend on what the target offers, so the machine running the
-        # rule supplies them (`st.runner()` is that machine).
-        template=st.runner().flatmap(lambda machine: st.sampled_from(sorted(machine.templates))),
-        variant=st.sampled_from(["ok", "ok", "negative_rate", "min_not_below_max", "inconsistent"]),
-    )
+    # A rule only once bound to a run (`product_rule`): its templates depend on what
+    # the target offers.
     def upsert_product(self, tenant: TenantRef, template: str, variant: str) -> Any:
         self.made["products"] += 1
         self.trail.append(f"upsert_product({template}, {variant})")
@@ -252,3 +246,15 @@ class SetupRules(MachineBase):
         if not outcome.fresh:
             return multiple()
         return AccountRef(tenant, body["accountId"])
+
+
+def product_rule(templates: Sequence[str]) -> Any:
+    """`SetupRules.upsert_product` as a rule drawing from `templates` (the ones the target
+    can take), for `contract_tests.ledger.build_machine` to bind under the same name."""
+    drawn = rule(
+        target=products,
+        tenant=tenants,
+        template=st.sampled_from(sorted(templates)),
+        variant=st.sampled_from(["ok", "ok", "negative_rate", "min_not_below_max", "inconsistent"]),
+    )(SetupRules.upsert_product)
+    return precondition(lambda self: self.made["products"] < products_per_example_max)(drawn)

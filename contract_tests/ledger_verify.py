@@ -22,7 +22,7 @@ from contract_tests.ledger_replies import (
     Group,
     TenantView,
     balances_problem,
-    event_hash,
+    chain_problem,
     events_problem,
     status_problem,
     touched_accounts,
@@ -256,20 +256,7 @@ class Verification(MoneyRules):
     def verify_chain(
         self, view: TenantView, head: Sent | None, events: list[dict[str, Any]], last: Sent
     ) -> None:
-        problem = None
-        prev = view.prev_hash
-        for event in events:
-            if event.get("prevHash") != prev:
-                problem = f"event {event.get('sequence')}: prevHash does not link to the one before"
-                break
-            recomputed = event_hash(prev, event)
-            if event.get("hash") != recomputed:
-                problem = (
-                    f"event {event.get('sequence')} ({event.get('eventType')}): hash "
-                    f"{event.get('hash')} does not recompute (expected {recomputed})"
-                )
-                break
-            prev = str(event["hash"])
+        problem, prev = chain_problem(view.prev_hash, events)
         if (
             problem is None
             and head is not None

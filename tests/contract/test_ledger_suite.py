@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from contract_tests.ledger import ROWS, Wire, event_hash, order_free, run_ledger_suite
+from contract_tests.ledger_replies import chain_problem
 from contract_tests.model import (
     Ledger,
     canonical,
@@ -387,3 +388,14 @@ def test_the_hash_is_recomputed_from_the_served_envelope() -> None:
         assert event["prevHash"] == prev
         assert event["hash"] == event_hash(prev, event)
         prev = event["hash"]
+    assert chain_problem("0" * 64, events) == (None, prev)
+    # A broken link and a hash that does not recompute are each named, at their event.
+    relinked = [dict(e) for e in events]
+    relinked[2]["prevHash"] = "f" * 64
+    problem, last = chain_problem("0" * 64, relinked)
+    assert problem is not None and "prevHash does not link" in problem
+    assert last == events[1]["hash"]
+    edited = [dict(e) for e in events]
+    edited[1]["payload"] = {**edited[1]["payload"], "accountId": "GL_EDITED"}
+    problem, _ = chain_problem("0" * 64, edited, " (an edited payload)")
+    assert problem is not None and "does not recompute" in problem and "edited" in problem
