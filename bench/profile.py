@@ -218,11 +218,14 @@ def layer_of(key: str) -> str:
     return LAYERS[-1][0]
 
 
-def run(commands: int, concurrency: int, workdir: Path) -> dict[str, Any]:
+def run(
+    commands: int, concurrency: int, workdir: Path, caches: str | None = None
+) -> dict[str, Any]:
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'profile.db'}",
         api_keys=f"{BENCH_KEY}=*",
         access_log=False,
+        caches=caches if caches is not None else Settings().caches,
     )
     app = create_app(settings)
     driver = Driver(app)
@@ -297,9 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, default=8000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--mock-caches", default=None, help="the store's caches (default: all; see bench.run)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        result = run(args.commands, args.concurrency, Path(tmp))
+        result = run(args.commands, args.concurrency, Path(tmp), args.mock_caches)
     text = render(result)
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "profile.md").write_text(text)

@@ -430,10 +430,6 @@ class Store:
         # threads); a group commit's transaction may end on the writer thread.
         self._write_lock = threading.Lock()
 
-    @property
-    def sqlite(self) -> bool:
-        return self.backend == "sqlite"
-
     def close(self) -> None:
         """Close the pooled connections."""
         self.engine.dispose()

@@ -121,7 +121,8 @@ def _run(conn: Connection, name: str, params: dict[str, Any]) -> Any:
     row-level security scopes it to the tenant.
     """
     sql = _SQL[name] if conn.dialect.name == "sqlite" else _SQL_PYFORMAT[name]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
     cursor.execute(sql, params)
     return cursor
 
