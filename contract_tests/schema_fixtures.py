@@ -156,6 +156,26 @@ def _substitute(value: Any, substitutions: Mapping[str, str]) -> Any:
 # --- aiming generated cases at real entities ---------------------------------------------
 
 
+EXACTLY_ONE = "x-turingcore-exactly-one-of"
+
+
+def exactly_one(operation: Any, query: Any, rng: Random) -> Any:
+    """A positive query with exactly one of the operation's `x-turingcore-exactly-one-of`
+    parameters (a rule no parameter schema can say): one of those given is kept, or the
+    spec's value for one is added when none is."""
+    names = operation.get(EXACTLY_ONE) if isinstance(operation, dict) else None
+    if not isinstance(names, dict) or not names:
+        return query
+    query = dict(query or {})
+    given = sorted(name for name in names if name in query)
+    keep = rng.choice(given) if given else rng.choice(sorted(names))
+    for name in names:
+        if name != keep:
+            query.pop(name, None)
+    query.setdefault(keep, names[keep])
+    return query
+
+
 class CaseShaper:
     """A `map_case` hook that points most positive cases at the seeded entities.
 
@@ -179,8 +199,9 @@ class CaseShaper:
         path_ok = meta is None or not meta.is_negative_at(ParameterLocation.PATH)
         if path_ok and case.path_parameters:
             case.path_parameters = self._path(dict(case.path_parameters), rng, examples)
-        if (meta is None or not meta.is_negative_at(ParameterLocation.QUERY)) and case.query:
-            case.query = self._query(dict(case.query), rng)
+        if meta is None or not meta.is_negative_at(ParameterLocation.QUERY):
+            query = exactly_one(case.operation.definition.raw, case.query, rng)
+            case.query = self._query(query, rng) if query else query
         body_ok = meta is None or not meta.is_negative_at(ParameterLocation.BODY)
         if path_ok and body_ok and isinstance(case.body, dict):
             case.body = self._command(copy.deepcopy(case.body), case.path_parameters, rng, examples)

@@ -2,7 +2,7 @@
 
     st run http://127.0.0.1:8080/v1/openapi.json --checks all
 
-Two things a schema cannot say, told to Schemathesis here (docs/contract-tests.md,
+Three things a schema cannot say, told to Schemathesis here (docs/contract-tests.md,
 "The plain Schemathesis CLI"):
 
 - a path id must name something that exists for a read to get past its 404. The config
@@ -12,7 +12,9 @@ Two things a schema cannot say, told to Schemathesis here (docs/contract-tests.m
   of `CU_DIGITAL`, read once from `listCustomers`;
 - a command's envelope `tenantId` (and CreateTenant's `payload.tenantCode`) must equal
   the path's `tenantId` (else 400 TENANT_MISMATCH): a positive command is made to agree,
-  so most generated commands reach the ledger's rules instead of the 400.
+  so most generated commands reach the ledger's rules instead of the 400;
+- a positive query gives exactly one of an operation's `x-turingcore-exactly-one-of`
+  parameters (the as-of reads' `asOfSequence` and `asOfDate`).
 
 Only positive components are changed: a negative case keeps its violation.
 """
@@ -20,13 +22,17 @@ Only positive components are changed: a negative case keeps its violation.
 from __future__ import annotations
 
 import os
+from random import Random
 from typing import Any
 
 import httpx
 import schemathesis
 from schemathesis.core.parameters import ParameterLocation
 
+from contract_tests.schema_fixtures import exactly_one
+
 TENANT = "CU_DIGITAL"
+_RNG = Random(1)  # which of an exactly-one pair a case keeps: the same on every run
 DEFAULT_KEY = "dev-platform-key"
 _customers: dict[str, str | None] = {}
 
@@ -63,6 +69,12 @@ def _first_customer(case: Any, kwargs: dict[str, Any], tenant: str) -> str | Non
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    if not _negative(case, ParameterLocation.QUERY):
+        shaped = exactly_one(case.operation.definition.raw, case.query, _RNG)
+        if shaped is not case.query:
+            case.query = shaped
+            if "params" in kwargs:
+                kwargs["params"] = shaped
     path = dict(case.path_parameters or {})
     if _negative(case, ParameterLocation.PATH):
         return

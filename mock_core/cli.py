@@ -1,4 +1,5 @@
-"""`mock-core`: serve the mock, migrate its store, or rebuild its projections from the log.
+"""`mock-core`: serve the mock, migrate its store, rebuild its projections from the log, or
+save and restore named snapshots.
 
 Exit codes: 0 done (or stopped; `rebuild --check`: no drift); 1 `rebuild --check`
 found drift (one line per difference on stdout); 2 bad usage or settings, a port
@@ -216,6 +217,47 @@ def rebuild(args: argparse.Namespace) -> int:
     return DRIFT if args.check and lines else 0
 
 
+def snapshot(args: argparse.Namespace) -> int:
+    from mock_core.errors import RequestError
+    from mock_core.store import snapshots
+    from mock_core.store.backends import open_store
+
+    try:
+        settings = _settings_from(args)
+    except (ValidationError, ValueError, OSError) as exc:
+        return _fail(f"bad settings: {_one_line(exc)}")
+    if args.action != "list" and not args.name:
+        return _fail(f"snapshot {args.action} needs a NAME")
+    problem = _open_store(settings.database_url)
+    if problem is not None:
+        return _fail(problem)
+    started = time.perf_counter()
+    store = open_store(make_engine(settings.database_url))
+    try:
+        with store.admin() as conn:
+            if args.action == "list":
+                for found in snapshots.listing(conn):
+                    scope = "the whole store" if found.scope == "*" else found.scope
+                    print(f"{found.name}\t{scope}\t{found.events} events\t{found.created_at}")
+                return 0
+            if args.action == "save":
+                done = snapshots.save(conn, args.name, args.tenant)
+            else:
+                done = snapshots.restore(conn, args.name, args.tenant)
+    except RequestError as exc:
+        return _fail(exc.message)
+    finally:
+        store.close()
+    seconds = time.perf_counter() - started
+    scope = "the whole store" if done.scope == "*" else f"tenant {done.scope}"
+    verb = "saved as" if args.action == "save" else "restored from"
+    print(
+        f"mock-core: {scope} ({done.events} events) {verb} snapshot {args.name} in {seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mock-core",
@@ -268,6 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
     r.add_argument("--tenant", default=None, help="only this tenant")
     r.set_defaults(func=rebuild)
+    s = sub.add_parser(
+        "snapshot",
+        help="save, restore or list named snapshots of a tenant or the whole store",
+        description="Save a tenant (--tenant) or the whole store under NAME (replacing a "
+        "snapshot of that name), restore one (with --tenant, only that tenant of it), or "
+        "list them. Exit codes: 0 done; 2 bad usage, an unknown snapshot or tenant, or a "
+        "store that cannot be opened.",
+    )
+    s.add_argument("action", choices=("save", "restore", "list"))
+    s.add_argument("name", nargs="?", default=None, help="the snapshot's name")
+    s.add_argument("--tenant", default=None, help="only this tenant")
+    s.add_argument("--database-url", default=None)
+    s.set_defaults(func=snapshot)
     return parser
 
 

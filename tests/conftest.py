@@ -28,6 +28,8 @@ TENANT_TABLES = (
     "products",
     "tenants",
 )
+# The named snapshots (migration 0005): emptied with the tenant tables.
+SNAPSHOT_TABLES = ("snapshots", *(f"snapshot_{table}" for table in TENANT_TABLES))
 
 
 def postgres_problem() -> str | None:
@@ -64,10 +66,11 @@ def drop_database(name: str) -> None:
 
 
 def truncate(name: str) -> None:
-    """Empty every tenant table (as the owner: row-level security does not apply)."""
+    """Empty every tenant table and the snapshots (as the owner: row-level security does
+    not apply)."""
     dsn = PG_ADMIN_DSN.replace("dbname=postgres", f"dbname={name}")
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TENANT_TABLES)}")
+        conn.execute(f"TRUNCATE {', '.join((*TENANT_TABLES, *SNAPSHOT_TABLES))}")
 
 
 @pytest.fixture(scope="session")

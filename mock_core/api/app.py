@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from mock_core import __version__
-from mock_core.api import errors, ops, routes
+from mock_core.api import asof, errors, ops, routes, snapshots
 from mock_core.api.auth import KeyRing
 from mock_core.api.commands import CommandEndpoint, command_path_tenant, gateway_route
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     errors.install(app)
     app.router.routes.append(gateway_route(app.command_endpoint))
     app.include_router(routes.router)
+    app.include_router(asof.router)
     app.include_router(ops.router)
+    app.include_router(snapshots.router)
     configure_access_log(settings.access_log)
     app.add_middleware(AccessLogMiddleware, enabled=settings.access_log)
     return app

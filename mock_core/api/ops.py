@@ -118,7 +118,7 @@ async def docs_static(name: str) -> Response:
     )
 
 
-def _admin_enabled(settings: SettingsDep) -> None:
+def admin_enabled(settings: SettingsDep) -> None:
     if not settings.admin_enabled:
         raise RequestError("NOT_FOUND", "the admin endpoints are switched off")
 
@@ -126,7 +126,7 @@ def _admin_enabled(settings: SettingsDep) -> None:
 @router.post("/_mock/reset", include_in_schema=False)
 async def reset_all(_: PlatformDep, settings: SettingsDep, store: StoreDep) -> Response:
     """Delete every tenant (development only)."""
-    _admin_enabled(settings)
+    admin_enabled(settings)
     store.reset()
     return json_response(200, {"reset": "*"})
 
@@ -136,7 +136,7 @@ async def reset_tenant(
     tenant_id: TenantPath, _: PlatformDep, settings: SettingsDep, store: StoreDep
 ) -> Response:
     """Delete one tenant and everything in it (development only)."""
-    _admin_enabled(settings)
+    admin_enabled(settings)
     store.reset(tenant_id)
     return json_response(200, {"reset": tenant_id})
 
@@ -146,7 +146,7 @@ async def verify_tenant(
     tenant_id: TenantPath, _: PlatformDep, settings: SettingsDep, store: StoreDep
 ) -> Response:
     """Recompute the tenant's hash chain and its projections from the stored events."""
-    _admin_enabled(settings)
+    admin_enabled(settings)
     with store.read(tenant_id) as conn:
         if not queries.tenant_exists(conn, tenant_id):
             raise RequestError("NOT_FOUND", f"tenant {tenant_id} does not exist")

@@ -125,7 +125,7 @@ class WriterMemory:
     transaction clears it); it is dropped when the database changed under it
     (`PRAGMA data_version` on the writing connection, read inside the write lock,
     moved since our last commit: another process or connection wrote); and the
-    admin resets clear it.
+    admin transactions (resets, snapshot restores: `Store.admin`) clear it.
     """
 
     def __init__(self) -> None:
@@ -468,20 +468,34 @@ class Store:
     def _admin_start(self, conn: Connection) -> None:
         """Start an admin transaction's work (PostgreSQL: outside row-level security)."""
 
+    @contextmanager
+    def admin(self) -> Iterator[Connection]:
+        """An admin transaction (resets, snapshots): under the write lock, outside row-level
+        security, committed when the block ends. The caches are cleared at its start and,
+        as the tables may have changed under them, again at its end."""
+        with self._write_lock:
+            try:
+                self._clear_caches()
+                with (
+                    self.engine.connect().execution_options(write=True) as conn,
+                    conn.begin(),
+                ):
+                    self._admin_start(conn)
+                    yield conn
+            finally:
+                self._clear_caches()
+
+    def _clear_caches(self) -> None:
+        if self.memory is not None:
+            self.memory.clear()
+        if self.marks is not None:
+            self.marks.clear()
+
     def reset(self, tenant_id: str | None = None) -> None:
         """Delete one tenant's rows, or every tenant's (admin only)."""
         if tenant_id is not None and "\x00" in tenant_id:
             return  # no such tenant can exist
-        with (
-            self._write_lock,
-            self.engine.connect().execution_options(write=True) as conn,
-            conn.begin(),
-        ):
-            if self.memory is not None:
-                self.memory.clear()
-            if self.marks is not None:
-                self.marks.clear()
-            self._admin_start(conn)
+        with self.admin() as conn:
             for table in TENANT_TABLES:
                 statement = delete(table)
                 if tenant_id is not None:

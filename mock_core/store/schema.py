@@ -123,3 +123,34 @@ command_log = Table(
 )
 
 TENANT_TABLES = (tenants, events, account_events, products, customers, accounts, command_log)
+
+# Named snapshots (admin): which snapshots exist, and a copy of every tenant table keyed
+# by the snapshot's name first. Only the store's owner reads and writes them (on
+# PostgreSQL the application role has no privilege on them).
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    # The tenant saved, or "*" for the whole store.
+    Column("scope", String(32), nullable=False),
+    Column("tenants", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+
+def _snapshot_copy(table: Table) -> Table:
+    """`snapshot_<table>`: the table's columns after `snapshot`, keyed by (snapshot, key)."""
+    columns = [
+        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, autoincrement=False)
+        for c in table.columns
+    ]
+    return Table(
+        f"snapshot_{table.name}",
+        metadata,
+        Column("snapshot", String(100), primary_key=True),
+        *columns,
+    )
+
+
+SNAPSHOT_TABLES = {table.name: _snapshot_copy(table) for table in TENANT_TABLES}

@@ -9,7 +9,8 @@ document alone would be:
 - a 202 loses `result` and `eventIds` (the ids stay at its top level) and a replay the
   `Idempotent-Replayed` header; no reply echoes `X-Correlation-Id`;
 - the extension reads are 404s: GET /tenants/{t}, /products, /customers/{c},
-  /accounts/{a} and the tenant stream /events;
+  /accounts/{a}, the tenant stream /events and the as-of reads /accounts/{a}/balance
+  and /trial-balance;
 - an extension query parameter (accountType, after, eventType, entityId) is a 400, like
   any parameter the service does not know;
 - an extension request field (facilityLimit, a leg's currency, active, description,
@@ -80,7 +81,9 @@ REQUEST_EXTENSIONS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...
     ),
 }
 _T = r"/v1/tenants/[^/]+"
-EXTENSION_READS = re.compile(rf"^{_T}(/products|/customers/[^/]+|/accounts/[^/]+|/events)?/?$")
+EXTENSION_READS = re.compile(
+    rf"^{_T}(/products|/customers/[^/]+|/accounts/[^/]+(/balance)?|/events|/trial-balance)?/?$"
+)
 
 
 def _objects(node: Any, path: tuple[str, ...]) -> Iterator[dict[str, Any]]:
