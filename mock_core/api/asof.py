@@ -6,22 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from mock_core import limits
 from mock_core.api.deps import StoreDep, TenantDep
 from mock_core.api.errors import json_response
+from mock_core.api.routes import After, Limit, PathId, missing, not_found
 from mock_core.errors import RequestError
-from mock_core.store import asof, queries
+from mock_core.store import asof
 
 router = APIRouter(prefix="/v1")
 
 AsOfSequence = Annotated[int, Query(ge=0, le=2**62)]
 # A calendar date as YYYY-MM-DD only (pydantic's date would take "0" as 1970-01-01).
 AsOfDate = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-Limit = Annotated[int, Query(ge=1, le=limits.page_size_max)]
-After = Annotated[int, Query(ge=0, le=2**62)]
-PathId = Annotated[str, Path(min_length=1, max_length=64)]
 PARAMETERS = ["asOfSequence", "asOfDate"]
 
 
@@ -44,10 +42,6 @@ def _point(sequence: int | None, date: str | None) -> asof.AsOf:
     return asof.AsOf(sequence, date)
 
 
-def _not_found(what: str, ident: str) -> RequestError:
-    return RequestError("NOT_FOUND", f"{what} {ident} does not exist", {what: ident})
-
-
 @router.get("/tenants/{tenant_id}/accounts/{account_id}/balance")
 async def account_balance(
     tenant_id: TenantDep,
@@ -62,9 +56,7 @@ async def account_balance(
     with store.read(tenant_id) as conn:
         found = asof.account_balance(conn, tenant_id, account_id, at, after, limit)
         if found is None:
-            if not queries.tenant_exists(conn, tenant_id):
-                raise _not_found("tenant", tenant_id)
-            raise _not_found("account", account_id)
+            raise missing(conn, tenant_id, "account", account_id)
     return json_response(200, found)
 
 
@@ -79,5 +71,5 @@ async def trial_balance(
     with store.read(tenant_id) as conn:
         found = asof.trial_balance(conn, tenant_id, at)
     if found is None:
-        raise _not_found("tenant", tenant_id)
+        raise not_found("tenant", tenant_id)
     return json_response(200, found)

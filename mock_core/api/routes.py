@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import Connection
 
 from mock_core import limits
 from mock_core.api.deps import StoreDep, TenantDep
@@ -35,8 +36,15 @@ EventType = Literal[
 ]
 
 
-def _not_found(what: str, ident: str) -> RequestError:
+def not_found(what: str, ident: str) -> RequestError:
     return RequestError("NOT_FOUND", f"{what} {ident} does not exist", {what: ident})
+
+
+def missing(conn: Connection, tenant_id: str, what: str, ident: str) -> RequestError:
+    """The 404 for an entity a query did not find: its tenant's, when that is missing."""
+    if not queries.tenant_exists(conn, tenant_id):
+        return not_found("tenant", tenant_id)
+    return not_found(what, ident)
 
 
 @router.get("/tenants/{tenant_id}")
@@ -44,7 +52,7 @@ async def get_tenant(tenant_id: TenantDep, store: StoreDep) -> Response:
     with store.read(tenant_id) as conn:
         tenant = queries.get_tenant(conn, tenant_id)
     if tenant is None:
-        raise _not_found("tenant", tenant_id)
+        raise not_found("tenant", tenant_id)
     return json_response(200, tenant)
 
 
@@ -52,7 +60,7 @@ async def get_tenant(tenant_id: TenantDep, store: StoreDep) -> Response:
 async def list_products(tenant_id: TenantDep, store: StoreDep) -> Response:
     with store.read(tenant_id) as conn:
         if not queries.tenant_exists(conn, tenant_id):
-            raise _not_found("tenant", tenant_id)
+            raise not_found("tenant", tenant_id)
         return json_response(200, {"products": queries.list_products(conn, tenant_id)})
 
 
@@ -66,7 +74,7 @@ async def list_customers(
     with store.read(tenant_id) as conn:
         page = queries.list_customers(conn, tenant_id, limit, offset, store.marks)
     if page is None:
-        raise _not_found("tenant", tenant_id)
+        raise not_found("tenant", tenant_id)
     return json_response(200, page)
 
 
@@ -75,9 +83,7 @@ async def get_customer(tenant_id: TenantDep, customer_id: PathId, store: StoreDe
     with store.read(tenant_id) as conn:
         customer = queries.get_customer(conn, tenant_id, customer_id)
         if customer is None:
-            if not queries.tenant_exists(conn, tenant_id):
-                raise _not_found("tenant", tenant_id)
-            raise _not_found("customer", customer_id)
+            raise missing(conn, tenant_id, "customer", customer_id)
     return json_response(200, customer)
 
 
@@ -96,7 +102,7 @@ async def list_accounts(
     with store.read(tenant_id) as conn:
         page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, kind, store.marks)
     if page is None:
-        raise _not_found("tenant", tenant_id)
+        raise not_found("tenant", tenant_id)
     return json_response(200, page)
 
 
@@ -105,9 +111,7 @@ async def get_account(tenant_id: TenantDep, account_id: PathId, store: StoreDep)
     with store.read(tenant_id) as conn:
         account = queries.get_account(conn, tenant_id, account_id)
         if account is None:
-            if not queries.tenant_exists(conn, tenant_id):
-                raise _not_found("tenant", tenant_id)
-            raise _not_found("account", account_id)
+            raise missing(conn, tenant_id, "account", account_id)
     return json_response(200, account)
 
 
@@ -123,9 +127,7 @@ async def account_events(
     with store.read(tenant_id) as conn:
         page = queries.account_event_page(conn, tenant_id, account_id, after, limit, offset)
         if page is None:
-            if not queries.tenant_exists(conn, tenant_id):
-                raise _not_found("tenant", tenant_id)
-            raise _not_found("account", account_id)
+            raise missing(conn, tenant_id, "account", account_id)
     return json_response(200, page)
 
 
@@ -141,5 +143,5 @@ async def tenant_events(
     with store.read(tenant_id) as conn:
         page = queries.tenant_event_page(conn, tenant_id, after, limit, eventType, entityId)
     if page is None:
-        raise _not_found("tenant", tenant_id)
+        raise not_found("tenant", tenant_id)
     return json_response(200, page)

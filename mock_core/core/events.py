@@ -19,6 +19,21 @@ from mock_core.money import to_minor, to_number
 Direction = Literal["DEBIT", "CREDIT"]
 
 
+class _OfOneAccount:
+    """An event about one account: the account is its entity and all that it touches."""
+
+    __slots__ = ()
+    account_id: str
+
+    @property
+    def entity_id(self) -> str:
+        return self.account_id
+
+    @property
+    def touches(self) -> tuple[str, ...]:
+        return (self.account_id,)
+
+
 @dataclass(frozen=True, slots=True)
 class TenantCreated:
     """A tenant exists; `data` is its CreateTenant payload as given."""
@@ -106,7 +121,7 @@ class CustomerCreated:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountOpened:
+class AccountOpened(_OfOneAccount):
     """An account exists, with a zero balance: a customer's, or one of the GL chart."""
 
     event_type: ClassVar[str] = "AccountOpened"
@@ -118,14 +133,6 @@ class AccountOpened:
     currency: str
     alias: str | None = None
     purpose: str | None = None
-
-    @property
-    def entity_id(self) -> str:
-        return self.account_id
-
-    @property
-    def touches(self) -> tuple[str, ...]:
-        return (self.account_id,)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -155,21 +162,13 @@ class AccountOpened:
 
 
 @dataclass(frozen=True, slots=True)
-class LoanFacilityCreated:
+class LoanFacilityCreated(_OfOneAccount):
     """A loan or card account gets its credit limit."""
 
     event_type: ClassVar[str] = "LoanFacilityCreated"
     account_id: str
     facility_limit_minor: int
     currency: str
-
-    @property
-    def entity_id(self) -> str:
-        return self.account_id
-
-    @property
-    def touches(self) -> tuple[str, ...]:
-        return (self.account_id,)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -319,7 +318,7 @@ class EntryPosted:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountBalanceUpdated:
+class AccountBalanceUpdated(_OfOneAccount):
     """An account's balance after an entry: restates what the entry's legs imply."""
 
     event_type: ClassVar[str] = "AccountBalanceUpdated"
@@ -327,14 +326,6 @@ class AccountBalanceUpdated:
     entry_id: str
     change_minor: int
     balance_minor: int
-
-    @property
-    def entity_id(self) -> str:
-        return self.account_id
-
-    @property
-    def touches(self) -> tuple[str, ...]:
-        return (self.account_id,)
 
     @property
     def payload(self) -> dict[str, Any]:
