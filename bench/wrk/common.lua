@@ -104,4 +104,60 @@ function M.done(summary, latency, requests)
     q(50), q(75), q(90), q(95), q(99), q(99.9)))
 end
 
+-- The shapes of the scripts: each defines wrk's init and request (globals of the
+-- thread's Lua state) and done, from what differs between the scripts.
+
+-- GET a page of BENCH_PAGE_LIMIT at a random position below the total in the
+-- variable `total`: `query(limit, position)` is the page's query string.
+function M.paged(suffix, total, query)
+  local path, headers, limit, last
+  function init(args)
+    M.seed()
+    path = M.tenant_path(suffix)
+    headers = M.headers(M.env("BENCH_KEY"))
+    limit = M.number("BENCH_PAGE_LIMIT", 50)
+    last = math.max(0, M.number(total) - limit)
+  end
+  function request()
+    return wrk.format("GET", path .. query(limit, math.random(0, last)), headers)
+  end
+  done = M.done
+end
+
+-- GET /accounts/{id}`suffix()` for a random account of BENCH_ACCOUNTS_FILE
+-- (`suffix` is called once, in init).
+function M.by_account(suffix)
+  local prefix, headers, accounts, tail
+  function init(args)
+    M.seed()
+    prefix = M.tenant_path("/accounts/")
+    headers = M.headers(M.env("BENCH_KEY"))
+    accounts = M.lines(M.env("BENCH_ACCOUNTS_FILE"))
+    tail = suffix()
+  end
+  function request()
+    return wrk.format("GET", prefix .. M.pick(accounts) .. tail, headers)
+  end
+  done = M.done
+end
+
+-- POST a `command_type` with a fresh commandId per request to the tenant's commands
+-- (BENCH_PATH overrides the path); `prepare()` runs at the end of init, and
+-- `payload()` makes each request's payload (a JSON text).
+function M.commands(command_type, prepare, payload)
+  local tenant, path, headers, uuid
+  function init(args)
+    M.seed()
+    tenant = M.env("BENCH_TENANT")
+    path = M.env("BENCH_PATH", "/v1/tenants/" .. tenant .. "/commands")
+    headers = M.headers(M.env("BENCH_KEY"))
+    uuid = M.uuid_factory()
+    prepare()
+  end
+  function request()
+    return wrk.format("POST", path, headers, M.envelope(uuid(), tenant, command_type, payload()))
+  end
+  done = M.done
+end
+
 return M

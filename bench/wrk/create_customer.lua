@@ -3,30 +3,20 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 
-local tenant, path, headers, uuid, n
+local n
 
 function setup(thread)
   thread:set("thread_offset", thread_count_so_far or 0)
   thread_count_so_far = (thread_count_so_far or 0) + 1000000
 end
 
-function init(args)
-  common.seed()
-  tenant = common.env("BENCH_TENANT")
-  path = "/v1/tenants/" .. tenant .. "/commands"
-  headers = common.headers(common.env("BENCH_KEY"))
-  uuid = common.uuid_factory()
+common.commands("CreateCustomer", function()
   n = common.number("BENCH_SEQ_BASE") + (thread_offset or 0)
-end
-
-function request()
+end, function()
   n = n + 1
   local hi, lo = math.floor(n / 100000000), n % 100000000
-  local payload = '{"person":{"firstName":"Bench","lastName":"Member","dateOfBirth":"1990-01-01",'
+  return '{"person":{"firstName":"Bench","lastName":"Member","dateOfBirth":"1990-01-01",'
     .. string.format('"email":"bench.%d.%d@example.com","mobile":"+61%04d%08d"},', hi, lo, hi, lo)
     .. '"address":{"line1":"1 Bench St","suburb":"Sydney","state":"NSW","postcode":"2000",'
     .. '"country":"AU"}}'
-  return wrk.format("POST", path, headers, common.envelope(uuid(), tenant, "CreateCustomer", payload))
-end
-
-done = common.done
+end)

@@ -3,19 +3,6 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 
-local path, headers, limit, last
-
-function init(args)
-  common.seed()
-  path = common.tenant_path("/customers")
-  headers = common.headers(common.env("BENCH_KEY"))
-  limit = common.number("BENCH_PAGE_LIMIT", 50)
-  last = math.max(0, common.number("BENCH_CUSTOMERS_TOTAL") - limit)
-end
-
-function request()
-  local query = string.format("?limit=%d&offset=%d", limit, math.random(0, last))
-  return wrk.format("GET", path .. query, headers)
-end
-
-done = common.done
+common.paged("/customers", "BENCH_CUSTOMERS_TOTAL", function(limit, offset)
+  return string.format("?limit=%d&offset=%d", limit, offset)
+end)

@@ -4,28 +4,17 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 
-local tenant, path, headers, a, b, uuid
+local a, b
 
-function init(args)
-  common.seed()
-  tenant = common.env("BENCH_TENANT")
-  path = common.env("BENCH_PATH", "/v1/tenants/" .. tenant .. "/commands")
-  headers = common.headers(common.env("BENCH_KEY"))
+common.commands("PostEntry", function()
   a = common.env("BENCH_ACCOUNT_A")
   b = common.env("BENCH_ACCOUNT_B")
-  uuid = common.uuid_factory()
-end
-
-function request()
+end, function()
   local src, dst = a, b
   if math.random() < 0.5 then src, dst = b, a end
   local amount = common.money(math.random(1, 10000))
-  local payload = '{"bookingDate":"2025-01-15","valueDate":"2025-01-15","currency":"AUD",'
+  return '{"bookingDate":"2025-01-15","valueDate":"2025-01-15","currency":"AUD",'
     .. '"legs":[{"accountId":"' .. src .. '","direction":"CREDIT","amount":' .. amount .. '},'
     .. '{"accountId":"' .. dst .. '","direction":"DEBIT","amount":' .. amount .. '}],'
     .. '"narrative":"bench transfer"}'
-  local body = common.envelope(uuid(), tenant, "PostEntry", payload)
-  return wrk.format("POST", path, headers, body)
-end
-
-done = common.done
+end)
