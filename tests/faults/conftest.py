@@ -12,13 +12,10 @@ import hashlib
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +24,7 @@ from typing import Any
 import pytest
 import rfc8785
 
-from turingcore_client.serving import free_port
+from tests import commands, serving
 
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM_KEY = "faults-platform-key"
@@ -35,11 +32,11 @@ SCOPED_KEY = "faults-scoped-key"  # scope FAULT_OTHER only
 SCOPED_TENANT = "FAULT_OTHER"
 API_KEYS = f"{PLATFORM_KEY}=*;{SCOPED_KEY}={SCOPED_TENANT}"
 GENESIS = "0" * 64
-START_TIMEOUT_S = 60.0  # a loaded 2-core machine takes 2-5 s to start the mock
-STOP_TIMEOUT_S = 15.0
 
-# The reference scenario of the crash and lost-reply tests: the twin's steady-state.
+# The reference scenario of the crash and lost-reply tests: the twin's steady-state, at
+# one size for both (so that one reference run serves both).
 SCENARIO = "steady-state"
+TEST_SIZE: dict[str, int] = {"customers": 20, "days": 5, "seed": 11}
 
 
 def child_env() -> dict[str, str]:
@@ -52,144 +49,17 @@ def child_env() -> dict[str, str]:
 # ----------------------------------------------------------------- the server
 
 
-class MockServer:
-    """One `python -m mock_core serve` subprocess on a SQLite file.
-
-    `prelude` is Python run in the server process before the CLI (used only to show
-    that a test fails against a deliberately broken mock); None runs the mock as is.
-    """
-
-    def __init__(
-        self,
-        db: Path,
-        log: Path,
-        *,
-        port: int | None = None,
-        api_keys: str = API_KEYS,
-        prelude: str | None = None,
-    ) -> None:
-        self.db = db
-        self.log = log
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.api_keys = api_keys
-        self.prelude = prelude
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def argv(self) -> list[str]:
-        cli = [
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--database-url",
-            f"sqlite:///{self.db}",
-            "--api-keys",
-            self.api_keys,
-            "--no-access-log",
-        ]
-        if self.prelude is None:
-            return [sys.executable, "-m", "mock_core", *cli]
-        code = (
-            f"{self.prelude}\nimport sys\nfrom mock_core.cli import main\nsys.exit(main({cli!r}))"
-        )
-        return [sys.executable, "-c", code]
-
-    def start(self) -> MockServer:
-        """Start (or restart, same port and file) and wait for /healthz."""
-        if self.running:
-            raise RuntimeError("already running")
-        with self.log.open("ab") as log:
-            log.write(f"--- start {self.starts}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.argv(), cwd=REPO, env=child_env(), stdout=log, stderr=subprocess.STDOUT
-            )
-        self.starts += 1
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"the mock exited with {self.proc.returncode}:\n{self.output()[-3000:]}"
-                )
-            if healthz(self.port):
-                return self
-            time.sleep(0.03)
-        self.stop()
-        raise RuntimeError(f"the mock did not answer /healthz in {START_TIMEOUT_S} s")
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """kill -9 this server (by its own pid) and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=STOP_TIMEOUT_S)
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-
-def healthz(port: int) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1.0)
-    try:
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
-class Servers:
-    """Starts servers and stops every one of them at the end."""
+class Servers(serving.Servers):
+    """The fault tests' servers (tests/serving.py): their keys, and an environment
+    without MOCK_CORE_/TURINGCORE_ settings."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.started: list[MockServer] = []
-
-    def new(self, db: Path | None = None, **kwargs: Any) -> MockServer:
-        n = len(self.started)
-        server = MockServer(
-            db or self.workdir / f"store-{n}.db", self.workdir / f"server-{n}.log", **kwargs
-        )
-        self.started.append(server)
-        return server
-
-    def start(self, db: Path | None = None, **kwargs: Any) -> MockServer:
-        return self.new(db, **kwargs).start()
-
-    def stop_all(self) -> None:
-        for server in self.started:
-            server.stop()
+        super().__init__(workdir, api_keys=API_KEYS, env=child_env())
 
 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
-    manager = Servers(tmp_path)
-    try:
-        yield manager
-    finally:
-        manager.stop_all()
+    yield from serving.serving(Servers(tmp_path))
 
 
 # ------------------------------------------------------------------ a client
@@ -245,15 +115,10 @@ class Http:
         return json.loads(data)
 
     def command(
-        self,
-        tenant: str,
-        command_type: str,
-        payload: dict[str, Any],
-        *,
-        key: str | None = None,
-        command_id: str | None = None,
+        self, tenant: str, command_type: str, payload: dict[str, Any], **fields: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        envelope = make_envelope(tenant, command_type, payload, key=key, command_id=command_id)
+        """POST the command; `fields` are make_envelope's (key, command_id)."""
+        envelope = make_envelope(tenant, command_type, payload, **fields)
         status, headers, data = self.request(
             "POST", f"/v1/tenants/{tenant}/commands", json.dumps(envelope).encode()
         )
@@ -273,17 +138,9 @@ def make_envelope(
     key: str | None = None,
     command_id: str | None = None,
 ) -> dict[str, Any]:
-    envelope: dict[str, Any] = {
-        "commandId": command_id or str(uuid.uuid4()),
-        "tenantId": tenant,
-        "commandType": command_type,
-        "actor": {"actorType": "SYSTEM", "actorId": "fault-tests"},
-        "timestamp": "2025-01-15T09:00:00+11:00",
-        "payload": payload,
-    }
-    if key is not None:
-        envelope["idempotencyKey"] = key
-    return envelope
+    return commands.envelope(
+        tenant, command_type, payload, actor_id="fault-tests", key=key, command_id=command_id
+    )
 
 
 def accept(reply: tuple[int, dict[str, str], dict[str, Any]]) -> dict[str, Any]:
@@ -293,13 +150,7 @@ def accept(reply: tuple[int, dict[str, str], dict[str, Any]]) -> dict[str, Any]:
 
 
 def tenant_payload(tenant: str) -> dict[str, Any]:
-    return {
-        "tenantCode": tenant,
-        "displayName": f"Fault tests {tenant}",
-        "region": "AU",
-        "baseCurrency": "AUD",
-        "timeZone": "Australia/Sydney",
-    }
+    return commands.tenant_payload(tenant, display_name=f"Fault tests {tenant}")
 
 
 def customer_payload(n: int, tag: str = "f") -> dict[str, Any]:
@@ -312,26 +163,15 @@ def customer_payload(n: int, tag: str = "f") -> dict[str, Any]:
             "email": f"ada.{tag}.{n}@example.com.au",
             "mobile": f"+6149{n:07d}",
         },
-        "address": {
-            "line1": "1 George St",
-            "suburb": "Sydney",
-            "state": "NSW",
-            "postcode": "2000",
-            "country": "AU",
-        },
+        "address": dict(commands.ADDRESS),
     }
 
 
 def all_events(http_: Http, tenant: str) -> list[dict[str, Any]]:
     """The tenant's whole stream, page by page."""
-    out: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = http_.get(f"/tenants/{tenant}/events", after=after, limit=1000)
-        out.extend(page["events"])
-        if page["nextCursor"] is None:
-            return out
-        after = int(page["nextCursor"])
+    return commands.every_event(
+        lambda after: http_.get(f"/tenants/{tenant}/events", after=after, limit=1000)
+    )
 
 
 def all_accounts(http_: Http, tenant: str) -> list[dict[str, Any]]:
@@ -346,14 +186,8 @@ def all_accounts(http_: Http, tenant: str) -> list[dict[str, Any]]:
 
 
 def account_events(http_: Http, tenant: str, account_id: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = http_.get(f"/tenants/{tenant}/accounts/{account_id}/events", after=after, limit=1000)
-        out.extend(page["events"])
-        if page["nextCursor"] is None:
-            return out
-        after = int(page["nextCursor"])
+    path = f"/tenants/{tenant}/accounts/{account_id}/events"
+    return commands.every_event(lambda after: http_.get(path, after=after, limit=1000))
 
 
 def minor(amount: float | int) -> int:
@@ -452,7 +286,7 @@ def twin_run(
 
 def reference_digest(workdir: Path, customers: int, days: int, seed: int) -> str:
     """The state digest of an uninterrupted, fault-free twin run on a fresh store."""
-    server = MockServer(workdir / "reference.db", workdir / "reference.log")
+    server = Servers(workdir).new(workdir / "reference.db")
     try:
         server.start()
         code, summary, out = twin_run(
@@ -481,3 +315,9 @@ def uninterrupted_digest() -> Iterator[Callable[[int, int, int], str]]:
                 return cache[size]
 
         yield digest
+
+
+@pytest.fixture
+def test_size_digest(uninterrupted_digest: Callable[[int, int, int], str]) -> str:
+    """The state digest of a fault-free run at TEST_SIZE."""
+    return uninterrupted_digest(TEST_SIZE["customers"], TEST_SIZE["days"], TEST_SIZE["seed"])

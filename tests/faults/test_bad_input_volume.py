@@ -46,6 +46,8 @@ from typing import Any
 
 import httpx
 
+from tests import commands
+from tests.commands import transfer_legs
 from tests.faults.conftest import (
     API_KEYS,
     PLATFORM_KEY,
@@ -120,17 +122,9 @@ class Ledger:
 def envelope(
     tenant: str, command_type: str, payload: Any, key: str | None = None
 ) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": tenant,
-        "commandType": command_type,
-        "actor": {"actorType": "USER", "actorId": "fuzz"},
-        "timestamp": "2025-01-15T09:00:00+11:00",
-        "payload": payload,
-    }
-    if key is not None:
-        env["idempotencyKey"] = key
-    return env
+    return commands.envelope(
+        tenant, command_type, payload, actor_id="fuzz", actor_type="USER", key=key
+    )
 
 
 async def _ok(client: httpx.AsyncClient, tenant: str, kind: str, payload: Any, **kw: Any) -> Any:
@@ -171,16 +165,7 @@ async def set_up(client: httpx.AsyncClient) -> Ledger:
         client,
         TENANT,
         "PostEntry",
-        {
-            "bookingDate": "2025-01-15",
-            "valueDate": "2025-01-15",
-            "currency": "AUD",
-            "legs": [
-                {"accountId": ledger.accounts[0], "direction": "CREDIT", "amount": 1.5},
-                {"accountId": "GL_FEES", "direction": "DEBIT", "amount": 1.5},
-            ],
-            "narrative": "setup fee",
-        },
+        commands.entry_payload(transfer_legs(ledger.accounts[0], "GL_FEES", 1.5), "setup fee"),
         key=ledger.used_key,
     )
     return ledger
@@ -188,68 +173,26 @@ async def set_up(client: httpx.AsyncClient) -> Ledger:
 
 def base_payloads(ledger: Ledger) -> dict[str, dict[str, Any]]:
     """A valid payload per command type (checked by sending them unbroken at the end)."""
+    product = commands.full_product(
+        "FUZZ_NEW_PRODUCT", "A product that must not come to exist", "bad input at volume"
+    )
+    product["fees"]["atmFee"] = 2.5
+    salary = commands.entry_payload(
+        transfer_legs("GL_SALARY_CLEARING", ledger.accounts[1], 10),
+        "bad input at volume",
+        **commands.entry_details(),
+    )
     return {
-        "CreateTenant": {
-            **tenant_payload(NEW),
-            "regulatoryJurisdiction": "APRA",
-            "businessType": "CREDIT_UNION",
-        },
-        "UpsertProduct": {
-            "productCode": "FUZZ_NEW_PRODUCT",
-            "name": "A product that must not come to exist",
-            "productType": "DEPOSIT",
-            "category": "SAVINGS",
-            "description": "bad input at volume",
-            "active": True,
-            "interest": {
-                "rate": 0.01,
-                "calculationMethod": "DAILY_BALANCE",
-                "bonusConditions": {"minMonthlyDeposit": 200},
-            },
-            "fees": {"monthlyFee": 0, "atmFee": 2.5},
-            "constraints": {
-                "minBalance": 0,
-                "maxBalance": 1000,
-                "allowOverdraft": False,
-                "overdraftLimit": 0,
-                "minAmount": 100,
-                "maxAmount": 500,
-                "termMonthsDefault": 12,
-                "termMonthsOptions": [6, 12],
-                "minAge": 18,
-            },
-            "features": ["NPP_ENABLED"],
-            "creditCriteria": {"minIncome": 25000},
-        },
-        "CreateCustomer": {
-            **customer_payload(777, "new"),
-            "employment": {"status": "FULL_TIME", "employer": "ACME", "annualIncome": 50000},
-            "riskProfile": {
-                "segment": "RETAIL",
-                "kycStatus": "SIMULATED_PASSED",
-                "creditScore": 700,
-            },
-        },
+        "CreateTenant": {**tenant_payload(NEW), **commands.CREDIT_UNION},
+        "UpsertProduct": product,
+        "CreateCustomer": {**customer_payload(777, "new"), **commands.customer_details()},
         "OpenAccount": {
             "customerId": ledger.customers[0],
             "productCode": "FUZZ_TXN",
             "currency": "AUD",
-            "accountAlias": "Spare",
-            "initialDeposit": 10,
-            "accountPurpose": "Testing",
+            **commands.account_details(),
         },
-        "PostEntry": {
-            "bookingDate": "2025-01-15",
-            "valueDate": "2025-01-16",
-            "currency": "AUD",
-            "legs": [
-                {"accountId": "GL_SALARY_CLEARING", "direction": "CREDIT", "amount": 10},
-                {"accountId": ledger.accounts[1], "direction": "DEBIT", "amount": 10},
-            ],
-            "narrative": "bad input at volume",
-            "tags": {"category": "INCOME"},
-            "metadata": {"employer": "ACME", "payslip": 7, "verified": True},
-        },
+        "PostEntry": {**salary, "valueDate": "2025-01-16"},
     }
 
 

@@ -33,8 +33,8 @@ from rich.console import Console
 
 from tests.faults.conftest import (
     PLATFORM_KEY,
+    TEST_SIZE,
     Http,
-    MockServer,
     Servers,
     all_accounts,
     all_events,
@@ -43,13 +43,13 @@ from tests.faults.conftest import (
     load_plan,
     minor,
 )
+from tests.serving import MockServer
 from turingcore_client.client import TuringCoreClient
 from turingcore_client.errors import ServiceUnreachableError
 from turingcore_client.replies import CommandReply
 from twin.digest import state_digest
 from twin.runner import ScenarioRunner
 
-CUSTOMERS, DAYS, SEED = 20, 5, 11
 KILLS = 10
 ATTEMPTS_MAX = 200  # bounded: a kill or a clean finish each time
 
@@ -251,18 +251,14 @@ def run_crash(
 
 
 def test_kill_9_at_random_points_loses_nothing(
-    servers: Servers, tmp_path: Path, uninterrupted_digest: Callable[[int, int, int], str]
+    servers: Servers, tmp_path: Path, test_size_digest: str
 ) -> None:
-    reference = uninterrupted_digest(CUSTOMERS, DAYS, SEED)
-    server = servers.new(tmp_path / "crash.db")
     report = run_crash(
-        server,
-        customers=CUSTOMERS,
-        days=DAYS,
-        seed=SEED,
+        servers.new(tmp_path / "crash.db"),
+        **TEST_SIZE,
         kills=KILLS,
         rng_seed=20250115,
-        reference=reference,
+        reference=test_size_digest,
         log=print,
     )
     print({k: v for k, v in report.items() if k != "kill_points"})

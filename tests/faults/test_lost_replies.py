@@ -23,14 +23,13 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from tests.faults.conftest import (
+    TEST_SIZE,
     Http,
-    MockServer,
     Servers,
     all_events,
     by_causation,
@@ -38,8 +37,7 @@ from tests.faults.conftest import (
     twin_run,
 )
 from tests.faults.proxy import DropPolicy, LossyProxy
-
-CUSTOMERS, DAYS, SEED = 20, 5, 11  # the crash test's size: one reference run serves both
+from tests.serving import MockServer
 
 
 def run_lost_replies(
@@ -138,13 +136,10 @@ def run_lost_replies(
 
 
 def test_lost_replies_are_retried_into_exactly_one_application(
-    servers: Servers, tmp_path: Path, uninterrupted_digest: Callable[[int, int, int], str]
+    servers: Servers, tmp_path: Path, test_size_digest: str
 ) -> None:
-    reference = uninterrupted_digest(CUSTOMERS, DAYS, SEED)
     server = servers.start(tmp_path / "lossy.db")
-    report = run_lost_replies(
-        server, tmp_path / "run", customers=CUSTOMERS, days=DAYS, seed=SEED, reference=reference
-    )
+    report = run_lost_replies(server, tmp_path / "run", **TEST_SIZE, reference=test_size_digest)
     print(report)
     assert report["accepted_replies_lost"] >= 30
     assert report["keys_lost_twice"] >= 3

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from mock_core import cli
 from mock_core.api.app import create_app
 from mock_core.settings import Settings
+from tests.commands import ADDRESS, entry_payload, envelope, tenant_payload
 
 PLATFORM_KEY = "dev-platform-key"
 CU_KEY = "cu-digital-key"  # scope CU_DIGITAL
@@ -29,20 +30,6 @@ class Api:
     def headers(self, key: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key or self.key}"}
 
-    def envelope(
-        self, tenant: str, command_type: str, payload: dict[str, Any], **extra: Any
-    ) -> dict[str, Any]:
-        body = {
-            "commandId": str(uuid.uuid4()),
-            "tenantId": tenant,
-            "commandType": command_type,
-            "actor": {"actorType": "SYSTEM", "actorId": "tests"},
-            "timestamp": "2025-01-15T09:00:00+11:00",
-            "payload": payload,
-        }
-        body.update(extra)
-        return body
-
     def send(
         self,
         tenant: str,
@@ -54,7 +41,7 @@ class Api:
     ) -> Any:
         return self.client.post(
             f"/v1/tenants/{tenant}/commands",
-            json=self.envelope(tenant, command_type, payload, **extra),
+            json=envelope(tenant, command_type, payload, **extra),
             headers=self.headers(key),
         )
 
@@ -84,31 +71,32 @@ class Api:
     def post_entry(
         self, legs: list[tuple[str, str, float]], tenant: str = TENANT, **extra: Any
     ) -> Any:
-        payload = {
-            "bookingDate": "2025-01-15",
-            "valueDate": "2025-01-15",
-            "currency": "AUD",
-            "legs": [{"accountId": a, "direction": d, "amount": m} for a, d, m in legs],
-            "narrative": "test entry",
-            **extra,
-        }
-        return self.send(tenant, "PostEntry", payload)
+        return self.send(tenant, "PostEntry", entry_payload(legs, **extra))
+
+    def open_ledger(self, tenant: str = TENANT, *, all_accounts: bool = True) -> dict[str, str]:
+        """A tenant with the three products, one customer and a transaction account (100
+        deposited), and unless `all_accounts` is false a savings and a card account (limit
+        5000): their ids by name (customer, txn, savings, card)."""
+        assert self.create_tenant(tenant).status_code == 202
+        for product in (TXN_BASIC, SAVINGS, CARD):
+            assert self.send(tenant, "UpsertProduct", product).status_code == 202
+        customer = self.create_customer(tenant).json()["result"]["customerId"]
+
+        def opened(product: str, **extra: Any) -> str:
+            reply = self.open_account(customer, product, tenant=tenant, **extra)
+            return reply.json()["result"]["accountId"]  # type: ignore[no-any-return]
+
+        ids = {"customer": customer, "txn": opened("TXN_ACCOUNT_BASIC", initialDeposit=100)}
+        if all_accounts:
+            ids["savings"] = opened("SAVINGS_STANDARD")
+            ids["card"] = opened("CC_LOW_RATE", facilityLimit=5000)
+        return ids
 
     def balance(self, account_id: str, tenant: str = TENANT) -> float:
         return self.get(f"/tenants/{tenant}/accounts/{account_id}").json()["balance"]  # type: ignore[no-any-return]
 
     def last_sequence(self, tenant: str = TENANT) -> int:
         return self.get(f"/tenants/{tenant}").json()["lastSequence"]  # type: ignore[no-any-return]
-
-
-def tenant_payload(tenant: str = TENANT, currency: str = "AUD") -> dict[str, Any]:
-    return {
-        "tenantCode": tenant,
-        "displayName": "CU Digital Twin",
-        "region": "AU",
-        "baseCurrency": currency,
-        "timeZone": "Australia/Sydney",
-    }
 
 
 TXN_BASIC: dict[str, Any] = {
@@ -146,13 +134,7 @@ def customer_payload(n: int = 1) -> dict[str, Any]:
             "email": f"olivia.nguyen.{n}@example.com.au",
             "mobile": f"+614{n:08d}",
         },
-        "address": {
-            "line1": "1 George St",
-            "suburb": "Sydney",
-            "state": "NSW",
-            "postcode": "2000",
-            "country": "AU",
-        },
+        "address": dict(ADDRESS),
     }
 
 
@@ -176,13 +158,20 @@ def api(client: TestClient) -> Api:
 @pytest.fixture
 def ledger(api: Api) -> dict[str, str]:
     """A tenant with three products, one customer, and a transaction, savings and card account."""
-    assert api.create_tenant().status_code == 202
-    for product in (TXN_BASIC, SAVINGS, CARD):
-        assert api.send(TENANT, "UpsertProduct", product).status_code == 202
-    customer = api.create_customer().json()["result"]["customerId"]
-    txn = api.open_account(customer, initialDeposit=100).json()["result"]["accountId"]
-    sav = api.open_account(customer, "SAVINGS_STANDARD").json()["result"]["accountId"]
-    card = api.open_account(customer, "CC_LOW_RATE", facilityLimit=5000).json()["result"][
-        "accountId"
-    ]
-    return {"customer": customer, "txn": txn, "savings": sav, "card": card}
+    return api.open_ledger()
+
+
+Rebuild = Callable[..., tuple[int, list[str], str]]
+
+
+@pytest.fixture
+def rebuild(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Rebuild:
+    """`mock-core rebuild *args` on this test's store: (exit code, its output's lines, its
+    error output)."""
+
+    def run(*args: str) -> tuple[int, list[str], str]:
+        code = cli.main(["rebuild", "--database-url", settings.database_url, *args])
+        out, err = capsys.readouterr()
+        return code, out.splitlines(), err
+
+    return run

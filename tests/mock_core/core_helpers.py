@@ -22,6 +22,9 @@ from mock_core.core.decide import Context, Decision, decide
 from mock_core.core.evolve import fold
 from mock_core.core.state import TenantState
 from mock_core.errors import InvariantViolation
+from tests import commands
+from tests.commands import ADDRESS, envelope
+from turingcore_client.contract import gl_accounts
 
 Event = tuple[str, dict[str, Any]]
 Leg = tuple[str, str, float] | tuple[str, str, float, str]
@@ -29,29 +32,9 @@ Leg = tuple[str, str, float] | tuple[str, str, float, str]
 TENANT = "CU_TEST"
 NOW = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 TODAY = "2025-01-15"
-# The chart of GL accounts, in the order CONTRACT.md lists them (written out, not imported).
-GL_CHART = (
-    "GL_SALARY_CLEARING",
-    "GL_CARD_CLEARING",
-    "GL_BPAY_CLEARING",
-    "GL_NPP_CLEARING",
-    "GL_ATM_CLEARING",
-    "GL_DIRECT_ENTRY_CLEARING",
-    "GL_INITIAL_DEPOSIT_CLEARING",
-    "GL_LOAN_FUNDING",
-    "GL_INTEREST",
-    "GL_FEES",
-    "GL_SUSPENSE",
-)
-
-
-ADDRESS: dict[str, Any] = {
-    "line1": "1 George St",
-    "suburb": "Sydney",
-    "state": "NSW",
-    "postcode": "2000",
-    "country": "AU",
-}
+# The chart of GL accounts, in the order the published spec lists them (read from the
+# spec, the contract, not from mock_core).
+GL_CHART = gl_accounts()
 
 
 def new_id_factory() -> Any:
@@ -286,27 +269,21 @@ def when(
     """Validate an envelope for `command_type` and return the Command."""
     if tenant is None:
         tenant = payload.get("tenantCode", TENANT) if command_type == "CreateTenant" else TENANT
-    body = {
-        "commandId": "6f1c2b1e-0c3a-4d43-9a55-3b1d2b8f0a11",
-        "tenantId": tenant,
-        "commandType": command_type,
-        "actor": {"actorType": "SYSTEM", "actorId": "unit-tests"},
-        "timestamp": timestamp,
-        "payload": payload,
-    }
+    body = envelope(
+        tenant,
+        command_type,
+        payload,
+        actor_id="unit-tests",
+        timestamp=timestamp,
+        command_id="6f1c2b1e-0c3a-4d43-9a55-3b1d2b8f0a11",
+    )
     return parse_command(tenant, body)
 
 
 def tenant_payload(
     tenant: str = TENANT, currency: str = "AUD", time_zone: str = "Australia/Sydney"
 ) -> dict[str, Any]:
-    return {
-        "tenantCode": tenant,
-        "displayName": "Test CU",
-        "region": "AU",
-        "baseCurrency": currency,
-        "timeZone": time_zone,
-    }
+    return commands.tenant_payload(tenant, currency, "Test CU", time_zone)
 
 
 def product_payload(

@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,7 +34,9 @@ from mock_core.api.app import create_app
 from mock_core.settings import Settings
 from mock_core.store.hashchain import verify_chain
 from mock_core.store.schema import TENANT_TABLES
+from tests.commands import CREDIT_UNION, Leg, entry_payload, envelope
 from tests.conftest import create_database, drop_database, require_postgres
+from tests.contract.published_only import CUSTOMER_FIELDS
 from tests.mock_core.conftest import (
     CARD,
     CU_KEY,
@@ -48,22 +50,10 @@ from tests.mock_core.conftest import (
     customer_payload,
     tenant_payload,
 )
+from tests.mock_core.core_helpers import GL_CHART  # the published spec's chart, in its order
 
 OTHER = "OTHER_CU"
 GENESIS = "0" * 64
-GL_CHART = (  # the order CONTRACT.md lists them in, written out rather than imported
-    "GL_SALARY_CLEARING",
-    "GL_CARD_CLEARING",
-    "GL_BPAY_CLEARING",
-    "GL_NPP_CLEARING",
-    "GL_ATM_CLEARING",
-    "GL_DIRECT_ENTRY_CLEARING",
-    "GL_INITIAL_DEPOSIT_CLEARING",
-    "GL_LOAN_FUNDING",
-    "GL_INTEREST",
-    "GL_FEES",
-    "GL_SUSPENSE",
-)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 INSTANT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 REPLY_KEYS = {"commandId", "status", "correlationId", "acceptedAt", "result", "eventIds"}
@@ -95,14 +85,7 @@ TENANT_KEYS = {
     "lastHash",
 }
 CUSTOMER_SUMMARY_KEYS = {
-    # published
-    "customerId",
-    "externalRef",
-    "fullName",
-    "email",
-    "segment",
-    "kycStatus",
-    "createdAt",
+    *CUSTOMER_FIELDS,  # published
     # extensions
     "tenantId",
     "firstName",
@@ -135,21 +118,6 @@ def headers(key: str | None = PLATFORM_KEY, **extra: str) -> dict[str, str]:
     out = {"Authorization": f"Bearer {key}"} if key else {}
     out.update(extra)
     return out
-
-
-def envelope(
-    tenant: str, command_type: str, payload: dict[str, Any], **extra: Any
-) -> dict[str, Any]:
-    body = {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": tenant,
-        "commandType": command_type,
-        "actor": {"actorType": "SYSTEM", "actorId": "tests"},
-        "timestamp": "2025-01-15T09:00:00+11:00",
-        "payload": payload,
-    }
-    body.update(extra)
-    return body
 
 
 def post(http: Any, tenant: str, body: Any, key: str | None = PLATFORM_KEY, **hdrs: str) -> Any:
@@ -377,15 +345,9 @@ EXAMPLE_CUSTOMER = {
 }
 
 
-def entry(legs: list[tuple[str, str, float]], narrative: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "bookingDate": "2025-01-14",
-        "valueDate": "2025-01-14",
-        "currency": "AUD",
-        "legs": [{"accountId": a, "direction": d, "amount": m} for a, d, m in legs],
-        "narrative": narrative,
-        **extra,
-    }
+def entry(legs: Iterable[Leg], narrative: str, **extra: Any) -> dict[str, Any]:
+    """An entry of the example's day, 2025-01-14."""
+    return entry_payload(legs, narrative, "2025-01-14", **extra)
 
 
 def run_example(
@@ -410,11 +372,7 @@ def run_example(
         ex.commands.append((name, body, resp))
         return resp.json()["result"]
 
-    tenant_body = {
-        **tenant_payload(tenant),
-        "regulatoryJurisdiction": "APRA",
-        "businessType": "CREDIT_UNION",
-    }
+    tenant_body = {**tenant_payload(tenant), **CREDIT_UNION}
     send("createTenant", "CreateTenant", tenant_body, "2025-01-14T09:00:00+11:00", platform_key)
     send("upsertTxn", "UpsertProduct", TXN_PRODUCT, "2025-01-14T09:01:00+11:00", key)
     send("upsertSavings", "UpsertProduct", SAVINGS, "2025-01-14T09:02:00+11:00", key)
@@ -527,14 +485,23 @@ def expected_stream(ex: Example) -> list[tuple[str, str, str]]:
 # ------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def mod_client(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    with backend_url(request.param, tmp_path_factory.mktemp("api")) as url:
-        settings = Settings(database_url=url, api_keys=KEYS, access_log=False)
-        with TestClient(quick_app(settings), raise_server_exceptions=False) as client:
-            yield client
+def module_client(folder: str) -> Any:
+    """A module-scoped `mod_client` fixture: one quick app a module, on each backend in
+    turn, its SQLite file in a temporary folder named `folder`."""
+
+    @pytest.fixture(scope="module", params=BACKENDS, name="mod_client")
+    def fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[TestClient]:
+        with backend_url(request.param, tmp_path_factory.mktemp(folder)) as url:
+            settings = Settings(database_url=url, api_keys=KEYS, access_log=False)
+            with TestClient(quick_app(settings), raise_server_exceptions=False) as client:
+                yield client
+
+    return fixture
+
+
+mod_client = module_client("api")
 
 
 @pytest.fixture(scope="module")
@@ -599,21 +566,7 @@ class Fresh:
 def fresh(mod_client: TestClient) -> Fresh:
     api = Api(mod_client)
     tenant = f"FRESH_{next(_fresh_tenants):03d}"
-    assert api.create_tenant(tenant).status_code == 202
-    for product in (TXN_BASIC, SAVINGS, CARD):
-        assert api.send(tenant, "UpsertProduct", product).status_code == 202
-    customer = api.create_customer(tenant).json()["result"]["customerId"]
-    txn = api.open_account(customer, tenant=tenant, initialDeposit=100).json()["result"]
-    sav = api.open_account(customer, "SAVINGS_STANDARD", tenant=tenant).json()["result"]
-    card = api.open_account(customer, "CC_LOW_RATE", tenant=tenant, facilityLimit=5000)
-    return Fresh(
-        api,
-        tenant,
-        customer,
-        txn["accountId"],
-        sav["accountId"],
-        card.json()["result"]["accountId"],
-    )
+    return Fresh(api, tenant, **api.open_ledger(tenant))
 
 
 # ----------------------------------------------------- the example sequence, end to end
@@ -1577,7 +1530,8 @@ def test_replay_same_key_same_payload_new_command_id_and_timestamp(fresh: Fresh)
         json.loads(json.dumps(payload)),
         idempotencyKey="salary:2025-01-14",
         timestamp="2025-01-16T10:00:00Z",
-        actor={"actorType": "USER", "actorId": "someone-else"},
+        actor_id="someone-else",
+        actor_type="USER",
     )
     assert again["commandId"] != first_cmd["commandId"]
     replay = post(client, t, again, **{"X-Correlation-Id": "another-correlation"})
@@ -1880,13 +1834,8 @@ def test_get_tenant(mod_client: TestClient, example: Example) -> None:
     assert tenant == {
         **tenant,
         "tenantId": TENANT,
-        "tenantCode": TENANT,
-        "displayName": "CU Digital Twin",
-        "region": "AU",
-        "baseCurrency": "AUD",
-        "timeZone": "Australia/Sydney",
-        "regulatoryJurisdiction": "APRA",
-        "businessType": "CREDIT_UNION",
+        **tenant_payload(TENANT),  # CU Digital Twin, AU, AUD, Australia/Sydney
+        **CREDIT_UNION,
         "status": "ACTIVE",
         "createdAt": example.reply("createTenant").json()["acceptedAt"],
     }

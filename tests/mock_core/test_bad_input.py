@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,27 +20,30 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from mock_core.settings import Settings
 from mock_core.store.schema import TENANT_TABLES, tenants
+from tests.commands import (
+    CREDIT_UNION,
+    account_details,
+    customer_details,
+    entry_details,
+    entry_payload,
+    envelope,
+    full_product,
+    transfer_legs,
+)
 from tests.mock_core.conftest import (
-    CARD,
     CU_KEY,
-    KEYS,
     OTHER_KEY,
     PLATFORM_KEY,
-    SAVINGS,
     TENANT,
-    TXN_BASIC,
     Api,
     customer_payload,
     tenant_payload,
 )
 from tests.mock_core.test_api import (
-    BACKENDS,
     all_events,
-    backend_url,
+    module_client,
     owner_connection,
-    quick_app,
     recompute_chain,
 )
 
@@ -59,84 +62,36 @@ class Ref:
 
 def base_payloads() -> dict[str, dict[str, Any]]:
     """A valid payload per command type, exercising every optional block."""
+    product = full_product("NEW_PRODUCT", "A new product", "For the bad-input catalogue")
+    product["interest"]["bonusConditions"]["noWithdrawals"] = True
+    product["fees"]["atmFeeOther"] = 2.5
+    product["constraints"]["termMonths"] = 12
+    product["creditCriteria"]["needsPayslip"] = True
+    salary = entry_payload(
+        transfer_legs("GL_SALARY_CLEARING", Ref("txn"), 10),
+        "bad input catalogue",
+        **entry_details(),
+    )
+    salary["legs"][1]["currency"] = "AUD"
+    salary["tags"] = {"category": "INCOME", "source": "PAYROLL_SIM"}
     return {
-        "CreateTenant": {
-            **tenant_payload(NEW),
-            "regulatoryJurisdiction": "APRA",
-            "businessType": "CREDIT_UNION",
-        },
-        "UpsertProduct": {
-            "productCode": "NEW_PRODUCT",
-            "name": "A new product",
-            "productType": "DEPOSIT",
-            "category": "SAVINGS",
-            "description": "For the bad-input catalogue",
-            "active": True,
-            "interest": {
-                "rate": 0.01,
-                "calculationMethod": "DAILY_BALANCE",
-                "bonusConditions": {"minMonthlyDeposit": 200, "noWithdrawals": True},
-            },
-            "fees": {"monthlyFee": 0, "atmFeeOther": 2.5},
-            # Every published constraint (those of other product types have no effect).
-            "constraints": {
-                "minBalance": 0,
-                "maxBalance": 1000,
-                "allowOverdraft": False,
-                "overdraftLimit": 0,
-                "minAmount": 100,
-                "maxAmount": 500,
-                "termMonthsDefault": 12,
-                "termMonthsOptions": [6, 12],
-                "termMonths": 12,
-                "minAge": 18,
-            },
-            "features": ["NPP_ENABLED"],
-            "creditCriteria": {"minIncome": 25000, "needsPayslip": True},
-        },
-        "CreateCustomer": {
-            **customer_payload(99),
-            "employment": {"status": "FULL_TIME", "employer": "ACME", "annualIncome": 50000},
-            "riskProfile": {
-                "segment": "RETAIL",
-                "kycStatus": "SIMULATED_PASSED",
-                "creditScore": 700,
-            },
-        },
+        "CreateTenant": {**tenant_payload(NEW), **CREDIT_UNION},
+        "UpsertProduct": product,
+        "CreateCustomer": {**customer_payload(99), **customer_details()},
         "OpenAccount": {
             "customerId": Ref("customer"),
             "productCode": "TXN_ACCOUNT_BASIC",
             "currency": "AUD",
-            "accountAlias": "Spare",
-            "initialDeposit": 10,
-            "accountPurpose": "Testing",
+            **account_details(),
         },
-        "PostEntry": {
-            "bookingDate": "2025-01-15",
-            "valueDate": "2025-01-15",
-            "currency": "AUD",
-            "legs": [
-                {"accountId": "GL_SALARY_CLEARING", "direction": "CREDIT", "amount": 10},
-                {"accountId": Ref("txn"), "direction": "DEBIT", "amount": 10, "currency": "AUD"},
-            ],
-            "narrative": "bad input catalogue",
-            "tags": {"category": "INCOME", "source": "PAYROLL_SIM"},
-            "metadata": {"employer": "ACME", "payslip": 7, "verified": True},
-        },
+        "PostEntry": salary,
     }
 
 
 def base_envelope(command_type: str) -> dict[str, Any]:
     tenant = NEW if command_type == "CreateTenant" else TENANT
-    return {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": tenant,
-        "commandType": command_type,
-        "actor": {"actorType": "SYSTEM", "actorId": "tests"},
-        "timestamp": "2025-01-15T09:00:00+11:00",
-        "idempotencyKey": f"bad-input:{uuid.uuid4()}",
-        "payload": base_payloads()[command_type],
-    }
+    payload = base_payloads()[command_type]
+    return envelope(tenant, command_type, payload, key=f"bad-input:{uuid.uuid4()}")
 
 
 def resolve(value: Any, ids: dict[str, str]) -> Any:
@@ -770,32 +725,14 @@ def odd_cases() -> list[Any]:
 
 
 # ------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def mod_client(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    with backend_url(request.param, tmp_path_factory.mktemp("bad-input")) as url:
-        settings = Settings(database_url=url, api_keys=KEYS, access_log=False)
-        with TestClient(quick_app(settings), raise_server_exceptions=False) as client:
-            yield client
-
-
-def make_ledger(api: Api, tenant: str) -> dict[str, str]:
-    assert api.create_tenant(tenant).status_code == 202
-    for product in (TXN_BASIC, SAVINGS, CARD):
-        assert api.send(tenant, "UpsertProduct", product).status_code == 202
-    customer = api.create_customer(tenant).json()["result"]["customerId"]
-    txn = api.open_account(customer, tenant=tenant, initialDeposit=100).json()["result"]
-    return {"customer": customer, "txn": txn["accountId"]}
+mod_client = module_client("bad-input")
 
 
 @pytest.fixture(scope="module")
 def ids(mod_client: TestClient) -> dict[str, str]:
     api = Api(mod_client)
-    ours = make_ledger(api, TENANT)
-    theirs = make_ledger(api, OTHER)
+    ours = api.open_ledger(TENANT, all_accounts=False)
+    theirs = api.open_ledger(OTHER, all_accounts=False)
     return {**ours, "other_txn": theirs["txn"], "other_customer": theirs["customer"]}
 
 
@@ -971,8 +908,8 @@ def test_odd_strings_are_never_a_5xx(
 
 def test_the_base_commands_are_valid(api: Api) -> None:
     """Every case above breaks one thing in a command that is otherwise accepted."""
-    theirs = make_ledger(api, OTHER)
-    ours = make_ledger(api, TENANT)
+    theirs = api.open_ledger(OTHER, all_accounts=False)
+    ours = api.open_ledger(TENANT, all_accounts=False)
     ids = {**ours, "other_txn": theirs["txn"], "other_customer": theirs["customer"]}
     for command_type in (
         "CreateTenant",

@@ -21,6 +21,7 @@ from mock_core.core.evolve import evolve, fold
 from mock_core.core.state import TenantState
 from mock_core.errors import InvariantViolation
 from mock_core.money import to_minor, to_number
+from tests.mock_core import core_helpers as core  # the command payloads
 from tests.mock_core.core_helpers import (
     CARD,
     CUSTOMER,
@@ -29,11 +30,9 @@ from tests.mock_core.core_helpers import (
     SAV,
     TXN,
     account_opened,
-    account_payload,
     balance,
     context,
     customer_created,
-    customer_payload,
     entry_posted,
     funds_posted,
     given,
@@ -41,10 +40,8 @@ from tests.mock_core.core_helpers import (
     loan_facility_created,
     post,
     product_created,
-    product_payload,
     run,
     tenant_created,
-    tenant_payload,
     when,
 )
 
@@ -203,15 +200,22 @@ def test_fold_continues_from_a_given_state() -> None:
 def test_decided_events_fold_into_the_balances_they_announce() -> None:
     state = TenantState()
     ctx = context()
-    run(state, when("CreateTenant", tenant_payload()), ctx)
+    run(state, when("CreateTenant", core.tenant_payload()), ctx)
     run(
         state,
-        when("UpsertProduct", product_payload("EVERYDAY", allowOverdraft=True, overdraftLimit=50)),
+        when(
+            "UpsertProduct",
+            core.product_payload("EVERYDAY", allowOverdraft=True, overdraftLimit=50),
+        ),
         ctx,
     )
-    customer = run(state, when("CreateCustomer", customer_payload(1)), ctx).result["customerId"]
+    customer = run(state, when("CreateCustomer", core.customer_payload(1)), ctx).result[
+        "customerId"
+    ]
     opened = run(
-        state, when("OpenAccount", account_payload("EVERYDAY", customer, initialDeposit=20)), ctx
+        state,
+        when("OpenAccount", core.account_payload("EVERYDAY", customer, initialDeposit=20)),
+        ctx,
     )
     account = opened.result["accountId"]
 

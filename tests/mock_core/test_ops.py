@@ -21,6 +21,7 @@ from mock_core import cli
 from mock_core.api.app import create_app
 from mock_core.settings import DEV_PLATFORM_KEY, Settings
 from mock_core.store.schema import TENANT_TABLES
+from tests.commands import envelope
 from tests.mock_core.conftest import (
     CU_KEY,
     KEYS,
@@ -384,7 +385,7 @@ def test_admin_reset_everything(api: Api) -> None:
     client = api.client
     assert api.create_tenant().status_code == 202
     assert api.create_tenant("OTHER_CU").status_code == 202
-    command = api.envelope(TENANT, "CreateCustomer", customer_payload(1))
+    command = envelope(TENANT, "CreateCustomer", customer_payload(1))
     assert (
         client.post(f"/v1/tenants/{TENANT}/commands", json=command, headers=auth()).status_code
         == 202

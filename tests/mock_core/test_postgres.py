@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 import uuid
@@ -12,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import rfc8785
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -20,8 +18,10 @@ from sqlalchemy.exc import DBAPIError
 from mock_core.api.app import create_app
 from mock_core.settings import Settings
 from mock_core.store.engine import make_engine
+from tests.commands import envelope, every_event
 from tests.conftest import create_database, drop_database, require_postgres
 from tests.mock_core.conftest import KEYS, PLATFORM_KEY, TXN_BASIC, Api
+from tests.mock_core.test_api import recompute_chain
 from tests.serving import served_mock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,17 +111,7 @@ def four_workers() -> Iterator[tuple[str, str]]:
 
 
 def _envelope(kind: str, payload: dict[str, Any], key: str | None = None) -> dict[str, Any]:
-    body = {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": "RACE_CU",
-        "commandType": kind,
-        "actor": {"actorType": "SYSTEM", "actorId": "race"},
-        "timestamp": "2025-01-15T09:00:00+11:00",
-        "payload": payload,
-    }
-    if key:
-        body["idempotencyKey"] = key
-    return body
+    return envelope("RACE_CU", kind, payload, actor_id="race", key=key or None)
 
 
 def test_four_workers_keep_one_chain_and_every_bound(four_workers: tuple[str, str]) -> None:
@@ -205,20 +195,10 @@ def test_four_workers_keep_one_chain_and_every_bound(four_workers: tuple[str, st
         balances = {a["accountId"]: round(a["balance"] * 100) for a in page}
         assert sum(balances.values()) == 0
         assert all(balances[a] >= 0 for a in accounts), "an overdraft slipped through"
-        events, after = [], 0
-        while True:
-            got = client.get("/events", params={"after": after, "limit": 1000}).json()
-            events += got["events"]
-            if got["nextCursor"] is None:
-                break
-            after = got["nextCursor"]
-    prev = "0" * 64
-    for n, envelope in enumerate(events, start=1):
-        assert envelope["sequence"] == n, "a gap or a fork in the sequence"
-        assert envelope["prevHash"] == prev
-        body = {k: v for k, v in envelope.items() if k != "hash"}
-        assert envelope["hash"] == hashlib.sha256(prev.encode() + rfc8785.dumps(body)).hexdigest()
-        prev = envelope["hash"]
+        events = every_event(
+            lambda after: client.get("/events", params={"after": after, "limit": 1000}).json()
+        )
+    recompute_chain(events)  # no gap and no fork in the sequence; every hash recomputes
     posted = [e for e in events if e["eventType"] == "EntryPosted"]
     assert len(posted) == len(applied), "every applied command has exactly its entry"
     # Every account's balance is the fold of the entries that touched it.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.commands import envelope
 from tests.conftest import create_database, drop_database, require_postgres
 from tests.mock_core.conftest import KEYS, PLATFORM_KEY
-from tests.mock_core.test_restart import Server
+from tests.serving import served_mock
 
 EXAMPLES_PATH = Path(__file__).resolve().parents[1] / "data" / "published-examples.json"
 TENANT = "CU_DIGITAL"
@@ -47,26 +47,24 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         require_postgres()
         database, url = create_database("mock_core_published")
-    server = Server(url, tmp_path / "server.log", KEYS)
     try:
-        server.wait_ready()
-        yield server.url
+        with served_mock(["--database-url", url, "--api-keys", KEYS, "--no-access-log"]) as base:
+            yield base
     finally:
-        server.stop()
         if database is not None:
             drop_database(database)
 
 
 def send(client: httpx.Client, kind: str, payload: dict[str, Any]) -> httpx.Response:
-    envelope = {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": TENANT,
-        "commandType": kind,
-        "actor": {"actorType": "USER", "actorId": "published-client"},
-        "timestamp": "2025-01-01T00:00:00Z",
-        "payload": payload,
-    }
-    return client.post(f"/v1/tenants/{TENANT}/commands", json=envelope)
+    body = envelope(
+        TENANT,
+        kind,
+        payload,
+        actor_id="published-client",
+        actor_type="USER",
+        timestamp="2025-01-01T00:00:00Z",
+    )
+    return client.post(f"/v1/tenants/{TENANT}/commands", json=body)
 
 
 def replace_placeholders(value: Any, ids: dict[str, str]) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, text
 from mock_core import cli
 from mock_core.settings import Settings
 from mock_core.store.engine import make_engine
-from tests.mock_core.conftest import PLATFORM_KEY, TENANT, Api
+from tests.mock_core.conftest import PLATFORM_KEY, TENANT, Api, Rebuild
 
 
 @contextmanager
@@ -27,14 +27,6 @@ def owner(settings: Settings) -> Iterator[Connection]:
         engine.dispose()
 
 
-def rebuild(
-    settings: Settings, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, list[str], str]:
-    code = cli.main(["rebuild", "--database-url", settings.database_url, *args])
-    out, err = capsys.readouterr()
-    return code, out.splitlines(), err
-
-
 def _busy_ledger(api: Api, ledger: dict[str, str]) -> None:
     for amount in (10, 20.5, 3):
         legs = [(ledger["txn"], "CREDIT", amount), (ledger["savings"], "DEBIT", amount)]
@@ -42,20 +34,16 @@ def _busy_ledger(api: Api, ledger: dict[str, str]) -> None:
 
 
 def test_a_fresh_store_rebuilds_without_drift(
-    settings: Settings, api: Api, ledger: dict[str, str], capsys: pytest.CaptureFixture[str]
+    api: Api, ledger: dict[str, str], rebuild: Rebuild
 ) -> None:
     _busy_ledger(api, ledger)
-    code, lines, err = rebuild(settings, capsys, "--check")
+    code, lines, err = rebuild("--check")
     assert (code, lines) == (0, []), lines
     assert "no drift" in err and f"{api.last_sequence()} events" in err
 
 
 def test_a_corrupted_row_and_a_corrupted_event_are_each_named(
-    settings: Settings,
-    client: TestClient,
-    api: Api,
-    ledger: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
+    settings: Settings, client: TestClient, api: Api, ledger: dict[str, str], rebuild: Rebuild
 ) -> None:
     _busy_ledger(api, ledger)
     txn = ledger["txn"]
@@ -71,7 +59,7 @@ def test_a_corrupted_row_and_a_corrupted_event_are_each_named(
             ),
             {"t": TENANT, "s": api.last_sequence() - 2},  # the last EntryPosted
         )
-    code, lines, _ = rebuild(settings, capsys, "--check")
+    code, lines, _ = rebuild("--check")
     assert code == 1
     sequence = api.last_sequence() - 2
     assert f"{TENANT}: events: sequence {sequence}: hash does not recompute" in lines
@@ -87,14 +75,14 @@ def test_a_corrupted_row_and_a_corrupted_event_are_each_named(
     assert sorted(verified["problems"]) == sorted(lines)
 
     # A rebuild repairs the projection from the log; the event stays corrupted.
-    code, lines, err = rebuild(settings, capsys)
+    code, lines, err = rebuild()
     assert code == 0 and "projections rebuilt; 1 chain problem(s)" in err
-    code, lines, _ = rebuild(settings, capsys, "--check")
+    code, lines, _ = rebuild("--check")
     assert (code, [line.split(": ")[1] for line in lines]) == (1, ["events"])
 
 
 def test_missing_and_extra_rows_are_named(
-    settings: Settings, api: Api, ledger: dict[str, str], capsys: pytest.CaptureFixture[str]
+    settings: Settings, api: Api, ledger: dict[str, str], rebuild: Rebuild
 ) -> None:
     with owner(settings) as conn:
         conn.execute(
@@ -107,7 +95,7 @@ def test_missing_and_extra_rows_are_named(
             ),
             {"t": TENANT},
         )
-    code, lines, _ = rebuild(settings, capsys, "--check", "--tenant", TENANT)
+    code, lines, _ = rebuild("--check", "--tenant", TENANT)
     assert code == 1
     assert lines == [
         f"{TENANT}: customers[{ledger['customer']}]: in the log, missing from the live projection",

@@ -7,11 +7,9 @@ finalizer, whatever happens.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +19,13 @@ import httpx
 import pytest
 
 from mock_core.store.hashchain import verify_chain
+from tests.commands import entry_payload, envelope, transfer_legs
 from tests.mock_core.conftest import CU_KEY, KEYS, PLATFORM_KEY, TENANT
 from tests.mock_core.test_api import (
     EXAMPLE_BALANCES,
     Example,
     all_accounts,
     all_events,
-    envelope,
     headers,
     minor,
     post,
@@ -35,102 +33,22 @@ from tests.mock_core.test_api import (
     run_example,
     small_spec_path,
 )
-from turingcore_client.serving import free_port
+from tests.serving import Servers, free_port, serving
+from turingcore_client.serving import clean_env
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 15.0
 
 
 def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_CORE_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = clean_env()
     # Nothing here reads the served spec; the small one makes each start quicker.
     env["MOCK_CORE_SPEC_PATH"] = str(small_spec_path())
     return env
 
 
-class Server:
-    """One `mock-core serve` subprocess."""
-
-    def __init__(self, db: Path | str, log: Path, api_keys: str | None) -> None:
-        """Serve the SQLite file `db`, or the database at the URL `db`."""
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        argv = [
-            sys.executable,
-            "-m",
-            "mock_core",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--database-url",
-            db if isinstance(db, str) else f"sqlite:///{db}",
-            "--no-access-log",
-        ]
-        if api_keys is not None:
-            argv += ["--api-keys", api_keys]
-        self._log_file = log.open("wb")
-        self.proc = subprocess.Popen(
-            argv, cwd=REPO, env=child_env(), stdout=self._log_file, stderr=subprocess.STDOUT
-        )
-
-    def output(self) -> str:
-        self._log_file.flush()
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"the server did not answer /healthz in {START_TIMEOUT_S}s:\n{self.output()}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Signal the server (only this process, by its pid) and wait for it to exit."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-        self._log_file.close()
-        return self.proc.returncode
-
-
-class Servers:
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.started: list[Server] = []
-
-    def start(self, db: Path, api_keys: str | None = KEYS) -> Server:
-        server = Server(db, self.tmp_path / f"server-{len(self.started)}.log", api_keys)
-        self.started.append(server)
-        server.wait_ready()
-        return server
-
-    def stop_all(self) -> None:
-        for server in self.started:
-            server.stop(signal.SIGKILL if server.proc.poll() is None else signal.SIGTERM)
-
-
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
-    manager = Servers(tmp_path)
-    try:
-        yield manager
-    finally:
-        manager.stop_all()
+    yield from serving(Servers(tmp_path, api_keys=KEYS, env=child_env()))
 
 
 def capture(http: httpx.Client) -> dict[str, Any]:
@@ -184,7 +102,7 @@ def test_state_survives_a_clean_restart_and_a_kill_9(servers: Servers, tmp_path:
         ex = run_example(http)
         before = capture(http)
     assert_example_balances(before, ex)
-    returncode = first.stop(signal.SIGTERM)
+    returncode = first.stop()
     assert returncode in (0, -signal.SIGTERM), first.output()
 
     # -- 2. a clean restart changes nothing
@@ -203,25 +121,11 @@ def test_state_survives_a_clean_restart_and_a_kill_9(servers: Servers, tmp_path:
         assert capture(http) == before
 
         txn = ex.ids["txn"]
-        command = envelope(
-            TENANT,
-            "PostEntry",
-            {
-                "bookingDate": "2025-01-15",
-                "valueDate": "2025-01-15",
-                "currency": "AUD",
-                "legs": [
-                    {"accountId": txn, "direction": "CREDIT", "amount": 4.5},
-                    {"accountId": "GL_FEES", "direction": "DEBIT", "amount": 4.5},
-                ],
-                "narrative": "after the restart",
-            },
-            idempotencyKey="fee:after-restart",
-        )
+        fee = entry_payload(transfer_legs(txn, "GL_FEES", 4.5), "after the restart")
+        command = envelope(TENANT, "PostEntry", fee, key="fee:after-restart")
         acknowledged = post(http, TENANT, command, CU_KEY)
     assert acknowledged.status_code == 202, acknowledged.text
-    second.stop(signal.SIGKILL)  # right after the 202
-    assert second.proc.returncode == -signal.SIGKILL
+    assert second.kill() == -signal.SIGKILL  # right after the 202
 
     # -- 3. after kill -9 the acknowledged command is there, and the chain goes on.
     # No keys this time: the development key, and the start-up line says so.

@@ -15,8 +15,7 @@ from mock_core.settings import Settings
 from mock_core.store import snapshots
 from mock_core.store.eventstore import Store
 from mock_core.store.schema import TENANT_TABLES
-from tests.mock_core.conftest import CU_KEY, KEYS, PLATFORM_KEY, TENANT, Api
-from tests.mock_core.test_rebuild import rebuild
+from tests.mock_core.conftest import CU_KEY, KEYS, PLATFORM_KEY, TENANT, Api, Rebuild
 
 OTHER = "OTHER_CU"
 
@@ -50,11 +49,7 @@ def _verified(client: TestClient, tenant: str = TENANT) -> None:
 
 
 def test_a_tenant_restored_is_the_tenant_saved(
-    settings: Settings,
-    client: TestClient,
-    api: Api,
-    ledger: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
+    client: TestClient, api: Api, ledger: dict[str, str], rebuild: Rebuild
 ) -> None:
     _spend(api, ledger, 10)
     saved = admin(client, "POST", "/_mock/snapshots/after-setup", tenant=TENANT)
@@ -74,7 +69,7 @@ def test_a_tenant_restored_is_the_tenant_saved(
     _spend(api, ledger, 5)
     assert api.balance(ledger["txn"]) == 100 - 10 - 5
     _verified(client)
-    code, lines, _ = rebuild(settings, capsys, "--check")
+    code, lines, _ = rebuild("--check")
     assert (code, lines) == (0, [])
 
 
@@ -95,7 +90,7 @@ def test_a_restore_clears_the_writers_memory_and_the_offset_marks(
 
 
 def test_the_whole_store_is_saved_and_restored(
-    settings: Settings, client: TestClient, api: Api, ledger: dict[str, str], capsys: Any
+    client: TestClient, api: Api, ledger: dict[str, str], rebuild: Rebuild
 ) -> None:
     assert api.create_tenant(OTHER).status_code == 202
     saved = admin(client, "POST", "/_mock/snapshots/everything").json()
@@ -114,7 +109,7 @@ def test_the_whole_store_is_saved_and_restored(
     assert picture(api) == before[TENANT] and picture(api, OTHER) == other_now
     for tenant in (TENANT, OTHER):
         _verified(client, tenant)
-    assert rebuild(settings, capsys, "--check")[:2] == (0, [])
+    assert rebuild("--check")[:2] == (0, [])
 
 
 def _product() -> dict[str, Any]:
@@ -200,12 +195,11 @@ def test_the_cli_saves_lists_and_restores(
 
 
 def test_a_restore_that_skips_a_table_is_caught_by_the_checks(
-    settings: Settings,
     client: TestClient,
     api: Api,
     ledger: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    rebuild: Rebuild,
 ) -> None:
     """The deliberately broken input: a restore that leaves `accounts` as it was."""
     assert admin(client, "POST", "/_mock/snapshots/base", tenant=TENANT).status_code == 200
@@ -214,7 +208,7 @@ def test_a_restore_that_skips_a_table_is_caught_by_the_checks(
     broken = tuple(t for t in TENANT_TABLES if t.name != "accounts")
     monkeypatch.setattr(snapshots, "TENANT_TABLES", broken)
     assert admin(client, "POST", "/_mock/snapshots/base/restore").status_code == 200
-    code, lines, _ = rebuild(settings, capsys, "--check")
+    code, lines, _ = rebuild("--check")
     assert code == 1
     assert f"{TENANT}: accounts[{late}]: in the live projection, not in the log" in lines
     verdict = admin(client, "GET", f"/_mock/tenants/{TENANT}/verify").json()
@@ -223,13 +217,12 @@ def test_a_restore_that_skips_a_table_is_caught_by_the_checks(
 
 @pytest.mark.parametrize("broken", [False, True], ids=["prefix-found", "prefix-assumed"])
 def test_a_diverged_log_is_restored_from_the_last_shared_event(
-    settings: Settings,
     client: TestClient,
     api: Api,
     ledger: dict[str, str],
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     broken: bool,
+    rebuild: Rebuild,
 ) -> None:
     """A restore keeps only the events the live log shares with the snapshot. The broken
     input: a restore that assumes the logs agree up to the shorter head."""
@@ -252,7 +245,7 @@ def test_a_diverged_log_is_restored_from_the_last_shared_event(
         )
     assert admin(client, "POST", "/_mock/snapshots/late/restore").status_code == 200
     verdict = admin(client, "GET", f"/_mock/tenants/{TENANT}/verify").json()
-    drifted = rebuild(settings, capsys, "--check")[0]
+    drifted = rebuild("--check")[0]
     if broken:
         assert not verdict["ok"] and drifted == 1
         return

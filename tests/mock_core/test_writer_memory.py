@@ -10,7 +10,6 @@ half-way, and a batch whose later commands read what earlier ones wrote.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from mock_core.store.backends import open_store
 from mock_core.store.engine import make_engine, upgrade
 from mock_core.store.eventstore import Caches
 from mock_core.store.sqlite import SqliteStore
+from tests.commands import entry_payload, envelope, transfer_legs
 from tests.mock_core.conftest import KEYS, SAVINGS, TENANT, TXN_BASIC, Api, customer_payload
 
 
@@ -114,32 +114,11 @@ def test_an_admin_reset_forgets_the_tenant(sqlite_url: str) -> None:
 
 
 def _command(command_type: str, payload: dict[str, Any], key: str | None = None) -> Command:
-    envelope: dict[str, Any] = {
-        "commandId": str(uuid.uuid4()),
-        "tenantId": TENANT,
-        "commandType": command_type,
-        "actor": {"actorType": "SYSTEM", "actorId": "tests"},
-        "timestamp": "2025-01-15T09:00:00+11:00",
-        "payload": payload,
-    }
-    if key is not None:
-        envelope["idempotencyKey"] = key
-    return parse_command(TENANT, envelope)
+    return parse_command(TENANT, envelope(TENANT, command_type, payload, key=key))
 
 
 def _transfer(src: str, dst: str, amount: float, key: str | None = None) -> Command:
-    legs = [
-        {"accountId": src, "direction": "CREDIT", "amount": amount},
-        {"accountId": dst, "direction": "DEBIT", "amount": amount},
-    ]
-    payload = {
-        "bookingDate": "2025-01-15",
-        "valueDate": "2025-01-15",
-        "currency": "AUD",
-        "legs": legs,
-        "narrative": "batch test",
-    }
-    return _command("PostEntry", payload, key)
+    return _command("PostEntry", entry_payload(transfer_legs(src, dst, amount), "batch test"), key)
 
 
 def _result(outcome: Outcome | Exception) -> Any:
