@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.commands import ADDRESS, entry_payload, tenant_payload
+from twin.generators.plan import PlannedCommand, ScenarioPlan
 
 PLATFORM_KEY = "dev-platform-key"
 ISOLATION_KEY = "twin-isolation-key"
@@ -24,51 +25,12 @@ API_KEYS = f"{PLATFORM_KEY}=*;{ISOLATION_KEY}={PROBE_TENANT}"
 
 
 # ------------------------------------------------------------------ a fake plan
-
-
-@dataclass(frozen=True, slots=True)
-class FakeCommand:
-    """Shaped like twin.generators.PlannedCommand."""
-
-    phase: str
-    day: int | None
-    lane: str
-    command_type: str
-    idempotency_key: str
-    command_id: str
-    timestamp: str
-    payload: dict[str, Any]
-    produces: str | None
-    expect_invariant: str | None
-    kind: str
-
-
-@dataclass(frozen=True)
-class FakePlan:
-    """Shaped like twin.generators.ScenarioPlan."""
-
-    scenario_code: str
-    tenant_code: str
-    seed: int
-    customers: int
-    days: int
-    bootstrap: list[FakeCommand]
-    seed_phase: list[FakeCommand]
-    simulate: list[list[FakeCommand]] = field(default_factory=list)
-
-    def all_commands(self) -> Iterator[FakeCommand]:
-        yield from self.bootstrap
-        yield from self.seed_phase
-        for day in self.simulate:
-            yield from day
-
-    def stream_digest(self) -> str:
-        return "fake"
+# The twin's own plan types (twin.generators.plan), filled by hand.
 
 
 def make_plan(
     tenant: str = "T_FAKE", customers: int = 4, days: int = 2, *, invalid: bool = True
-) -> FakePlan:
+) -> ScenarioPlan:
     """A small valid plan: a tenant, one product, customers with an account, salary and
     card spend each day, and (when `invalid`) one deliberately unbalanced entry."""
 
@@ -83,9 +45,9 @@ def make_plan(
         produces: str | None = None,
         expect: str | None = None,
         kind: str = "",
-    ) -> FakeCommand:
+    ) -> PlannedCommand:
         full = f"fake:{tenant}:{key}"
-        return FakeCommand(
+        return PlannedCommand(
             phase=phase,
             day=day,
             lane=lane,
@@ -106,13 +68,7 @@ def make_plan(
             "tenant",
             "CreateTenant",
             "tenant",
-            {
-                "tenantCode": tenant,
-                "displayName": "Fake CU",
-                "region": "AU",
-                "baseCurrency": "AUD",
-                "timeZone": "Australia/Sydney",
-            },
+            tenant_payload(tenant, display_name="Fake CU"),
             produces=f"tenant:{tenant}",
         ),
         cmd(
@@ -131,7 +87,7 @@ def make_plan(
             produces="product:TXN",
         ),
     ]
-    seed: list[FakeCommand] = []
+    seed: list[PlannedCommand] = []
     for i in range(customers):
         local = f"C{i:06d}"
         seed.append(
@@ -150,13 +106,7 @@ def make_plan(
                         "email": f"ann{i}@{tenant.lower()}.example.com",
                         "mobile": f"+6140{i:07d}",
                     },
-                    "address": {
-                        "line1": "1 George St",
-                        "suburb": "Sydney",
-                        "state": "NSW",
-                        "postcode": "2000",
-                        "country": "AU",
-                    },
+                    "address": dict(ADDRESS),
                 },
                 produces=f"customer:{local}",
             )
@@ -177,9 +127,13 @@ def make_plan(
                 produces=f"account:{local}:TXN",
             )
         )
-    simulate: list[list[FakeCommand]] = []
+
+    def entry(day: int, local: str, key: str, payload: dict[str, Any], **options: Any) -> Any:
+        return cmd("simulate", day, local, "PostEntry", f"{key}:{local}:{day}", payload, **options)
+
+    simulate: list[list[PlannedCommand]] = []
     for day in range(1, days + 1):
-        commands: list[FakeCommand] = []
+        commands: list[PlannedCommand] = []
         date = f"2025-01-{day + 1:02d}"
         for i in range(customers):
             local = f"C{i:06d}"
@@ -201,56 +155,25 @@ def make_plan(
                 ),
             ):
                 gl_dir = "CREDIT" if member_dir == "DEBIT" else "DEBIT"
-                commands.append(
-                    cmd(
-                        "simulate",
-                        day,
-                        local,
-                        "PostEntry",
-                        f"{kind}:{local}:{day}",
-                        {
-                            "bookingDate": date,
-                            "valueDate": date,
-                            "currency": "AUD",
-                            "legs": [
-                                {"accountId": account, "direction": member_dir, "amount": amt},
-                                {"accountId": gl, "direction": gl_dir, "amount": amt},
-                            ],
-                            "narrative": kind,
-                            "tags": tags,
-                        },
-                        kind=kind,
-                    )
-                )
+                legs = [(account, member_dir, amt), (gl, gl_dir, amt)]
+                payload = entry_payload(legs, kind, date, tags=tags)
+                commands.append(entry(day, local, kind, payload, kind=kind))
         if invalid and day == 1:
             local = "C000000"
+            legs = [({"$ref": f"account:{local}:TXN"}, "DEBIT", 10), ("GL_SUSPENSE", "CREDIT", 9)]
+            payload = entry_payload(legs, "deliberately unbalanced", date)
             commands.append(
-                cmd(
-                    "simulate",
+                entry(
                     day,
                     local,
-                    "PostEntry",
-                    f"invalid:{local}:{day}",
-                    {
-                        "bookingDate": date,
-                        "valueDate": date,
-                        "currency": "AUD",
-                        "legs": [
-                            {
-                                "accountId": {"$ref": f"account:{local}:TXN"},
-                                "direction": "DEBIT",
-                                "amount": 10,
-                            },
-                            {"accountId": "GL_SUSPENSE", "direction": "CREDIT", "amount": 9},
-                        ],
-                        "narrative": "deliberately unbalanced",
-                    },
+                    "invalid",
+                    payload,
                     expect="LEGS_MUST_BALANCE",
                     kind="invalid_unbalanced",
                 )
             )
         simulate.append(commands)
-    return FakePlan("FAKE", tenant, 42, customers, days, bootstrap, seed, simulate)
+    return ScenarioPlan("FAKE", tenant, 42, customers, days, bootstrap, seed, simulate)
 
 
 # ------------------------------------------------- the mock in-process, synchronously

@@ -19,12 +19,7 @@ from twin.config import (
     ScenarioConfig,
     TenantConfig,
     check_scenario_against_tenant,
-    default_config_dir,
-    load_scenario_and_tenant,
-    load_scenario_config,
-    load_tenant_config,
-    resolve_scenario,
-    resolve_tenant,
+    loading,  # finding and reading the files
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,12 +73,12 @@ PUBLISHED_EXAMPLES = REPO / "tests" / "data" / "published-examples.json"
 
 @pytest.fixture(scope="module")
 def tenant() -> TenantConfig:
-    return load_tenant_config(TENANT_FILE)
+    return loading.load_tenant_config(TENANT_FILE)
 
 
 @pytest.fixture(scope="module")
 def scenario() -> ScenarioConfig:
-    return load_scenario_config(SCENARIO_FILE)
+    return loading.load_scenario_config(SCENARIO_FILE)
 
 
 def _is_money(value: Any) -> bool:
@@ -278,7 +273,7 @@ def test_scenario_fits_its_tenant(scenario: ScenarioConfig, tenant: TenantConfig
 
 
 def test_default_config_dir_is_the_repository_config() -> None:
-    assert default_config_dir().resolve() == (REPO / "config").resolve()
+    assert loading.default_config_dir().resolve() == (REPO / "config").resolve()
 
 
 def test_config_dir_follows_the_environment(
@@ -287,23 +282,23 @@ def test_config_dir_follows_the_environment(
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "other.yaml").write_text(SCENARIO_FILE.read_text())
     monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path))
-    assert default_config_dir() == tmp_path
-    assert resolve_scenario("other") == tmp_path / "scenarios" / "other.yaml"
+    assert loading.default_config_dir() == tmp_path
+    assert loading.resolve_scenario("other") == tmp_path / "scenarios" / "other.yaml"
     with pytest.raises(ConfigError, match="steady-state"):
-        resolve_scenario("steady-state")
+        loading.resolve_scenario("steady-state")
 
 
 def test_resolve_by_name_or_path() -> None:
-    assert resolve_scenario("steady-state").resolve() == SCENARIO_FILE.resolve()
-    assert resolve_scenario(str(SCENARIO_FILE)) == SCENARIO_FILE
-    assert resolve_tenant("CU_DIGITAL").resolve() == TENANT_FILE.resolve()
-    assert resolve_tenant("cu-digital").resolve() == TENANT_FILE.resolve()
+    assert loading.resolve_scenario("steady-state").resolve() == SCENARIO_FILE.resolve()
+    assert loading.resolve_scenario(str(SCENARIO_FILE)) == SCENARIO_FILE
+    assert loading.resolve_tenant("CU_DIGITAL").resolve() == TENANT_FILE.resolve()
+    assert loading.resolve_tenant("cu-digital").resolve() == TENANT_FILE.resolve()
     with pytest.raises(ConfigError, match=r"expected one of the scenarios .*steady-state"):
-        resolve_scenario("no-such-scenario")
+        loading.resolve_scenario("no-such-scenario")
 
 
 def test_load_scenario_and_tenant() -> None:
-    scenario, tenant = load_scenario_and_tenant("steady-state")
+    scenario, tenant = loading.load_scenario_and_tenant("steady-state")
     assert (scenario.tenant, tenant.code) == ("CU_DIGITAL", "CU_DIGITAL")
     assert Path(scenario.source).resolve() == SCENARIO_FILE.resolve()
 
@@ -533,7 +528,7 @@ def test_a_bad_file_names_file_field_and_expectation(
     doc = _set(_scenario_doc() if which == "scenario" else _tenant_doc(), path, value)
     bad = tmp_path / f"bad-{which}.yaml"
     bad.write_text(yaml.safe_dump(doc, sort_keys=False))
-    load = load_scenario_config if which == "scenario" else load_tenant_config
+    load = loading.load_scenario_config if which == "scenario" else loading.load_tenant_config
     with pytest.raises(ConfigError) as caught:
         load(bad)
     assert isinstance(caught.value, ValueError)
@@ -548,7 +543,7 @@ def test_every_problem_in_a_file_is_reported(tmp_path: Path) -> None:
     bad = tmp_path / "two.yaml"
     bad.write_text(yaml.safe_dump(doc))
     with pytest.raises(ConfigError) as caught:
-        load_scenario_config(bad)
+        loading.load_scenario_config(bad)
     fields = [field for field, _ in caught.value.problems]
     assert fields == ["accounts.home_loan_probability", "timeline.start_date"]
 
@@ -559,7 +554,7 @@ def test_a_scenario_naming_an_unknown_product_fails_against_its_tenant(
     doc = _set(_scenario_doc(), "accounts/credit_card_distribution", {"CC_GOLD": 1.0})
     bad = tmp_path / "gold.yaml"
     bad.write_text(yaml.safe_dump(doc))
-    scenario = load_scenario_config(bad)
+    scenario = loading.load_scenario_config(bad)
     with pytest.raises(ConfigError) as caught:
         check_scenario_against_tenant(scenario, tenant)
     assert (
@@ -575,14 +570,14 @@ def test_a_scenario_naming_a_product_of_the_wrong_type_fails(
     bad = tmp_path / "wrong.yaml"
     bad.write_text(yaml.safe_dump(doc))
     with pytest.raises(ConfigError, match=r"accounts\.txn_product: expected a DEPOSIT product"):
-        check_scenario_against_tenant(load_scenario_config(bad), tenant)
+        check_scenario_against_tenant(loading.load_scenario_config(bad), tenant)
 
 
 def test_unreadable_yaml(tmp_path: Path) -> None:
     bad = tmp_path / "broken.yaml"
     bad.write_text("scenario_code: X\ncustomers: [1, 2\n")
     with pytest.raises(ConfigError) as caught:
-        load_scenario_config(bad)
+        loading.load_scenario_config(bad)
     message = str(caught.value)
     assert message.startswith(f"{bad}: line ")
     assert "expected valid YAML, got a syntax error" in message
@@ -592,11 +587,11 @@ def test_not_a_mapping(tmp_path: Path) -> None:
     bad = tmp_path / "list.yaml"
     bad.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match=r"expected a mapping at the top level, got list"):
-        load_tenant_config(bad)
+        loading.load_tenant_config(bad)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nothing.yaml"
     with pytest.raises(ConfigError) as caught:
-        load_scenario_config(missing)
+        loading.load_scenario_config(missing)
     assert str(caught.value) == f"{missing}: expected an existing file, got nothing at this path"

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.twin.test_config import CONSTRAINT_FIELDS, INTEREST_FIELDS, PRODUCT_FIELDS
 from turingcore_client.contract import gl_accounts
 from twin.config import ConfigError, ScenarioConfig, TenantConfig, load_scenario_and_tenant
 from twin.generators import (
@@ -636,36 +637,10 @@ PUBLISHED_FIELDS = {
         "metadata",
     },
     "leg": {"accountId", "direction", "amount"},
-    "UpsertProduct": {
-        "productCode",
-        "name",
-        "productType",
-        "category",
-        "interest",
-        "fees",
-        "constraints",
-        "features",
-        "creditCriteria",
-    },
-    "interest": {
-        "rate",
-        "baseRate",
-        "bonusRate",
-        "bonusConditions",
-        "calculationMethod",
-        "paymentFrequency",
-    },
-    "constraints": {
-        "minBalance",
-        "maxBalance",
-        "allowOverdraft",
-        "overdraftLimit",
-        "minAmount",
-        "maxAmount",
-        "termMonthsDefault",
-        "termMonthsOptions",
-        "termMonths",
-    },
+    # The product's, as the twin's configuration tests list them.
+    "UpsertProduct": PRODUCT_FIELDS,
+    "interest": INTEREST_FIELDS,
+    "constraints": CONSTRAINT_FIELDS,
 }
 
 

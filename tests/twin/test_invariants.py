@@ -105,6 +105,23 @@ def inspect(
     return {r.name: r for r in results}
 
 
+def on_replies(edit: Callable[[httpx.Request, Any], Any]) -> Callable[[Tamper], None]:
+    """Tamper with the replies: `edit(request, body)` returns the body to send instead, or
+    None to leave it."""
+    return lambda t: setattr(t, "on_reply", edit)
+
+
+def on_requests(edit: Callable[[httpx.Request], httpx.Request]) -> Callable[[Tamper], None]:
+    """Tamper with the requests: `edit(request)` returns the request to send."""
+    return lambda t: setattr(t, "on_request", edit)
+
+
+def failures(results: dict[str, CheckResult], check: str) -> list[str]:
+    """The failures of `check`, which must have failed."""
+    assert results[check].status == FAIL, results[check]
+    return results[check].failures
+
+
 def statuses(results: dict[str, CheckResult]) -> dict[str, str]:
     return {name: r.status for name, r in results.items()}
 
@@ -160,9 +177,8 @@ def test_balance_off_by_one_cent_fails_derivability(
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    assert results["balance_derivability"].status == FAIL
-    assert "fold to" in results["balance_derivability"].failures[0]
+    results = inspect(*healthy, on_replies(edit))
+    assert "fold to" in failures(results, "balance_derivability")[0]
     assert results["audit_completeness"].status == FAIL  # and they no longer sum to zero
     assert results["event_integrity"].status == PASS
 
@@ -178,9 +194,8 @@ def test_wrong_balance_in_an_update_event_fails_derivability(
                     return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    assert results["balance_derivability"].status == FAIL
-    assert "AccountBalanceUpdated" in results["balance_derivability"].failures[0]
+    results = inspect(*healthy, on_replies(edit))
+    assert "AccountBalanceUpdated" in failures(results, "balance_derivability")[0]
 
 
 # ------------------------------------------------------------------ 2. the chain
@@ -197,9 +212,8 @@ def test_a_forged_event_fails_integrity(healthy: tuple[SyncASGITransport, Path])
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    assert results["event_integrity"].status == FAIL
-    assert "recomputes as" in results["event_integrity"].failures[0]
+    results = inspect(*healthy, on_replies(edit))
+    assert "recomputes as" in failures(results, "event_integrity")[0]
 
 
 def test_a_sequence_gap_fails_integrity(healthy: tuple[SyncASGITransport, Path]) -> None:
@@ -209,9 +223,8 @@ def test_a_sequence_gap_fails_integrity(healthy: tuple[SyncASGITransport, Path])
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    assert results["event_integrity"].status == FAIL
-    assert any("gap" in f for f in results["event_integrity"].failures)
+    results = inspect(*healthy, on_replies(edit))
+    assert any("gap" in f for f in failures(results, "event_integrity"))
 
 
 # --------------------------------------------------------------- 3. isolation
@@ -227,10 +240,9 @@ def test_a_key_that_reads_another_tenant_fails_isolation(
             request.headers["Authorization"] = f"Bearer {PLATFORM_KEY}"
         return request
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_request", widen))
-    result = results["tenant_isolation"]
-    assert result.status == FAIL
-    assert "expected 403" in result.failures[0]
+    results = inspect(*healthy, on_requests(widen))
+    found = failures(results, "tenant_isolation")
+    assert "expected 403" in found[0]
     assert results["balance_derivability"].status == PASS
 
 
@@ -251,9 +263,8 @@ def test_ids_of_another_tenant_answered_fail_isolation(
                 )
         return request
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_request", leak))
-    assert results["tenant_isolation"].status == FAIL
-    assert "not 404" in results["tenant_isolation"].failures[0]
+    results = inspect(*healthy, on_requests(leak))
+    assert "not 404" in failures(results, "tenant_isolation")[0]
 
 
 # ------------------------------------------------------------- 4. idempotency
@@ -266,9 +277,8 @@ def test_a_replay_that_differs_fails_idempotency(healthy: tuple[SyncASGITranspor
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    assert results["idempotency"].status == FAIL
-    assert "acceptedAt" in results["idempotency"].failures[0]
+    results = inspect(*healthy, on_replies(edit))
+    assert "acceptedAt" in failures(results, "idempotency")[0]
 
 
 def test_a_replay_without_the_header_fails_idempotency(
@@ -278,8 +288,7 @@ def test_a_replay_without_the_header_fails_idempotency(
         return {"Idempotent-Replayed": "false"} if request.method == "POST" else {}
 
     results = inspect(*healthy, lambda t: setattr(t, "reply_headers", headers))
-    assert results["idempotency"].status == FAIL
-    assert "Idempotent-Replayed" in results["idempotency"].failures[0]
+    assert "Idempotent-Replayed" in failures(results, "idempotency")[0]
 
 
 def test_a_replay_that_writes_fails_idempotency(fresh: tuple[SyncASGITransport, Path]) -> None:
@@ -299,10 +308,9 @@ def test_a_replay_that_writes_fails_idempotency(fresh: tuple[SyncASGITransport, 
             content=orjson.dumps(envelope),
         )
 
-    results = inspect(*fresh, lambda t: setattr(t, "on_request", forget))
-    result = results["idempotency"]
-    assert result.status == FAIL
-    assert any("lastSequence moved" in f for f in result.failures)
+    results = inspect(*fresh, on_requests(forget))
+    found = failures(results, "idempotency")
+    assert any("lastSequence moved" in f for f in found)
 
 
 # ------------------------------------------------------------------- 5. audit
@@ -334,7 +342,7 @@ def test_a_missing_event_fails_audit(healthy: tuple[SyncASGITransport, Path]) ->
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    results = inspect(*healthy, on_replies(edit))
     assert results["event_integrity"].status == PASS
     audit = results["audit_completeness"]
     assert audit.status == FAIL
@@ -355,10 +363,9 @@ def test_an_unbalanced_posting_fails_audit(healthy: tuple[SyncASGITransport, Pat
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    results = inspect(*healthy, on_replies(edit))
     assert results["event_integrity"].status == PASS
-    assert results["audit_completeness"].status == FAIL
-    assert any("debits" in f for f in results["audit_completeness"].failures)
+    assert any("debits" in f for f in failures(results, "audit_completeness"))
 
 
 # ------------------------------------------------------------ canonical JSON
@@ -431,7 +438,7 @@ def test_amounts_written_as_integral_floats_still_verify(
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
+    results = inspect(*healthy, on_replies(edit))
     assert rewritten > 0
     assert statuses(results) == dict.fromkeys(results, PASS), {
         n: r.failures[:3] for n, r in results.items()
@@ -451,7 +458,7 @@ def test_small_pages_are_read_exactly(
             asked.append(request.url.params["after"])
         return request
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_request", note))
+    results = inspect(*healthy, on_requests(note))
     assert statuses(results) == dict.fromkeys(results, PASS)
     assert results["event_integrity"].checked["events"] == 58
     assert sorted(asked, key=int) == [str(n) for n in range(0, 60, 10)]
@@ -473,7 +480,7 @@ def test_pages_shorter_than_asked_are_followed_by_their_cursor(
             )
         return request
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_request", cap))
+    results = inspect(*healthy, on_requests(cap))
     assert statuses(results) == dict.fromkeys(results, PASS), {
         n: r.failures[:3] for n, r in results.items()
     }
@@ -492,10 +499,9 @@ def test_an_account_stream_missing_a_posting_fails_derivability(
                 return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    result = results["balance_derivability"]
-    assert result.status == FAIL
-    assert any("lacks 1 posting event(s)" in f for f in result.failures)
+    results = inspect(*healthy, on_replies(edit))
+    found = failures(results, "balance_derivability")
+    assert any("lacks 1 posting event(s)" in f for f in found)
     assert results["event_integrity"].status == PASS
 
 
@@ -513,11 +519,10 @@ def test_an_account_stream_serving_an_event_twice_fails_derivability(
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    result = results["balance_derivability"]
-    assert result.status == FAIL
-    assert any("repeats or reorders" in f for f in result.failures)
-    assert any("out of order" in f for f in result.failures)
+    results = inspect(*healthy, on_replies(edit))
+    found = failures(results, "balance_derivability")
+    assert any("repeats or reorders" in f for f in found)
+    assert any("out of order" in f for f in found)
 
 
 def test_a_cursor_that_does_not_advance_is_a_failure_not_a_hang(
@@ -532,9 +537,8 @@ def test_a_cursor_that_does_not_advance_is_a_failure_not_a_hang(
             return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    assert results["event_integrity"].status == FAIL
-    assert any("does not advance" in f for f in results["event_integrity"].failures)
+    results = inspect(*healthy, on_replies(edit))
+    assert any("does not advance" in f for f in failures(results, "event_integrity"))
     assert any("does not advance" in f for f in results["balance_derivability"].failures)
 
 
@@ -554,10 +558,9 @@ def test_an_unreadable_account_page_is_that_accounts_failure(
                     return body
         return None
 
-    results = inspect(*healthy, lambda t: setattr(t, "on_reply", edit))
-    result = results["balance_derivability"]
-    assert result.status == FAIL
-    assert any("GL_CARD_CLEARING: unreadable events page" in f for f in result.failures)
+    results = inspect(*healthy, on_replies(edit))
+    found = failures(results, "balance_derivability")
+    assert any("GL_CARD_CLEARING: unreadable events page" in f for f in found)
     assert results["event_integrity"].status == PASS
 
 

@@ -60,10 +60,15 @@ CHUNKED = (
 )
 
 
-def test_content_length_reply_split_anywhere() -> None:
-    for pieces in every_split(CONTENT_LENGTH):
+def split_anywhere(data: bytes) -> Iterator[tuple[ResponseParser, WireReply]]:
+    """The reply `data` parsed from each way of splitting it into pieces, with its parser."""
+    for pieces in every_split(data):
         parser = ResponseParser()
-        reply = feed_all(parser, pieces)
+        yield parser, feed_all(parser, pieces)
+
+
+def test_content_length_reply_split_anywhere() -> None:
+    for parser, reply in split_anywhere(CONTENT_LENGTH):
         assert reply.status == 202
         assert reply.content == b'{"result": 1}'
         assert reply.headers.get("idempotent-replayed") == "true"
@@ -73,9 +78,7 @@ def test_content_length_reply_split_anywhere() -> None:
 
 
 def test_chunked_reply_with_extensions_and_trailers_split_anywhere() -> None:
-    for pieces in every_split(CHUNKED):
-        parser = ResponseParser()
-        reply = feed_all(parser, pieces)
+    for parser, reply in split_anywhere(CHUNKED):
         assert reply.status == 200
         assert reply.content == b"hello 0123456789"
         assert reply.headers.get("X-TRACE") == "a, b"  # repeated headers are joined
