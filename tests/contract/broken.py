@@ -81,52 +81,76 @@ def _with_length(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[
     return [*kept, (b"content-length", str(length).encode())]
 
 
+async def _call(app: ASGIApp, scope: Scope, request: bytes) -> tuple[Message, bytes]:
+    """Run `app` on `scope` with the body `request`: (its http.response.start message,
+    its whole body)."""
+    start: Message = {}
+    chunks: list[bytes] = []
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, _replay_body(request), capture)
+    return start, b"".join(chunks)
+
+
+async def _send_reply(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """Send a whole reply, its Content-Length set to the body's."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": _with_length(headers, len(body)),
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+Handler = Callable[[Scope, bytes, Send], Awaitable[None]]
+
+
+def _http_only(
+    app: ASGIApp, handle: Handler, wants: Callable[[Scope], bool] | None = None
+) -> ASGIApp:
+    """Wrap `app`: `handle(scope, request body, send)` takes the HTTP requests (those
+    `wants` picks, when given); `app` the rest, untouched."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (wants is not None and not wants(scope)):
+            await app(scope, receive, send)
+            return
+        await handle(scope, await _read_body(receive), send)
+
+    return wrapped
+
+
 def rewrite_requests(app: ASGIApp, rewrite: RequestRewrite) -> ASGIApp:
     """Wrap `app` so that `rewrite` may change each HTTP request before the app sees it."""
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        body = await _read_body(receive)
+    async def handle(scope: Scope, body: bytes, send: Send) -> None:
         scope, body = rewrite(dict(scope), body)
         scope["headers"] = _with_length(list(scope["headers"]), len(body))
         await app(scope, _replay_body(body), send)
 
-    return wrapped
+    return _http_only(app, handle)
 
 
 def rewrite_replies(app: ASGIApp, rewrite: ReplyRewrite) -> ASGIApp:
     """Wrap `app` so that `rewrite` may change the status, headers and body of each reply."""
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        request = await _read_body(receive)
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await app(scope, _replay_body(request), capture)
+    async def handle(scope: Scope, request: bytes, send: Send) -> None:
+        start, reply = await _call(app, scope, request)
         status, headers, body = rewrite(
-            scope, request, start["status"], list(start.get("headers", [])), b"".join(chunks)
+            scope, request, start["status"], list(start.get("headers", [])), reply
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": _with_length(headers, len(body)),
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_reply(send, status, headers, body)
 
-    return wrapped
+    return _http_only(app, handle)
 
 
 def _is_command(scope: Scope) -> bool:
@@ -311,17 +335,8 @@ async def _ask(app: ASGIApp, scope: Scope, path: str, query: dict[str, Any]) -> 
         query_string=urlencode(query).encode(),
         headers=[(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"],
     )
-    start: Message = {}
-    chunks: list[bytes] = []
-
-    async def capture(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(inner, _replay_body(b""), capture)
-    return int(start["status"]), _json(b"".join(chunks))
+    start, body = await _call(app, inner, b"")
+    return int(start["status"]), _json(body)
 
 
 def _reply(
@@ -458,17 +473,8 @@ def _last_sequence_of_opening(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         request = await _read_body(receive)
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await app(scope, _replay_body(request), capture)
-        body = _json(b"".join(chunks))
+        start, reply = await _call(app, scope, request)
+        body = _json(reply)
         items = body.get("accounts") if isinstance(body, dict) else None
         items = items if isinstance(items, list) else [body] if len(parts) == 5 else []
         for item in items:
@@ -478,9 +484,8 @@ def _last_sequence_of_opening(app: ASGIApp) -> ASGIApp:
             status, events = await _ask(app, scope, path, {"limit": 1})
             if status == 200 and events.get("events"):
                 item["lastSequence"] = events["events"][0].get("sequence")
-        out = orjson.dumps(body) if items else b"".join(chunks)
-        await send({**start, "headers": _with_length(list(start.get("headers", [])), len(out))})
-        await send({"type": "http.response.body", "body": out})
+        out = orjson.dumps(body) if items else reply
+        await _send_reply(send, start["status"], list(start.get("headers", [])), out)
 
     return wrapped
 
@@ -504,11 +509,7 @@ def _keys_per_service(app: ASGIApp) -> ASGIApp:
     replays that tenant's reply (the same command) or is refused as reused."""
     first: dict[str, tuple[str, bytes, bytes]] = {}  # key -> (tenant, command, reply)
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_command(scope):
-            await app(scope, receive, send)
-            return
-        request = await _read_body(receive)
+    async def handle(scope: Scope, request: bytes, send: Send) -> None:
         command = _json(request)
         key = command.get("idempotencyKey") if isinstance(command, dict) else None
         tenant = scope["path"].split("/")[3]
@@ -532,24 +533,14 @@ def _keys_per_service(app: ASGIApp) -> ASGIApp:
                 ):
                     await send(message)
             return
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await app(scope, _replay_body(request), capture)
-        body = b"".join(chunks)
+        start, body = await _call(app, scope, request)
         if start["status"] == 202 and isinstance(key, str) and key not in first:
             what = orjson.dumps([command.get("commandType"), command.get("payload")])
             first[key] = (tenant, what, body)
         await send(start)
         await send({"type": "http.response.body", "body": body})
 
-    return wrapped
+    return _http_only(app, handle, _is_command)
 
 
 def _correlation_header_dropped(app: ASGIApp) -> ASGIApp:

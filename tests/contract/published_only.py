@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 import yaml
 
-from contract_tests.extensions_published import stripped_spec
+from contract_tests.extensions_published import _walk, stripped_spec
 from contract_tests.schema_suite import load_spec
 from contract_tests.target import Target, in_process_target
 from tests.contract.broken import (
@@ -43,14 +43,16 @@ from tests.contract.broken import (
     Receive,
     Scope,
     Send,
-    _read_body,
-    _replay_body,
-    _with_length,
+    _call,
+    _http_only,
+    _send_reply,
 )
 
 EVENT_EXTENSIONS = ("sequence", "correlationId", "prevHash", "hash")
 ACCEPTED_EXTENSIONS = ("result", "eventIds")
 EXTENSION_PARAMETERS = frozenset({"accountType", "after", "eventType", "entityId"})
+# The published fields of a listed account and customer (the published-only target keeps
+# these; tests/test_published_spec.py checks the spec requires them).
 ACCOUNT_FIELDS = (
     "accountId",
     "customerId",
@@ -87,16 +89,8 @@ EXTENSION_READS = re.compile(
 
 
 def _objects(node: Any, path: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    if not path:
-        if isinstance(node, dict):
-            yield node
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        for item in node if isinstance(node, list) else []:
-            yield from _objects(item, rest)
-    elif isinstance(node, dict):
-        yield from _objects(node.get(head), rest)
+    """The objects at `path` ("*" for every item of a list) below `node`."""
+    return (found for found in _walk(node, path) if isinstance(found, dict))
 
 
 def extension_field(command: Any) -> str | None:
@@ -122,41 +116,25 @@ class PublishedOnly:
     def __init__(self, app: ASGIApp, serve_spec: bool = True) -> None:
         self.app = app
         self.spec = stripped_spec(load_spec()) if serve_spec else None
+        self.asgi = _http_only(app, self.handle)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = await _read_body(receive)
+        await self.asgi(scope, receive, send)
+
+    async def handle(self, scope: Scope, request: bytes, send: Send) -> None:
         early = self.refuse(scope, request)
         if early is not None:
             status, headers, body = early
         else:
             status, headers, body = await self.call(scope, request)
             status, headers, body = self.strip(scope, status, headers, body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": _with_length(headers, len(body)),
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_reply(send, status, headers, body)
 
     async def call(self, scope: Scope, request: bytes) -> tuple[int, list[Any], bytes]:
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
         # X-Correlation-Id is an extension: the published service ignores it.
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-correlation-id"]
-        await self.app({**scope, "headers": headers}, _replay_body(request), capture)
-        return start["status"], list(start.get("headers", [])), b"".join(chunks)
+        start, body = await _call(self.app, {**scope, "headers": headers}, request)
+        return start["status"], list(start.get("headers", [])), body
 
     def refuse(self, scope: Scope, request: bytes) -> tuple[int, list[Any], bytes] | None:
         """A reply of our own where the published service differs before the app runs."""

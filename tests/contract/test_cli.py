@@ -184,24 +184,21 @@ def test_a_report_dir_that_cannot_be_made_is_one_line(
         assert f"cannot write reports to {a_file}" in one_error_line(err), argv
 
 
-def test_a_scoped_key_alone_is_refused_with_a_reason(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        pytest.param("contract-tenant-a-key", "not a platform key", id="scoped-key-alone"),
+        pytest.param("no-such-key-anywhere", "refused the API key (401)", id="wrong-key"),
+    ],
+)
+def test_a_bad_key_is_refused_with_a_reason(
+    key: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--target-app", "tests.contract.test_cli:broken_app()"]
-    argv += ["--api-key", "contract-tenant-a-key", "--report-dir", str(tmp_path)]
+    argv += ["--api-key", key, "--report-dir", str(tmp_path)]
     code, _, err = cli(argv, capsys)
     assert code == EXIT_USAGE
-    assert "not a platform key" in one_error_line(err)
-
-
-def test_a_wrong_key_is_refused_with_a_reason(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    argv = ["--target-app", "tests.contract.test_cli:broken_app()"]
-    argv += ["--api-key", "no-such-key-anywhere", "--report-dir", str(tmp_path)]
-    code, _, err = cli(argv, capsys)
-    assert code == EXIT_USAGE
-    assert "refused the API key (401)" in one_error_line(err)
+    assert reason in one_error_line(err)
 
 
 def test_an_unexpected_error_is_one_line(

@@ -3,6 +3,7 @@ difference names the command that caused it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -31,6 +32,20 @@ def altered(change: Any) -> Target:
 
     app = rewrite_replies(base.app, rewrite)
     return Target(base.base_url, base.api_key, base.scoped_keys, app, "altered mock")
+
+
+def items_altered(key: str, change: Callable[[dict[str, Any]], None]) -> Target:
+    """The in-process mock with `change(item)` on each item of the `key` list of every
+    GET reply that has one."""
+
+    def rewrite(scope: Any, status: int, body: Any) -> Any:
+        if scope["method"] != "GET" or not isinstance(body, dict) or key not in body:
+            return None
+        for item in body[key]:
+            change(item)
+        return body
+
+    return altered(rewrite)
 
 
 @pytest.fixture(scope="module")
@@ -62,15 +77,11 @@ def test_the_stream_includes_the_error_paths(agreeing: DiffReport) -> None:
 
 
 def test_a_renamed_event_type_is_blamed_on_its_command() -> None:
-    def rename(scope: Any, status: int, body: Any) -> Any:
-        if scope["method"] != "GET" or not isinstance(body, dict) or "events" not in body:
-            return None
-        for event in body["events"]:
-            if event.get("eventType") == "FundsPosted":
-                event["eventType"] = "FundsDeposited"
-        return body
+    def rename(event: dict[str, Any]) -> None:
+        if event.get("eventType") == "FundsPosted":
+            event["eventType"] = "FundsDeposited"
 
-    report = diff_targets(in_process_target(), altered(rename), **SMALL)
+    report = diff_targets(in_process_target(), items_altered("events", rename), **SMALL)
     assert not report.ok
     rows = {row.name: row for row in report.result.rows}
     assert rows["replies"].failed == 0  # the commands' replies are the same
@@ -99,15 +110,11 @@ def test_a_different_refusal_is_blamed_on_its_command() -> None:
 
 
 def test_a_rounded_balance_is_blamed_on_the_last_command_on_the_account() -> None:
-    def round_balances(scope: Any, status: int, body: Any) -> Any:
-        if scope["method"] != "GET" or not isinstance(body, dict) or "accounts" not in body:
-            return None
-        for account in body["accounts"]:
-            if account.get("accountType") == "CUSTOMER":
-                account["balance"] = round(account["balance"])
-        return body
+    def round_balance(account: dict[str, Any]) -> None:
+        if account.get("accountType") == "CUSTOMER":
+            account["balance"] = round(account["balance"])
 
-    report = diff_targets(in_process_target(), altered(round_balances), **SMALL)
+    report = diff_targets(in_process_target(), items_altered("accounts", round_balance), **SMALL)
     balances = [d for d in report.differences if d.path.endswith(".balance")]
     assert balances, report.format()
     assert all(d.where == "projection:accounts" and d.step is not None for d in balances)
