@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
 from contract_tests import report
 from contract_tests.results import INCOMPLETE
+from turingcore_client.argtypes import seconds, whole_number
 
 PROG = "contract-test"
 DISTRIBUTION = "turingcore-kit"
@@ -63,30 +64,6 @@ def wants_json(argv: Sequence[str]) -> bool:
     return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
 
 
-def _whole(low: int, what: str) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if number < low:
-            raise argparse.ArgumentTypeError(f"must be {low} or more ({what}), got {number}")
-        return number
-
-    parse.__name__ = "number"
-    return parse
-
-
-def _seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not number > 0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {value}")
-    return number
-
-
 def _phases(text: str) -> tuple[str, ...]:
     phases = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = sorted(set(phases) - set(PHASES))
@@ -108,13 +85,13 @@ def _operations(text: str) -> list[str]:
 def _common(parser: argparse.ArgumentParser, default_seed: int) -> None:
     parser.add_argument(
         "--seed",
-        type=_whole(0, "a seed"),
+        type=whole_number(0, "a seed"),
         default=default_seed,
         help=f"seed (default {default_seed})",
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds(),
         default=None,
         metavar="SECONDS",
         help="a budget for the whole run: when it is spent the run stops and ends "
@@ -155,7 +132,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--max-examples",
-        type=_whole(1, "examples per operation and mode"),
+        type=whole_number(1, "examples per operation and mode"),
         default=None,
         help="Schemathesis examples per operation and mode (default 50)",
     )
@@ -179,18 +156,16 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         default=PHASES,
         help="schema suite: Schemathesis phases (default examples,coverage,fuzzing)",
     )
-    run.add_argument(
-        "--ledger-examples",
-        type=_whole(1, "state machine runs"),
-        default=None,
-        help="ledger suite: state machine runs (default: the suite's)",
-    )
-    run.add_argument(
-        "--ledger-steps",
-        type=_whole(1, "steps per run"),
-        default=None,
-        help="ledger suite: steps per run (default: the suite's)",
-    )
+    for option, what in (
+        ("--ledger-examples", "state machine runs"),
+        ("--ledger-steps", "steps per run"),
+    ):
+        run.add_argument(
+            option,
+            type=whole_number(1, what),
+            default=None,
+            help=f"ledger suite: {what} (default: the suite's)",
+        )
     # Tests point the CLI at a wrapped (deliberately broken) app: module:attr or module:factory().
     run.add_argument("--target-app", default=None, help=argparse.SUPPRESS)
     _common(run, 1)
@@ -235,10 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--left-key", default=None, help="platform key of the first service")
     diff.add_argument("--right-key", default=None, help="platform key of the second service")
     diff.add_argument(
-        "--customers", type=_whole(1, "customers"), default=20, help="customers (default 20)"
+        "--customers", type=whole_number(1, "customers"), default=20, help="customers (default 20)"
     )
     diff.add_argument(
-        "--days", type=_whole(1, "simulated days"), default=5, help="simulated days (default 5)"
+        "--days",
+        type=whole_number(1, "simulated days"),
+        default=5,
+        help="simulated days (default 5)",
     )
     diff.add_argument("--left-app", default=None, help=argparse.SUPPRESS)
     diff.add_argument("--right-app", default=None, help=argparse.SUPPRESS)

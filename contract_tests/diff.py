@@ -26,6 +26,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -35,6 +36,8 @@ from contract_tests.diff_plan import TENANT_REF, Step, plan_steps
 from contract_tests.results import SuiteResult, curl_command
 from contract_tests.target import Target
 from turingcore_client.envelope import build_envelope
+from turingcore_client.paging import cursor_events, offset_items
+from turingcore_client.refs import RefTable, produced_id
 
 SUITE = "diff"
 DIFF_ACTOR = {"actorType": "SYSTEM", "actorId": "contract-test-diff"}
@@ -42,7 +45,6 @@ TIME_KEYS = frozenset({"acceptedAt", "occurredAt", "createdAt", "updatedAt", "op
 HASH_KEYS = frozenset({"hash", "prevHash", "lastHash"})
 TEXT_KEYS = frozenset({"message", "msg"})  # wording is not part of the contract
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-RESULT_FIELDS = {"tenant": "tenantId", "product": "productCode", "customer": "customerId"}
 
 PROJECTIONS = ("tenant", "products", "customers", "accounts", "account_events", "events")
 
@@ -139,24 +141,16 @@ class Side:
         self.client = client
         self.tenant = tenant
         self.base = f"/tenants/{tenant}"
-        self.ids: dict[str, str] = {TENANT_REF: tenant}  # local ref -> this side's id
+        # local ref -> this side's id (the kit's refs; one nobody made is sent as such)
+        self.ids = RefTable({TENANT_REF: tenant}, missing=lambda ref: f"UNRESOLVED:{ref}")
         self.refs: dict[str, str] = {tenant: "<tenant>"}  # this side's id -> local ref
         self.keys_by_command: dict[str, str] = {}  # commandId -> idempotency key
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            if len(value) == 1 and "$ref" in value:
-                return self.ids.get(value["$ref"], f"UNRESOLVED:{value['$ref']}")
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        return value
 
     def envelope(self, step: Step) -> bytes:
         """The step's command as this side receives it: its refs resolved to its ids."""
         envelope = build_envelope(
             step.command_type,
-            self.resolve(step.payload),
+            self.ids.resolve(step.payload),
             tenant_id=self.tenant,
             command_id=step.command_id,
             idempotency_key=step.key,
@@ -192,12 +186,10 @@ class Side:
             return
         # The ids at the reply's top level (published), else in `result` (ours).
         result = {**(reply.get("result") or {}), **reply}
-        if step.produces:
-            prefix = step.produces.split(":", 1)[0]
-            made = result.get(RESULT_FIELDS.get(prefix, f"{prefix}Id"))
-            if isinstance(made, str):
-                self.ids[step.produces] = made
-                self.refs.setdefault(made, step.produces)
+        made = produced_id(step.produces, reply) if step.produces else None
+        if step.produces and made is not None:
+            self.ids.set(step.produces, made)
+            self.refs.setdefault(made, step.produces)
         entry = result.get("entryId")
         if isinstance(entry, str):
             self.refs.setdefault(entry, f"entry:{step.key}")
@@ -212,30 +204,23 @@ class Side:
         return response.json()
 
     def pages(self, path: str, name: str, **params: Any) -> list[Any]:
-        """Every item of a paged list (offset or cursor paging)."""
-        items: list[Any] = []
-        cursor: int | None = 0 if "events" in name else None
-        offset = 0
-        for _ in range(pages_per_read_max):
-            query = dict(params, limit=page_size)
-            if cursor is not None:
-                query["after"] = cursor
-            else:
-                query["offset"] = offset
-            page = self.get(path, **query)
-            if not isinstance(page, dict) or name not in page:
-                return [page]
-            items.extend(page[name])
-            if cursor is not None:
-                following = page.get("nextCursor")
-                if following is None:
-                    break
-                cursor = int(following)
-            else:
-                offset += page_size
-                if offset >= int(page.get("total") or 0):
-                    break
-        return items
+        """Every item of a paged list (the kit's paging: by cursor for events, else by
+        offset); a reply that is not a page stands for the whole list."""
+        refused: list[Any] = []
+
+        def fetch_at(where: str, position: int) -> dict[str, Any]:
+            page = self.get(path, **params, limit=page_size, **{where: position})
+            if isinstance(page, dict) and name in page:
+                return page
+            refused.append(page)
+            return {}  # no items: the paging stops
+
+        if name == "events":
+            found = cursor_events(partial(fetch_at, "after"), 0, pages_per_read_max)
+        else:
+            found = offset_items(partial(fetch_at, "offset"), name, pages_max=pages_per_read_max)
+        items = list(found)
+        return refused[:1] or items
 
     def normalise(self, value: Any) -> Any:
         """`value` with this side's ids as refs, and no times, hashes or messages."""

@@ -35,6 +35,7 @@ import yaml
 
 from contract_tests.target import Target
 from turingcore_client.envelope import build_envelope
+from turingcore_client.payloads import entry_payload, leg, tenant_payload
 
 MARK = "x-turingcore-extension"
 PROBE_ACTOR = {"actorType": "SYSTEM", "actorId": "contract-test-probe"}
@@ -315,13 +316,7 @@ def probe_extensions(client: httpx.Client) -> dict[str, bool]:
         body = _command(tenant, command_type, payload, key or f"probe-{uuid.uuid4().hex}")
         return client.post(f"{base}/commands", json=body)
 
-    create = {
-        "tenantCode": tenant,
-        "displayName": "contract-test probe",
-        "region": "AU",
-        "baseCurrency": "AUD",
-        "timeZone": "Australia/Sydney",
-    }
+    create = tenant_payload(tenant, "contract-test probe")
     key = f"probe-{uuid.uuid4().hex}"
     first = send("CreateTenant", create, key)
     if first.status_code != 202:
@@ -417,20 +412,9 @@ def probe_extensions(client: httpx.Client) -> dict[str, bool]:
     }
     offered["facility_limit"] = send("OpenAccount", account).status_code not in (400, 202)
     legs = [
-        {
-            "accountId": "CT_PROBE_NO_SUCH_ACCOUNT",
-            "direction": "DEBIT",
-            "amount": 1,
-            "currency": "AUD",
-        },
-        {"accountId": "GL_SUSPENSE", "direction": "CREDIT", "amount": 1},
+        {**leg("CT_PROBE_NO_SUCH_ACCOUNT", "DEBIT", 1), "currency": "AUD"},
+        leg("GL_SUSPENSE", "CREDIT", 1),
     ]
-    entry = {
-        "bookingDate": "2025-01-15",
-        "valueDate": "2025-01-15",
-        "currency": "AUD",
-        "legs": legs,
-        "narrative": "probe",
-    }
+    entry = entry_payload("2025-01-15", legs, "probe")
     offered["leg_currency"] = send("PostEntry", entry).status_code not in (400, 202)
     return offered

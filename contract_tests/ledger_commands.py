@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from contract_tests.model import TenantLedger, entry_changes
+from turingcore_client import payloads
 from turingcore_client.contract import gl_accounts
 
 GENESIS_HASH = "0" * 64
@@ -135,13 +136,7 @@ class AccountRef:
 
 
 def tenant_payload(code: str) -> dict[str, Any]:
-    return {
-        "tenantCode": code,
-        "displayName": f"Contract tests {code}",
-        "region": "AU",
-        "baseCurrency": "AUD",
-        "timeZone": "Australia/Sydney",
-    }
+    return payloads.tenant_payload(code, f"Contract tests {code}")
 
 
 def product_payload(code: str, template: str) -> dict[str, Any]:
@@ -195,18 +190,11 @@ def reply_ids(body: Any, command_type: str) -> dict[str, Any]:
 
 
 def entry_payload(legs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {
-        "bookingDate": "2025-01-15",
-        "valueDate": "2025-01-15",
-        "currency": "AUD",
-        "legs": legs,
-        "narrative": "contract test entry",
-        **extra,
-    }
+    """An entry booked on the suites' date; `extra` fields added as they are."""
+    return {**payloads.entry_payload("2025-01-15", legs, "contract test entry"), **extra}
 
 
-def leg(account_id: str, direction: str, amount: float) -> dict[str, Any]:
-    return {"accountId": account_id, "direction": direction, "amount": amount}
+leg = payloads.leg
 
 
 def flip(direction: str) -> str:

@@ -45,6 +45,7 @@ from contract_tests.model_state import (
     valid_time_zone,
 )
 from turingcore_client.contract import gl_accounts, initial_deposit_account
+from turingcore_client.payloads import CONSTRAINT_RANGES
 
 __all__ = ["INVARIANT_VIOLATION", "Exactly", "ExpectedEvent", "Ledger", "Outcome"]
 __all__ += ["TenantLedger", "canonical", "entry_changes", "number_to_minor", "to_minor"]
@@ -132,11 +133,7 @@ class Ledger:
         if any(given(interest, name) is not None and interest[name] < 0 for name in rates):
             return refused("RATES_MUST_BE_NON_NEGATIVE")
         k = given(p, "constraints") or {}
-        for low, high in (
-            ("minBalance", "maxBalance"),
-            ("minAmount", "maxAmount"),
-            ("minAge", "maxAge"),
-        ):
+        for low, high in CONSTRAINT_RANGES:
             lo, hi = given(k, low), given(k, high)
             if lo is not None and hi is not None and not lo < hi:
                 return refused("MIN_MUST_BE_BELOW_MAX")

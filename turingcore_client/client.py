@@ -1,7 +1,7 @@
 """A thin, typed, synchronous client for the TuringCore v1 API.
 
 One write path (the command gateway), the read endpoints and the mock's admin
-resets, nothing else. Errors: `turingcore_client.errors`; retries:
+resets and snapshots, nothing else. Errors: `turingcore_client.errors`; retries:
 `turingcore_client.retry` (one policy for every send).
 
 Transport: without an injected one, requests go over raw HTTP/1.1 keep-alive
@@ -19,14 +19,15 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 import orjson
 
-from turingcore_client.envelope import build_envelope
+from turingcore_client.envelope import CommandFields, build_envelope
 from turingcore_client.errors import ServiceUnreachableError, api_error
 from turingcore_client.mux import Done, IdleSockets, Multiplexer, Request
+from turingcore_client.payloads import entry_payload, tenant_payload
 from turingcore_client.queries import Queries
 from turingcore_client.replies import (
     CommandReply,
@@ -252,7 +253,9 @@ class TuringCoreClient(Queries):
         actor: Mapping[str, str] | None = None,
         correlation_id: str | None = None,
     ) -> CommandRequest:
-        """The command, encoded once, ready for `send_request` or a lane of `run_lanes`."""
+        """The command, encoded once, ready for `send_request` or a lane of `run_lanes`
+        (the envelope as `build_envelope` makes it; `correlation_id` for the
+        X-Correlation-Id header)."""
         envelope = build_envelope(
             command_type,
             payload,
@@ -276,30 +279,16 @@ class TuringCoreClient(Queries):
         command_type: str,
         payload: Mapping[str, Any],
         *,
-        tenant_id: str,
-        command_id: str | None = None,
-        idempotency_key: str | None = None,
-        timestamp: str | None = None,
-        actor: Mapping[str, str] | None = None,
-        correlation_id: str | None = None,
         raise_on_error: bool = True,
+        **fields: Unpack[CommandFields],
     ) -> CommandReply:
-        """POST one command to the gateway.
+        """POST one command to the gateway (`fields` as for `command_request`).
 
         Returns the reply (202, or any status when `raise_on_error=False`).
         Raises InvariantViolationError on 422, ApiError on other 4xx/5xx, and
         ServiceUnreachableError when the service cannot be reached.
         """
-        request = self.command_request(
-            command_type,
-            payload,
-            tenant_id=tenant_id,
-            command_id=command_id,
-            idempotency_key=idempotency_key,
-            timestamp=timestamp,
-            actor=actor,
-            correlation_id=correlation_id,
-        )
+        request = self.command_request(command_type, payload, **fields)
         return self.send_request(request, raise_on_error=raise_on_error)
 
     def send_request(self, request: CommandRequest, *, raise_on_error: bool = True) -> CommandReply:
@@ -421,17 +410,15 @@ class TuringCoreClient(Queries):
         **envelope: Any,
     ) -> CommandReply:
         """CreateTenant (platform key only); the path tenant is the new code."""
-        payload: dict[str, Any] = {
-            "tenantCode": tenant_code,
-            "displayName": display_name,
-            "region": region,
-            "baseCurrency": base_currency,
-            "timeZone": time_zone,
-        }
-        if regulatory_jurisdiction is not None:
-            payload["regulatoryJurisdiction"] = regulatory_jurisdiction
-        if business_type is not None:
-            payload["businessType"] = business_type
+        payload = tenant_payload(
+            tenant_code,
+            display_name,
+            region=region,
+            base_currency=base_currency,
+            time_zone=time_zone,
+            regulatory_jurisdiction=regulatory_jurisdiction,
+            business_type=business_type,
+        )
         return self.send_command("CreateTenant", payload, tenant_id=tenant_code, **envelope)
 
     def upsert_product(
@@ -512,17 +499,15 @@ class TuringCoreClient(Queries):
         """PostEntry: legs of {accountId, direction DEBIT|CREDIT, amount}; `tags` an
         object of strings ({"category": "INCOME", "source": "PAYROLL_SIM"}), `metadata`
         an object of scalars."""
-        payload: dict[str, Any] = {
-            "bookingDate": booking_date,
-            "valueDate": value_date or booking_date,
-            "currency": currency,
-            "legs": [dict(leg) for leg in legs],
-            "narrative": narrative,
-        }
-        if tags is not None:
-            payload["tags"] = dict(tags)
-        if metadata is not None:
-            payload["metadata"] = dict(metadata)
+        payload = entry_payload(
+            booking_date,
+            [dict(leg) for leg in legs],
+            narrative,
+            value_date=value_date,
+            currency=currency,
+            tags=tags,
+            metadata=metadata,
+        )
         return self.send_command("PostEntry", payload, tenant_id=tenant_id, **envelope)
 
     # --------------------------------------------------- the mock's own endpoints
@@ -541,6 +526,27 @@ class TuringCoreClient(Queries):
     def admin_reset_all(self) -> RawReply:
         """`POST /_mock/reset` (mock only): empties the whole store."""
         return self.raw("POST", "/_mock/reset")
+
+    def admin_list_snapshots(self) -> RawReply:
+        """`GET /_mock/snapshots` (mock only; platform key): every saved snapshot."""
+        return self.raw("GET", "/_mock/snapshots")
+
+    def admin_save_snapshot(self, name: str, tenant_id: str | None = None) -> RawReply:
+        """`POST /_mock/snapshots/{name}?tenant=T` (mock only; platform key): save the
+        tenant (or, without one, the whole store) under `name`, replacing it."""
+        return self._snapshot(f"/_mock/snapshots/{_segment(name)}", tenant_id)
+
+    def admin_restore_snapshot(self, name: str, tenant_id: str | None = None) -> RawReply:
+        """`POST /_mock/snapshots/{name}/restore?tenant=T` (mock only; platform key)."""
+        return self._snapshot(f"/_mock/snapshots/{_segment(name)}/restore", tenant_id)
+
+    def _snapshot(self, path: str, tenant_id: str | None) -> RawReply:
+        return self.raw("POST", path, params=None if tenant_id is None else {"tenant": tenant_id})
+
+
+def _segment(text: str) -> str:
+    """`text` as one URL path segment."""
+    return urllib.parse.quote(text, safe="")
 
 
 class _LaneDriver:

@@ -59,3 +59,28 @@ def cursor_events(
         if cursor is None or (pages_max is not None and pages >= pages_max):
             return
         after = int(cursor)
+
+
+class CursorStuck(ValueError):
+    """A page's `nextCursor` does not move past the cursor it was read at."""
+
+    def __init__(self, cursor: int, after: int) -> None:
+        super().__init__(f"nextCursor {cursor} after `after={after}` does not advance")
+
+
+def cursor_query(after: int, limit: int = PAGE_SIZE_MAX) -> dict[str, int]:
+    """The query of the event page after `after`."""
+    return {"after": after, "limit": limit}
+
+
+def next_after(page: Page, after: int) -> int | None:
+    """The cursor of the page after `page` (read at `after`), or None at the end of the
+    stream; `CursorStuck` when the service's cursor would read the same page again,
+    for a reader that follows the cursors one page at a time."""
+    cursor = page.get("nextCursor")
+    if cursor is None:
+        return None
+    following = int(cursor)
+    if following <= after:
+        raise CursorStuck(following, after)
+    return following

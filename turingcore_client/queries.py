@@ -7,12 +7,11 @@ operation defines (an unknown one is a 400).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from functools import partial
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from turingcore_client.errors import ApiError, names_parameter
-from turingcore_client.paging import PAGE_SIZE_MAX, cursor_events, offset_items
+from turingcore_client.paging import PAGE_SIZE_MAX, Page, cursor_events, offset_items
 
 
 class Queries:
@@ -21,10 +20,15 @@ class Queries:
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         raise NotImplementedError
 
+    def _read(self, path: str, **params: Any) -> dict[str, Any]:
+        """GET `path` with the parameters given (those that are None are left out)."""
+        query = {name: value for name, value in params.items() if value is not None}
+        body: dict[str, Any] = self._get(path, query or None)
+        return body
+
     def get_tenant(self, tenant_id: str) -> dict[str, Any]:
         """The tenant (with lastSequence and lastHash)."""
-        body: dict[str, Any] = self._get(f"/tenants/{tenant_id}")
-        return body
+        return self._read(f"/tenants/{tenant_id}")
 
     def list_products(self, tenant_id: str) -> list[dict[str, Any]]:
         body = self._get(f"/tenants/{tenant_id}/products")
@@ -32,24 +36,17 @@ class Queries:
 
     def list_customers(self, tenant_id: str, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         """One page: {customers, total, limit, offset}."""
-        body: dict[str, Any] = self._get(
-            f"/tenants/{tenant_id}/customers", {"limit": limit, "offset": offset}
-        )
-        return body
+        return self._read(f"/tenants/{tenant_id}/customers", limit=limit, offset=offset)
 
     def iter_customers(
         self, tenant_id: str, *, page_size: int = PAGE_SIZE_MAX
     ) -> Iterator[dict[str, Any]]:
         """Every customer, in creation order."""
-        fetch = partial(self._customers_at, tenant_id, page_size)
+        fetch = self._pager(f"/tenants/{tenant_id}/customers", "offset", {"limit": page_size})
         return offset_items(fetch, "customers")
 
-    def _customers_at(self, tenant_id: str, limit: int, offset: int) -> dict[str, Any]:
-        return self.list_customers(tenant_id, limit=limit, offset=offset)
-
     def get_customer(self, tenant_id: str, customer_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = self._get(f"/tenants/{tenant_id}/customers/{customer_id}")
-        return body
+        return self._read(f"/tenants/{tenant_id}/customers/{customer_id}")
 
     def list_accounts(
         self,
@@ -65,13 +62,8 @@ class Queries:
         `account_type` (an extension): CUSTOMER, the members' accounts, which is what
         the service lists without it; GL; or ALL.
         """
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if customer_id is not None:
-            params["customerId"] = customer_id
-        if account_type is not None:
-            params["accountType"] = account_type
-        body: dict[str, Any] = self._get(f"/tenants/{tenant_id}/accounts", params)
-        return body
+        query = {"limit": limit, "offset": offset, "customerId": customer_id}
+        return self._read(f"/tenants/{tenant_id}/accounts", **query, accountType=account_type)
 
     def iter_accounts(
         self,
@@ -108,20 +100,20 @@ class Queries:
         page_size: int,
         first: dict[str, Any] | None,
     ) -> Iterator[dict[str, Any]]:
-        def fetch(offset: int) -> dict[str, Any]:
-            return self.list_accounts(
-                tenant_id,
-                customer_id=customer_id,
-                account_type=account_type,
-                limit=page_size,
-                offset=offset,
-            )
-
+        query = {"limit": page_size, "customerId": customer_id, "accountType": account_type}
+        fetch = self._pager(f"/tenants/{tenant_id}/accounts", "offset", query)
         return offset_items(fetch, "accounts", first)
 
+    def _pager(self, path: str, where: str, query: dict[str, Any]) -> Callable[[int], Page]:
+        """What the kit's paging calls: the page of `path` at `where` (offset or after)."""
+
+        def fetch(position: int) -> Page:
+            return self._read(path, **{where: position}, **query)
+
+        return fetch
+
     def get_account(self, tenant_id: str, account_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = self._get(f"/tenants/{tenant_id}/accounts/{account_id}")
-        return body
+        return self._read(f"/tenants/{tenant_id}/accounts/{account_id}")
 
     def account_events(
         self,
@@ -135,23 +127,15 @@ class Queries:
         """One page of the events that touched the account, oldest first: {events,
         nextCursor}. `after` (the cursor, an extension) and `offset` combine: events
         with sequence > after, skipping `offset` of them."""
-        params: dict[str, Any] = {"after": after, "limit": limit}
-        if offset is not None:
-            params["offset"] = offset
-        body: dict[str, Any] = self._get(
-            f"/tenants/{tenant_id}/accounts/{account_id}/events", params
-        )
-        return body
+        path = f"/tenants/{tenant_id}/accounts/{account_id}/events"
+        return self._read(path, after=after, limit=limit, offset=offset)
 
     def iter_account_events(
         self, tenant_id: str, account_id: str, *, page_size: int = PAGE_SIZE_MAX
     ) -> Iterator[dict[str, Any]]:
         """Every event that touched the account, page by page."""
-
-        def fetch(after: int) -> dict[str, Any]:
-            return self.account_events(tenant_id, account_id, after=after, limit=page_size)
-
-        return cursor_events(fetch)
+        path = f"/tenants/{tenant_id}/accounts/{account_id}/events"
+        return cursor_events(self._pager(path, "after", {"limit": page_size}))
 
     def tenant_events(
         self,
@@ -163,13 +147,8 @@ class Queries:
         entity_id: str | None = None,
     ) -> dict[str, Any]:
         """One page of the tenant's stream, in sequence order: {events, nextCursor}."""
-        params: dict[str, Any] = {"after": after, "limit": limit}
-        if event_type is not None:
-            params["eventType"] = event_type
-        if entity_id is not None:
-            params["entityId"] = entity_id
-        body: dict[str, Any] = self._get(f"/tenants/{tenant_id}/events", params)
-        return body
+        query = {"after": after, "limit": limit, "eventType": event_type, "entityId": entity_id}
+        return self._read(f"/tenants/{tenant_id}/events", **query)
 
     def iter_tenant_events(
         self,
@@ -181,14 +160,5 @@ class Queries:
         page_size: int = PAGE_SIZE_MAX,
     ) -> Iterator[dict[str, Any]]:
         """The tenant's whole stream from `after`, page by page."""
-
-        def fetch(cursor: int) -> dict[str, Any]:
-            return self.tenant_events(
-                tenant_id,
-                after=cursor,
-                limit=page_size,
-                event_type=event_type,
-                entity_id=entity_id,
-            )
-
-        return cursor_events(fetch, after)
+        query = {"limit": page_size, "eventType": event_type, "entityId": entity_id}
+        return cursor_events(self._pager(f"/tenants/{tenant_id}/events", "after", query), after)

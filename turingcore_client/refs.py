@@ -10,7 +10,7 @@ ref nobody has produced yet.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # The reply field that carries the id a ref's kind names ("customer:..." -> customerId).
@@ -32,12 +32,20 @@ class Unresolved(Exception):
 
 
 class RefTable:
-    """Local refs -> server ids, filled from replies; thread-safe."""
+    """Local refs -> server ids, filled from replies; thread-safe.
 
-    def __init__(self) -> None:
+    `resolve` raises `Unresolved` for a ref nobody has produced, or with `missing`
+    puts `missing(ref)` in its place (a caller that sends the command anyway, to see
+    what the service says).
+    """
+
+    def __init__(
+        self, ids: Mapping[str, str] | None = None, missing: Callable[[str], str] | None = None
+    ) -> None:
         self._lock = threading.Lock()
-        self._ids: dict[str, str] = {}
+        self._ids: dict[str, str] = dict(ids or {})
         self._failed: set[str] = set()
+        self._missing = missing
 
     def set(self, ref: str, server_id: str) -> None:
         with self._lock:
@@ -75,35 +83,29 @@ class RefTable:
         if isinstance(item, dict):
             if "$ref" in item and len(item) == 1:
                 return self._lookup(item["$ref"])
-            return self._resolve_dict(item)
+            return self._resolve_items(item, item.items())
         if isinstance(item, list):
-            return self._resolve_list(item)
+            return self._resolve_items(item, enumerate(item))
         return item
 
-    def _resolve_dict(self, value: dict[str, Any]) -> dict[str, Any]:
-        copy: dict[str, Any] | None = None
-        for key, item in value.items():
+    def _resolve_items(self, value: Any, items: Iterable[tuple[Any, Any]]) -> Any:
+        """`value` (a dict or a list, `items` its keys or indexes with their values),
+        copied on the first item that resolves to something else."""
+        copy: Any = None
+        for key, item in items:
             resolved = self._resolve_item(item)
             if resolved is not item:
                 if copy is None:
-                    copy = dict(value)
+                    copy = value.copy()
                 copy[key] = resolved
         return value if copy is None else copy
-
-    def _resolve_list(self, value: list[Any]) -> list[Any]:
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            resolved = self._resolve_item(item)
-            if resolved is not item:
-                if items is None:
-                    items = list(value)
-                items[index] = resolved
-        return value if items is None else items
 
     def _lookup(self, ref: str) -> str:
         server_id = self._ids.get(ref)
         if server_id is None:
-            raise Unresolved(ref)
+            if self._missing is None:
+                raise Unresolved(ref)
+            return self._missing(ref)
         return server_id
 
 

@@ -177,11 +177,8 @@ class ResponseParser:
         while True:
             state = self._state
             if state == _HEAD:
-                end = buf.find(b"\r\n\r\n")
+                end = self._find(buf, b"\r\n\r\n", "response head")
                 if end < 0:
-                    if len(buf) > HEAD_BYTES_MAX:
-                        raise ProtocolError("response head too long")
-                    self._buf = buf
                     return None
                 done = self._start(buf[:end])
                 buf = buf[end + 4 :]
@@ -202,11 +199,8 @@ class ResponseParser:
                     return self._finish(buf, b"")
                 return self._finish(buf[:need], buf[need:])
             elif state == _CHUNK_SIZE:
-                end = buf.find(b"\r\n")
+                end = self._find(buf, b"\r\n", "chunk size line")
                 if end < 0:
-                    if len(buf) > HEAD_BYTES_MAX:
-                        raise ProtocolError("chunk size line too long")
-                    self._buf = buf
                     return None
                 size_text = buf[:end].split(b";", 1)[0].strip()
                 try:
@@ -239,11 +233,8 @@ class ResponseParser:
             elif state == _TRAILERS:
                 if buf[:2] == b"\r\n":
                     return self._finish(b"".join(self._body), buf[2:])
-                end = buf.find(b"\r\n\r\n")
+                end = self._find(buf, b"\r\n\r\n", "trailers")
                 if end < 0:
-                    if len(buf) > HEAD_BYTES_MAX:
-                        raise ProtocolError("trailers too long")
-                    self._buf = buf
                     return None
                 return self._finish(b"".join(self._body), buf[end + 4 :])
             else:  # _UNTIL_CLOSE
@@ -251,6 +242,16 @@ class ResponseParser:
                     self._body.append(buf)
                 self._buf = b""
                 return None
+
+    def _find(self, buf: bytes, marker: bytes, what: str) -> int:
+        """Where `marker` starts in `buf`; -1 when it has not arrived yet (`buf` kept
+        for the next feed; `what` too long for a head is a ProtocolError)."""
+        end = buf.find(marker)
+        if end < 0:
+            if len(buf) > HEAD_BYTES_MAX:
+                raise ProtocolError(f"{what} too long")
+            self._buf = buf
+        return end
 
     def feed_eof(self) -> WireReply:
         """The connection ended: the reply if its body runs until the close."""

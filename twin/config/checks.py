@@ -3,10 +3,12 @@ yields (field path, expectation) pairs, or raises one `ConfigError`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from turingcore_client.payloads import CONSTRAINT_RANGES
 from twin.config.scenario import AGE_BUCKET, HOUR_BAND, ScenarioConfig
 from twin.config.tenant import CONSTRAINTS_BY_TYPE, ConstraintsConfig, TenantConfig
 from twin.config.values import ConfigError, product_features_max, product_fees_max, show_value
@@ -33,6 +35,11 @@ def _check_keys(field: str, mapping: Mapping[str, Any], expected: Iterable[str])
         yield field, f"expected exactly the keys {', '.join(want)}, got {detail}"
 
 
+def _snake(name: str) -> str:
+    """A contract field's name as the configuration spells it (minBalance: min_balance)."""
+    return re.sub(r"[A-Z]", lambda upper: "_" + upper.group().lower(), name)
+
+
 def tenant_problems(cfg: TenantConfig) -> Problems:
     seen: set[str] = set()
     for i, product in enumerate(cfg.products):
@@ -44,11 +51,8 @@ def tenant_problems(cfg: TenantConfig) -> Problems:
             )
         seen.add(product.code)
         c = product.constraints
-        for lo_name, hi_name in (
-            ("min_balance", "max_balance"),
-            ("min_amount", "max_amount"),
-            ("min_age", "max_age"),
-        ):
+        for low, high in CONSTRAINT_RANGES:
+            lo_name, hi_name = _snake(low), _snake(high)
             lo, hi = getattr(c, lo_name), getattr(c, hi_name)
             if lo is not None and hi is not None and not lo < hi:
                 yield (

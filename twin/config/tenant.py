@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from turingcore_client.payloads import tenant_payload
 from twin.config.values import (
     Code,
     Distribution,
@@ -312,15 +313,12 @@ class TenantConfig(FileModel):
     def to_create_payload(self) -> dict[str, Any]:
         """Return the CreateTenant payload of docs/contract.md."""
         info = self.tenant
-        payload: dict[str, Any] = {
-            "tenantCode": info.code,
-            "displayName": info.display_name,
-            "region": info.region,
-            "baseCurrency": info.base_currency,
-            "timeZone": info.time_zone,
-        }
-        if info.regulatory_jurisdiction is not None:
-            payload["regulatoryJurisdiction"] = info.regulatory_jurisdiction
-        if info.business_type is not None:
-            payload["businessType"] = info.business_type
-        return payload
+        return tenant_payload(
+            info.code,
+            info.display_name,
+            region=info.region,
+            base_currency=info.base_currency,
+            time_zone=info.time_zone,
+            regulatory_jurisdiction=info.regulatory_jurisdiction,
+            business_type=info.business_type,
+        )

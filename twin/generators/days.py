@@ -164,6 +164,17 @@ def simulate_member(planner: Planner, m: Member, out: list[list[PlannedCommand]]
                 todays.append(_invalid(planner, bad, m, day, bad_seq, at))
 
 
+def _pay_out(
+    account: Any, amount: int, gl: str, narrative: str, tags: dict[str, str]
+) -> tuple[Any, Any, int, str, dict[str, str]] | None:
+    """A payment of `amount` out of `account` to the GL account `gl`, as `_event` returns
+    it; None (and the ledger unmoved) when the funds are short."""
+    if amount > account.room_to_credit():
+        return None
+    account.credit(amount)
+    return {"$ref": account.ref}, gl, amount, narrative, tags
+
+
 def _event(
     planner: Planner, rand: Callable[[], float], m: Member, kind: str, arg: Any
 ) -> tuple[Any, Any, int, str, dict[str, str]] | None:
@@ -177,11 +188,13 @@ def _event(
     if kind == "card_spend":
         size = planner.spend_choice.pick_with(rand)
         amount = _between(rand, *planner.spend_ranges[size])
-        if amount > txn.room_to_credit():
-            return None
-        txn.credit(amount)
-        narrative = f"Card purchase - {_SPEND_NARRATIVE.get(size, size)}"
-        return {"$ref": txn.ref}, GL_CARD_CLEARING, amount, narrative, planner.spend_tags[size]
+        return _pay_out(
+            txn,
+            amount,
+            GL_CARD_CLEARING,
+            f"Card purchase - {_SPEND_NARRATIVE.get(size, size)}",
+            planner.spend_tags[size],
+        )
     if kind == "salary":
         variation = planner.scenario.transactions.salary_variation
         amount = round(m.salary_minor * (1 + variation * (2 * rand() - 1)))
@@ -206,17 +219,12 @@ def _event(
         categories = planner.bill_categories
         category = categories[int(rand() * len(categories))]
         amount = _between(rand, *planner.bill_ranges[category])
-        if amount > txn.room_to_credit():
-            return None
-        txn.credit(amount)
-        narrative = f"BPAY {category}"
-        return {"$ref": txn.ref}, GL_BPAY_CLEARING, amount, narrative, planner.bill_tags[category]
+        return _pay_out(
+            txn, amount, GL_BPAY_CLEARING, f"BPAY {category}", planner.bill_tags[category]
+        )
     if kind == "npp":
         amount = _between(rand, *planner.npp_range)
-        if amount > txn.room_to_credit():
-            return None
-        txn.credit(amount)
-        return {"$ref": txn.ref}, GL_NPP_CLEARING, amount, _NARRATIVE[kind], _TAGS[kind]
+        return _pay_out(txn, amount, GL_NPP_CLEARING, _NARRATIVE[kind], _TAGS[kind])
     if kind == "atm":
         lo, hi = planner.atm_range
         # Notes come in tens of dollars; a range without one falls back to cents.
@@ -225,18 +233,11 @@ def _event(
             amount = _between(rand, tens_lo, tens_hi) * 1000
         else:
             amount = _between(rand, lo, hi)
-        if amount > txn.room_to_credit():
-            return None
-        txn.credit(amount)
-        return {"$ref": txn.ref}, GL_ATM_CLEARING, amount, _NARRATIVE[kind], _TAGS[kind]
+        return _pay_out(txn, amount, GL_ATM_CLEARING, _NARRATIVE[kind], _TAGS[kind])
     if kind == "credit_card_purchase":
         card = m.accounts["CC"]
         amount = _between(rand, *planner.cc_range)
-        if amount > card.room_to_credit():
-            return None
-        card.credit(amount)
-        narrative = "Credit card purchase"
-        return {"$ref": card.ref}, GL_CARD_CLEARING, amount, narrative, _TAGS[kind]
+        return _pay_out(card, amount, GL_CARD_CLEARING, "Credit card purchase", _TAGS[kind])
     if kind == "loan_repayment":
         loan = m.accounts[arg]
         owed = loan.room_to_debit()

@@ -7,7 +7,7 @@ from typing import Any
 
 from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
-from turingcore_client.paging import PAGE_SIZE_MAX
+from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
 from twin.invariants.inspection import ACCOUNTS, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
@@ -145,12 +145,12 @@ class Folds:
         def done(status: int, body: Any) -> None:
             self._page(fold, after, status, body)
 
-        self.ctx.get(self.client, path, {"after": after, "limit": PAGE_SIZE_MAX}, done, ACCOUNTS)
+        self.ctx.get(self.client, path, cursor_query(after, PAGE_SIZE_MAX), done, ACCOUNTS)
 
     def _page(self, fold: _Fold, after: int, status: int, body: Any) -> None:
         """A page came back (a callback: it runs inside some other check's pump, so a
         page it cannot read is this account's problem, never an exception)."""
-        cursor: Any = None
+        cursor: int | None = None
         if status >= 400:
             fold.problems.append(
                 f"{fold.account_id}: its events: unexpected reply: {api_error(status, body)}"
@@ -158,22 +158,17 @@ class Folds:
         else:
             try:
                 fold.feed(body.get("events", []), self.tenant_id)
-                cursor = body.get("nextCursor")
-                cursor = None if cursor is None else int(cursor)
+                cursor = next_after(body, after)
+            except CursorStuck as exc:
+                fold.problems.append(f"{fold.account_id}: {exc}; paging stopped")
             except Exception as exc:  # a malformed page: say so, stop this account
                 fold.problems.append(
                     f"{fold.account_id}: unreadable events page after={after}: "
                     f"{type(exc).__name__}: {exc}"
                 )
-                cursor = None
-        if cursor is not None and cursor > after:
+        if cursor is not None:
             self._ask(fold, cursor)
             return
-        if cursor is not None:
-            fold.problems.append(
-                f"{fold.account_id}: nextCursor {cursor} after `after={after}` does not "
-                "advance; paging stopped"
-            )
         fold.done = True
         self.open -= 1
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from turingcore_client.client import TuringCoreClient
 from turingcore_client.envelope import build_envelope
+from turingcore_client.payloads import entry_payload, leg
 from twin.digest import is_gl
 from twin.invariants.inspection import ENV_ISOLATION_KEY, PROBES, Inspection
 from twin.invariants.registry import check
@@ -141,17 +142,8 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
         paths += [f"/v1/tenants/{a}/accounts/{aid}", f"/v1/tenants/{a}/accounts/{aid}/events"]
     for path in paths:
         expect(403, "GET", path)
-    legs = [
-        {"accountId": "NO_SUCH_ACCOUNT_1", "direction": "DEBIT", "amount": 0.01},
-        {"accountId": "NO_SUCH_ACCOUNT_2", "direction": "CREDIT", "amount": 0.01},
-    ]
-    entry = {
-        "bookingDate": "2025-01-01",
-        "valueDate": "2025-01-01",
-        "currency": "AUD",
-        "legs": legs,
-        "narrative": "isolation probe",
-    }
+    legs = [leg("NO_SUCH_ACCOUNT_1", "DEBIT", 0.01), leg("NO_SUCH_ACCOUNT_2", "CREDIT", 0.01)]
+    entry = entry_payload("2025-01-01", legs, "isolation probe")
     expect(
         403,
         "POST",
@@ -188,18 +180,21 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
             )
 
     # Writes in B that name A's ids are refused and write nothing.
+    def refused(command_type: str, payload: dict[str, Any], what: str, invariant: str) -> None:
+        reply = iso.send_command(command_type, payload, tenant_id=b, raise_on_error=False)
+        result.count("cross_tenant_writes")
+        if reply.invariant != invariant:
+            result.fail(
+                f"{command_type} in {b} {what}: {reply.status} "
+                f"{reply.invariant or reply.error}, expected 422 {invariant}"
+            )
+
     if len(member_accounts) >= 2:
         entry["legs"] = [
-            {"accountId": member_accounts[0]["accountId"], "direction": "DEBIT", "amount": 0.01},
-            {"accountId": member_accounts[1]["accountId"], "direction": "CREDIT", "amount": 0.01},
+            leg(member_accounts[0]["accountId"], "DEBIT", 0.01),
+            leg(member_accounts[1]["accountId"], "CREDIT", 0.01),
         ]
-        reply = iso.send_command("PostEntry", entry, tenant_id=b, raise_on_error=False)
-        result.count("cross_tenant_writes")
-        if reply.invariant != "ACCOUNT_MUST_EXIST":
-            result.fail(
-                f"PostEntry in {b} on {a}'s accounts: {reply.status} "
-                f"{reply.invariant or reply.error}, expected 422 ACCOUNT_MUST_EXIST"
-            )
+        refused("PostEntry", entry, f"on {a}'s accounts", "ACCOUNT_MUST_EXIST")
     if customers:
         products = [acc.get("productCode") for acc in member_accounts if acc.get("productCode")]
         opening = {
@@ -207,13 +202,7 @@ def tenant_isolation(ctx: Inspection, result: CheckResult) -> None:
             "productCode": products[0] if products else "NO_SUCH_PRODUCT",
             "currency": "AUD",
         }
-        reply = iso.send_command("OpenAccount", opening, tenant_id=b, raise_on_error=False)
-        result.count("cross_tenant_writes")
-        if reply.invariant != "CUSTOMER_MUST_EXIST":
-            result.fail(
-                f"OpenAccount in {b} for {a}'s customer: {reply.status} "
-                f"{reply.invariant or reply.error}, expected 422 CUSTOMER_MUST_EXIST"
-            )
+        refused("OpenAccount", opening, f"for {a}'s customer", "CUSTOMER_MUST_EXIST")
     a_after, b_after = ctx.last_sequence(a), ctx.last_sequence(b)
     if a_after != start.a_before:
         result.fail(

@@ -13,7 +13,7 @@ from typing import Any
 from turingcore_client.canonical import GENESIS_HASH, event_hash
 from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
-from turingcore_client.paging import PAGE_SIZE_MAX
+from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
 from twin.invariants.inspection import PAGES_AHEAD, PUMP_EVERY, STREAM, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
@@ -55,7 +55,7 @@ def _stream_pages(
                 arrived[after] = (status, body)
 
         asked.add(after)
-        ctx.get(ctx.client, path, {"after": after, "limit": PAGE_SIZE_MAX}, done, STREAM)
+        ctx.get(ctx.client, path, cursor_query(after, PAGE_SIZE_MAX), done, STREAM)
 
     after = 0
     while True:
@@ -80,13 +80,14 @@ def _stream_pages(
         if status >= 400:
             raise api_error(status, body)
         yield body.get("events", [])
-        cursor = body.get("nextCursor")
-        if cursor is None:
+        try:
+            following = next_after(body, after)
+        except CursorStuck as exc:
+            stuck(f"{exc}; paging stopped")
             return
-        if int(cursor) <= after:
-            stuck(f"nextCursor {cursor} after `after={after}` does not advance; paging stopped")
+        if following is None:
             return
-        after = int(cursor)
+        after = following
 
 
 def read_stream(ctx: Inspection) -> StreamFacts:
