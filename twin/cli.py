@@ -12,12 +12,12 @@ import argparse
 import importlib.metadata
 import json
 import os
-import re
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from turingcore_client.argtypes import matching, seconds, whole_number
 from turingcore_client.client import ENV_API_KEY, ENV_BASE_URL, TuringCoreClient
-from turingcore_client.errors import ApiError, NotFoundError, ServiceUnreachableError
+from turingcore_client.errors import ServiceUnreachableError
 from turingcore_client.serving import MockStartError, start_mock, stop_mock
 from twin.digest import state_digest
 from twin.invariants import (
@@ -41,9 +42,14 @@ from twin.invariants import (
     render_results,
 )
 from twin.runner import DEFAULT_CONCURRENCY, RunnerError, RunResult, ScenarioRunner
+from twin.service import Failed, UsageError, admin, client_for, preflight, refuse_foreign_data
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_ISOLATION_KEY = "twin-isolation-key"
+SNAPSHOT_NAME = matching(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", "a snapshot name (1 to 100 of A-Z a-z 0-9 _ . -)"
+)
+TENANT_CODE = matching(r"[A-Z0-9_]{2,32}", "a tenant code (A-Z, 0-9, _; 2 to 32)")
 EXIT_CODES_HELP = """exit codes:
   0  everything passed
   1  an invariant failed, or a command was rejected (or accepted) unexpectedly
@@ -64,51 +70,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _tenant_code(text: str) -> str:
-    if not re.fullmatch(r"[A-Z0-9_]{2,32}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a tenant code (A-Z, 0-9, _; 2 to 32)")
-    return text
-
-
-class UsageError(Exception):
-    """A problem the user must fix before anything can run (exit code 2)."""
-
-
-# ------------------------------------------------------------------- helpers
-
-
-def _client(args: argparse.Namespace) -> TuringCoreClient:
-    try:
-        return TuringCoreClient(args.base_url, args.api_key, timeout=args.timeout)
-    except ValueError as exc:  # the base URL: not http(s), no host, a bad port
-        raise UsageError(f"--base-url: {exc}") from None
-
-
-def _count(low: int) -> Callable[[str], int]:
-    """An argparse type: a whole number at least `low`, or a one-line usage error."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is below {low}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{value} is not in (0, 3600] seconds")
-    return value
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error said in one line (and the help pointed at)."""
 
@@ -116,61 +77,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _refuse_foreign_data(client: TuringCoreClient, plan: Any) -> None:
-    """Refuse to seed a tenant that already holds customers this plan did not make.
-
-    The plan's commands replay on a tenant it made before (same seed: same keys), but
-    on a tenant holding other data its customers and accounts would collide with what
-    is there, and the run would end in thousands of "unexpected" refusals that hide
-    the real cause.
-    """
-    planned = {
-        (c.payload.get("externalRef"), str(c.payload["person"]["email"]).lower())
-        for c in plan.seed_phase
-        if c.command_type == "CreateCustomer"
-    }
-    page = client.list_customers(plan.tenant_code, limit=100)
-    foreign = [
-        c
-        for c in page["customers"]
-        if (c.get("externalRef"), str(c["email"]).lower()) not in planned
-    ]
-    if foreign:
-        first = foreign[0]
-        raise UsageError(
-            f"tenant {plan.tenant_code} already holds data this run did not make "
-            f"({page['total']} customer(s), e.g. {first.get('externalRef')} "
-            f"{first.get('fullName') or first['email']}): the twin seeds an empty tenant. "
-            f"Empty it with `twin reset {plan.tenant_code}` (the mock's admin endpoints), "
-            "or run on another tenant with --tenant-code"
-        )
+# The isolation check's key (None: the check is skipped) and its probe tenant.
+Isolation = tuple[str | None, str]
 
 
-def _preflight(client: TuringCoreClient, tenant_id: str, *, must_exist: bool) -> bool:
-    """Reach the service and check the key before sending thousands of commands; return
-    whether the tenant exists."""
-    try:
-        client.get_tenant(tenant_id)
-    except NotFoundError:
-        if must_exist:
-            raise UsageError(f"tenant {tenant_id} does not exist at {client.base_url}") from None
-        return False
-    except ServiceUnreachableError as exc:
-        raise UsageError(f"service unreachable: {exc}") from None
-    except ApiError as exc:
-        if exc.status in (401, 403):
-            raise UsageError(
-                f"the service refuses the API key for {tenant_id}: {exc.status} {exc.error} "
-                f"({exc.message}); set --api-key or {ENV_API_KEY}"
-            ) from None
-        raise UsageError(f"GET /v1/tenants/{tenant_id}: {exc}") from None
-    return True
-
-
-def _isolation(args: argparse.Namespace) -> tuple[str | None, str]:
+def _isolation(args: argparse.Namespace) -> Isolation:
     key = args.isolation_key or os.environ.get(ENV_ISOLATION_KEY) or None
     tenant = args.isolation_tenant or os.environ.get(ENV_ISOLATION_TENANT) or DEFAULT_PROBE_TENANT
     return key, tenant
+
+
+def _inspect(
+    client: TuringCoreClient,
+    tenant_id: str,
+    run_log: Path | None,
+    isolation: Isolation,
+    concurrency: int,
+    **options: Any,
+) -> tuple[list[CheckResult], Any]:
+    """The five invariants of `tenant_id` (`twin.invariants.inspect_tenant`)."""
+    key, probe = isolation
+    return inspect_tenant(
+        client,
+        tenant_id,
+        run_log=run_log,
+        isolation_key=key,
+        probe_tenant=probe,
+        concurrency=concurrency,
+        **options,
+    )
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -239,14 +174,15 @@ def run_and_inspect(
     args: argparse.Namespace,
     client: TuringCoreClient,
     console: Console,
-    *,
-    isolation_key: str | None,
-    probe_tenant: str,
+    isolation: Isolation,
 ) -> int:
     """Plan, run, inspect, write summary.json and commands.jsonl; return the exit code."""
     plan = _load_plan(args)
-    if _preflight(client, plan.tenant_code, must_exist=False):
-        _refuse_foreign_data(client, plan)
+    if preflight(client, plan.tenant_code, must_exist=False):
+        refuse_foreign_data(client, plan)
+    snapshot = getattr(args, "publish_snapshot", None)
+    if snapshot is not None:  # before the run: a target without snapshots fails at once
+        admin(client, "GET /_mock/snapshots", client.admin_list_snapshots)
     output = Path(args.output)
     log_path = output / "commands.jsonl"
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -273,14 +209,7 @@ def run_and_inspect(
         )
     else:
         inspect_started = time.perf_counter()
-        results, ctx = inspect_tenant(
-            client,
-            plan.tenant_code,
-            run_log=log_path,
-            isolation_key=isolation_key,
-            probe_tenant=probe_tenant,
-            concurrency=args.concurrency,
-        )
+        results, ctx = _inspect(client, plan.tenant_code, log_path, isolation, args.concurrency)
         inspect_wall = time.perf_counter() - inspect_started
         digest, unmapped = digest_of(ctx)
         render_results(results, console)
@@ -297,6 +226,12 @@ def run_and_inspect(
     failed = [r.name for r in results if r.status == FAIL]
     ok = not failed and run.unexpected_count == 0
     summary["ok"] = ok
+    if snapshot is not None and ok:
+        route = f"POST /_mock/snapshots/{snapshot}?tenant={plan.tenant_code}"
+        saved = admin(
+            client, route, partial(client.admin_save_snapshot, snapshot, plan.tenant_code)
+        )
+        summary["snapshot"] = saved.body
     _write_json(output / "summary.json", summary)
     console.print(
         f"{run.total:,} commands in {run.wall_s:.1f} s ({run.commands_per_s:,.0f} commands/s)"
@@ -308,31 +243,32 @@ def run_and_inspect(
         console.print(f"[bold red]invariants failed: {', '.join(failed)}[/]")
     if run.unexpected_count:
         console.print(f"[bold red]unexpected outcomes: {run.unexpected_count:,}[/]")
+    if snapshot is not None:
+        published = f"published as snapshot {snapshot}" if ok else "not published: the run failed"
+        console.print(f"tenant {plan.tenant_code} {published}")
     if ok:
         console.print("[bold green]OK[/]")
     return EXIT_OK if ok else EXIT_FAILED
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    key, tenant = _isolation(args)
-    with _client(args) as client:
-        return run_and_inspect(args, client, console, isolation_key=key, probe_tenant=tenant)
+    with client_for(args) as client:
+        return run_and_inspect(args, client, console, _isolation(args))
 
 
 def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
-    key, tenant = _isolation(args)
     run_log = Path(args.run_log) if args.run_log else None
     if run_log is not None and not run_log.is_file():
         raise UsageError(f"--run-log {run_log}: no such file")
-    with _client(args) as client:
-        _preflight(client, args.tenant, must_exist=True)
-        results, ctx = inspect_tenant(
+    with client_for(args) as client:
+        preflight(client, args.tenant, must_exist=True)
+        isolation = _isolation(args)
+        results, ctx = _inspect(
             client,
             args.tenant,
-            run_log=run_log,
-            isolation_key=key,
-            probe_tenant=tenant,
-            concurrency=args.concurrency,
+            run_log,
+            isolation,
+            args.concurrency,
             idempotency_sample=args.sample,
         )
         digest, unmapped = digest_of(ctx)
@@ -357,26 +293,10 @@ def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_reset(args: argparse.Namespace, console: Console) -> int:
-    with _client(args) as client:
-        _preflight(client, args.tenant, must_exist=True)
-        try:
-            reply = client.admin_reset_tenant(args.tenant)
-        except ServiceUnreachableError as exc:
-            raise UsageError(f"service unreachable: {exc}") from None
-    if reply.status in (404, 405):
-        console.print(
-            f"[bold red]refused:[/] {client.base_url} has no admin reset endpoint "
-            f"(POST /_mock/tenants/{args.tenant}/reset gave {reply.status}). Only the mock "
-            "offers one, and only with its admin endpoints switched on; a real platform "
-            "is never reset by the twin."
-        )
-        return EXIT_USAGE
-    if reply.status in (401, 403):
-        console.print(f"[bold red]refused:[/] the reset needs the platform key ({reply.status})")
-        return EXIT_USAGE
-    if reply.status >= 400:
-        console.print(f"[bold red]reset failed:[/] {reply.status} {reply.body}")
-        return EXIT_FAILED
+    with client_for(args) as client:
+        preflight(client, args.tenant, must_exist=True)
+        route = f"POST /_mock/tenants/{args.tenant}/reset"
+        reply = admin(client, route, partial(client.admin_reset_tenant, args.tenant))
     console.print(f"tenant {args.tenant} reset ({reply.status})")
     return EXIT_OK
 
@@ -399,13 +319,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         try:
             console.print(f"mock up at {base_url}/v1")
             with TuringCoreClient(base_url, platform_key, timeout=args.timeout) as client:
-                return run_and_inspect(
-                    args,
-                    client,
-                    console,
-                    isolation_key=DEMO_ISOLATION_KEY,
-                    probe_tenant=probe_tenant,
-                )
+                isolation = (DEMO_ISOLATION_KEY, probe_tenant)
+                return run_and_inspect(args, client, console, isolation)
         finally:
             stop_mock(process)
             console.print("mock stopped")
@@ -427,7 +342,7 @@ def _add_service(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"API key (default ${ENV_API_KEY}, else the mock's dev-platform-key)",
     )
-    group.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request")
+    group.add_argument("--timeout", type=seconds(3600), default=10.0, help="seconds per request")
 
 
 def _add_isolation(parser: argparse.ArgumentParser) -> None:
@@ -454,16 +369,20 @@ def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> No
     parser.add_argument("--tenant-config", default=None, help="tenant YAML (default: by code)")
     parser.add_argument(
         "--tenant-code",
-        type=_tenant_code,
+        type=TENANT_CODE,
         default=None,
         help="run on this tenant instead of the configuration's (e.g. CU_DIGITAL_2)",
     )
-    parser.add_argument("--customers", type=_count(1), default=None, help="override customer count")
-    parser.add_argument("--days", type=_count(1), default=None, help="override the number of days")
+    parser.add_argument(
+        "--customers", type=whole_number(1), default=None, help="override customer count"
+    )
+    parser.add_argument(
+        "--days", type=whole_number(1), default=None, help="override the number of days"
+    )
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     parser.add_argument(
         "--concurrency",
-        type=_count(1),
+        type=whole_number(1),
         default=DEFAULT_CONCURRENCY,
         help="commands in flight, each on its own keep-alive connection, one lane (customer) "
         f"each at a time (default {DEFAULT_CONCURRENCY}); the inspection keeps up to "
@@ -476,36 +395,48 @@ def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> No
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command(
+    sub: Any, name: str, func: Callable[[argparse.Namespace, Console], int], **text: str
+) -> argparse.ArgumentParser:
+    """The subcommand `name` (its `help` and `description` in `text`), run by `func`."""
     formatter = argparse.RawDescriptionHelpFormatter
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, epilog=EXIT_CODES_HELP, formatter_class=formatter, **text
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="twin",
         description="The digital twin: a seeded synthetic credit union driven through the "
         "TuringCore v1 API, then checked against the contract's five invariants.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"twin {_version()}")
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
 
-    demo = sub.add_parser(
+    demo = _command(
+        sub,
         "demo",
+        cmd_demo,
         help="start the mock, run steady-state, inspect, stop",
         description="Start the mock (python -m mock_core serve) on a temporary SQLite file on "
         "a free 127.0.0.1 port, with an isolation key; run the scenario (steady-state: 500 "
         "customers, 30 days); check the five invariants; stop the mock. Writes "
         "summary.json and commands.jsonl to --output.",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
     )
     _add_scenario(demo, default="steady-state")
-    demo.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per request")
-    demo.set_defaults(func=cmd_demo)
+    demo.add_argument("--timeout", type=seconds(3600), default=10.0, help="seconds per request")
 
-    run = sub.add_parser(
+    run = _command(
+        sub,
         "run",
+        cmd_run,
         help="run a scenario against a service, then inspect",
         description="Run SCENARIO's phases (bootstrap: tenant and products; seed: customers "
         "and accounts; simulate: day by day) against --base-url, then check the five "
@@ -513,33 +444,39 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario and seed again creates nothing and shows replays only. Writes "
         "summary.json (counts, timings, latency percentiles, state digest, invariants) and "
         "commands.jsonl (one line per command) to --output.",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
     )
     _add_scenario(run, default=None)
     _add_service(run)
     _add_isolation(run)
-    run.set_defaults(func=cmd_run)
+    run.add_argument(
+        "--publish-snapshot",
+        type=SNAPSHOT_NAME,
+        default=None,
+        metavar="NAME",
+        help="when the run and its checks pass, save the tenant as the mock's named snapshot "
+        "NAME (POST /_mock/snapshots/NAME?tenant=T, with --api-key as the platform key); "
+        "a target without that admin endpoint is refused before the run (exit code 2)",
+    )
 
-    inspect = sub.add_parser(
+    inspect = _command(
+        sub,
         "inspect",
+        cmd_inspect,
         help="check the five invariants of a tenant",
         description="Check TENANT through the API only, over every account: balance "
         "derivability, event integrity (hash chain), tenant isolation (needs "
         "--isolation-key), idempotency (needs --run-log: it replays recorded commands and "
         "compares their replies) and audit completeness (commands vs events needs "
         "--run-log; the stream-only part always runs).",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
     )
     inspect.add_argument("tenant", help="tenant id, e.g. CU_DIGITAL")
     inspect.add_argument("--run-log", default=None, help="commands.jsonl of the run to check")
     inspect.add_argument(
-        "--sample", type=_count(50), default=200, help="commands to replay (min 50)"
+        "--sample", type=whole_number(50), default=200, help="commands to replay (min 50)"
     )
     inspect.add_argument(
         "--concurrency",
-        type=_count(1),
+        type=whole_number(1),
         default=DEFAULT_CONCURRENCY,
         help=f"reads in flight at once, at most {FETCH_CONNECTIONS} (stream pages, account "
         f"streams, isolation probes; default {DEFAULT_CONCURRENCY}, so {FETCH_CONNECTIONS})",
@@ -547,19 +484,17 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", default=None, help="also write the results to this file")
     _add_service(inspect)
     _add_isolation(inspect)
-    inspect.set_defaults(func=cmd_inspect)
 
-    reset = sub.add_parser(
+    reset = _command(
+        sub,
         "reset",
+        cmd_reset,
         help="delete a tenant's data (the mock's admin endpoint)",
         description="POST /_mock/tenants/TENANT/reset with the platform key. Only the mock "
         "has it; against a service without it the twin refuses (exit code 2).",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=formatter,
     )
     reset.add_argument("tenant", help="tenant id, e.g. CU_DIGITAL")
     _add_service(reset)
-    reset.set_defaults(func=cmd_reset)
     return parser
 
 
@@ -573,9 +508,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args, console)
         return code
-    except UsageError as exc:
+    except (UsageError, Failed) as exc:
         console.print(Text("twin: ", style="bold red") + Text(str(exc)), soft_wrap=True)
-        return EXIT_USAGE
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
     except ServiceUnreachableError as exc:
         console.print(
             Text("twin: service unreachable: ", style="bold red") + Text(str(exc)), soft_wrap=True
