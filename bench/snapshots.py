@@ -1,0 +1,227 @@
+"""Named snapshots of the twin's tenant: how long a save and a restore take.
+
+    .venv/bin/python -m bench.snapshots                  # both backends, 500 x 30, 3 runs
+    .venv/bin/python -m bench.snapshots --backend sqlite --customers 50 --days 5 --runs 1
+
+For each backend: a mock served on a store of its own (`turingcore_client.serving`;
+PostgreSQL: a fresh database, `--workers` workers), `twin run steady-state` against it
+(CU_DIGITAL, seed 42), then through the admin endpoints, `--runs` times each:
+- the save of the tenant (everything copied);
+- a restore right after the save;
+- a restore after `--more` further entries (posted untimed before each restore);
+- a restore after the tenant was reset (every event copied back).
+After each restore the tenant must hold the saved events and its chain must verify;
+at the end `mock-core rebuild --check` must find no drift. Writes the medians to
+bench/results/snapshots.{json,md} (`--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import BenchError, transfer
+from bench.tenant_setup import Api
+from turingcore_client.serving import served_mock
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results"
+TENANT = "CU_DIGITAL"
+KEY = "dev-platform-key"
+NAME = "bench-snapshot"
+DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+CASES = {
+    "save": "the save (everything copied)",
+    "after_save": "restore right after the save",
+    "after_more": "restore after {more:,} more entries",
+    "after_reset": "restore after the tenant was reset (every event copied back)",
+}
+
+
+class Admin(Api):
+    """The set-up client on the twin's tenant, with the platform key."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url, KEY, TENANT)
+        self.conn.timeout = 600  # a save or a restore under load may take minutes
+
+    def timed(self, path: str) -> float:
+        started = time.perf_counter()
+        status, body = self.request("POST", path)
+        if status != 200:
+            raise BenchError(f"POST {path}: {status} {body}")
+        return time.perf_counter() - started
+
+    def verified_events(self) -> int:
+        verdict = self.get(f"/_mock/tenants/{TENANT}/verify")
+        if not verdict["ok"]:
+            raise BenchError(f"the restored chain does not verify: {verdict['problems'][:3]}")
+        return int(verdict["events"])
+
+    def entries(self, count: int) -> None:
+        """`count` transfers of one cent back and forth between the two richest members'
+        accounts (every balance stays where it was, give or take a cent)."""
+        page = self.get(f"/v1/tenants/{TENANT}/accounts?accountType=CUSTOMER&limit=1000")
+        rich = sorted(page["accounts"], key=lambda a: -a["balance"])[:2]
+        a, b = (account["accountId"] for account in rich)
+        for n in range(count):
+            src, dst = (a, b) if n % 2 else (b, a)
+            self.command("PostEntry", transfer(src, dst, 0.01, "bench snapshot"))
+
+
+@contextmanager
+def store_url(backend: str, folder: Path, args: argparse.Namespace) -> Iterator[str]:
+    """--database-url, else an SQLite file in `folder`, or a PostgreSQL database created
+    and dropped."""
+    dsn = args.dsn
+    if args.database_url:
+        yield args.database_url
+        return
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'mock.db'}"
+        return
+    import psycopg
+
+    name = f"bench_snap_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_twin(base_url: str, args: argparse.Namespace, folder: Path) -> float:
+    command = [sys.executable, "-m", "twin", "run", "steady-state"]
+    command += ["--customers", str(args.customers), "--days", str(args.days), "--seed", "42"]
+    command += ["--base-url", base_url, "--api-key", KEY, "--output", str(folder / "twin")]
+    started = time.perf_counter()
+    subprocess.run([*command, "--quiet", "--no-inspect"], cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def rebuild_check(url: str) -> None:
+    command = [sys.executable, "-m", "mock_core", "rebuild", "--check", "--database-url", url]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"rebuild --check: exit {run.returncode}\n{run.stdout}{run.stderr}")
+
+
+def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, store_url(backend, Path(tmp), args) as url:
+        workers = ["--workers", str(args.workers)] if backend == "postgresql" else []
+        with served_mock(["--database-url", url, "--no-access-log", *workers]) as base_url:
+            admin = Admin(base_url)
+            twin_s = 0.0
+            if admin.request("GET", f"/v1/tenants/{TENANT}")[0] == 404:
+                say(f"{backend}: twin steady-state {args.customers} x {args.days} days")
+                twin_s = run_twin(base_url, args, Path(tmp))
+            save, restore = (
+                f"/_mock/snapshots/{NAME}?tenant={TENANT}",
+                f"/_mock/snapshots/{NAME}/restore",
+            )
+            saved = admin.verified_events()
+            before: dict[str, Callable[[], object]] = {
+                "save": lambda: None,
+                "after_save": lambda: None,
+                "after_more": lambda: admin.entries(args.more),
+                "after_reset": lambda: admin.timed(f"/_mock/tenants/{TENANT}/reset"),
+            }
+            times: dict[str, list[float]] = {case: [] for case in CASES}
+            for run in range(args.runs):
+                for case, prepare in before.items():
+                    prepare()
+                    times[case].append(admin.timed(save if case == "save" else restore))
+                    if admin.verified_events() != saved:
+                        raise RuntimeError(f"{case}: the tenant does not hold the saved events")
+                say(
+                    f"{backend}: run {run + 1}: "
+                    + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
+                )
+            admin.close()
+        rebuild_check(url)
+    return {
+        "backend": backend,
+        "workers": args.workers if backend == "postgresql" else 1,
+        "events": saved,
+        "twin_s": round(twin_s, 1),
+        "median_s": {case: round(statistics.median(v), 3) for case, v in times.items()},
+        "runs_s": {case: [round(t, 3) for t in v] for case, v in times.items()},
+    }
+
+
+def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    heads = [f"{r['backend']} ({r['workers']} worker(s))" for r in results]
+    lines = [
+        f"# Named snapshots: the {args.customers} x {args.days} tenant",
+        "",
+        f"`python -m bench.snapshots` ({stamp()}): `twin run steady-state` (seed 42) against a",
+        "served mock, then save and restore through the admin endpoints; medians of "
+        f"{args.runs} run(s) (every run in the .json). Events: "
+        + ", ".join(f"{r['backend']} {r['events']:,}" for r in results)
+        + ". Each restore verified (chain, event count); `rebuild --check` clean at the end.",
+        "",
+        f"| {args.customers} x {args.days} tenant | " + " | ".join(heads) + " |",
+        "|---" * (len(results) + 1) + "|",
+    ]
+    for case, label in CASES.items():
+        cells = [f"{r['median_s'][case]:.2f} s" for r in results]
+        lines.append(f"| {label.format(more=args.more)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.snapshots", description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--more", type=int, default=2000, help="entries posted before a restore")
+    parser.add_argument("--workers", type=int, default=4, help="PostgreSQL workers")
+    parser.add_argument("--dsn", default=DSN, help="PostgreSQL server (a database is created)")
+    parser.add_argument(
+        "--database-url",
+        help="measure on this store (its backend only); the twin runs only if it holds no "
+        f"{TENANT}",
+    )
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for snapshots.{json,md}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.database_url:
+        backends = ["sqlite" if args.database_url.startswith("sqlite") else "postgresql"]
+    results = [measure_backend(backend, args) for backend in backends]
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "dsn", "database_url")}
+    report = {"when": stamp(), "settings": settings, "results": results}
+    (args.out / "snapshots.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "snapshots.md").write_text(markdown(results, args))
+    print(markdown(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
