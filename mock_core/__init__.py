@@ -6,7 +6,8 @@ Layers, outermost first (imports only point down):
     gateway       the shell: load state, decide, append, project, one transaction
     store         SQLAlchemy Core tables, the hash chain, Alembic migrations
     core          pure functions: decide(state, command) and evolve(state, event)
-    errors, money, limits   shared vocabulary, no dependencies
+    contract, errors, money, limits   shared vocabulary (the contract's codes read
+                  from the spec it ships), no dependencies
 """
 
 from importlib.metadata import PackageNotFoundError, version

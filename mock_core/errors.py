@@ -7,63 +7,20 @@
 
 Routes never build error replies themselves: they raise one of these (or let
 validation raise), and the single handler in `mock_core.api.errors` renders it.
-`INVARIANTS` is in precedence order: `decide` checks a command's invariants in
-this order, so a command that breaks several always reports the same one.
+The codes are the contract's (`mock_core.contract`, read from the spec). `INVARIANTS`
+is in precedence order: `decide` checks a command's invariants in this order, so a
+command that breaks several always reports the same one.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-# Request errors: code -> HTTP status.
-REQUEST_ERRORS: Final[dict[str, int]] = {
-    "MALFORMED_JSON": 400,
-    "VALIDATION_ERROR": 400,
-    "TENANT_MISMATCH": 400,
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "COMMAND_IN_FLIGHT": 409,
-    "PAYLOAD_TOO_LARGE": 413,
-    "UNSUPPORTED_MEDIA_TYPE": 415,
-    "INTERNAL_ERROR": 500,
-    "NOT_READY": 503,
-}
+from mock_core.contract import INVARIANT_VIOLATION, INVARIANTS, REQUEST_ERRORS
 
-INVARIANT_VIOLATION: Final = "INVARIANT_VIOLATION"
+# Request errors (code -> HTTP status), `INVARIANT_VIOLATION` and the invariants in the
+# order they are checked: the spec's data, read once (`mock_core.contract`).
 INVARIANT_STATUS: Final = 422
-
-# Invariants, in the order they are checked.
-INVARIANTS: Final[tuple[str, ...]] = (
-    "IDEMPOTENCY_KEY_REUSED",
-    "TENANT_CODE_UNIQUE",
-    "CURRENCY_MUST_BE_SUPPORTED",
-    "TIME_ZONE_MUST_BE_VALID",
-    "RATES_MUST_BE_NON_NEGATIVE",
-    "MIN_MUST_BE_BELOW_MAX",
-    "CONSTRAINTS_MUST_BE_CONSISTENT",
-    "CUSTOMER_MUST_BE_ADULT",
-    "CUSTOMER_EMAIL_UNIQUE",
-    "CUSTOMER_MOBILE_UNIQUE",
-    "CUSTOMER_EXTERNAL_REF_UNIQUE",
-    "CUSTOMER_MUST_EXIST",
-    "PRODUCT_MUST_EXIST",
-    "PRODUCT_MUST_BE_ACTIVE",
-    "ACCOUNT_CURRENCY_MUST_MATCH_TENANT",
-    "FACILITY_LIMIT_REQUIRED",
-    "FACILITY_LIMIT_NOT_ALLOWED",
-    "FACILITY_LIMIT_OUT_OF_RANGE",
-    "INITIAL_DEPOSIT_BELOW_MINIMUM",
-    "INITIAL_DEPOSIT_ABOVE_MAXIMUM",
-    "VALUE_DATE_BEFORE_BOOKING_DATE",
-    "LEGS_MUST_SHARE_CURRENCY",
-    "ACCOUNT_MUST_EXIST",
-    "ENTRY_CURRENCY_MUST_MATCH_ACCOUNT",
-    "LEGS_MUST_BALANCE",
-    "OVERDRAFT_LIMIT_EXCEEDED",
-    "MAX_BALANCE_EXCEEDED",
-)
 
 
 class MockCoreError(Exception):

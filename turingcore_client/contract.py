@@ -5,8 +5,9 @@ The GL chart, the request error codes and the invariant codes are written once, 
 change to the contract reaches the twin and the suites without a copy to update.
 
 - `gl_accounts()`: the chart CreateTenant opens, in the contract's order (the
-  `info.description` bullet "opens a fixed chart of GL accounts ...");
-- `initial_deposit_account()`: the GL account initial deposits are funded from;
+  `GLAccountCode` schema's enum);
+- `initial_deposit_account()`: the GL account initial deposits are funded from (that
+  schema's `x-turingcore-initial-deposit-account`);
 - `error_codes()`: the `Error.error` enum (400, 401, 403, 404, 405, 409, 413, 415,
   500, 503 replies);
 - `invariant_codes()`: the `InvariantViolation.invariant` enum, in precedence order.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import re
 from typing import Any
 
 import yaml
@@ -26,9 +26,8 @@ import yaml
 SPEC_PACKAGE = "turingcore_contract"
 SPEC_RESOURCE = "turingcore.v1.yaml"
 
-_CHART = re.compile(r"fixed chart of GL accounts[^:]*:(?P<codes>.*?)\.\s", re.DOTALL)
-_FUNDED_FROM = re.compile(r"Initial deposits are funded from\s+`(?P<code>[A-Z_]+)`")
-_CODE = re.compile(r"`(GL_[A-Z_]+)`")
+GL_CHART_SCHEMA = "GLAccountCode"
+INITIAL_DEPOSIT_KEY = "x-turingcore-initial-deposit-account"
 
 
 @functools.cache
@@ -45,23 +44,27 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
+def _chart() -> dict[str, Any]:
+    chart: dict[str, Any] = spec()["components"]["schemas"].get(GL_CHART_SCHEMA, {})
+    return chart
+
+
 @functools.cache
 def gl_accounts() -> tuple[str, ...]:
     """The GL chart CreateTenant opens, in the contract's order; the ids are the codes."""
-    found = _CHART.search(spec()["info"]["description"])
-    codes = tuple(_CODE.findall(found.group("codes"))) if found else ()
+    codes = tuple(_chart().get("enum", ()))
     if not codes:
-        raise LookupError(f"{SPEC_RESOURCE}: info.description names no GL chart")
+        raise LookupError(f"{SPEC_RESOURCE}: no GL chart (components.schemas.{GL_CHART_SCHEMA})")
     return codes
 
 
 @functools.cache
 def initial_deposit_account() -> str:
     """The GL account an OpenAccount's initial deposit is funded from."""
-    found = _FUNDED_FROM.search(spec()["info"]["description"])
-    if found is None:
-        raise LookupError(f"{SPEC_RESOURCE}: info.description names no initial deposit account")
-    return found.group("code")
+    code = _chart().get(INITIAL_DEPOSIT_KEY)
+    if not isinstance(code, str):
+        raise LookupError(f"{SPEC_RESOURCE}: no initial deposit account ({INITIAL_DEPOSIT_KEY})")
+    return code
 
 
 @functools.cache

@@ -11,7 +11,7 @@ import yaml
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from mock_core import __version__
+from mock_core import __version__, contract
 from mock_core.api import asof, errors, ops, routes, snapshots
 from mock_core.api.auth import KeyRing
 from mock_core.api.commands import CommandEndpoint, command_path_tenant, gateway_route
@@ -84,8 +84,14 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     path = spec_path()
     if path.exists():
         app.state.spec_yaml = path.read_bytes()
+        # The shipped spec is parsed already (the mock reads its codes from it).
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        app.state.spec_json = json.dumps(yaml.load(app.state.spec_yaml, Loader=loader)).encode()
+        document = (
+            contract.spec()
+            if path == contract.shipped_path()
+            else yaml.load(app.state.spec_yaml, Loader=loader)
+        )
+        app.state.spec_json = json.dumps(document).encode()
     else:
         # Only a wrong MOCK_CORE_SPEC_PATH gets here: the package carries the contract.
         raise FileNotFoundError(f"the contract file {path} does not exist (MOCK_CORE_SPEC_PATH)")

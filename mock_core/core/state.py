@@ -13,22 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from mock_core import limits
+from mock_core import contract, limits
 
-GL_ACCOUNTS: tuple[str, ...] = (
-    "GL_SALARY_CLEARING",
-    "GL_CARD_CLEARING",
-    "GL_BPAY_CLEARING",
-    "GL_NPP_CLEARING",
-    "GL_ATM_CLEARING",
-    "GL_DIRECT_ENTRY_CLEARING",
-    "GL_INITIAL_DEPOSIT_CLEARING",
-    "GL_LOAN_FUNDING",
-    "GL_INTEREST",
-    "GL_FEES",
-    "GL_SUSPENSE",
-)
-INITIAL_DEPOSIT_ACCOUNT = "GL_INITIAL_DEPOSIT_CLEARING"
+# The GL chart and the initial-deposit account are the contract's (read from the spec).
+GL_ACCOUNTS = contract.GL_ACCOUNTS
+INITIAL_DEPOSIT_ACCOUNT = contract.INITIAL_DEPOSIT_ACCOUNT
 CREDIT_PRODUCT_TYPES = frozenset({"LOAN", "CREDIT_CARD"})
 
 
