@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import NoReturn
 
 from pydantic import ValidationError
@@ -35,24 +36,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port {text!r} is not a number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is outside 1..65535")
-    return port
+def _whole_number(
+    low: int, high: int | None = None, what: str | None = None
+) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (to `high`), `what` naming it."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            wrong = (
+                f"{what} {text!r} is not a number" if what else f"{text!r} is not a whole number"
+            )
+            raise argparse.ArgumentTypeError(wrong) from None
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{what or ''} {value} is outside {low}..{high}".strip()
+            )
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1")
-    return value
+class _Refused(Exception):
+    """A refusal: its message is one line on stderr, and the exit code is 2."""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -73,13 +82,12 @@ def _fail(message: str) -> int:
     return USAGE_ERROR
 
 
-def _open_store(url: str) -> str | None:
-    """Create or upgrade the schema at `url`; None, or why it cannot be opened."""
+def _open_store(url: str) -> None:
+    """Create or upgrade the schema at `url`; `_Refused` when it cannot be opened."""
     try:
         upgrade(url)
     except (SQLAlchemyError, OSError) as exc:
-        return f"cannot open the database {url}: {_one_line(exc)}"
-    return None
+        raise _Refused(f"cannot open the database {url}: {_one_line(exc)}") from None
 
 
 def _port_problem(host: str, port: int) -> str | None:
@@ -112,16 +120,23 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         os.environ["MOCK_CORE_ADMIN_ENABLED"] = "false"
     if getattr(args, "no_access_log", False):
         os.environ["MOCK_CORE_ACCESS_LOG"] = "false"
-    return Settings()
+    try:
+        return Settings()
+    except (ValidationError, ValueError, OSError) as exc:
+        raise _Refused(f"bad settings: {_one_line(exc)}") from None
+
+
+def _opened(args: argparse.Namespace) -> Settings:
+    """The settings, once their store is at the newest schema (else `_Refused`)."""
+    settings = _settings_from(args)
+    _open_store(settings.database_url)
+    return settings
 
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    try:
-        settings = _settings_from(args)
-    except (ValidationError, ValueError, OSError) as exc:
-        return _fail(f"bad settings: {_one_line(exc)}")
+    settings = _settings_from(args)
     if args.workers > 1 and is_sqlite(settings.database_url):
         return _fail(
             "SQLite takes one worker (its writes are serialised by one lock); "
@@ -135,9 +150,7 @@ def serve(args: argparse.Namespace) -> int:
     if problem is not None:
         return _fail(f"{problem}; pick another with --port")
     # Migrate once here, so that several workers do not race to create the schema.
-    problem = _open_store(settings.database_url)
-    if problem is not None:
-        return _fail(problem)
+    _open_store(settings.database_url)
     os.environ["MOCK_CORE_MIGRATE_ON_START"] = "false"
     key_note = (
         f"development key {DEV_PLATFORM_KEY!r} (scope *): set --api-keys for anything shared"
@@ -166,13 +179,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    try:
-        settings = _settings_from(args)
-    except (ValidationError, ValueError, OSError) as exc:
-        return _fail(f"bad settings: {_one_line(exc)}")
-    problem = _open_store(settings.database_url)
-    if problem is not None:
-        return _fail(problem)
+    settings = _opened(args)
     print(f"mock-core: {settings.database_url} is at the newest schema", file=sys.stderr)
     return 0
 
@@ -180,13 +187,7 @@ def migrate(args: argparse.Namespace) -> int:
 def rebuild(args: argparse.Namespace) -> int:
     from mock_core.store import rebuild as rebuilding
 
-    try:
-        settings = _settings_from(args)
-    except (ValidationError, ValueError, OSError) as exc:
-        return _fail(f"bad settings: {_one_line(exc)}")
-    problem = _open_store(settings.database_url)
-    if problem is not None:
-        return _fail(problem)
+    settings = _opened(args)
     started = time.perf_counter()
     # The owner's connection: a rebuild reads and writes every tenant, outside
     # row-level security.
@@ -222,15 +223,10 @@ def snapshot(args: argparse.Namespace) -> int:
     from mock_core.store import snapshots
     from mock_core.store.backends import open_store
 
-    try:
-        settings = _settings_from(args)
-    except (ValidationError, ValueError, OSError) as exc:
-        return _fail(f"bad settings: {_one_line(exc)}")
+    settings = _settings_from(args)
     if args.action != "list" and not args.name:
         return _fail(f"snapshot {args.action} needs a NAME")
-    problem = _open_store(settings.database_url)
-    if problem is not None:
-        return _fail(problem)
+    _open_store(settings.database_url)
     started = time.perf_counter()
     store = open_store(make_engine(settings.database_url))
     try:
@@ -274,7 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         "With no --api-keys the development key 'dev-platform-key' (scope *) is accepted.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8080, help="port, 1..65535 (default 8080)")
+    p.add_argument(
+        "--port",
+        type=_whole_number(1, 65535, "port"),
+        default=8080,
+        help="port, 1..65535 (default 8080)",
+    )
     p.add_argument(
         "--database-url",
         default=None,
@@ -289,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--api-keys-file", default=None, help="a file of KEY=SCOPE lines")
     p.add_argument(
-        "--workers", type=_positive, default=1, help="worker processes (PostgreSQL only)"
+        "--workers", type=_whole_number(1), default=1, help="worker processes (PostgreSQL only)"
     )
     p.add_argument("--no-admin", action="store_true", help="switch the /_mock/ endpoints off")
     p.add_argument("--no-access-log", action="store_true", help="no JSON line per request")
@@ -329,7 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mock-core` console script."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except _Refused as exc:
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from mock_core import limits
 from mock_core.api.deps import StoreDep, TenantDep
-from mock_core.api.errors import json_response
-from mock_core.api.routes import After, Limit, PathId, missing, not_found
+from mock_core.api.routes import After, Limit, PathId, read_reply
 from mock_core.errors import RequestError
 from mock_core.store import asof
 
@@ -53,11 +52,12 @@ async def account_balance(
     after: After = 0,
 ) -> Response:
     at = _point(asOfSequence, asOfDate)
-    with store.read(tenant_id) as conn:
-        found = asof.account_balance(conn, tenant_id, account_id, at, after, limit)
-        if found is None:
-            raise missing(conn, tenant_id, "account", account_id)
-    return json_response(200, found)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: asof.account_balance(conn, tenant_id, account_id, at, after, limit),
+        ("account", account_id),
+    )
 
 
 @router.get("/tenants/{tenant_id}/trial-balance")
@@ -68,8 +68,4 @@ async def trial_balance(
     asOfDate: AsOfDate | None = None,
 ) -> Response:
     at = _point(asOfSequence, asOfDate)
-    with store.read(tenant_id) as conn:
-        found = asof.trial_balance(conn, tenant_id, at)
-    if found is None:
-        raise not_found("tenant", tenant_id)
-    return json_response(200, found)
+    return read_reply(store, tenant_id, lambda conn: asof.trial_balance(conn, tenant_id, at))

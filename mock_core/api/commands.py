@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -53,22 +54,15 @@ class _Disconnected(Exception):
     """The client went away before its body arrived: there is nobody to answer."""
 
 
+@dataclass(frozen=True, slots=True)
 class CommandEndpoint:
     """Serves commands: validate, apply through the gateway, reply with the stored bytes."""
 
-    def __init__(
-        self,
-        gateway: Gateway,
-        committer: GroupCommitter | None,
-        keys: KeyRing,
-        metrics: Metrics,
-        access_log: bool,
-    ) -> None:
-        self.gateway = gateway
-        self.committer = committer
-        self.keys = keys
-        self.metrics = metrics
-        self.access_log = access_log
+    gateway: Gateway
+    committer: GroupCommitter | None
+    keys: KeyRing
+    metrics: Metrics
+    access_log: bool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, tenant_id: str) -> None:
         started = time.perf_counter()

@@ -36,35 +36,35 @@ def _naming_first(message: str, details: dict[str, Any]) -> str:
     return f"{message}: {where}: {first['msg']}{more}"
 
 
+def _validated(model: type[Any], data: Any, what: str, prefix: tuple[str, ...] = ()) -> Any:
+    """`data` as `model`, or the 400 naming the first problem (`what` is invalid)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = validation_details(exc, prefix)
+        message = _naming_first(f"{what} is invalid", details)
+        raise RequestError("VALIDATION_ERROR", message, details) from None
+
+
+def _same_tenant(path_tenant: str, field: str, value: str, message: str) -> None:
+    if value != path_tenant:
+        raise RequestError("TENANT_MISMATCH", message, {"pathTenantId": path_tenant, field: value})
+
+
 def parse_command(path_tenant: str, body: Any) -> Command:
     """Validate a decoded request body against the envelope and its payload model."""
     if not isinstance(body, dict):
         raise RequestError("VALIDATION_ERROR", "the body must be a JSON object", {"errors": []})
-    try:
-        envelope = Envelope.model_validate(body)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        raise RequestError(
-            "VALIDATION_ERROR", _naming_first("the command envelope is invalid", details), details
-        ) from None
-    try:
-        payload = PAYLOAD_MODELS[envelope.commandType].model_validate(envelope.payload)
-    except ValidationError as exc:
-        details = validation_details(exc, ("payload",))
-        message = _naming_first(f"the {envelope.commandType} payload is invalid", details)
-        raise RequestError("VALIDATION_ERROR", message, details) from None
-    if envelope.tenantId != path_tenant:
-        raise RequestError(
-            "TENANT_MISMATCH",
-            "the envelope's tenantId differs from the path's",
-            {"pathTenantId": path_tenant, "tenantId": envelope.tenantId},
-        )
-    if isinstance(payload, CreateTenant) and payload.tenantCode != path_tenant:
-        raise RequestError(
-            "TENANT_MISMATCH",
-            "CreateTenant's tenantCode must equal the path's tenantId",
-            {"pathTenantId": path_tenant, "tenantCode": payload.tenantCode},
-        )
+    envelope: Envelope = _validated(Envelope, body, "the command envelope")
+    kind = envelope.commandType
+    payload = _validated(
+        PAYLOAD_MODELS[kind], envelope.payload, f"the {kind} payload", ("payload",)
+    )
+    message = "the envelope's tenantId differs from the path's"
+    _same_tenant(path_tenant, "tenantId", envelope.tenantId, message)
+    if isinstance(payload, CreateTenant):
+        message = "CreateTenant's tenantCode must equal the path's tenantId"
+        _same_tenant(path_tenant, "tenantCode", payload.tenantCode, message)
     return Command(
         command_id=envelope.commandId,
         tenant_id=envelope.tenantId,

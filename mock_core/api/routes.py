@@ -5,6 +5,7 @@ Routes parse, call a query, and render. No SQL and no business rule lives here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -15,6 +16,7 @@ from mock_core.api.deps import StoreDep, TenantDep
 from mock_core.api.errors import json_response
 from mock_core.errors import RequestError
 from mock_core.store import queries
+from mock_core.store.eventstore import Store
 
 router = APIRouter(prefix="/v1")
 
@@ -40,28 +42,38 @@ def not_found(what: str, ident: str) -> RequestError:
     return RequestError("NOT_FOUND", f"{what} {ident} does not exist", {what: ident})
 
 
-def missing(conn: Connection, tenant_id: str, what: str, ident: str) -> RequestError:
-    """The 404 for an entity a query did not find: its tenant's, when that is missing."""
-    if not queries.tenant_exists(conn, tenant_id):
-        return not_found("tenant", tenant_id)
-    return not_found(what, ident)
+def read_reply(
+    store: Store,
+    tenant_id: str,
+    query: Callable[[Connection], object | None],
+    entity: tuple[str, str] | None = None,
+) -> Response:
+    """200 with what `query` reads in one read of the tenant; a 404 when it finds nothing:
+    the tenant's, or (`entity`: what and id) the entity's, or its tenant's when that is
+    missing too."""
+    with store.read(tenant_id) as conn:
+        found = query(conn)
+        if found is None:
+            if entity is not None and queries.tenant_exists(conn, tenant_id):
+                raise not_found(*entity)
+            raise not_found("tenant", tenant_id)
+    return json_response(200, found)
 
 
 @router.get("/tenants/{tenant_id}")
 async def get_tenant(tenant_id: TenantDep, store: StoreDep) -> Response:
-    with store.read(tenant_id) as conn:
-        tenant = queries.get_tenant(conn, tenant_id)
-    if tenant is None:
-        raise not_found("tenant", tenant_id)
-    return json_response(200, tenant)
+    return read_reply(store, tenant_id, lambda conn: queries.get_tenant(conn, tenant_id))
+
+
+def _products(conn: Connection, tenant_id: str) -> dict[str, object] | None:
+    if not queries.tenant_exists(conn, tenant_id):
+        return None
+    return {"products": queries.list_products(conn, tenant_id)}
 
 
 @router.get("/tenants/{tenant_id}/products")
 async def list_products(tenant_id: TenantDep, store: StoreDep) -> Response:
-    with store.read(tenant_id) as conn:
-        if not queries.tenant_exists(conn, tenant_id):
-            raise not_found("tenant", tenant_id)
-        return json_response(200, {"products": queries.list_products(conn, tenant_id)})
+    return read_reply(store, tenant_id, lambda conn: _products(conn, tenant_id))
 
 
 @router.get("/tenants/{tenant_id}/customers")
@@ -71,20 +83,21 @@ async def list_customers(
     limit: Limit = limits.page_size_default,
     offset: Offset = 0,
 ) -> Response:
-    with store.read(tenant_id) as conn:
-        page = queries.list_customers(conn, tenant_id, limit, offset, store.marks)
-    if page is None:
-        raise not_found("tenant", tenant_id)
-    return json_response(200, page)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: queries.list_customers(conn, tenant_id, limit, offset, store.marks),
+    )
 
 
 @router.get("/tenants/{tenant_id}/customers/{customer_id}")
 async def get_customer(tenant_id: TenantDep, customer_id: PathId, store: StoreDep) -> Response:
-    with store.read(tenant_id) as conn:
-        customer = queries.get_customer(conn, tenant_id, customer_id)
-        if customer is None:
-            raise missing(conn, tenant_id, "customer", customer_id)
-    return json_response(200, customer)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: queries.get_customer(conn, tenant_id, customer_id),
+        ("customer", customer_id),
+    )
 
 
 @router.get("/tenants/{tenant_id}/accounts")
@@ -99,20 +112,23 @@ async def list_accounts(
     # Members' accounts by default: the published flow reads `accounts?limit=1` as a
     # member's account. GL accounts with accountType=GL, every account with ALL.
     kind = None if accountType == "ALL" else accountType
-    with store.read(tenant_id) as conn:
-        page = queries.list_accounts(conn, tenant_id, limit, offset, customerId, kind, store.marks)
-    if page is None:
-        raise not_found("tenant", tenant_id)
-    return json_response(200, page)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: queries.list_accounts(
+            conn, tenant_id, limit, offset, customerId, kind, store.marks
+        ),
+    )
 
 
 @router.get("/tenants/{tenant_id}/accounts/{account_id}")
 async def get_account(tenant_id: TenantDep, account_id: PathId, store: StoreDep) -> Response:
-    with store.read(tenant_id) as conn:
-        account = queries.get_account(conn, tenant_id, account_id)
-        if account is None:
-            raise missing(conn, tenant_id, "account", account_id)
-    return json_response(200, account)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: queries.get_account(conn, tenant_id, account_id),
+        ("account", account_id),
+    )
 
 
 @router.get("/tenants/{tenant_id}/accounts/{account_id}/events")
@@ -124,11 +140,12 @@ async def account_events(
     offset: Offset = 0,
     after: After = 0,
 ) -> Response:
-    with store.read(tenant_id) as conn:
-        page = queries.account_event_page(conn, tenant_id, account_id, after, limit, offset)
-        if page is None:
-            raise missing(conn, tenant_id, "account", account_id)
-    return json_response(200, page)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: queries.account_event_page(conn, tenant_id, account_id, after, limit, offset),
+        ("account", account_id),
+    )
 
 
 @router.get("/tenants/{tenant_id}/events")
@@ -140,8 +157,8 @@ async def tenant_events(
     eventType: EventType | None = None,
     entityId: EntityId | None = None,
 ) -> Response:
-    with store.read(tenant_id) as conn:
-        page = queries.tenant_event_page(conn, tenant_id, after, limit, eventType, entityId)
-    if page is None:
-        raise not_found("tenant", tenant_id)
-    return json_response(200, page)
+    return read_reply(
+        store,
+        tenant_id,
+        lambda conn: queries.tenant_event_page(conn, tenant_id, after, limit, eventType, entityId),
+    )
