@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from turingcore_client import serving
+from turingcore_client.envelope import build_envelope
 from turingcore_client.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,6 +367,28 @@ def running(server: Server) -> Iterator[Server]:
 
 
 # ---------------------------------------------------------------- the tenant
+
+
+def command(
+    command_type: str, payload: dict[str, Any], actor_id: str, tenant: str = TENANT
+) -> dict[str, Any]:
+    """A command envelope from the SYSTEM actor `actor_id`, a fresh commandId."""
+    actor = {"actorType": "SYSTEM", "actorId": actor_id}
+    return build_envelope(command_type, payload, tenant_id=tenant, timestamp=TIMESTAMP, actor=actor)
+
+
+def transfer(src: str, dst: str, amount: float, narrative: str) -> dict[str, Any]:
+    """A PostEntry payload: `amount` (major units) from `src` (CREDIT) to `dst` (DEBIT)."""
+    return {
+        "bookingDate": "2025-01-15",
+        "valueDate": "2025-01-15",
+        "currency": "AUD",
+        "legs": [
+            {"accountId": src, "direction": "CREDIT", "amount": amount},
+            {"accountId": dst, "direction": "DEBIT", "amount": amount},
+        ],
+        "narrative": narrative,
+    }
 
 
 def tenant_payload() -> dict[str, Any]:

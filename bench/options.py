@@ -63,6 +63,21 @@ TARGETS = {
     "query_p95_ms": 10.0,
 }
 SEQ_STRIDE = 100_000_000  # BENCH_SEQ_BASE step: room for 10^8 requests per wrk run
+# The twin's and the query timings' whole-number options: (flag, default, help).
+TWIN_NUMBERS = (
+    ("--twin-customers", None, "default 500"),
+    ("--twin-days", None, "default 30"),
+    ("--twin-concurrency", None, "the twin's --concurrency"),
+    ("--twin-seed", 42, None),
+    ("--twin-workers", 1, None),
+    ("--query-members", None, "members the twin seeds before the query timings (default 10000)"),
+    ("--query-days", 1, "simulated days of that seed (default 1)"),
+    (
+        "--query-connections",
+        1,
+        "wrk connections for the query latencies (default 1: unloaded latency)",
+    ),
+)
 
 
 def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
@@ -145,10 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         f"$BENCH_POSTGRES_DSN or {load.DEFAULT_PG_DSN!r})",
     )
     twin = parser.add_argument_group("twin and queries")
-    twin.add_argument("--twin-customers", type=int, default=None, help="default 500")
-    twin.add_argument("--twin-days", type=int, default=None, help="default 30")
-    twin.add_argument("--twin-concurrency", type=int, default=None, help="the twin's --concurrency")
-    twin.add_argument("--twin-seed", type=int, default=42)
+    for flag, default, text in TWIN_NUMBERS:
+        twin.add_argument(flag, type=int, default=default, help=text)
     twin.add_argument(
         "--twin-no-inspect",
         action="store_true",
@@ -159,22 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("sqlite", "postgresql"),
         default="sqlite",
         help="the mock's store for the twin runs (default sqlite; postgresql with --twin-workers)",
-    )
-    twin.add_argument("--twin-workers", type=int, default=1)
-    twin.add_argument(
-        "--query-members",
-        type=int,
-        default=None,
-        help="members the twin seeds before the query timings (default 10000)",
-    )
-    twin.add_argument(
-        "--query-days", type=int, default=1, help="simulated days of that seed (default 1)"
-    )
-    twin.add_argument(
-        "--query-connections",
-        type=int,
-        default=1,
-        help="wrk connections for the query latencies (default 1: unloaded latency)",
     )
     out = parser.add_argument_group("output")
     out.add_argument(

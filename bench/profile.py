@@ -19,14 +19,13 @@ import pstats
 import random
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench.load import BENCH_KEY, PRODUCT, TENANT, TIMESTAMP, tenant_payload
+from bench.load import BENCH_KEY, PRODUCT, TENANT, command, tenant_payload, transfer
 from mock_core.api.app import create_app
 from mock_core.settings import Settings
 
@@ -128,16 +127,7 @@ class Driver:
 
 
 def envelope(command_type: str, payload: dict[str, Any]) -> bytes:
-    return orjson.dumps(
-        {
-            "commandId": str(uuid.uuid4()),
-            "tenantId": TENANT,
-            "commandType": command_type,
-            "actor": {"actorType": "SYSTEM", "actorId": "bench-profile"},
-            "timestamp": TIMESTAMP,
-            "payload": payload,
-        }
-    )
+    return orjson.dumps(command(command_type, payload, "bench-profile"))
 
 
 async def set_up(driver: Driver) -> tuple[str, str]:
@@ -186,18 +176,7 @@ def transfers(a: str, b: str, count: int, rng: random.Random) -> list[bytes]:
     for _ in range(count):
         src, dst = (a, b) if rng.random() < 0.5 else (b, a)
         amount = rng.randint(1, 10_000) / 100
-        legs = [
-            {"accountId": src, "direction": "CREDIT", "amount": amount},
-            {"accountId": dst, "direction": "DEBIT", "amount": amount},
-        ]
-        payload = {
-            "bookingDate": "2025-01-15",
-            "valueDate": "2025-01-15",
-            "currency": "AUD",
-            "legs": legs,
-            "narrative": "bench transfer",
-        }
-        bodies.append(envelope("PostEntry", payload))
+        bodies.append(envelope("PostEntry", transfer(src, dst, amount, "bench transfer")))
     return bodies
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.load import BENCH_KEY, PRODUCT, TENANT, TIMESTAMP, BenchError, tenant_payload
+from bench.load import BENCH_KEY, PRODUCT, TENANT, BenchError, command, tenant_payload
 
 
 class Api:
@@ -39,14 +39,7 @@ class Api:
         return body
 
     def command(self, command_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-        envelope = {
-            "commandId": str(uuid.uuid4()),
-            "tenantId": self.tenant,
-            "commandType": command_type,
-            "actor": {"actorType": "SYSTEM", "actorId": "bench-setup"},
-            "timestamp": TIMESTAMP,
-            "payload": payload,
-        }
+        envelope = command(command_type, payload, "bench-setup", self.tenant)
         path = f"/v1/tenants/{self.tenant}/commands"
         status, body = self.request("POST", path, json.dumps(envelope).encode())
         if status != 202:

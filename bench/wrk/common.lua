@@ -105,7 +105,7 @@ function M.done(summary, latency, requests)
 end
 
 -- The shapes of the scripts: each defines wrk's init and request (globals of the
--- thread's Lua state) and done, from what differs between the scripts.
+-- thread's Lua state) from what differs between the scripts.
 
 -- GET a page of BENCH_PAGE_LIMIT at a random position below the total in the
 -- variable `total`: `query(limit, position)` is the page's query string.
@@ -121,43 +121,40 @@ function M.paged(suffix, total, query)
   function request()
     return wrk.format("GET", path .. query(limit, math.random(0, last)), headers)
   end
-  done = M.done
 end
 
--- GET /accounts/{id}`suffix()` for a random account of BENCH_ACCOUNTS_FILE
+-- GET `prefix` .. a random id of the file named by the variable `ids` .. `suffix()`
 -- (`suffix` is called once, in init).
-function M.by_account(suffix)
-  local prefix, headers, accounts, tail
+function M.by_id(prefix, ids, suffix)
+  local path, headers, list, tail
   function init(args)
     M.seed()
-    prefix = M.tenant_path("/accounts/")
+    path = M.tenant_path(prefix)
     headers = M.headers(M.env("BENCH_KEY"))
-    accounts = M.lines(M.env("BENCH_ACCOUNTS_FILE"))
+    list = M.lines(M.env(ids))
     tail = suffix()
   end
   function request()
-    return wrk.format("GET", prefix .. M.pick(accounts) .. tail, headers)
+    return wrk.format("GET", path .. M.pick(list) .. tail, headers)
   end
-  done = M.done
 end
 
--- POST a `command_type` with a fresh commandId per request to the tenant's commands
--- (BENCH_PATH overrides the path); `prepare()` runs at the end of init, and
--- `payload()` makes each request's payload (a JSON text).
-function M.commands(command_type, prepare, payload)
+-- POST to the tenant's `suffix` (BENCH_PATH overrides the whole path) what
+-- `body(uuid, tenant)` makes: `uuid` gives a fresh id per call. `prepare()` runs at
+-- the end of init.
+function M.commands(suffix, prepare, body)
   local tenant, path, headers, uuid
   function init(args)
     M.seed()
     tenant = M.env("BENCH_TENANT")
-    path = M.env("BENCH_PATH", "/v1/tenants/" .. tenant .. "/commands")
+    path = M.env("BENCH_PATH", M.tenant_path(suffix))
     headers = M.headers(M.env("BENCH_KEY"))
     uuid = M.uuid_factory()
     prepare()
   end
   function request()
-    return wrk.format("POST", path, headers, M.envelope(uuid(), tenant, command_type, payload()))
+    return wrk.format("POST", path, headers, body(uuid, tenant))
   end
-  done = M.done
 end
 
 return M

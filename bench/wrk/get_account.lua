@@ -2,4 +2,6 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 
-common.by_account(function() return "" end)
+common.by_id("/accounts/", "BENCH_ACCOUNTS_FILE", function() return "" end)
+
+done = common.done

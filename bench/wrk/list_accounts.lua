@@ -6,3 +6,5 @@ local common = dofile(here .. "common.lua")
 common.paged("/accounts", "BENCH_ACCOUNTS_TOTAL", function(limit, offset)
   return string.format("?limit=%d&offset=%d", limit, offset)
 end)
+
+done = common.done

@@ -5,10 +5,13 @@ local common = dofile(here .. "common.lua")
 
 local customers, product
 
-common.commands("OpenAccount", function()
+common.commands("/commands", function()
   customers = common.lines(common.env("BENCH_CUSTOMERS_FILE"))
   product = common.env("BENCH_PRODUCT")
-end, function()
-  return '{"customerId":"' .. common.pick(customers) .. '","productCode":"' .. product
+end, function(uuid, tenant)
+  local payload = '{"customerId":"' .. common.pick(customers) .. '","productCode":"' .. product
     .. '","currency":"AUD","initialDeposit":10.00}'
+  return common.envelope(uuid(), tenant, "OpenAccount", payload)
 end)
+
+done = common.done

@@ -6,3 +6,5 @@ local common = dofile(here .. "common.lua")
 common.paged("/events", "BENCH_EVENTS_TOTAL", function(limit, after)
   return string.format("?after=%d&limit=%d", after, limit)
 end)
+
+done = common.done

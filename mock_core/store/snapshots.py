@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from mock_core.errors import RequestError
@@ -60,6 +60,11 @@ def check_name(name: str) -> str:
 def _columns(table_name: str) -> str:
     table = next(t for t in TENANT_TABLES if t.name == table_name)
     return ", ".join(c.name for c in table.columns)
+
+
+def _in_key_order(table: Table) -> str:
+    """Rows copied in key order go into the key's index at its end, page after page."""
+    return " ORDER BY " + ", ".join(c.name for c in table.primary_key.columns)
 
 
 def _where(tenant_id: str | None, prefix: str = " WHERE") -> str:
@@ -110,7 +115,7 @@ def save(conn: Connection, name: str, tenant_id: str | None = None) -> Snapshot:
         conn.execute(
             text(
                 f"INSERT INTO snapshot_{table.name} (snapshot, {columns}) "
-                f"SELECT :n, {columns} FROM {table.name}{_where(tenant_id)}"
+                f"SELECT :n, {columns} FROM {table.name}{_where(tenant_id)}{_in_key_order(table)}"
             ),
             params,
         )
@@ -211,7 +216,7 @@ def _restore_tenant(conn: Connection, name: str, tenant_id: str, prefix: int) ->
         conn.execute(
             text(
                 f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM snapshot_{table.name} "
-                f"WHERE snapshot = :n AND tenant_id = :t{copy}"
+                f"WHERE snapshot = :n AND tenant_id = :t{copy}{_in_key_order(table)}"
             ),
             params,
         )
