@@ -107,54 +107,58 @@ end
 -- The shapes of the scripts: each defines wrk's init and request (globals of the
 -- thread's Lua state) from what differs between the scripts.
 
--- GET a page of BENCH_PAGE_LIMIT at a random position below the total in the
--- variable `total`: `query(limit, position)` is the page's query string.
-function M.paged(suffix, total, query)
-  local path, headers, limit, last
+-- The core of them: init seeds, reads the path (the tenant's `suffix`; for a POST,
+-- BENCH_PATH overrides it) and the headers, then calls `prepare()`; each request
+-- is `method` to the path .. the tail `each()` returns, with the body it returns.
+local function script(method, suffix, prepare, each)
+  local path, headers
   function init(args)
     M.seed()
-    path = M.tenant_path(suffix)
-    headers = M.headers(M.env("BENCH_KEY"))
-    limit = M.number("BENCH_PAGE_LIMIT", 50)
-    last = math.max(0, M.number(total) - limit)
+    path, headers = M.tenant_path(suffix), M.headers(M.env("BENCH_KEY"))
+    if method == "POST" then path = M.env("BENCH_PATH", path) end
+    prepare()
   end
   function request()
-    return wrk.format("GET", path .. query(limit, math.random(0, last)), headers)
+    local tail, body = each()
+    return wrk.format(method, path .. tail, headers, body)
   end
+end
+
+-- GET a page of BENCH_PAGE_LIMIT at a random position below the total in the
+-- variable `total`; `query` formats the limit and the position, or with `after`
+-- the position and the limit.
+function M.paged(suffix, total, query, after)
+  local limit, last
+  script("GET", suffix, function()
+    limit = M.number("BENCH_PAGE_LIMIT", 50)
+    last = math.max(0, M.number(total) - limit)
+  end, function()
+    local position = math.random(0, last)
+    return after and query:format(position, limit) or query:format(limit, position)
+  end)
 end
 
 -- GET `prefix` .. a random id of the file named by the variable `ids` .. `suffix()`
 -- (`suffix` is called once, in init).
 function M.by_id(prefix, ids, suffix)
-  local path, headers, list, tail
-  function init(args)
-    M.seed()
-    path = M.tenant_path(prefix)
-    headers = M.headers(M.env("BENCH_KEY"))
-    list = M.lines(M.env(ids))
-    tail = suffix()
-  end
-  function request()
-    return wrk.format("GET", path .. M.pick(list) .. tail, headers)
-  end
+  local list, tail
+  script("GET", prefix, function()
+    list, tail = M.lines(M.env(ids)), suffix()
+  end, function()
+    return M.pick(list) .. tail
+  end)
 end
 
--- POST to the tenant's `suffix` (BENCH_PATH overrides the whole path) what
--- `body(uuid, tenant)` makes: `uuid` gives a fresh id per call. `prepare()` runs at
--- the end of init.
+-- POST to the tenant's `suffix` (or BENCH_PATH) what `body(uuid, tenant)` makes:
+-- `uuid` gives a fresh id per call. `prepare()` runs at the end of init.
 function M.commands(suffix, prepare, body)
-  local tenant, path, headers, uuid
-  function init(args)
-    M.seed()
-    tenant = M.env("BENCH_TENANT")
-    path = M.env("BENCH_PATH", M.tenant_path(suffix))
-    headers = M.headers(M.env("BENCH_KEY"))
-    uuid = M.uuid_factory()
+  local tenant, uuid
+  script("POST", suffix, function()
+    tenant, uuid = M.env("BENCH_TENANT"), M.uuid_factory()
     prepare()
-  end
-  function request()
-    return wrk.format("POST", path, headers, body(uuid, tenant))
-  end
+  end, function()
+    return "", body(uuid, tenant)
+  end)
 end
 
 return M

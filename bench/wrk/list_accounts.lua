@@ -3,8 +3,6 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 
-common.paged("/accounts", "BENCH_ACCOUNTS_TOTAL", function(limit, offset)
-  return string.format("?limit=%d&offset=%d", limit, offset)
-end)
+common.paged("/accounts", "BENCH_ACCOUNTS_TOTAL", "?limit=%d&offset=%d")
 
 done = common.done

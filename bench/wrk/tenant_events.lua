@@ -3,8 +3,6 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 
-common.paged("/events", "BENCH_EVENTS_TOTAL", function(limit, after)
-  return string.format("?after=%d&limit=%d", after, limit)
-end)
+common.paged("/events", "BENCH_EVENTS_TOTAL", "?after=%d&limit=%d", true)
 
 done = common.done
