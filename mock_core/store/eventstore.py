@@ -242,14 +242,20 @@ class WriteTx:
         self._known = known
         return known
 
-    def _load_products(self, state: TenantState, codes: list[str]) -> None:
+    def _known_and_missing(self, kind: str, keys: list[str]) -> tuple[TenantState, list[str]]:
+        """The state the writer knows, and which of `keys` its `kind` (products or
+        accounts) lacks."""
         known = self._known
         assert known is not None
-        products = known.state.products
-        missing = [code for code in codes if code not in products]
+        found: dict[str, Any] = getattr(known.state, kind)
+        return known.state, [key for key in keys if key not in found]
+
+    def _load_products(self, state: TenantState, codes: list[str]) -> None:
+        known, missing = self._known_and_missing("products", codes)
+        products = known.products
         if missing:
             for (data,) in self._rows_in("products", missing):
-                evolve(known.state, ev.ProductCreated.from_payload(orjson.loads(data)))
+                evolve(known, ev.ProductCreated.from_payload(orjson.loads(data)))
         for code in codes:
             found = products.get(code)
             if found is not None:
@@ -261,10 +267,8 @@ class WriteTx:
             evolve(state, ev.CustomerCreated.from_payload(orjson.loads(data)))
 
     def _load_accounts(self, state: TenantState, account_ids: list[str]) -> None:
-        known = self._known
-        assert known is not None
-        accounts = known.state.accounts
-        missing = [a for a in account_ids if a not in accounts]
+        known, missing = self._known_and_missing("accounts", account_ids)
+        accounts = known.accounts
         if missing:
             # Balance moves of this transaction are written before their accounts are read.
             pending = self.batch.pending

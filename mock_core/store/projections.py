@@ -115,15 +115,9 @@ class Rows:
 def _tenant_created(e: ev.TenantCreated, at: At, out: Rows) -> None:
     out.run(
         "insert_tenant",
-        {
-            "t": at.tenant_id,
-            "seq": at.sequence,
-            "hash": at.hash,
-            "currency": e.base_currency,
-            "tz": e.time_zone,
-            "data": orjson.dumps(e.data).decode(),
-            "at": at.occurred_at,
-        },
+        _stamped(
+            at, e.data, seq=at.sequence, hash=at.hash, currency=e.base_currency, tz=e.time_zone
+        ),
     )
 
 
@@ -136,14 +130,12 @@ def _product_updated(e: ev.ProductUpdated, at: At, out: Rows) -> None:
 
 
 def _product_values(e: ev.ProductCreated, at: At) -> dict[str, Any]:
-    return {
-        "t": at.tenant_id,
-        "code": e.product_code,
-        "type": e.product_type,
-        "active": e.active,
-        "data": orjson.dumps(e.data).decode(),
-        "at": at.occurred_at,
-    }
+    return _stamped(at, e.data, code=e.product_code, type=e.product_type, active=e.active)
+
+
+def _stamped(at: At, data: Any, **values: Any) -> dict[str, Any]:
+    """A row's values: the tenant, `data` as JSON text, the event's time, and `values`."""
+    return {"t": at.tenant_id, "data": orjson.dumps(data).decode(), "at": at.occurred_at, **values}
 
 
 def _customer_created(e: ev.CustomerCreated, at: At, out: Rows) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +316,20 @@ def _offset_page(
     return total, _run(conn, f"{listing}:page", page).fetchall()
 
 
+def _listed(
+    key: str,
+    found: tuple[int, list[Any]] | None,
+    summary: Callable[[Any], dict[str, Any]],
+    limit: int,
+    offset: int,
+) -> dict[str, Any] | None:
+    """An offset page as served: `key` lists each row's `summary`; None: no tenant."""
+    if found is None:
+        return None
+    total, rows = found
+    return {key: [summary(row) for row in rows], "total": total, "limit": limit, "offset": offset}
+
+
 def _customer_summary(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
     person = data["person"]
     risk = data.get("riskProfile") or {}
@@ -342,15 +356,11 @@ def list_customers(
 ) -> dict[str, Any] | None:
     """A page of the tenant's customers in creation order; None when there is no such tenant."""
     found = _offset_page(conn, tenant_id, "customers", {}, limit, offset, True, marks)
-    if found is None:
-        return None
-    total, rows = found
-    return {
-        "customers": [_customer_summary(tenant_id, orjson.loads(data)) for (data,) in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+
+    def summary(row: Any) -> dict[str, Any]:
+        return _customer_summary(tenant_id, orjson.loads(row[0]))
+
+    return _listed("customers", found, summary, limit, offset)
 
 
 def get_customer(conn: Connection, tenant_id: str, customer_id: str) -> dict[str, Any] | None:
@@ -414,19 +424,12 @@ def list_accounts(
         # No stored id holds U+0000: such a customer has no accounts.
         if not tenant_exists(conn, tenant_id):
             return None
-        return {"accounts": [], "total": 0, "limit": limit, "offset": offset}
-    found = _offset_page(
-        conn, tenant_id, listing, params, limit, offset, customer_id is None, marks
-    )
-    if found is None:
-        return None
-    total, rows = found
-    return {
-        "accounts": [_account_summary(tenant_id, row) for row in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+        found: tuple[int, list[Any]] | None = (0, [])
+    else:
+        found = _offset_page(
+            conn, tenant_id, listing, params, limit, offset, customer_id is None, marks
+        )
+    return _listed("accounts", found, lambda row: _account_summary(tenant_id, row), limit, offset)
 
 
 def get_account(conn: Connection, tenant_id: str, account_id: str) -> dict[str, Any] | None:
