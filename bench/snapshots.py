@@ -41,12 +41,8 @@ TENANT = "CU_DIGITAL"
 KEY = "dev-platform-key"
 NAME = "bench-snapshot"
 DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-CASES = {
-    "save": "the save (everything copied)",
-    "after_save": "restore right after the save",
-    "after_more": "restore after {more:,} more entries",
-    "after_reset": "restore after the tenant was reset (every event copied back)",
-}
+# Settings of this machine, left out of the results.
+LOCAL_SETTINGS = ("out", "dsn", "sqlite_url", "postgres_url")
 
 
 class Admin(Api):
@@ -80,13 +76,27 @@ class Admin(Api):
             self.command("PostEntry", transfer(src, dst, 0.01, "bench snapshot"))
 
 
+# What is timed: (case, its label, what is done untimed before it).
+CASES: tuple[tuple[str, str, Callable[[Admin, int], object]], ...] = (
+    ("save", "the save (everything copied)", lambda admin, more: None),
+    ("after_save", "restore right after the save", lambda admin, more: None),
+    ("after_more", "restore after {more:,} more entries", lambda admin, more: admin.entries(more)),
+    (
+        "after_reset",
+        "restore after the tenant was reset (every event copied back)",
+        lambda admin, more: admin.timed(f"/_mock/tenants/{TENANT}/reset"),
+    ),
+)
+
+
 @contextmanager
 def store_url(backend: str, folder: Path, args: argparse.Namespace) -> Iterator[str]:
-    """--database-url, else an SQLite file in `folder`, or a PostgreSQL database created
-    and dropped."""
+    """The store given (--sqlite-url, --postgres-url), else an SQLite file in `folder`,
+    or a PostgreSQL database created and dropped."""
     dsn = args.dsn
-    if args.database_url:
-        yield args.database_url
+    given = args.sqlite_url if backend == "sqlite" else args.postgres_url
+    if given:
+        yield given
         return
     if backend == "sqlite":
         yield f"sqlite:///{folder / 'mock.db'}"
@@ -123,26 +133,23 @@ def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, store_url(backend, Path(tmp), args) as url:
         workers = ["--workers", str(args.workers)] if backend == "postgresql" else []
         with served_mock(["--database-url", url, "--no-access-log", *workers]) as base_url:
-            admin = Admin(base_url)
+            probe = Admin(base_url)
+            fresh = probe.request("GET", f"/v1/tenants/{TENANT}")[0] == 404
+            probe.close()
             twin_s = 0.0
-            if admin.request("GET", f"/v1/tenants/{TENANT}")[0] == 404:
+            if fresh:
                 say(f"{backend}: twin steady-state {args.customers} x {args.days} days")
                 twin_s = run_twin(base_url, args, Path(tmp))
+            admin = Admin(base_url)  # (a connection idle through the twin run is closed)
             save, restore = (
                 f"/_mock/snapshots/{NAME}?tenant={TENANT}",
                 f"/_mock/snapshots/{NAME}/restore",
             )
             saved = admin.verified_events()
-            before: dict[str, Callable[[], object]] = {
-                "save": lambda: None,
-                "after_save": lambda: None,
-                "after_more": lambda: admin.entries(args.more),
-                "after_reset": lambda: admin.timed(f"/_mock/tenants/{TENANT}/reset"),
-            }
-            times: dict[str, list[float]] = {case: [] for case in CASES}
+            times: dict[str, list[float]] = {case: [] for case, _, _ in CASES}
             for run in range(args.runs):
-                for case, prepare in before.items():
-                    prepare()
+                for case, _, prepare in CASES:
+                    prepare(admin, args.more)
                     times[case].append(admin.timed(save if case == "save" else restore))
                     if admin.verified_events() != saved:
                         raise RuntimeError(f"{case}: the tenant does not hold the saved events")
@@ -176,7 +183,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"| {args.customers} x {args.days} tenant | " + " | ".join(heads) + " |",
         "|---" * (len(results) + 1) + "|",
     ]
-    for case, label in CASES.items():
+    for case, label, _ in CASES:
         cells = [f"{r['median_s'][case]:.2f} s" for r in results]
         lines.append(f"| {label.format(more=args.more)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -199,11 +206,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--more", type=int, default=2000, help="entries posted before a restore")
     parser.add_argument("--workers", type=int, default=4, help="PostgreSQL workers")
     parser.add_argument("--dsn", default=DSN, help="PostgreSQL server (a database is created)")
-    parser.add_argument(
-        "--database-url",
-        help="measure on this store (its backend only); the twin runs only if it holds no "
-        f"{TENANT}",
-    )
+    for backend in ("sqlite", "postgres"):
+        parser.add_argument(
+            f"--{backend}-url",
+            help=f"measure {backend} on this store (left as it ends), not a fresh one; the "
+            f"twin runs only if it holds no {TENANT}",
+        )
     parser.add_argument("--out", type=Path, default=OUT, help="folder for snapshots.{json,md}")
     return parser.parse_args(argv)
 
@@ -211,11 +219,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    if args.database_url:
-        backends = ["sqlite" if args.database_url.startswith("sqlite") else "postgresql"]
     results = [measure_backend(backend, args) for backend in backends]
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = {k: v for k, v in vars(args).items() if k not in ("out", "dsn", "database_url")}
+    settings = {k: v for k, v in vars(args).items() if k not in LOCAL_SETTINGS}
     report = {"when": stamp(), "settings": settings, "results": results}
     (args.out / "snapshots.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "snapshots.md").write_text(markdown(results, args))
