@@ -329,36 +329,33 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 # ------------------------------------------------------------------- parser
 
 
+def _add_options(parser: argparse.ArgumentParser, title: str, options: dict[str, str]) -> Any:
+    """A group `title` of options that default to None (their defaults are read later,
+    from the environment), each with its help; returns the group."""
+    group = parser.add_argument_group(title)
+    for option, help_text in options.items():
+        group.add_argument(option, default=None, help=help_text)
+    return group
+
+
 def _add_service(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("service")
-    group.add_argument(
-        "--base-url",
-        default=None,
-        help=f"service root, e.g. http://127.0.0.1:8080 (default ${ENV_BASE_URL}, "
+    service = {
+        "--base-url": f"service root, e.g. http://127.0.0.1:8080 (default ${ENV_BASE_URL}, "
         "else http://127.0.0.1:8080); /v1 is added",
-    )
-    group.add_argument(
-        "--api-key",
-        default=None,
-        help=f"API key (default ${ENV_API_KEY}, else the mock's dev-platform-key)",
-    )
+        "--api-key": f"API key (default ${ENV_API_KEY}, else the mock's dev-platform-key)",
+    }
+    group = _add_options(parser, "service", service)
     group.add_argument("--timeout", type=seconds(3600), default=10.0, help="seconds per request")
 
 
 def _add_isolation(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("tenant isolation check")
-    group.add_argument(
-        "--isolation-key",
-        default=None,
-        help=f"a key scoped only to the probe tenant (default ${ENV_ISOLATION_KEY}); "
+    isolation = {
+        "--isolation-key": f"a key scoped only to the probe tenant (default ${ENV_ISOLATION_KEY}); "
         "without it the isolation check is skipped",
-    )
-    group.add_argument(
-        "--isolation-tenant",
-        default=None,
-        help=f"the probe tenant's code (default ${ENV_ISOLATION_TENANT}, else "
+        "--isolation-tenant": f"the probe tenant's code (default ${ENV_ISOLATION_TENANT}, else "
         f"{DEFAULT_PROBE_TENANT}); created with --api-key when missing",
-    )
+    }
+    _add_options(parser, "tenant isolation check", isolation)
 
 
 def _add_scenario(parser: argparse.ArgumentParser, *, default: str | None) -> None:
