@@ -254,6 +254,25 @@ def snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(
+    sub: argparse._SubParsersAction[_Parser],
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand that runs `run`; every one works on a store (`--database-url`)."""
+    command: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    command.add_argument(
+        "--database-url",
+        default=None,
+        help="sqlite:///path or postgresql+psycopg://user@host/db "
+        "(default: $MOCK_CORE_DATABASE_URL or sqlite:///./var/mock-core.db)",
+    )
+    command.set_defaults(func=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mock-core",
@@ -263,8 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mock-core {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "serve",
+        serve,
         help="serve the API",
         description="Serve the mock. State lives in --database-url and survives restarts. "
         "With no --api-keys the development key 'dev-platform-key' (scope *) is accepted.",
@@ -275,12 +296,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=_whole_number(1, 65535, "port"),
         default=8080,
         help="port, 1..65535 (default 8080)",
-    )
-    p.add_argument(
-        "--database-url",
-        default=None,
-        help="sqlite:///path or postgresql+psycopg://user@host/db "
-        "(default: $MOCK_CORE_DATABASE_URL or sqlite:///./var/mock-core.db)",
     )
     p.add_argument(
         "--api-keys",
@@ -295,24 +310,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-admin", action="store_true", help="switch the /_mock/ endpoints off")
     p.add_argument("--no-access-log", action="store_true", help="no JSON line per request")
     p.add_argument("--log-level", default="warning", help="uvicorn's log level")
-    p.set_defaults(func=serve)
-    m = sub.add_parser("migrate", help="create or upgrade the store's schema, then exit")
-    m.add_argument("--database-url", default=None)
-    m.set_defaults(func=migrate)
-    r = sub.add_parser(
+    _command(sub, "migrate", migrate, help="create or upgrade the store's schema, then exit")
+    r = _command(
+        sub,
         "rebuild",
+        rebuild,
         help="replay the event log into fresh projections (--check: compare, change nothing)",
         description="Replay every tenant's events (checking the hash chain) into fresh "
         "projections and replace the live ones; with --check, compare them with the live "
         "ones instead and print one line per difference. Stop the server first unless "
         "--check. Exit codes: 0 done or no drift; 1 drift found (--check); 2 bad usage.",
     )
-    r.add_argument("--database-url", default=None)
     r.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
-    r.add_argument("--tenant", default=None, help="only this tenant")
-    r.set_defaults(func=rebuild)
-    s = sub.add_parser(
+    s = _command(
+        sub,
         "snapshot",
+        snapshot,
         help="save, restore or list named snapshots of a tenant or the whole store",
         description="Save a tenant (--tenant) or the whole store under NAME (replacing a "
         "snapshot of that name), restore one (with --tenant, only that tenant of it), or "
@@ -321,9 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("action", choices=("save", "restore", "list"))
     s.add_argument("name", nargs="?", default=None, help="the snapshot's name")
-    s.add_argument("--tenant", default=None, help="only this tenant")
-    s.add_argument("--database-url", default=None)
-    s.set_defaults(func=snapshot)
+    for command in (r, s):
+        command.add_argument("--tenant", default=None, help="only this tenant")
     return parser
 
 

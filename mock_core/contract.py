@@ -13,15 +13,17 @@ the contract needs no copy in the code. (The client kit reads the same file in
 - `INVARIANTS`: the `InvariantViolation.invariant` enum, in precedence order.
 
 The spec is parsed on import, once (~30 ms with libyaml); `spec()` hands the parsed
-document to the app, which serves it, so a server parses it only once.
+document to the app, which serves it, so a server parses it only once. `read(document)`
+is the reader itself, for any document (a spec missing a part: `ContractError`).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import yaml
 
@@ -47,34 +49,55 @@ def spec() -> dict[str, Any]:
     return document
 
 
-def _read(*path: str) -> Any:
-    node: Any = spec()["components"]["schemas"]
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            raise ContractError(f"{SPEC_RESOURCE}: no {'.'.join(path)} in components.schemas")
-        node = node[key]
-    return node
+class Contract(NamedTuple):
+    """What the mock reads from the spec."""
+
+    gl_accounts: tuple[str, ...]
+    initial_deposit_account: str
+    request_errors: dict[str, int]
+    invariant_violation: str
+    invariants: tuple[str, ...]
 
 
-def _codes(*path: str) -> tuple[str, ...]:
-    codes = tuple(_read(*path, "enum"))
-    if not codes or len(set(codes)) != len(codes):
-        raise ContractError(f"{SPEC_RESOURCE}: {'.'.join(path)} must list distinct codes")
-    return codes
+def read(document: Mapping[str, Any]) -> Contract:
+    """The contract's data in an OpenAPI `document`; `ContractError` where it is missing
+    or contradicts itself."""
+    schemas = document.get("components", {}).get("schemas", {})
+
+    def at(*path: str) -> Any:
+        node: Any = schemas
+        for key in path:
+            if not isinstance(node, Mapping) or key not in node:
+                raise ContractError(f"{SPEC_RESOURCE}: no {'.'.join(path)} in components.schemas")
+            node = node[key]
+        return node
+
+    def codes(*path: str) -> tuple[str, ...]:
+        found = at(*path, "enum")
+        if not isinstance(found, list) or not found or len(set(found)) != len(found):
+            raise ContractError(f"{SPEC_RESOURCE}: {'.'.join(path)} must list distinct codes")
+        return tuple(found)
+
+    chart = codes("GLAccountCode")
+    funded_from = at("GLAccountCode", "x-turingcore-initial-deposit-account")
+    if funded_from not in chart:
+        raise ContractError(f"{SPEC_RESOURCE}: the initial deposit account is not in the GL chart")
+    errors = codes("Error", "properties", "error")
+    statuses = at("Error", "properties", "error", "x-turingcore-status")
+    if not isinstance(statuses, Mapping) or sorted(statuses) != sorted(errors):
+        raise ContractError(f"{SPEC_RESOURCE}: x-turingcore-status must give each error code")
+    return Contract(
+        gl_accounts=chart,
+        initial_deposit_account=funded_from,
+        request_errors={code: int(statuses[code]) for code in errors},
+        invariant_violation=at("InvariantViolation", "properties", "error", "const"),
+        invariants=codes("InvariantViolation", "properties", "invariant"),
+    )
 
 
-def _statuses(*path: str) -> dict[str, int]:
-    codes = _codes(*path)
-    statuses: dict[str, int] = _read(*path, "x-turingcore-status")
-    if sorted(statuses) != sorted(codes):
-        raise ContractError(f"{SPEC_RESOURCE}: {'.'.join(path)} gives a status to other codes")
-    return {code: int(statuses[code]) for code in codes}
-
-
-GL_ACCOUNTS: Final[tuple[str, ...]] = _codes("GLAccountCode")
-INITIAL_DEPOSIT_ACCOUNT: Final[str] = _read("GLAccountCode", "x-turingcore-initial-deposit-account")
-if INITIAL_DEPOSIT_ACCOUNT not in GL_ACCOUNTS:
-    raise ContractError(f"{SPEC_RESOURCE}: the initial deposit account is not in the GL chart")
-REQUEST_ERRORS: Final[dict[str, int]] = _statuses("Error", "properties", "error")
-INVARIANT_VIOLATION: Final[str] = _read("InvariantViolation", "properties", "error", "const")
-INVARIANTS: Final[tuple[str, ...]] = _codes("InvariantViolation", "properties", "invariant")
+_SHIPPED = read(spec())
+GL_ACCOUNTS: Final = _SHIPPED.gl_accounts
+INITIAL_DEPOSIT_ACCOUNT: Final = _SHIPPED.initial_deposit_account
+REQUEST_ERRORS: Final = _SHIPPED.request_errors
+INVARIANT_VIOLATION: Final = _SHIPPED.invariant_violation
+INVARIANTS: Final = _SHIPPED.invariants

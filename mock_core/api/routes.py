@@ -60,6 +60,17 @@ def read_reply(
     return json_response(200, found)
 
 
+def read_entity(
+    store: Store,
+    tenant_id: str,
+    what: str,
+    ident: str,
+    query: Callable[[Connection, str, str], object | None],
+) -> Response:
+    """200 with the tenant's `what` `ident` as `query` reads it, else its 404."""
+    return read_reply(store, tenant_id, lambda conn: query(conn, tenant_id, ident), (what, ident))
+
+
 @router.get("/tenants/{tenant_id}")
 async def get_tenant(tenant_id: TenantDep, store: StoreDep) -> Response:
     return read_reply(store, tenant_id, lambda conn: queries.get_tenant(conn, tenant_id))
@@ -92,12 +103,7 @@ async def list_customers(
 
 @router.get("/tenants/{tenant_id}/customers/{customer_id}")
 async def get_customer(tenant_id: TenantDep, customer_id: PathId, store: StoreDep) -> Response:
-    return read_reply(
-        store,
-        tenant_id,
-        lambda conn: queries.get_customer(conn, tenant_id, customer_id),
-        ("customer", customer_id),
-    )
+    return read_entity(store, tenant_id, "customer", customer_id, queries.get_customer)
 
 
 @router.get("/tenants/{tenant_id}/accounts")
@@ -123,12 +129,7 @@ async def list_accounts(
 
 @router.get("/tenants/{tenant_id}/accounts/{account_id}")
 async def get_account(tenant_id: TenantDep, account_id: PathId, store: StoreDep) -> Response:
-    return read_reply(
-        store,
-        tenant_id,
-        lambda conn: queries.get_account(conn, tenant_id, account_id),
-        ("account", account_id),
-    )
+    return read_entity(store, tenant_id, "account", account_id, queries.get_account)
 
 
 @router.get("/tenants/{tenant_id}/accounts/{account_id}/events")

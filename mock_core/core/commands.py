@@ -200,6 +200,13 @@ CreditCriterionValue = (
 
 
 class Interest(Strict):
+    RATES: ClassVar[tuple[str, ...]] = (
+        "rate",
+        "baseRate",
+        "bonusRate",
+        "purchaseRate",
+        "cashAdvanceRate",
+    )
     rate: float | None = None
     baseRate: float | None = None
     bonusRate: float | None = None
@@ -217,7 +224,7 @@ class Interest(Strict):
     def _rates_are_numbers(cls, data: Any) -> Any:
         # Strict mode accepts ints for floats; bools and huge values are refused here.
         if isinstance(data, dict):
-            for name in ("rate", "baseRate", "bonusRate", "purchaseRate", "cashAdvanceRate"):
+            for name in cls.RATES:
                 value = data.get(name)
                 if isinstance(value, bool) or (
                     isinstance(value, int | float) and not -1000 <= value <= 1000
@@ -226,8 +233,7 @@ class Interest(Strict):
         return data
 
     def rates(self) -> dict[str, float]:
-        names = ("rate", "baseRate", "bonusRate", "purchaseRate", "cashAdvanceRate")
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        return {n: getattr(self, n) for n in self.RATES if getattr(self, n) is not None}
 
 
 Months = Annotated[int, BeforeValidator(_json_int), Field(ge=1, le=limits.term_months_max)]
