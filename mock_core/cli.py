@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -290,26 +290,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the mock. State lives in --database-url and survives restarts. "
         "With no --api-keys the development key 'dev-platform-key' (scope *) is accepted.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument(
-        "--port",
-        type=_whole_number(1, 65535, "port"),
-        default=8080,
-        help="port, 1..65535 (default 8080)",
-    )
-    p.add_argument(
-        "--api-keys",
-        default=None,
-        help="KEY=SCOPE[,SCOPE];KEY=... where a scope is a tenantId or * "
-        "(default: $MOCK_CORE_API_KEYS)",
-    )
-    p.add_argument("--api-keys-file", default=None, help="a file of KEY=SCOPE lines")
-    p.add_argument(
-        "--workers", type=_whole_number(1), default=1, help="worker processes (PostgreSQL only)"
-    )
-    p.add_argument("--no-admin", action="store_true", help="switch the /_mock/ endpoints off")
-    p.add_argument("--no-access-log", action="store_true", help="no JSON line per request")
-    p.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    serving: dict[str, dict[str, Any]] = {
+        "--host": {"default": "127.0.0.1", "help": "address to bind (default 127.0.0.1)"},
+        "--port": {
+            "type": _whole_number(1, 65535, "port"),
+            "default": 8080,
+            "help": "port, 1..65535 (default 8080)",
+        },
+        "--api-keys": {
+            "help": "KEY=SCOPE[,SCOPE];KEY=... where a scope is a tenantId or * "
+            "(default: $MOCK_CORE_API_KEYS)"
+        },
+        "--api-keys-file": {"help": "a file of KEY=SCOPE lines"},
+        "--workers": {
+            "type": _whole_number(1),
+            "default": 1,
+            "help": "worker processes (PostgreSQL only)",
+        },
+        "--no-admin": {"action": "store_true", "help": "switch the /_mock/ endpoints off"},
+        "--no-access-log": {"action": "store_true", "help": "no JSON line per request"},
+        "--log-level": {"default": "warning", "help": "uvicorn's log level"},
+    }
+    for flag, options in serving.items():
+        p.add_argument(flag, **options)
     _command(sub, "migrate", migrate, help="create or upgrade the store's schema, then exit")
     r = _command(
         sub,
