@@ -121,7 +121,13 @@ MOCK_LAYERS: tuple[tuple[str, ...], ...] = (
     ("mock_core.gateway",),
     ("mock_core.store", "mock_core.migrations"),
     ("mock_core.core",),
-    ("mock_core.errors", "mock_core.money", "mock_core.limits", "mock_core.settings"),
+    (
+        "mock_core.errors",
+        "mock_core.money",
+        "mock_core.limits",
+        "mock_core.settings",
+        "mock_core.contract",
+    ),
 )
 # What the pure core may not reach, whatever the layer rule says.
 CORE_FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "alembic", "httpx", "sqlite3", "psycopg")

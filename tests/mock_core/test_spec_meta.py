@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from mock_core import contract
 from mock_core.errors import INVARIANT_VIOLATION, INVARIANTS, REQUEST_ERRORS
 from tests.mock_core.conftest import Api
 from tests.test_spec import SPEC, validator_for
@@ -20,14 +25,53 @@ def schema(name: str) -> Any:
     return SPEC["components"]["schemas"][name]
 
 
-def test_every_request_error_code_is_in_the_spec_and_back() -> None:
+def test_the_mock_serves_by_the_codes_of_the_spec_it_ships() -> None:
+    """The mock reads its codes from the packaged spec; that is this file's spec."""
     assert schema("Error")["properties"]["error"]["enum"] == list(REQUEST_ERRORS)
-
-
-def test_every_invariant_is_in_the_spec_in_precedence_order_and_back() -> None:
     violation = schema("InvariantViolation")["properties"]
     assert violation["invariant"]["enum"] == list(INVARIANTS)
     assert violation["error"]["const"] == INVARIANT_VIOLATION
+
+
+def test_each_error_status_is_the_one_the_error_table_gives() -> None:
+    """`x-turingcore-status` (data) and the table in `Error.description` (prose) agree."""
+    table = re.findall(r"^\| (\d{3}) \| `([A-Z_]+)` \|", schema("Error")["description"], re.M)
+    assert {code: int(status) for status, code in table} == REQUEST_ERRORS
+
+
+def _broken(mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    document = copy.deepcopy(SPEC)
+    mutate(document)
+    return document
+
+
+def _schemas(document: dict[str, Any]) -> dict[str, Any]:
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    return schemas
+
+
+BROKEN_CONTRACTS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "no GL chart": lambda d: _schemas(d).pop("GLAccountCode"),
+    "a GL code twice": lambda d: _schemas(d)["GLAccountCode"]["enum"].append("GL_FEES"),
+    "a deposit account outside the chart": lambda d: _schemas(d)["GLAccountCode"].update(
+        {"x-turingcore-initial-deposit-account": "GL_NOWHERE"}
+    ),
+    "an error code without a status": lambda d: _schemas(d)["Error"]["properties"]["error"][
+        "x-turingcore-status"
+    ].pop("NOT_FOUND"),
+    "an invariant twice": lambda d: _schemas(d)["InvariantViolation"]["properties"]["invariant"][
+        "enum"
+    ].append(INVARIANTS[0]),
+}
+
+
+@pytest.mark.parametrize("mutate", BROKEN_CONTRACTS.values(), ids=BROKEN_CONTRACTS.keys())
+def test_a_spec_missing_or_contradicting_the_contracts_data_is_refused(
+    mutate: Callable[[dict[str, Any]], None],
+) -> None:
+    assert contract.read(SPEC).invariants == INVARIANTS  # the shipped spec reads
+    with pytest.raises(contract.ContractError):
+        contract.read(_broken(mutate))
 
 
 def _schema_ref(name: str) -> dict[str, Any]:
