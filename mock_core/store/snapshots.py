@@ -12,18 +12,14 @@ exists replaces that snapshot.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
-from sqlalchemy.schema import CreateIndex, DropIndex
+from sqlalchemy import Connection, text
 
 from mock_core.errors import RequestError
 from mock_core.store.schema import SNAPSHOT_TABLES, TENANT_TABLES
-from mock_core.store.schema import events as event_log
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 WHOLE_STORE = "*"
@@ -62,13 +58,13 @@ def _columns(table_name: str) -> str:
     return ", ".join(c.name for c in table.columns)
 
 
-def _in_key_order(table: Table) -> str:
-    """Rows copied in key order go into the key's index at its end, page after page."""
-    return " ORDER BY " + ", ".join(c.name for c in table.primary_key.columns)
-
-
 def _where(tenant_id: str | None, prefix: str = " WHERE") -> str:
     return "" if tenant_id is None else f"{prefix} tenant_id = :t"
+
+
+# A tenant's log holds sequences 1 to its head, each once: the heads count its events
+# (a count(*) of the log walks 100,000 rows: a third of a second on PostgreSQL).
+_EVENTS = "coalesce(sum(last_sequence), 0)"
 
 
 def _count(conn: Connection, sql: str, params: dict[str, Any]) -> int:
@@ -115,7 +111,7 @@ def save(conn: Connection, name: str, tenant_id: str | None = None) -> Snapshot:
         conn.execute(
             text(
                 f"INSERT INTO snapshot_{table.name} (snapshot, {columns}) "
-                f"SELECT :n, {columns} FROM {table.name}{_where(tenant_id)}{_in_key_order(table)}"
+                f"SELECT :n, {columns} FROM {table.name}{_where(tenant_id)}"
             ),
             params,
         )
@@ -124,7 +120,6 @@ def save(conn: Connection, name: str, tenant_id: str | None = None) -> Snapshot:
         # restore's anti-join on the idempotency records walks it once per record.
         for copy in SNAPSHOT_TABLES.values():
             conn.execute(text(f"ANALYZE {copy.name}"))
-    # A tenant's log holds sequences 1 to its head, each once: the heads add up to the events.
     events = _count(conn, f"SELECT {_EVENTS} FROM tenants{_where(tenant_id)}", params)
     created = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     snapshot = Snapshot(name, tenant_id or WHOLE_STORE, tenants, events, created)
@@ -165,12 +160,13 @@ def restore(conn: Connection, name: str, tenant_id: str | None = None) -> Snapsh
                 f"snapshot {name} holds no tenant {tenant_id}",
                 {"snapshot": name, "tenant": tenant_id},
             )
-        events = _restore_tenants(conn, name, [tenant_id])
+        events = _restore_tenant(conn, name, tenant_id)
         return Snapshot(name, tenant_id, 1, events, snapshot.created_at)
     for gone in _tenants(conn, "SELECT tenant_id FROM tenants", name) - held:
         for table in TENANT_TABLES:
             conn.execute(text(f"DELETE FROM {table.name} WHERE tenant_id = :t"), {"t": gone})
-    _restore_tenants(conn, name, sorted(held))
+    for tenant in sorted(held):
+        _restore_tenant(conn, name, tenant)
     return snapshot
 
 
@@ -178,28 +174,17 @@ def _tenants(conn: Connection, sql: str, name: str) -> set[str]:
     return {row[0] for row in conn.execute(text(sql), {"n": name})}
 
 
-def _restore_tenants(conn: Connection, name: str, tenant_ids: list[str]) -> int:
-    """Restore each tenant; the events the last one holds.
+def _restore_tenant(conn: Connection, name: str, tenant_id: str) -> int:
+    """Restore one tenant; its event count.
 
     The log is append-only and hash-chained, so the events the live tenant shares
     with the snapshot (the same envelope, hash included, at the last shared
     sequence, and therefore at every earlier one) stay as they are: only the
     events after the shared prefix are deleted and copied back, and likewise their
     `account_events`. The idempotency records are compared row by row; the other
-    projections (a few thousand rows) are replaced. When more events are copied
-    than the log keeps (a tenant restored after a reset), the log's secondary
-    indexes are dropped for the copy and built again after it (`_bulk_copy`).
+    projections (a few thousand rows) are replaced.
     """
-    prefixes = {tenant: _shared_prefix(conn, name, tenant) for tenant in tenant_ids}
-    events = 0
-    with _bulk_copy(conn, name, prefixes):
-        for tenant, prefix in prefixes.items():
-            events = _restore_tenant(conn, name, tenant, prefix)
-    return events
-
-
-def _restore_tenant(conn: Connection, name: str, tenant_id: str, prefix: int) -> int:
-    params: dict[str, Any] = {"n": name, "t": tenant_id, "p": prefix}
+    params: dict[str, Any] = {"n": name, "t": tenant_id, "p": _shared_prefix(conn, name, tenant_id)}
     for table in TENANT_TABLES:
         columns = _columns(table.name)
         if table.name in ("events", "account_events"):
@@ -216,55 +201,11 @@ def _restore_tenant(conn: Connection, name: str, tenant_id: str, prefix: int) ->
         conn.execute(
             text(
                 f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM snapshot_{table.name} "
-                f"WHERE snapshot = :n AND tenant_id = :t{copy}{_in_key_order(table)}"
+                f"WHERE snapshot = :n AND tenant_id = :t{copy}"
             ),
             params,
         )
     return _count(conn, f"SELECT {_EVENTS} FROM tenants WHERE tenant_id = :t", params)
-
-
-@contextmanager
-def _bulk_copy(conn: Connection, name: str, prefixes: dict[str, int]) -> Iterator[None]:
-    """Around a restore that copies more events than the log keeps: the log's secondary
-    indexes dropped before the copy and built again after it, in the same transaction
-    (a sorted build beats inserting 100,000 entries one by one into each index); on
-    SQLite a larger page cache for the copy. Otherwise nothing.
-
-    On PostgreSQL dropping an index locks `events` (ACCESS EXCLUSIVE) until the
-    restore commits: taken before the restore writes anything, so it waits for the
-    transactions in flight and then holds the other tenants' commands until the end.
-    """
-    # Each log holds sequences 1 to its head, so the counts come from the heads.
-    copied = kept = 0
-    for tenant, prefix in prefixes.items():
-        live, saved = _heads(conn, name, tenant)
-        copied += saved - prefix
-        kept -= max(live - prefix, 0)
-    kept += _count(conn, f"SELECT {_EVENTS} FROM tenants", {})
-    if copied <= kept:
-        yield
-        return
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-        conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
-    else:
-        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_CACHE_KIB // -1024}MB'")
-    for index in event_log.indexes:
-        conn.execute(DropIndex(index))
-    try:
-        yield
-        for index in event_log.indexes:
-            conn.execute(CreateIndex(index))
-    finally:
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {cache}")
-
-
-_EVENTS = "coalesce(sum(last_sequence), 0)"
-# A page cache of 128 MiB (negative: KiB) while a bulk restore copies (SQLite), and
-# the memory an index build may sort in (PostgreSQL).
-BULK_CACHE_KIB = -131072
 
 
 # A live idempotency record the snapshot holds exactly (same key, same reply).
@@ -280,6 +221,10 @@ def _shared_prefix(conn: Connection, name: str, tenant_id: str) -> int:
     """The last sequence up to which the live log and the snapshot's are the same."""
     params: dict[str, Any] = {"n": name, "t": tenant_id}
 
+    def head(sql: str) -> int:
+        row = conn.execute(text(sql), params).first()
+        return 0 if row is None else int(row[0])
+
     def same(sequence: int) -> bool:
         at = {**params, "s": sequence}
         live = conn.execute(
@@ -294,7 +239,10 @@ def _shared_prefix(conn: Connection, name: str, tenant_id: str) -> int:
         ).first()
         return live is not None and saved is not None and live[0] == saved[0]
 
-    live_head, saved_head = _heads(conn, name, tenant_id)
+    live_head = head("SELECT last_sequence FROM tenants WHERE tenant_id = :t")
+    saved_head = head(
+        "SELECT last_sequence FROM snapshot_tenants WHERE snapshot = :n AND tenant_id = :t"
+    )
     low, high = 0, min(live_head, saved_head)
     if high and same(high):  # the usual case: the live log went on from the snapshot
         return high
@@ -305,13 +253,3 @@ def _shared_prefix(conn: Connection, name: str, tenant_id: str) -> int:
         else:
             high = middle - 1
     return low
-
-
-def _heads(conn: Connection, name: str, tenant_id: str) -> tuple[int, int]:
-    """The tenant's live chain head and the snapshot's (0 where it has none)."""
-    params = {"n": name, "t": tenant_id}
-    live = "SELECT last_sequence FROM tenants WHERE tenant_id = :t"
-    saved = "SELECT last_sequence FROM snapshot_tenants WHERE snapshot = :n AND tenant_id = :t"
-    return _count(conn, f"SELECT coalesce(({live}), 0)", params), _count(
-        conn, f"SELECT coalesce(({saved}), 0)", params
-    )
