@@ -6,8 +6,8 @@
 There is one path: a single command is a batch of one. A refused command is
 refused before it writes anything, so a rejection leaves no trace (and its key
 may be retried) and needs no savepoint: later commands of the batch see exactly
-the earlier accepted ones. Under group commit (SQLite) several commands share
-one transaction and one fsync; a failure after a write rolls the whole batch
+the earlier accepted ones. Under group commit several commands share one
+transaction and one durable commit; a failure after a write rolls the whole batch
 back and applies each command alone.
 """
 
@@ -115,13 +115,11 @@ class Gateway:
         writing (a database error), the whole transaction rolls back and, in a
         batch of several, each command is applied again in a transaction of its
         own (the results are then final: `txn` is None). Commands of several
-        tenants share a transaction only where the store allows it (SQLite).
+        tenants share the transaction.
         """
         assert batch, "an empty batch"
-        tenant_id = batch[0][0].tenant_id
-        assert self.store.batches_tenants or all(c.tenant_id == tenant_id for c, _ in batch)
         results: list[Outcome | Exception] = []
-        txn = self.store.begin(tenant_id)
+        txn = self.store.begin({command.tenant_id for command, _ in batch})
         try:
             for command, correlation_id in batch:
                 tx = txn.batch.tx(command.tenant_id)
@@ -211,7 +209,7 @@ class Gateway:
 
 
 class GroupCommitter:
-    """Shares one durable commit among the commands that arrive together (SQLite).
+    """Shares one durable commit among the commands that arrive together.
 
     A request queues its command and waits. The first one in starts a drain; by
     the time it runs, every request the loop has read meanwhile has queued too,
@@ -227,9 +225,15 @@ class GroupCommitter:
     commits inline, since there is nothing to overlap. One batch runs at a time.
     """
 
-    def __init__(self, gateway: Gateway, batch_max: int = 256) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        batch_max: int = 256,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.gateway = gateway
         self.batch_max = batch_max
+        self.on_batch = on_batch  # told each batch's commands and tenants (the metrics)
         self._writer: ThreadPoolExecutor | None = None  # started with the first batch
         # One queue per event loop: a server has one loop, but in-process test
         # clients may each run their own, and a future must be resolved on its loop.
@@ -265,6 +269,8 @@ class GroupCommitter:
             while queue.items:
                 batch, queue.items = queue.items[: self.batch_max], queue.items[self.batch_max :]
                 commands = [(command, correlation_id) for command, correlation_id, _ in batch]
+                if self.on_batch is not None:
+                    self.on_batch(len(commands), len({c.tenant_id for c, _ in commands}))
                 results: list[Outcome | Exception]
                 try:
                     prepared = self.gateway.prepare_batch(commands)

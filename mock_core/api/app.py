@@ -71,15 +71,14 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     app.state.settings = settings
     app.state.store = store
     app.state.gateway = Gateway(store)
-    # SQLite: concurrent commands share one durable commit. PostgreSQL: a transaction
-    # per command, each under its tenant's lock (a batch would take several locks).
-    app.state.committer = (
-        GroupCommitter(app.state.gateway)
-        if store.batches_tenants and settings.group_commit
-        else None
-    )
     app.state.keys = KeyRing(settings.keys())
     app.state.metrics = Metrics()
+    # Concurrent commands share one durable commit (on PostgreSQL, per worker process).
+    app.state.committer = (
+        GroupCommitter(app.state.gateway, on_batch=app.state.metrics.observe_batch)
+        if settings.group_commit
+        else None
+    )
     app.state.served_specs = {}
     path = spec_path()
     if path.exists():

@@ -38,6 +38,18 @@ class Metrics:
             ["event_type"],
             registry=self.registry,
         )
+        self.batch_commands = Histogram(
+            "mock_core_commit_batch_commands",
+            "Commands per group commit (one transaction, one durable commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
+        self.batch_tenants = Histogram(
+            "mock_core_commit_batch_tenants",
+            "Tenants per group commit",
+            buckets=(1, 2, 4, 8, 16, 32),
+            registry=self.registry,
+        )
         self._command_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
         self._event_children: dict[str, Any] = {}
@@ -62,6 +74,11 @@ class Metrics:
             if child is None:
                 child = self._event_children[event_type] = self.events.labels(event_type)
             child.inc()
+
+    def observe_batch(self, commands: int, tenants: int) -> None:
+        """Record one group commit: how many commands, of how many tenants, it held."""
+        self.batch_commands.observe(commands)
+        self.batch_tenants.observe(tenants)
 
 
 def configure_access_log(enabled: bool) -> None:

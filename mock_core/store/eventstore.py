@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -61,9 +61,10 @@ _SQL = {
     "insert_event": "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
     "causation_id, envelope) VALUES (:tenant_id, :sequence, :event_id, :event_type, :entity_id, "
     ":causation_id, :envelope)",
-    "pg_read_start": "SELECT set_config('app.current_tenant', :t, true)",
-    "pg_write_start": "SELECT pg_advisory_xact_lock(hashtext(:t)), "
-    "set_config('app.current_tenant', :t, true)",
+    # PostgreSQL: the transaction's tenant for row-level security, and a tenant's
+    # write lock (one total order of its commands across worker processes).
+    "pg_scope": "SELECT set_config('app.current_tenant', :t, true)",
+    "pg_lock": "SELECT pg_advisory_xact_lock(hashtext(:t))",
     "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
     "payload_hash, reply, created_at) VALUES (:t, :k, :id, :type, :hash, :reply, :at)",
     **projections.SQL,
@@ -140,15 +141,34 @@ class WriterMemory:
 class WriteBatch:
     """One write transaction, shared by the commands of a batch."""
 
-    def __init__(self, cursor: Any, sql: dict[str, str], memory: WriterMemory | None) -> None:
+    def __init__(
+        self,
+        cursor: Any,
+        sql: dict[str, str],
+        memory: WriterMemory | None,
+        scope: Callable[[str], None] | None = None,
+    ) -> None:
         self.cursor = cursor
         self.sql = sql
         self.memory = memory
         self.pending = Pending()
         self.rows = Rows(cursor, sql, self.pending)
+        # PostgreSQL: scopes the transaction to one tenant (row-level security).
+        self._scope = scope
+        self._scoped: str | None = None
 
     def tx(self, tenant_id: str) -> WriteTx:
-        """The write side of one command of this transaction."""
+        """The write side of one command of this transaction.
+
+        Where the store scopes a transaction to a tenant (PostgreSQL's row-level
+        security), a command of another tenant than the previous one first issues
+        the previous tenant's coalesced writes, still under its scope (an UPDATE of
+        another tenant's row would silently match nothing), then moves the scope.
+        """
+        if self._scope is not None and tenant_id != self._scoped:
+            self.pending.flush(self.cursor, self.sql)
+            self._scope(tenant_id)
+            self._scoped = tenant_id
         return WriteTx(self, tenant_id)
 
 
@@ -421,8 +441,6 @@ class Store:
     """
 
     backend: str = ""
-    # Whether commands of several tenants may share one transaction (group commit).
-    batches_tenants = False
 
     def __init__(self, engine: Engine, caches: Caches, sql: dict[str, str]) -> None:
         self.engine = engine
@@ -441,7 +459,7 @@ class Store:
     @contextmanager
     def write(self, tenant_id: str) -> Iterator[WriteBatch]:
         """One write transaction, committed when the block ends (see `begin`)."""
-        txn = self.begin(tenant_id)
+        txn = self.begin([tenant_id])
         try:
             yield txn.batch
         except BaseException:
@@ -449,20 +467,21 @@ class Store:
             raise
         txn.commit()
 
-    def begin(self, tenant_id: str) -> WriteTransaction:
-        """Open a write transaction for `tenant_id` (and, where `batches_tenants`, others).
+    def begin(self, tenant_ids: Collection[str]) -> WriteTransaction:
+        """Open a write transaction for the commands of `tenant_ids` (a group commit's batch
+        may hold several tenants).
 
         The caller must end it with `commit` or `rollback`, which may run on
         another thread.
         """
         self._write_lock.acquire()
         try:
-            return self._begin(tenant_id)
+            return self._begin(sorted(set(tenant_ids)))
         except BaseException:
             self._write_lock.release()
             raise
 
-    def _begin(self, tenant_id: str) -> WriteTransaction:
+    def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
         raise NotImplementedError
 
     def read(self, tenant_id: str) -> AbstractContextManager[Connection]:

@@ -1,8 +1,12 @@
-"""The PostgreSQL store: a transaction per command, under its tenant's advisory lock.
+"""The PostgreSQL store: a transaction per batch, under its tenants' advisory locks.
 
 Several worker processes may write, so every command reads its state from the
-database (no writer memory). Row-level security scopes every transaction to
-one tenant; writes go out in pipeline mode, and only reads wait for a round trip.
+database (no writer memory). A worker's group commit (`gateway.GroupCommitter`)
+applies the commands it has read together in one transaction: it takes the
+advisory lock of every tenant of the batch, in sorted order (so two workers
+never wait on each other in a cycle), scopes each command to its own tenant
+(row-level security stays in force: `WriteBatch.tx`), and commits once. Writes
+go out in pipeline mode, and only reads wait for a round trip.
 """
 
 from __future__ import annotations
@@ -60,23 +64,30 @@ class PostgresStore(Store):
     def __init__(self, engine: Engine, caches: Caches) -> None:
         super().__init__(engine, caches, dialect_sql("pyformat"))
 
-    def _begin(self, tenant_id: str) -> WriteTransaction:
+    def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
         conn = self.engine.connect().execution_options(write=True)
         try:
             trans = conn.begin()
             driver: Any = conn.connection.driver_connection
             cursor = driver.cursor()
-            # One tenant's commands apply in one total order across processes, and
-            # row-level security lets this transaction see only this tenant.
-            cursor.execute(self.sql["pg_write_start"], {"t": tenant_id})
             # Pipeline mode: writes are queued and sent together; only reads (whose
             # rows the command needs) wait for a round trip.
             pipeline = contextlib.ExitStack()
             pipeline.enter_context(driver.pipeline())
+            # Each tenant's commands apply in one total order across processes. The
+            # locks are taken in sorted order (`Store.begin` sorts), so no cycle.
+            lock = self.sql["pg_lock"]
+            for tenant_id in tenant_ids:
+                cursor.execute(lock, {"t": tenant_id})
         except BaseException:
             conn.close()
             raise
-        batch = WriteBatch(cursor, self.sql, None)
+
+        def scope(tenant_id: str) -> None:
+            # Row-level security lets each command see and write only its tenant.
+            cursor.execute(self.sql["pg_scope"], {"t": tenant_id})
+
+        batch = WriteBatch(cursor, self.sql, None, scope)
         return PostgresTransaction(self, batch, conn, trans, pipeline)
 
     @contextmanager
@@ -85,7 +96,7 @@ class PostgresStore(Store):
             # An id holding U+0000 names no tenant; "" matches no row either.
             scope = tenant_id if "\x00" not in tenant_id else ""
             driver: Any = conn.connection.driver_connection
-            driver.cursor().execute(self.sql["pg_read_start"], {"t": scope})
+            driver.cursor().execute(self.sql["pg_scope"], {"t": scope})
             yield conn
 
     def _admin_start(self, conn: Connection) -> None:

@@ -46,7 +46,6 @@ class SqliteTransaction(WriteTransaction):
 
 class SqliteStore(Store):
     backend = "sqlite"
-    batches_tenants = True
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         super().__init__(engine, caches, dialect_sql("named"))
@@ -62,7 +61,7 @@ class SqliteStore(Store):
                 writer.close()
         super().close()
 
-    def _begin(self, tenant_id: str) -> WriteTransaction:
+    def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
         # One connection of the writer's own (taken from the pool once and kept), so
         # a transaction costs no pool check-out.
         if self._writer is None:
