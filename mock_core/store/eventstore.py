@@ -29,7 +29,7 @@ from mock_core.core.evolve import evolve
 from mock_core.core.state import Account, Reads, TenantState
 from mock_core.store import projections
 from mock_core.store.hashchain import GENESIS_HASH, canonical_event, chain_hash, with_hash
-from mock_core.store.projections import At, Pending, Rows
+from mock_core.store.projections import At, Bulk, Pending, Rows
 from mock_core.store.queries import MarksCache
 from mock_core.store.schema import TENANT_TABLES
 
@@ -88,8 +88,10 @@ def dialect_sql(paramstyle: str) -> dict[str, str]:
 class Caches:
     """The store's caches, each switchable (the bench turns them off to measure them).
 
-    `writer_memory`: the SQLite writer remembers each tenant's chain head, accounts
-    and products (`WriterMemory`); PostgreSQL never does (several writers).
+    `writer_memory`: the writer remembers each tenant's chain head, accounts and
+    products (`WriterMemory`): on SQLite across transactions (one writer process),
+    on PostgreSQL within one transaction, which holds its tenants' locks (several
+    writer processes).
     `offset_marks`: the offset lists remember their totals and marks per chain head
     (`queries.OffsetMarks`).
     """
@@ -116,12 +118,14 @@ class TenantMemory:
 
 
 class WriterMemory:
-    """The write side's memory of the state it wrote (SQLite, one writer process).
+    """The write side's memory of the state it read and wrote.
 
-    PostgreSQL may have several writer processes, so there the write path reads
-    every command's state from the database. SQLite has one writer, and this
-    memory spares a command the chain-head, account and product reads: after each
-    append, `evolve` applies the new events to it. It is kept true by three rules:
+    It spares a command the chain-head, account and product reads: after each
+    append, `evolve` applies the new events to it. PostgreSQL may have several
+    writer processes, so there a memory lives for one transaction only, which
+    holds its tenants' advisory locks until it ends: nobody else can move their
+    rows meanwhile. SQLite has one writer, whose memory outlives its
+    transactions. It is kept true by three rules:
     it changes only with writes of a transaction that then commits (a rolled-back
     transaction clears it); it is dropped when the database changed under it
     (`PRAGMA data_version` on the writing connection, read inside the write lock,
@@ -147,11 +151,12 @@ class WriteBatch:
         sql: dict[str, str],
         memory: WriterMemory | None,
         scope: Callable[[str], None] | None = None,
+        bulk: Bulk | None = None,
     ) -> None:
         self.cursor = cursor
         self.sql = sql
         self.memory = memory
-        self.pending = Pending()
+        self.pending = Pending(bulk or Bulk(cursor, sql))
         self.rows = Rows(cursor, sql, self.pending)
         # PostgreSQL: scopes the transaction to one tenant (row-level security).
         self._scope = scope
@@ -166,7 +171,7 @@ class WriteBatch:
         another tenant's row would silently match nothing), then moves the scope.
         """
         if self._scope is not None and tenant_id != self._scoped:
-            self.pending.flush(self.cursor, self.sql)
+            self.pending.flush()
             self._scope(tenant_id)
             self._scoped = tenant_id
         return WriteTx(self, tenant_id)
@@ -208,6 +213,9 @@ class WriteTx:
         return rows
 
     def find_command(self, dedup_key: str) -> CommandRecord | None:
+        mine = self.batch.pending.commands.get((self.tenant_id, dedup_key))
+        if mine is not None:  # recorded by an earlier command of this transaction
+            return CommandRecord(mine["id"], mine["type"], mine["hash"], mine["reply"].encode())
         row = self._run("find_command", {"t": self.tenant_id, "k": dedup_key}).fetchone()
         if row is None:
             return None
@@ -293,7 +301,7 @@ class WriteTx:
             # Balance moves of this transaction are written before their accounts are read.
             pending = self.batch.pending
             if any((self.tenant_id, a) in pending.balances for a in missing):
-                pending.flush_balances(self.cursor, self.sql)
+                pending.flush_balances()
             for row in self._rows_in("accounts", missing):
                 account = Account(*row)
                 accounts[account.account_id] = account
@@ -361,26 +369,25 @@ class WriteTx:
             project(new, At(t, sequence, prev_hash, occurred_at), rows)
             if state is not None:
                 evolve(state, new)
-        self.cursor.executemany(self.sql["insert_event"], event_rows)
-        rows.write_touches()
+        rows.pending.inserts["insert_event"] += event_rows
         known.head = (sequence, prev_hash)
 
     def record_command(
         self, dedup_key: str, command: Command, payload_digest: str, reply: bytes, at: str
     ) -> None:
         self.wrote = True
-        self._run(
-            "insert_command",
-            {
-                "t": self.tenant_id,
-                "k": dedup_key,
-                "id": command.command_id,
-                "type": command.command_type,
-                "hash": payload_digest,
-                "reply": reply.decode(),
-                "at": at,
-            },
-        )
+        row = {
+            "t": self.tenant_id,
+            "k": dedup_key,
+            "id": command.command_id,
+            "type": command.command_type,
+            "hash": payload_digest,
+            "reply": reply.decode(),
+            "at": at,
+        }
+        pending = self.batch.pending
+        pending.inserts["insert_command"].append(row)
+        pending.commands[(self.tenant_id, dedup_key)] = row
 
 
 class WriteTransaction:
@@ -397,7 +404,7 @@ class WriteTransaction:
 
     def flush(self) -> None:
         """Issue the coalesced writes (the commit does it too; call it to keep that cheap)."""
-        self.batch.pending.flush(self.batch.cursor, self.batch.sql)
+        self.batch.pending.flush()
 
     def commit(self) -> None:
         """Make the transaction durable (SQLite: synced to disk) and release the write lock."""

@@ -44,21 +44,45 @@ SQL = {
 }
 
 
+class Bulk:
+    """How a transaction writes many rows of one statement: `executemany` (SQLite).
+
+    PostgreSQL overrides it with one statement per batch of rows (`store.postgres`):
+    there each statement costs a round of the driver's work, whatever it holds.
+    """
+
+    def __init__(self, cursor: Any, sql: dict[str, str]) -> None:
+        self.cursor = cursor
+        self.sql = sql
+
+    def write(self, name: str, rows: list[dict[str, Any]]) -> None:
+        self.cursor.executemany(self.sql[name], rows)
+
+
 class Pending:
     """Writes of a transaction that are coalesced and issued once, before the commit.
 
     The chain head of each tenant and the balance of each account move with every
     posting; a group-commit batch writes each once instead of once per command.
+    The rows nothing on the write path reads back (the events, the account-event
+    index, the idempotency records: these are looked up here first) are inserted
+    together, a statement per table.
     """
 
-    def __init__(self) -> None:
+    # The appended rows, in the order they are written.
+    INSERTS = ("insert_event", "insert_touch", "insert_command")
+
+    def __init__(self, bulk: Bulk) -> None:
+        self.bulk = bulk
         self.heads: dict[str, tuple[int, str]] = {}
         self.balances: dict[tuple[str, str], list[int]] = {}  # -> [delta, last sequence]
+        self.inserts: dict[str, list[dict[str, Any]]] = {name: [] for name in self.INSERTS}
+        self.commands: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, key) -> row
 
-    def flush_balances(self, cursor: Any, sql: dict[str, str]) -> None:
+    def flush_balances(self) -> None:
         if self.balances:
-            cursor.executemany(
-                sql["update_balance"],
+            self.bulk.write(
+                "update_balance",
                 [
                     {"t": t, "a": a, "delta": delta, "seq": seq}
                     for (t, a), (delta, seq) in self.balances.items()
@@ -66,11 +90,19 @@ class Pending:
             )
             self.balances.clear()
 
-    def flush(self, cursor: Any, sql: dict[str, str]) -> None:
-        self.flush_balances(cursor, sql)
+    def flush_inserts(self) -> None:
+        for name, rows in self.inserts.items():
+            if rows:
+                self.bulk.write(name, rows)
+                rows.clear()
+        self.commands.clear()
+
+    def flush(self) -> None:
+        self.flush_inserts()
+        self.flush_balances()
         if self.heads:
-            cursor.executemany(
-                sql["update_head"],
+            self.bulk.write(
+                "update_head",
                 [{"t": t, "seq": seq, "hash": h} for t, (seq, h) in self.heads.items()],
             )
             self.heads.clear()
@@ -93,7 +125,7 @@ class Rows:
         self.cursor = cursor
         self.sql = sql
         self.pending = pending
-        self.touches: list[dict[str, Any]] = []  # account_events rows, written in one go
+        self.touches = pending.inserts["insert_touch"]  # account_events rows, written in one go
 
     def run(self, name: str, params: dict[str, Any]) -> None:
         self.cursor.execute(self.sql[name], params)
@@ -105,11 +137,6 @@ class Rows:
         else:
             change[0] += delta
             change[1] = sequence
-
-    def write_touches(self) -> None:
-        if self.touches:
-            self.cursor.executemany(self.sql["insert_touch"], self.touches)
-            self.touches.clear()
 
 
 def _tenant_created(e: ev.TenantCreated, at: At, out: Rows) -> None:
@@ -208,8 +235,8 @@ def project(event: ev.Event, at: At, out: Rows) -> None:
     touches = ev.touches(event)
     if touches:
         t, sequence = at.tenant_id, at.sequence
-        out.touches += [
+        out.touches.extend(
             {"tenant_id": t, "account_id": account_id, "sequence": sequence}
             for account_id in touches
-        ]
+        )
     out.pending.heads[at.tenant_id] = (at.sequence, at.hash)

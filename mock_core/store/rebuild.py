@@ -23,7 +23,7 @@ from mock_core.core.evolve import evolve
 from mock_core.core.state import TenantState
 from mock_core.store.eventstore import dialect_sql
 from mock_core.store.hashchain import verify_chain
-from mock_core.store.projections import At, Pending, Rows, project
+from mock_core.store.projections import At, Bulk, Pending, Rows, project
 from mock_core.store.schema import account_events, accounts, customers, products, tenants
 
 # The tables the log determines, with the columns that name a row.
@@ -68,7 +68,7 @@ def replay(live: Connection, tenant_id: str | None = None) -> Replay:
     driver: Any = fresh.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     cursor = driver.cursor()
-    pending = Pending()
+    pending = Pending(Bulk(cursor, dialect_sql("named")))
     rows = Rows(cursor, dialect_sql("named"), pending)
     found = Replay(fresh)
     for tenant, stream in itertools.groupby(_events(live, tenant_id), key=lambda r: r[0]):
@@ -86,8 +86,8 @@ def replay(live: Connection, tenant_id: str | None = None) -> Replay:
             except Exception as exc:  # a corrupted event: name it, replay the rest
                 where = f"sequence {envelope.get('sequence')}"
                 found.chain_problems.append(f"{tenant}: events: {where}: cannot replay: {exc!r}")
-        rows.write_touches()
-    pending.flush(cursor, rows.sql)
+        pending.flush_inserts()
+    pending.flush()
     driver.commit()
     return found
 

@@ -20,6 +20,7 @@ import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from mock_core.api.app import create_app
 from mock_core.api.parse import parse_command
@@ -88,6 +89,7 @@ def app_api(pg_url: str) -> Iterator[tuple[Api, Gateway]]:
 
 
 def _interleaved_batch(api: Api, gateway: Gateway) -> tuple[dict[str, list[str]], list[Any]]:
+    """Two tenants' transfers, interleaved, in one batch: (accounts, results)."""
     accounts = {tenant: _fund(api, tenant) for tenant in TENANTS[:2]}
     (a1, a2), (b1, b2) = accounts["GC_ALPHA"], accounts["GC_BRAVO"]
     batch = [
@@ -102,9 +104,22 @@ def _interleaved_batch(api: Api, gateway: Gateway) -> tuple[dict[str, list[str]]
     return accounts, gateway.execute_batch([(command, None) for command in batch])
 
 
+def _transactions(gateway: Gateway, results: list[Any]) -> int:
+    """How many transactions wrote the accepted entries' events (their distinct `xmin`),
+    seen as the owner, outside row-level security."""
+    entries = [orjson.loads(r.body)["entryId"] for r in results if isinstance(r, Outcome)]
+    with gateway.store.admin() as conn:
+        found = conn.execute(
+            text("SELECT count(DISTINCT xmin::text) FROM events WHERE entity_id = ANY(:ids)"),
+            {"ids": entries},
+        )
+        return int(found.scalar_one())
+
+
 def test_a_batch_of_two_tenants_keeps_each_ledger_whole(app_api: tuple[Api, Gateway]) -> None:
     api, gateway = app_api
     accounts, results = _interleaved_batch(api, gateway)
+    assert _transactions(gateway, results) == 1, "not one transaction for the batch"
     assert [isinstance(r, Outcome) for r in results] == [True, True, True, True, False, True]
     assert len({orjson.loads(r.body)["entryId"] for r in results if isinstance(r, Outcome)}) == 5
     refused = results[4]
@@ -126,8 +141,10 @@ def test_a_batch_of_two_tenants_keeps_each_ledger_whole(app_api: tuple[Api, Gate
 def test_a_batch_that_flushes_under_the_wrong_tenant_is_caught(
     app_api: tuple[Api, Gateway], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The control: without the flush on a tenant switch, the first tenant's balance
-    updates run under the second tenant's scope and match no row; verify names it."""
+    """The control: without the flush on a tenant switch, the first tenant's rows are
+    written under the second tenant's scope. Row-level security refuses the inserts
+    (an UPDATE there would silently match nothing), so the batch cannot go through
+    as one transaction: it falls back to one per command, and the ledgers stay whole."""
     api, gateway = app_api
 
     def tx_without_flush(self: eventstore.WriteBatch, tenant_id: str) -> eventstore.WriteTx:
@@ -137,8 +154,10 @@ def test_a_batch_that_flushes_under_the_wrong_tenant_is_caught(
         return eventstore.WriteTx(self, tenant_id)
 
     monkeypatch.setattr(eventstore.WriteBatch, "tx", tx_without_flush)
-    _interleaved_batch(api, gateway)
-    assert _problems(api, "GC_ALPHA") or _problems(api, "GC_BRAVO")
+    _, results = _interleaved_batch(api, gateway)
+    assert _transactions(gateway, results) == 5
+    assert [isinstance(r, Outcome) for r in results] == [True, True, True, True, False, True]
+    assert _problems(api, "GC_ALPHA") == _problems(api, "GC_BRAVO") == []
 
 
 # ------------------------------------------------------------- over HTTP, two workers
