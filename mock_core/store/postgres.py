@@ -22,8 +22,8 @@ from mock_core.store.eventstore import (
     Caches,
     Store,
     WriteBatch,
-    WriteTransaction,
     WriterMemory,
+    WriteTransaction,
     dialect_sql,
 )
 from mock_core.store.projections import Bulk
@@ -36,7 +36,15 @@ _UNNEST: dict[str, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
         "causation_id, envelope) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], "
         "%b::text[], %b::text[], %b::text[], %b::text[])",
-        ("tenant_id", "sequence", "event_id", "event_type", "entity_id", "causation_id", "envelope"),
+        (
+            "tenant_id",
+            "sequence",
+            "event_id",
+            "event_type",
+            "entity_id",
+            "causation_id",
+            "envelope",
+        ),
     ),
     "insert_touch": (
         "INSERT INTO account_events (tenant_id, account_id, sequence) "
