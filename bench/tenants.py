@@ -124,7 +124,11 @@ def measure(
     )
     if result.error_count:
         raise BenchError(f"{server.name}, {len(tenants)} tenants: wrk errors {result.errors}")
-    return {"rps": result.rps, "p50_ms": result.latency_ms("p50"), "p99_ms": result.latency_ms("p99")}
+    return {
+        "rps": result.rps,
+        "p50_ms": result.latency_ms("p50"),
+        "p99_ms": result.latency_ms("p99"),
+    }
 
 
 def one_run(wrk: str, args: Any, workdir: Path) -> dict[str, dict[str, Any]]:
