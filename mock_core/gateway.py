@@ -114,21 +114,27 @@ class Gateway:
         transaction of its own. Should anything fail after a command started
         writing (a database error), the whole transaction rolls back and, in a
         batch of several, each command is applied again in a transaction of its
-        own (the results are then final: `txn` is None). Commands of several
-        tenants share the transaction.
+        own (the results are then final: `txn` is None).
+
+        Commands of several tenants share the transaction. They are applied tenant
+        by tenant, each tenant's in the order they came: commands of different
+        tenants never read each other's rows, so only that order is observable,
+        and a tenant's rows are written in one go (on PostgreSQL a tenant switch
+        issues the coalesced writes and moves the row-level-security scope).
         """
         assert batch, "an empty batch"
-        results: list[Outcome | Exception] = []
+        results: list[Outcome | Exception | None] = [None] * len(batch)
         txn = self.store.begin({command.tenant_id for command, _ in batch})
         try:
-            for command, correlation_id in batch:
+            for index in sorted(range(len(batch)), key=lambda i: batch[i][0].tenant_id):
+                command, correlation_id = batch[index]
                 tx = txn.batch.tx(command.tenant_id)
                 try:
-                    results.append(self._apply(tx, command, correlation_id))
+                    results[index] = self._apply(tx, command, correlation_id)
                 except MockCoreError as exc:
                     if tx.wrote:
                         raise
-                    results.append(exc)
+                    results[index] = exc
             txn.flush()
         except Exception as exc:
             txn.rollback()
@@ -136,7 +142,7 @@ class Gateway:
         except BaseException:
             txn.rollback()
             raise
-        return PreparedBatch(txn, results)
+        return PreparedBatch(txn, [result for result in results if result is not None])
 
     def commit_batch(
         self, prepared: PreparedBatch, batch: Sequence[tuple[Command, str | None]]
