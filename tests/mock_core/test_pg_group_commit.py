@@ -29,6 +29,7 @@ from mock_core.gateway import Gateway, Outcome
 from mock_core.settings import Settings
 from mock_core.store import eventstore
 from mock_core.store.postgres import PostgresStore
+from tests.commands import entry_payload, envelope, transfer_legs
 from tests.conftest import create_database, drop_database, require_postgres
 from tests.mock_core.conftest import KEYS, PLATFORM_KEY, Api
 from tests.serving import served_mock
@@ -57,18 +58,9 @@ def _fund(api: Api, tenant: str, members: int = 2, deposit: int = 100) -> list[s
     return accounts
 
 
-def _transfer(api: Api, tenant: str, src: str, dst: str, amount: int) -> Command:
-    payload = {
-        "bookingDate": "2025-01-15",
-        "valueDate": "2025-01-15",
-        "currency": "AUD",
-        "legs": [
-            {"accountId": src, "direction": "CREDIT", "amount": amount},
-            {"accountId": dst, "direction": "DEBIT", "amount": amount},
-        ],
-        "narrative": "group commit test",
-    }
-    return parse_command(tenant, api.envelope(tenant, "PostEntry", payload))
+def _transfer(tenant: str, src: str, dst: str, amount: int) -> Command:
+    payload = entry_payload(transfer_legs(src, dst, amount), "group commit test")
+    return parse_command(tenant, envelope(tenant, "PostEntry", payload))
 
 
 def _problems(api: Api, tenant: str) -> list[Any]:
@@ -93,13 +85,13 @@ def _interleaved_batch(api: Api, gateway: Gateway) -> tuple[dict[str, list[str]]
     accounts = {tenant: _fund(api, tenant) for tenant in TENANTS[:2]}
     (a1, a2), (b1, b2) = accounts["GC_ALPHA"], accounts["GC_BRAVO"]
     batch = [
-        _transfer(api, "GC_ALPHA", a1, a2, 30),
-        _transfer(api, "GC_BRAVO", b1, b2, 10),
+        _transfer("GC_ALPHA", a1, a2, 30),
+        _transfer("GC_BRAVO", b1, b2, 10),
         # Reads the balance the batch's first command moved (under the other scope since).
-        _transfer(api, "GC_ALPHA", a1, a2, 60),
-        _transfer(api, "GC_BRAVO", b2, b1, 5),
-        _transfer(api, "GC_ALPHA", a1, a2, 20),  # 100 - 90 = 10 left: refused (overdraft)
-        _transfer(api, "GC_BRAVO", b1, b2, 1),
+        _transfer("GC_ALPHA", a1, a2, 60),
+        _transfer("GC_BRAVO", b2, b1, 5),
+        _transfer("GC_ALPHA", a1, a2, 20),  # 100 - 90 = 10 left: refused (overdraft)
+        _transfer("GC_BRAVO", b1, b2, 1),
     ]
     return accounts, gateway.execute_batch([(command, None) for command in batch])
 
@@ -191,12 +183,14 @@ def test_many_clients_on_three_tenants_over_two_workers(two_workers: str) -> Non
     def client_thread(seed: int) -> None:
         rng = random.Random(seed)
         with httpx.Client(base_url=two_workers, headers=headers, timeout=30) as http:
-            api = Api(http)  # type: ignore[arg-type]
             for _ in range(40):
                 tenant = rng.choice(TENANTS)
                 src, dst = rng.sample(accounts[tenant], 2)
                 amount = rng.randint(1, 3000)  # cents; many are refused (no overdraft)
-                body = api.envelope(tenant, "PostEntry", _legs(src, dst, amount))
+                # The amount as an exact decimal (orjson writes the fragment as it is).
+                money = orjson.Fragment(f"{amount // 100}.{amount % 100:02d}".encode())
+                payload = entry_payload(transfer_legs(src, dst, money), "group commit race")
+                body = envelope(tenant, "PostEntry", payload)
                 reply = http.post(
                     f"/v1/tenants/{tenant}/commands",
                     content=orjson.dumps(body),
@@ -222,17 +216,3 @@ def test_many_clients_on_three_tenants_over_two_workers(two_workers: str) -> Non
             for account, cents in expected[tenant].items():
                 assert round(api.balance(account, tenant) * 100) == cents, (tenant, account)
                 assert cents >= 0, "no overdraft"
-
-
-def _legs(src: str, dst: str, cents: int) -> dict[str, Any]:
-    amount = orjson.Fragment(f"{cents // 100}.{cents % 100:02d}".encode())  # exact decimal
-    return {
-        "bookingDate": "2025-01-15",
-        "valueDate": "2025-01-15",
-        "currency": "AUD",
-        "legs": [
-            {"accountId": src, "direction": "CREDIT", "amount": amount},
-            {"accountId": dst, "direction": "DEBIT", "amount": amount},
-        ],
-        "narrative": "group commit race",
-    }
