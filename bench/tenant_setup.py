@@ -60,6 +60,26 @@ class Setup:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def member(name: str, mobile: str) -> dict[str, Any]:
+    """A CreateCustomer payload; `name` makes the last name and email unique."""
+    return {
+        "person": {
+            "firstName": "Bench",
+            "lastName": name.replace(".", " "),
+            "dateOfBirth": "1980-01-01",
+            "email": f"{name}@example.com",
+            "mobile": mobile,
+        },
+        "address": {
+            "line1": "1 Bench St",
+            "suburb": "Sydney",
+            "state": "NSW",
+            "postcode": "2000",
+            "country": "AU",
+        },
+    }
+
+
 def setup_tenant(base_url: str, workdir: Path, customers: int = 20) -> Setup:
     """A tenant, a deposit product, `customers` members with one funded account each."""
     api = Api(base_url)
@@ -76,25 +96,7 @@ def setup_tenant(base_url: str, workdir: Path, customers: int = 20) -> Setup:
         )
         customer_ids, account_ids = [], []
         for n in range(max(customers, 2)):
-            customer = api.command(
-                "CreateCustomer",
-                {
-                    "person": {
-                        "firstName": "Setup",
-                        "lastName": f"Member{n}",
-                        "dateOfBirth": "1980-01-01",
-                        "email": f"setup.{n}@example.com",
-                        "mobile": f"+6149{n:08d}",
-                    },
-                    "address": {
-                        "line1": "1 Bench St",
-                        "suburb": "Sydney",
-                        "state": "NSW",
-                        "postcode": "2000",
-                        "country": "AU",
-                    },
-                },
-            )
+            customer = api.command("CreateCustomer", member(f"setup.{n}", f"+6149{n:08d}"))
             customer_ids.append(customer["customerId"])
             account = api.command(
                 "OpenAccount",

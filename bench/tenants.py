@@ -28,7 +28,7 @@ from typing import Any
 
 from bench import load, machine
 from bench.load import BENCH_KEY, BenchError
-from bench.tenant_setup import Api
+from bench.tenant_setup import Api, member
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCRIPT = "post_entry_tenants"
@@ -53,7 +53,8 @@ def setup_tenants(base_url: str, count: int) -> list[tuple[str, str, str]]:
             )
             accounts = []
             for m in range(2):
-                customer = api.command("CreateCustomer", _customer(n, m))["customerId"]
+                details = member(f"bench.{n}.{m}", f"+6148{n:04d}{m:04d}")
+                customer = api.command("CreateCustomer", details)["customerId"]
                 opened = api.command(
                     "OpenAccount",
                     {
@@ -68,25 +69,6 @@ def setup_tenants(base_url: str, count: int) -> list[tuple[str, str, str]]:
             api.close()
         made.append((tenant, accounts[0], accounts[1]))
     return made
-
-
-def _customer(tenant: int, member: int) -> dict[str, Any]:
-    return {
-        "person": {
-            "firstName": "Bench",
-            "lastName": f"Member{tenant}x{member}",
-            "dateOfBirth": "1980-01-01",
-            "email": f"bench.{tenant}.{member}@example.com",
-            "mobile": f"+6148{tenant:04d}{member:04d}",
-        },
-        "address": {
-            "line1": "1 Bench St",
-            "suburb": "Sydney",
-            "state": "NSW",
-            "postcode": "2000",
-            "country": "AU",
-        },
-    }
 
 
 @contextmanager

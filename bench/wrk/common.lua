@@ -89,6 +89,17 @@ function M.money(cents)
   return string.format("%d.%02d", math.floor(cents / 100), cents % 100)
 end
 
+-- A PostEntry payload moving a random amount between `a` and `b`, either way round.
+function M.transfer(a, b)
+  local src, dst = a, b
+  if math.random() < 0.5 then src, dst = b, a end
+  local amount = M.money(math.random(1, 10000))
+  return '{"bookingDate":"2025-01-15","valueDate":"2025-01-15","currency":"AUD",'
+    .. '"legs":[{"accountId":"' .. src .. '","direction":"CREDIT","amount":' .. amount .. '},'
+    .. '{"accountId":"' .. dst .. '","direction":"DEBIT","amount":' .. amount .. '}],'
+    .. '"narrative":"bench transfer"}'
+end
+
 -- Called once at the end in wrk's main Lua state: one machine-readable line.
 function M.done(summary, latency, requests)
   local e = summary.errors

@@ -10,14 +10,7 @@ common.commands("/commands", function()
   a = common.env("BENCH_ACCOUNT_A")
   b = common.env("BENCH_ACCOUNT_B")
 end, function(uuid, tenant)
-  local src, dst = a, b
-  if math.random() < 0.5 then src, dst = b, a end
-  local amount = common.money(math.random(1, 10000))
-  local payload = '{"bookingDate":"2025-01-15","valueDate":"2025-01-15","currency":"AUD",'
-    .. '"legs":[{"accountId":"' .. src .. '","direction":"CREDIT","amount":' .. amount .. '},'
-    .. '{"accountId":"' .. dst .. '","direction":"DEBIT","amount":' .. amount .. '}],'
-    .. '"narrative":"bench transfer"}'
-  return common.envelope(uuid(), tenant, "PostEntry", payload)
+  return common.envelope(uuid(), tenant, "PostEntry", common.transfer(a, b))
 end)
 
 done = common.done

@@ -18,14 +18,8 @@ end
 
 function request()
   local row = common.pick(rows)
-  local tenant, src, dst = row[1], row[2], row[3]
-  if math.random() < 0.5 then src, dst = dst, src end
-  local amount = common.money(math.random(1, 10000))
-  local payload = '{"bookingDate":"2025-01-15","valueDate":"2025-01-15","currency":"AUD",'
-    .. '"legs":[{"accountId":"' .. src .. '","direction":"CREDIT","amount":' .. amount .. '},'
-    .. '{"accountId":"' .. dst .. '","direction":"DEBIT","amount":' .. amount .. '}],'
-    .. '"narrative":"bench transfer"}'
-  local body = common.envelope(uuid(), tenant, "PostEntry", payload)
+  local tenant = row[1]
+  local body = common.envelope(uuid(), tenant, "PostEntry", common.transfer(row[2], row[3]))
   return wrk.format("POST", "/v1/tenants/" .. tenant .. "/commands", headers, body)
 end
 

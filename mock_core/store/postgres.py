@@ -18,14 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from mock_core.store.eventstore import (
-    Caches,
-    Store,
-    WriteBatch,
-    WriterMemory,
-    WriteTransaction,
-    dialect_sql,
-)
+from mock_core.store import eventstore
+from mock_core.store.eventstore import Caches, Store, WriteTransaction, dialect_sql
 from mock_core.store.projections import Bulk
 
 # The coalesced writes as one statement each: the rows' columns as arrays, unnested,
@@ -86,7 +80,7 @@ class PostgresTransaction(WriteTransaction):
     def __init__(
         self,
         store: PostgresStore,
-        batch: WriteBatch,
+        batch: eventstore.WriteBatch,
         conn: Connection,
         trans: Any,
         pipeline: contextlib.ExitStack | None,
@@ -149,8 +143,8 @@ class PostgresStore(Store):
         # The transaction's own memory of what it read and wrote: it holds the locks of
         # its tenants until it ends, so nobody else can move their rows meanwhile, and a
         # batch reads each chain head, account and product once, not once per command.
-        memory = WriterMemory() if self.caches.writer_memory else None
-        batch = WriteBatch(cursor, self.sql, memory, scope, UnnestBulk(cursor, self.sql))
+        memory = eventstore.WriterMemory() if self.caches.writer_memory else None
+        batch = eventstore.WriteBatch(cursor, self.sql, memory, scope, UnnestBulk(cursor, self.sql))
         return PostgresTransaction(self, batch, conn, trans, pipeline)
 
     @contextmanager
