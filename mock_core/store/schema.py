@@ -48,7 +48,6 @@ events = Table(
     Column("envelope", Text, nullable=False),
     Index("ix_events_type", "tenant_id", "event_type", "sequence"),
     Index("ix_events_entity", "tenant_id", "entity_id", "sequence"),
-    Index("ix_events_entity_type", "tenant_id", "entity_id", "event_type", "sequence"),
 )
 
 account_events = Table(
