@@ -126,7 +126,12 @@ class Gateway:
         results: list[Outcome | Exception | None] = [None] * len(batch)
         txn = self.store.begin({command.tenant_id for command, _ in batch})
         try:
-            for index in sorted(range(len(batch)), key=lambda i: batch[i][0].tenant_id):
+            order = (
+                range(1)
+                if len(batch) == 1
+                else sorted(range(len(batch)), key=lambda i: batch[i][0].tenant_id)
+            )
+            for index in order:
                 command, correlation_id = batch[index]
                 tx = txn.batch.tx(command.tenant_id)
                 try:
@@ -235,11 +240,11 @@ class GroupCommitter:
         self,
         gateway: Gateway,
         batch_max: int = 256,
-        on_batch: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.gateway = gateway
         self.batch_max = batch_max
-        self.on_batch = on_batch  # told each batch's commands and tenants (the metrics)
+        self.on_batch = on_batch  # told each batch's number of tenants (the metrics)
         self._writer: ThreadPoolExecutor | None = None  # started with the first batch
         # One queue per event loop: a server has one loop, but in-process test
         # clients may each run their own, and a future must be resolved on its loop.
@@ -276,7 +281,7 @@ class GroupCommitter:
                 batch, queue.items = queue.items[: self.batch_max], queue.items[self.batch_max :]
                 commands = [(command, correlation_id) for command, correlation_id, _ in batch]
                 if self.on_batch is not None:
-                    self.on_batch(len(commands), len({c.tenant_id for c, _ in commands}))
+                    self.on_batch(len({c.tenant_id for c, _ in commands}))
                 results: list[Outcome | Exception]
                 try:
                     prepared = self.gateway.prepare_batch(commands)

@@ -38,16 +38,16 @@ class Metrics:
             ["event_type"],
             registry=self.registry,
         )
-        self.batch_commands = Histogram(
-            "mock_core_commit_batch_commands",
-            "Commands per group commit (one transaction, one durable commit)",
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        # Counters, not histograms: this runs once per commit, on the write path.
+        # Commands per commit = mock_core_commands_total / mock_core_commits_total.
+        self.commits = Counter(
+            "mock_core_commits",
+            "Group commits (one transaction, one durable commit each)",
             registry=self.registry,
         )
-        self.batch_tenants = Histogram(
-            "mock_core_commit_batch_tenants",
-            "Tenants per group commit",
-            buckets=(1, 2, 4, 8, 16, 32),
+        self.commit_tenants = Counter(
+            "mock_core_commit_tenants",
+            "Tenants per group commit, summed over the commits",
             registry=self.registry,
         )
         self._command_children: dict[tuple[str, str], Any] = {}
@@ -75,10 +75,10 @@ class Metrics:
                 child = self._event_children[event_type] = self.events.labels(event_type)
             child.inc()
 
-    def observe_batch(self, commands: int, tenants: int) -> None:
-        """Record one group commit: how many commands, of how many tenants, it held."""
-        self.batch_commands.observe(commands)
-        self.batch_tenants.observe(tenants)
+    def observe_batch(self, tenants: int) -> None:
+        """Count one group commit and the tenants it held."""
+        self.commits.inc()
+        self.commit_tenants.inc(tenants)
 
 
 def configure_access_log(enabled: bool) -> None:
