@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, cast
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from mock_core.contract import INITIAL_DEPOSIT_ACCOUNT
 from mock_core.money import to_minor, to_number
@@ -31,6 +34,10 @@ class _OfItsData:
     __slots__ = ()
     data: Mapping[str, Any]
 
+    if TYPE_CHECKING:  # each subclass's dataclass __init__: its `_read` fields, then `data`
+
+        def __init__(self, *fields_then_data: Any) -> None: ...
+
     @staticmethod
     def _read(p: Mapping[str, Any]) -> tuple[Any, ...]:
         raise NotImplementedError  # each event's own
@@ -41,7 +48,7 @@ class _OfItsData:
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Self:
-        return cls(*cls._read(p), dict(p))  # type: ignore[call-arg]
+        return cls(*cls._read(p), dict(p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +213,7 @@ def _wired(cls: W) -> W:
     path runs what a hand-written method would (a table walked per event is twice as
     slow)."""
     to_json, from_json = [], []
-    for f in fields(cls):  # type: ignore[arg-type]
+    for f in fields(cast("type[DataclassInstance]", cls)):
         if f.init:
             key = cls._NAMES.get(f.name) or _json_name(f.name)
             out, back = _MONEY if f.name.endswith("_minor") else _CONVERTERS.get(f.name, ("", ""))
