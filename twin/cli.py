@@ -154,8 +154,9 @@ def _print_run(console: Console, run: RunResult) -> None:
 
 
 def _load_plan(args: argparse.Namespace) -> Any:
+    """The scenario's plan, streamed (`twin.generators.stream_scenario`): close it."""
     from twin.config import ConfigError, load_scenario_and_tenant
-    from twin.generators import plan_scenario
+    from twin.generators import stream_scenario
 
     try:
         scenario, tenant = load_scenario_and_tenant(args.scenario, args.tenant_config)
@@ -163,7 +164,7 @@ def _load_plan(args: argparse.Namespace) -> Any:
             info = tenant.tenant.model_copy(update={"code": args.tenant_code})
             tenant = tenant.model_copy(update={"tenant": info})
             scenario = scenario.model_copy(update={"tenant": args.tenant_code})
-        return plan_scenario(
+        return stream_scenario(
             tenant, scenario, seed=args.seed, customers=args.customers, days=args.days
         )
     except ConfigError as exc:
@@ -177,7 +178,17 @@ def run_and_inspect(
     isolation: Isolation,
 ) -> int:
     """Plan, run, inspect, write summary.json and commands.jsonl; return the exit code."""
-    plan = _load_plan(args)
+    with _load_plan(args) as plan:
+        return _run_and_inspect(args, client, console, isolation, plan)
+
+
+def _run_and_inspect(
+    args: argparse.Namespace,
+    client: TuringCoreClient,
+    console: Console,
+    isolation: Isolation,
+    plan: Any,
+) -> int:
     if preflight(client, plan.tenant_code, must_exist=False):
         refuse_foreign_data(client, plan)
     snapshot = getattr(args, "publish_snapshot", None)

@@ -28,10 +28,10 @@ import gc
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import orjson
 from rich.console import Console
@@ -48,10 +48,20 @@ from rich.text import Text
 
 from turingcore_client.client import TuringCoreClient
 from turingcore_client.refs import RefTable, Unresolved, produced_id
-from turingcore_client.replies import CommandReply, Lane, LatencyStats
+from turingcore_client.replies import CommandReply, Lane
+from twin.latency import LatencyHistogram
 
 if TYPE_CHECKING:
-    from twin.generators import PlannedCommand, ScenarioPlan
+    from twin.generators import PlannedCommand, PlanStream, ScenarioPlan
+
+
+class Batch(Protocol):
+    """One barrier's commands: a list (`ScenarioPlan`) or a streamed batch (`PlanStream`)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[PlannedCommand]: ...
+
 
 OUTCOMES = (
     "accepted",
@@ -129,7 +139,7 @@ class RunResult:
     by_type: Counter[str]
     by_kind_outcome: dict[str, Counter[str]]
     unexpected: list[dict[str, Any]]
-    latency: LatencyStats
+    latency: LatencyHistogram
     refs: RefTable
     log_path: Path | None
     wall_s: float = 0.0
@@ -182,7 +192,7 @@ class ScenarioRunner:
     def __init__(
         self,
         client: TuringCoreClient,
-        plan: ScenarioPlan,
+        plan: ScenarioPlan | PlanStream,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         log_path: Path | None = None,
@@ -200,7 +210,7 @@ class ScenarioRunner:
         self.show_progress = self.console.is_terminal if show_progress is None else show_progress
         self.on_command = on_command
         self.refs = RefTable()
-        self.latency = LatencyStats()
+        self.latency = LatencyHistogram()
         self._lock = threading.Lock()
         self._by_outcome: Counter[str] = Counter()
         self._by_kind: Counter[str] = Counter()
@@ -209,27 +219,18 @@ class ScenarioRunner:
         self._unexpected: list[dict[str, Any]] = []
         self._progress_pending = 0
         self._progress_at = 0.0
+        self._advance_batch: Callable[[int], None] = _no_progress
 
     # ------------------------------------------------------------ one lane
 
-    def _lane(
-        self,
-        commands: Sequence[PlannedCommand],
-        indexes: list[int],
-        records: list[bytes | None],
-        advance: Callable[[int], None],
-    ) -> Lane:
-        """The commands `indexes` of `commands`, in order, as a lane for `run_lanes`.
-
-        Each command's run-log line lands in `records` at its index (when there is a
-        log); the refs it produces are set before the lane's next command is made.
-        """
+    def _lane(self, commands: list[tuple[int, PlannedCommand]], log: _OrderedLog | None) -> Lane:
+        """One lane's commands (each with its position in the batch), in order, as a
+        lane for `run_lanes`. Each command's run-log line goes to `log` at its position;
+        the refs it produces are set before the lane's next command is made."""
         tenant_id = self.plan.tenant_code
         client = self.client
         refs = self.refs
-        logging = self.log_path is not None
-        for index in indexes:
-            command = commands[index]
+        for position, command in commands:
             record: dict[str, Any] = {
                 "key": command.idempotency_key,
                 "commandId": command.command_id,
@@ -257,8 +258,8 @@ class ScenarioRunner:
                 self._count(command, record, None)
                 if command.produces:
                     refs.fail(command.produces)
-                if logging:
-                    records[index] = orjson.dumps(record)
+                if log is not None:
+                    log.put(position, orjson.dumps(record))
                 continue
             reply = yield client.command_request(
                 command.command_type,
@@ -290,9 +291,9 @@ class ScenarioRunner:
                 reply=reply.body,
             )
             self._count(command, record, reply)
-            if logging:
-                records[index] = orjson.dumps(record)
-        advance(len(indexes))
+            if log is not None:
+                log.put(position, orjson.dumps(record))
+        self._advance_batch(len(commands))
 
     def _count(
         self, command: PlannedCommand, record: dict[str, Any], reply: CommandReply | None
@@ -339,20 +340,46 @@ class ScenarioRunner:
 
     # ------------------------------------------------------------------ batches
 
-    def _run_batch(
-        self, commands: Sequence[PlannedCommand], advance: Callable[[int], None]
-    ) -> list[bytes]:
-        """Run one barrier's worth of commands; the run-log lines come back in plan order
-        (none without a log)."""
-        lanes: dict[str, list[int]] = {}
-        for index, command in enumerate(commands):
-            lanes.setdefault(command.lane, []).append(index)
-        records: list[bytes | None] = [None] * len(commands)
-        self.client.run_lanes(
-            (self._lane(commands, indexes, records, advance) for indexes in lanes.values()),
-            self.concurrency,
-        )
-        return [r for r in records if r is not None]
+    def _lanes(self, commands: Iterable[PlannedCommand], log: _OrderedLog | None) -> Iterator[Lane]:
+        """The lanes of one batch, made as `run_lanes` asks for them: a lane's commands
+        stand together in a streamed batch (member by member), so a lane is read, run and
+        dropped while the batch is still being read. A lane that comes back later in the
+        batch would have to wait for its earlier part: for a list (a whole plan in
+        memory) the lanes are gathered first; in a stream it is a plan error."""
+        if isinstance(commands, list):
+            lanes: dict[str, list[tuple[int, PlannedCommand]]] = {}
+            for position, command in enumerate(commands):
+                lanes.setdefault(command.lane, []).append((position, command))
+            for lane in lanes.values():
+                yield self._lane(lane, log)
+            return
+        ended: set[str] = set()
+        current: list[tuple[int, PlannedCommand]] = []
+        lane_name = None
+        for position, command in enumerate(commands):
+            if command.lane != lane_name:
+                if current:
+                    yield self._lane(current, log)
+                if command.lane in ended:
+                    raise RunnerError(
+                        f"{command.idempotency_key}: lane {command.lane} comes back after "
+                        "other lanes in its batch (a generator bug)"
+                    )
+                if lane_name is not None:
+                    ended.add(lane_name)
+                lane_name, current = command.lane, []
+            current.append((position, command))
+        if current:
+            yield self._lane(current, log)
+
+    def _run_batch(self, commands: Iterable[PlannedCommand], log: IO[bytes] | None) -> None:
+        """Run one barrier's worth of commands; their run-log lines go to `log` in plan
+        order (as each line's turn comes, so only the lines of lanes ahead of a slower
+        one wait in memory)."""
+        ordered = _OrderedLog(log) if log is not None else None
+        self.client.run_lanes(self._lanes(commands, ordered), self.concurrency)
+        if ordered is not None:
+            ordered.close()
 
     def _advance(self, progress: Progress, task: Any, n: int, *, flush: bool = False) -> None:
         """Count `n` more done; redraw at most every PROGRESS_EVERY_S (or when flushed)."""
@@ -366,11 +393,12 @@ class ScenarioRunner:
         if pending:
             progress.advance(task, pending)
 
-    def _phases(self) -> list[tuple[str, list[list[PlannedCommand]]]]:
+    def _phases(self) -> list[tuple[str, list[Batch]]]:
+        plan = self.plan
         return [
-            ("bootstrap", [list(self.plan.bootstrap)]),
-            ("seed", [list(self.plan.seed_phase)]),
-            ("simulate", [list(day) for day in self.plan.simulate]),
+            ("bootstrap", [plan.bootstrap]),
+            ("seed", [plan.seed_phase]),
+            ("simulate", list(plan.simulate)),
         ]
 
     def run(self) -> RunResult:
@@ -390,8 +418,8 @@ class ScenarioRunner:
             disable=not self.show_progress,
             transient=False,
         )
-        # The plan is up to millions of long-lived acyclic objects: keep the cyclic
-        # collector from scanning them again and again while the run allocates.
+        # What is alive now (the configuration, the client) lives as long as the run:
+        # keep the cyclic collector from scanning it again and again as the run allocates.
         gc.freeze()
         started = time.perf_counter()
         try:
@@ -405,13 +433,11 @@ class ScenarioRunner:
                     def advance(n: int, task_id: Any = task) -> None:
                         self._advance(progress, task_id, n)
 
+                    self._advance_batch = advance
                     for batch in batches:
-                        records = self._run_batch(batch, advance)
+                        self._run_batch(batch, log)
                         self._stop_on_refused_key()
                         self._advance(progress, task, 0, flush=True)
-                        if log is not None and records:
-                            log.write(b"\n".join(records))
-                            log.write(b"\n")
                     stats.wall_s = time.perf_counter() - phase_started
                     phases[name] = stats
         finally:
@@ -439,6 +465,34 @@ class ScenarioRunner:
             log_path=self.log_path,
             wall_s=wall,
         )
+
+
+def _no_progress(n: int) -> None:
+    pass
+
+
+class _OrderedLog:
+    """Run-log lines put in any order by position, written in position order."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.waiting: dict[int, bytes] = {}
+        self.next = 0
+
+    def put(self, position: int, line: bytes) -> None:
+        if position != self.next:
+            self.waiting[position] = line
+            return
+        write, waiting = self.out.write, self.waiting
+        write(line + b"\n")
+        position += 1
+        while position in waiting:
+            write(waiting.pop(position) + b"\n")
+            position += 1
+        self.next = position
+
+    def close(self) -> None:
+        assert not self.waiting, f"run-log lines never written: {sorted(self.waiting)[:5]}"
 
 
 def read_run_log(path: Path) -> list[dict[str, Any]]:

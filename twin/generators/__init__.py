@@ -39,15 +39,19 @@ under any interleaving of lanes.
 from __future__ import annotations
 
 from twin.generators.plan import PlannedCommand, ScenarioPlan, command_id_for
-from twin.generators.planner import plan_scenario
+from twin.generators.planner import plan_scenario, stream_scenario
+from twin.generators.stream import Batch, PlanStream
 from twin.generators.vocabulary import COMMAND_ID_NAMESPACE, GL_ROLES, TENANT_LANE
 
 __all__ = [
     "COMMAND_ID_NAMESPACE",
     "GL_ROLES",
     "TENANT_LANE",
+    "Batch",
+    "PlanStream",
     "PlannedCommand",
     "ScenarioPlan",
     "command_id_for",
     "plan_scenario",
+    "stream_scenario",
 ]

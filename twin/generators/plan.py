@@ -1,10 +1,12 @@
-"""The plan: `PlannedCommand`, `ScenarioPlan`, and the command id of an idempotency key."""
+"""The plan: `PlannedCommand`, `ScenarioPlan` (a whole plan in memory, for tests and
+small tools), and the command id of an idempotency key. The run streams its plan
+instead (`twin.generators.stream.PlanStream`); both give the same `stream_digest`."""
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,12 +77,10 @@ class ScenarioPlan:
 
     def stream_digest(self) -> str:
         """SHA-256 hex of the canonical JSON of every planned command, one per line."""
-        digest = hashlib.sha256()
-        header = [self.scenario_code, self.tenant_code, self.seed, self.customers, self.days]
-        digest.update(orjson.dumps(header) + b"\n")
-        for command in self.all_commands():
-            digest.update(command.canonical())
-            digest.update(b"\n")
+        digest = digest_header(
+            self.scenario_code, self.tenant_code, self.seed, self.customers, self.days
+        )
+        digest_commands(digest, self.all_commands())
         return digest.hexdigest()
 
     def counts_by_kind(self) -> dict[str, int]:
@@ -89,6 +89,24 @@ class ScenarioPlan:
 
     def __len__(self) -> int:
         return len(self.bootstrap) + len(self.seed_phase) + sum(len(day) for day in self.simulate)
+
+
+def digest_header(
+    scenario_code: str, tenant_code: str, seed: int, customers: int, days: int
+) -> Any:
+    """The plan digest's hash, fed its header line (what the plan is of)."""
+    digest = hashlib.sha256()
+    header = [scenario_code, tenant_code, seed, customers, days]
+    digest.update(orjson.dumps(header) + b"\n")
+    return digest
+
+
+def digest_commands(digest: Any, commands: Iterable[PlannedCommand]) -> None:
+    """Feed `commands` to the plan digest, one canonical line each."""
+    update = digest.update
+    for command in commands:
+        update(command.canonical())
+        update(b"\n")
 
 
 def command_id_for(idempotency_key: str) -> str:

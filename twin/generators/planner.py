@@ -3,10 +3,13 @@ accounts, loan drawdowns); the days are planned by `twin.generators.days`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import random
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from turingcore_client.contract import gl_accounts
@@ -35,6 +38,7 @@ from twin.generators.plan import (
     ScenarioPlan,
     command_id_for,
 )
+from twin.generators.stream import PlanStream, SpillWriter, spill_folder
 from twin.generators.vocabulary import (
     _NARRATIVE,
     _SALARIED,
@@ -62,12 +66,42 @@ def plan_scenario(
     customers: int | None = None,
     days: int | None = None,
 ) -> ScenarioPlan:
-    """Plan every command of `scenario` against `tenant`, deterministically from `seed`.
+    """Plan every command of `scenario` against `tenant`, deterministically from `seed`,
+    and hold it whole (tests and small tools; a run streams it: `stream_scenario`).
 
     `customers` and `days` override the scenario's count and length. Raises ConfigError
     when the scenario does not fit the tenant, ValueError for counts out of range.
     Returns the ScenarioPlan.
     """
+    planner = _planner(tenant, scenario, seed, customers, days)
+    with _collector_paused():
+        return planner.plan()
+
+
+def stream_scenario(
+    tenant: TenantConfig,
+    scenario: ScenarioConfig,
+    *,
+    seed: int = 42,
+    customers: int | None = None,
+    days: int | None = None,
+    folder: Path | None = None,
+) -> PlanStream:
+    """The same plan as `plan_scenario`, command for command, as a `PlanStream`: drawn
+    member by member into spill files (in `folder`, else a new temporary folder) and
+    read back a batch at a time, so it is never held whole. Close it when done."""
+    planner = _planner(tenant, scenario, seed, customers, days)
+    with _collector_paused():
+        return planner.stream(folder or spill_folder())
+
+
+def _planner(
+    tenant: TenantConfig,
+    scenario: ScenarioConfig,
+    seed: int,
+    customers: int | None,
+    days: int | None,
+) -> Planner:
     check_scenario_against_tenant(scenario, tenant)
     unknown = sorted(set(GL_ROLES) - set(gl_accounts()))
     assert not unknown, f"GL accounts the contract's chart does not open: {unknown}"
@@ -77,14 +111,18 @@ def plan_scenario(
         raise ValueError(f"customers: expected 1..{customers_count_max}, got {n_customers}")
     if not 1 <= n_days <= scenario_days_max:
         raise ValueError(f"days: expected 1..{scenario_days_max}, got {n_days}")
-    planner = Planner(tenant, scenario, seed, n_customers, n_days)
+    return Planner(tenant, scenario, seed, n_customers, n_days)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
     # A plan is up to millions of small acyclic objects. The cyclic collector would scan
     # them again and again as they pile up (twice the run time at 2,000 members), and
     # they hold no cycles to collect, so it pauses while planning.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return planner.plan()
+        yield
     finally:
         if collecting:
             gc.enable()
@@ -277,6 +315,37 @@ class Planner:
             simulate=simulate,
             skipped=dict(sorted(self.skipped.items())),
         )
+
+    def stream(self, folder: Path) -> PlanStream:
+        """The plan of `plan`, drawn in the same order, written member by member: each
+        member's seeding and days go to the spill files as soon as they are drawn."""
+        stream = PlanStream(
+            self.scenario.scenario_code,
+            self.tenant.code,
+            self.seed,
+            self.customers,
+            self.days,
+            folder,
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        writer = SpillWriter(stream)
+        try:
+            writer.bootstrap(self._bootstrap())
+            rng = random.Random(self.seed)
+            pools = _FakerPools(self.seed)
+            mobiles: set[str] = set()
+            for index in range(1, self.customers + 1):
+                # A member's days draw only on their own generators, never on `rng` or
+                # `pools`, so drawing them right after the member's seeding (instead of
+                # after every member's, as `plan` does) draws the same values.
+                member, commands = self._seed_member(index, rng, pools, mobiles)
+                days: list[list[PlannedCommand]] = [[] for _ in range(self.days)]
+                simulate_member(self, member, days)
+                writer.member(commands, days)
+        except BaseException:
+            stream.close()
+            raise
+        return writer.close(dict(sorted(self.skipped.items())))
 
     def _bootstrap(self) -> list[PlannedCommand]:
         at = 8 * 3600

@@ -1,0 +1,74 @@
+"""Latencies per command type, kept as a histogram of whole microseconds.
+
+A run records one latency per command (a million at 10,000 members); a list of them
+would grow with the run. The summary rounds to the microsecond (3 decimals of a
+millisecond), so counting whole microseconds keeps what it prints: the same count,
+nearest-rank percentiles within a microsecond of the sorted list's, the exact mean
+and maximum, in memory that grows with the spread of the latencies only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+
+MICROSECONDS_PER_S = 1_000_000
+
+
+class LatencyHistogram:
+    """Latencies (seconds) per command type, as `turingcore_client.replies.LatencyStats`
+    summarises them (count, mean, p50, p95, p99 and max in ms); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, Counter[int]] = {}
+        self._sums: dict[str, float] = {}
+        self._max: dict[str, float] = {}
+
+    def record(self, name: str, seconds: float) -> None:
+        with self._lock:
+            counts = self._counts.get(name)
+            if counts is None:
+                counts = self._counts[name] = Counter()
+                self._max[name] = seconds
+                self._sums[name] = 0.0
+            counts[round(seconds * MICROSECONDS_PER_S)] += 1
+            self._sums[name] += seconds
+            if seconds > self._max[name]:
+                self._max[name] = seconds
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._counts)
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return sum(self._counts.get(name, Counter()).values())
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per name: count, mean, p50, p95, p99 and max, in milliseconds."""
+        out: dict[str, dict[str, float]] = {}
+        with self._lock:
+            for name in sorted(self._counts):
+                buckets = sorted(self._counts[name].items())
+                total = sum(n for _, n in buckets)
+                if not total:
+                    continue
+                row = {"count": total, "mean_ms": round(1000 * self._sums[name] / total, 3)}
+                for label, fraction in (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+                    row[label] = _percentile(buckets, total, fraction) / 1000
+                row["max_ms"] = round(1000 * self._max[name], 3)
+                out[name] = row
+        return out
+
+
+def _percentile(buckets: list[tuple[int, int]], total: int, fraction: float) -> int:
+    """Nearest-rank percentile (microseconds) of sorted (value, count) buckets."""
+    rank = min(max(1, math.ceil(fraction * total - 1e-9)), total)
+    seen = 0
+    for value, count in buckets:
+        seen += count
+        if seen >= rank:
+            return value
+    return buckets[-1][0]
