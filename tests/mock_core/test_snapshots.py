@@ -4,15 +4,21 @@ chain that verifies and projections that `mock-core rebuild --check` finds no dr
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 
 from mock_core import cli
+from mock_core.api.app import create_app
 from mock_core.settings import Settings
-from mock_core.store import snapshots
+from mock_core.store import engine, snapshots
 from mock_core.store.eventstore import Store
 from mock_core.store.schema import TENANT_TABLES
 from tests.mock_core.conftest import CU_KEY, KEYS, PLATFORM_KEY, TENANT, Api, Rebuild
@@ -251,3 +257,113 @@ def test_a_diverged_log_is_restored_from_the_last_shared_event(
         return
     assert picture(api) == late
     assert verdict["ok"] and drifted == 0, verdict["problems"]
+
+
+def _tenant_events(database: Path, tenant: str = TENANT) -> int:
+    """The tenant's events in the SQLite file `database` as a reader opening it sees them
+    (with the WAL beside it, if one is)."""
+    with closing(sqlite3.connect(database)) as sqlite:
+        found = sqlite.execute("SELECT count(*) FROM events WHERE tenant_id = ?", (tenant,))
+        return int(found.fetchone()[0])
+
+
+def _copy(database: Path, folder: Path, *suffixes: str) -> Path:
+    """The SQLite file `database` (and its files with `suffixes`) copied into `folder`."""
+    folder.mkdir()
+    for suffix in ("", *suffixes):
+        shutil.copyfile(f"{database}{suffix}", folder / f"{database.name}{suffix}")
+    return folder / database.name
+
+
+@pytest.mark.parametrize("deferred", [True, False], ids=["deferred", "at-commit"])
+def test_a_sqlite_restore_leaves_its_checkpoint_to_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deferred: bool
+) -> None:
+    """A restore's reply waits for its commit (the WAL, fsynced), not for the checkpoint
+    that copies the WAL into the database file: that is a thread's, once the connection
+    is back in the pool with its auto-checkpoint threshold. Every connection here
+    checkpoints at each commit (threshold 1 page), so the database file alone shows
+    where the checkpoint ran. The broken input: a restore that does not defer it."""
+    database = tmp_path / "store.db"
+    settings = Settings(database_url=f"sqlite:///{database}", api_keys=KEYS, access_log=False)
+    started: list[str] = []
+    monkeypatch.setattr(engine, "checkpoint_in_background", started.append)
+    if not deferred:
+        monkeypatch.setattr(snapshots, "defer_checkpoint", lambda conn: None)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        api = Api(client)
+        _spend(api, api.open_ledger(), 10)
+        saved = admin(client, "POST", "/_mock/snapshots/s", tenant=TENANT).json()["events"]
+        assert admin(client, "POST", f"/_mock/tenants/{TENANT}/reset").status_code == 200
+        pool = client.app.state.store.engine  # type: ignore[attr-defined]
+        thresholds: list[int] = []
+        event.listen(pool, "connect", lambda dbapi, _: dbapi.execute("PRAGMA wal_autocheckpoint=1"))
+        event.listen(
+            pool,
+            "checkin",
+            lambda dbapi, _: thresholds.append(
+                dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            ),
+        )
+        pool.dispose()
+        engine._checkpoint(str(database))
+        assert _tenant_events(_copy(database, tmp_path / "before")) == 0
+        assert admin(client, "POST", "/_mock/snapshots/s/restore").status_code == 200
+        # A crash now: the files as they are. The restore is there (the WAL holds it).
+        assert _tenant_events(_copy(database, tmp_path / "crash", "-wal")) == saved
+        alone = _tenant_events(_copy(database, tmp_path / "alone"))
+        if not deferred:
+            assert (alone, started) == (saved, [])
+            return
+        assert (alone, started) == (0, [str(database)])
+        assert thresholds and set(thresholds) == {1}  # every connection, its own back
+        engine._checkpoint(started[0])
+        assert _tenant_events(_copy(database, tmp_path / "after")) == saved
+        _verified(client)
+
+
+RECORDS = 50_000  # idempotency records added to the snapshot below
+
+
+def test_a_restore_after_a_reset_copies_the_idempotency_records_in_one_pass(
+    settings: Settings, client: TestClient, api: Api, ledger: dict[str, str]
+) -> None:
+    """After a reset, fresh statistics say the live idempotency records are none. A copy
+    that skips the live keys by an anti-join then scans the live table once per record
+    (PostgreSQL: a nested loop over a table the copy fills), 18 s for the twin's
+    tenant; the copy must take one pass. The broken input: that anti-join, which runs
+    into the statement timeout here."""
+    _spend(api, ledger, 1)
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    with store.admin() as conn:
+        live = _count_records(conn)
+    assert admin(client, "POST", "/_mock/snapshots/base", tenant=TENANT).status_code == 200
+    with store.admin() as conn:
+        conn.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :r) "
+                "INSERT INTO snapshot_command_log (snapshot, tenant_id, dedup_key, command_id, "
+                "command_type, payload_hash, reply, created_at) SELECT 'base', :t, "
+                "'key-' || i, 'cmd', 'PostEntry', 'hash', '{}', '2025-01-01T00:00:00Z' FROM n"
+            ),
+            {"r": RECORDS, "t": TENANT},
+        )
+        conn.execute(text("ANALYZE snapshot_command_log"))  # as a save leaves it
+    assert admin(client, "POST", f"/_mock/tenants/{TENANT}/reset").status_code == 200
+    if store.engine.dialect.name == "postgresql":
+        # What autovacuum does soon after the reset: the emptied table cut to no pages,
+        # and statistics that say so.
+        owner = settings.database_url.replace("+psycopg", "")
+        with psycopg.connect(owner, autocommit=True) as pg:
+            pg.execute("VACUUM ANALYZE command_log")
+    with store.admin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL statement_timeout = '3s'"))
+        snapshots.restore(conn, "base")
+    with store.admin() as conn:
+        assert _count_records(conn) == live + RECORDS
+
+
+def _count_records(conn: Connection) -> int:
+    records = text("SELECT count(*) FROM command_log WHERE tenant_id = :t")
+    return int(conn.execute(records, {"t": TENANT}).scalar_one())
