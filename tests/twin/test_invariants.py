@@ -521,7 +521,7 @@ def test_an_account_stream_serving_an_event_twice_fails_derivability(
 
     results = inspect(*healthy, on_replies(edit))
     found = failures(results, "balance_derivability")
-    assert any("repeats or reorders" in f for f in found)
+    assert any("repeats or adds 1 posting event(s)" in f for f in found)
     assert any("out of order" in f for f in found)
 
 

@@ -10,6 +10,10 @@
   transfers, BPAY, NPP, ATM, loan and card repayments, card purchases), each in its
   member's lane.
 
+`stream_scenario(...)` gives the same plan, command for command, as a `PlanStream`
+whose batches are spilled to disk as they are drawn and read back as they are run
+(what `twin run` uses: the plan is never held whole; see `twin.generators.stream`).
+
 Commands of one lane must run in order; lanes may run concurrently. Payloads are the
 wire payloads of docs/contract.md in the published shapes, with no field of ours (no
 facilityLimit: loans and cards open as published, at the product's maxAmount; PostEntry

@@ -10,7 +10,7 @@ drawn days would keep the whole plan (1.1 GB at 10,000 members). So each member'
 commands are written as they are drawn, a line each, to one spill file per batch
 (the seed phase, each day) in a temporary folder, and the runner reads a batch back
 a command at a time when it runs it. Memory stays flat as members grow; the disk
-holds about 400 bytes per command until `close`.
+holds about 490 bytes per command until `close`.
 
 The lines keep every field as planned (payload keys in their order), so a command
 read back equals the one planned (`tests/twin/test_plan_stream.py` holds the stream

@@ -21,7 +21,8 @@ How it stays fast (a 10,000-member month is 2.4 M events in the tenant stream,
 
 - The tenant stream is read in ONE pass (`read_stream`), a page at a time, never
   held whole: it checks the chain and the postings as it goes and keeps only
-  which events belong to each account and to each command. The hash is
+  which events belong to each account and to each command, as 64-bit keys and
+  fingerprints (`compact`: a few bytes an event, not its id). The hash is
   recomputed through twin.digest's exact fast JCS.
 - Every other request (the next stream pages, each account's event pages, the
   isolation probes) goes through a `Fetcher` that keeps several in flight on

@@ -8,6 +8,7 @@ from typing import Any
 from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
 from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
+from twin.invariants.compact import IdSequence
 from twin.invariants.inspection import ACCOUNTS, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
@@ -35,8 +36,9 @@ class _Fold:
         self.last_sequence = 0
         self.events = 0
         self.updates = 0
-        self.seen: list[str] = []  # its postings and balance updates, in its stream's order
-        self.nets: dict[str, int | Decimal] = {}  # entryId -> this account's net (cents)
+        self.seen = IdSequence()  # its postings and balance updates, in its stream's order
+        # entryId -> this account's net (cents), until the entry's balance update
+        self.nets: dict[str, int | Decimal] = {}
         self.problems: list[str] = []
         self.done = False
 
@@ -56,7 +58,7 @@ class _Fold:
                 problems.append(f"{account_id}: event {event.get('eventId')} of another tenant")
             kind = event.get("eventType")
             if kind == "AccountBalanceUpdated":
-                seen.append(str(event.get("eventId")))
+                seen.add(str(event.get("eventId")))
                 payload = event.get("payload", {})
                 if payload.get("accountId") != account_id:
                     continue
@@ -68,7 +70,8 @@ class _Fold:
                         f"{format_minor(balance)}, the postings before it sum to "
                         f"{format_minor(running)}"
                     )
-                net = nets.get(str(payload.get("entryId")))
+                # Popped: an entry's update follows it; what stays is the entries without.
+                net = nets.pop(str(payload.get("entryId")), None)
                 if net is not None:
                     change = cents(payload.get("change"))
                     if net != change:
@@ -77,7 +80,7 @@ class _Fold:
                             f"{payload.get('entryId')}, its legs give {format_minor(net)}"
                         )
             elif kind in POSTING_EVENTS:
-                seen.append(str(event.get("eventId")))
+                seen.add(str(event.get("eventId")))
                 payload = event.get("payload", {})
                 net = 0
                 for leg in payload.get("legs", []):
@@ -92,7 +95,7 @@ class _Fold:
         self.running = running
         self.last_sequence = last_sequence
 
-    def finish(self, projected: Any, expected: list[str]) -> list[str]:
+    def finish(self, projected: Any, expected: IdSequence) -> list[str]:
         """The final fold against the projected balance, and the postings the account
         stream held against the ones the tenant stream ties to the account."""
         account_id = self.account_id
@@ -103,23 +106,28 @@ class _Fold:
                 f"{account_id}: balance {format_minor(balance)}, its {self.events} events fold to "
                 f"{format_minor(self.running)}"
             )
-        if self.seen != expected:
-            seen, wanted = set(self.seen), set(expected)
-            missing, extra = wanted - seen, seen - wanted
-            if missing:
+        seen = self.seen
+        if seen != expected:
+            if seen.count < expected.count:
                 problems.append(
-                    f"{account_id}: account stream lacks {len(missing)} posting event(s) of the "
-                    f"tenant stream, e.g. {sorted(missing)[0]}"
+                    f"{account_id}: account stream lacks {expected.count - seen.count} posting "
+                    f"event(s) of the tenant stream ({seen.count} of {expected.count})"
                 )
-            if extra:
+            elif seen.count > expected.count:
                 problems.append(
-                    f"{account_id}: account stream has {len(extra)} posting event(s) the tenant "
-                    f"stream does not tie to it, e.g. {sorted(extra)[0]}"
+                    f"{account_id}: account stream repeats or adds {seen.count - expected.count} "
+                    f"posting event(s): {seen.count}, the tenant stream ties {expected.count} "
+                    "to it"
                 )
-            if not missing and not extra:
+            elif seen.unordered != expected.unordered:
                 problems.append(
-                    f"{account_id}: account stream repeats or reorders the tenant stream's "
-                    "postings of the account"
+                    f"{account_id}: account stream has posting event(s) the tenant stream does "
+                    f"not tie to it, in place of some it does ({seen.count} events each)"
+                )
+            else:
+                problems.append(
+                    f"{account_id}: account stream reorders the tenant stream's postings of "
+                    "the account"
                 )
         self.nets = {}
         return problems
@@ -187,7 +195,8 @@ def balance_derivability(ctx: Inspection, result: CheckResult) -> None:
     by_account = ctx.stream().by_account
     folds = ctx.folds().wait()
     for fold, account in zip(folds, ctx.accounts(), strict=True):
-        problems = fold.finish(account["balance"], by_account.get(fold.account_id, []))
+        expected = by_account.get(fold.account_id) or IdSequence()
+        problems = fold.finish(account["balance"], expected)
         result.count("accounts")
         result.count("events_folded", fold.events)
         result.count("balance_updates", fold.updates)

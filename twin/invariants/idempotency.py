@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
-from typing import TypeVar
 
 from turingcore_client.envelope import now_rfc3339
 from twin.invariants.inspection import Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import SKIP, CheckResult
-
-T = TypeVar("T")
-
-
-def _sample(items: Sequence[tuple[str, T]], size: int) -> list[T]:
-    """An evenly spread, deterministic sample of (command type, item) with every
-    command type represented."""
-    if len(items) <= size:
-        return [item for _, item in items]
-    by_type: dict[str, list[T]] = defaultdict(list)
-    for command_type, item in items:
-        by_type[command_type].append(item)
-    quota = max(1, size // len(by_type))
-    chosen: list[T] = []
-    for group in by_type.values():
-        if len(group) <= quota:
-            chosen.extend(group)
-        else:
-            step = len(group) / quota
-            chosen.extend(group[int(i * step)] for i in range(quota))
-    return chosen
-
 
 NEEDS_RUN_LOG = (
     "needs --run-log output/commands.jsonl: the replies to compare against and the "
@@ -52,12 +27,11 @@ def idempotency(ctx: Inspection, result: CheckResult) -> None:
         result.status = SKIP
         result.note = NEEDS_RUN_LOG
         return
-    replayable = ctx.run_log.replayable()
-    if not replayable:
+    if not ctx.run_log.replayable():
         result.status = SKIP
         result.note = "the run log holds no accepted command to replay"
         return
-    sample = ctx.run_log.load(_sample(replayable, max(50, ctx.idempotency_sample)))
+    sample = ctx.run_log.sample(max(50, ctx.idempotency_sample))
     before = ctx.last_sequence()
     for record in sample:
         command_type = str(record["type"])
