@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -9,7 +10,7 @@ from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
 from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
 from twin.invariants.compact import IdSequence
-from twin.invariants.inspection import ACCOUNTS, Inspection
+from twin.invariants.inspection import ACCOUNTS, QUEUED_AHEAD, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
 from twin.invariants.stream import POSTING_EVENTS
@@ -134,9 +135,10 @@ class _Fold:
 
 
 class Folds:
-    """Every account's event pages, asked for at once (the fetcher keeps a few in
-    flight) and folded by the callbacks as they come back, each account's pages in
-    order (its next page is asked for when one arrives)."""
+    """Every account's event pages, asked for QUEUED_AHEAD accounts at a time (the
+    fetcher keeps a few in flight) and folded by the callbacks as they come back, each
+    account's pages in order (its next page is asked for when one arrives, the next
+    account's first page when an account ends)."""
 
     def __init__(self, ctx: Inspection, accounts: list[dict[str, Any]]) -> None:
         self.tenant_id = ctx.tenant_id
@@ -144,7 +146,9 @@ class Folds:
         self.open = len(self.folds)
         self.ctx = ctx
         self.client = ctx.client
-        for fold in self.folds:
+        # A window of accounts at a time: the next one starts as one ends.
+        self._unstarted = iter(self.folds)
+        for fold in itertools.islice(self._unstarted, QUEUED_AHEAD):
             self._ask(fold, 0)
 
     def _ask(self, fold: _Fold, after: int) -> None:
@@ -179,6 +183,9 @@ class Folds:
             return
         fold.done = True
         self.open -= 1
+        following = next(self._unstarted, None)
+        if following is not None:
+            self._ask(following, 0)
 
     def wait(self) -> list[_Fold]:
         self.ctx.mux.run_until(lambda: self.open == 0)

@@ -29,6 +29,10 @@ ENV_ISOLATION_TENANT = "TURINGCORE_ISOLATION_TENANT"
 FETCH_CONNECTIONS = 8
 PAGES_AHEAD = 3  # tenant-stream pages asked for ahead of the one being checked
 PUMP_EVERY = 128  # events (or log records) checked between two looks at the replies
+# Background reads queued ahead per kind (account streams, isolation probes): enough to
+# keep the FETCH_CONNECTIONS busy, and not one queued request per account or id (about
+# 1 kB each: 100 MB at 10,000 members).
+QUEUED_AHEAD = 64
 STREAM, ACCOUNTS, PROBES = range(3)  # request priorities: the tenant stream goes first
 Callback = Callable[[int, Any], None]  # (status, parsed body), run on the main thread
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from turingcore_client.client import TuringCoreClient
 from turingcore_client.envelope import build_envelope
 from turingcore_client.payloads import entry_payload, leg
 from twin.digest import is_gl
-from twin.invariants.inspection import ENV_ISOLATION_KEY, PROBES, Inspection
+from twin.invariants.inspection import ENV_ISOLATION_KEY, PROBES, QUEUED_AHEAD, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import SKIP, CheckResult
 
@@ -65,8 +66,16 @@ class IsolationStart:
         self.gl_accounts = [acc for acc in accounts if is_gl(acc)]
         self.ctx = ctx
 
-        # A's ids under B's path: 404, as if they did not exist.
-        items: list[dict[str, Any]] = [*self.customers, *self.member_accounts]
+        # A's ids under B's path: 404, as if they did not exist. A window of them is
+        # queued at a time (the next one as each comes back), not one request per id.
+        self._probes = self._paths([*self.customers, *self.member_accounts])
+        self._iso, self._a = iso, a
+        for _ in range(QUEUED_AHEAD):
+            if not self._next_probe():
+                break
+
+    def _paths(self, items: list[dict[str, Any]]) -> Iterator[tuple[int, int, str]]:
+        b = self.ctx.probe_tenant
         for item_index, item in enumerate(items):
             if "customerId" in item and "accountId" not in item:
                 paths = [f"/v1/tenants/{b}/customers/{item['customerId']}"]
@@ -77,17 +86,26 @@ class IsolationStart:
                     f"/v1/tenants/{b}/accounts/{aid}/events",
                 ]
             for path_index, path in enumerate(paths):
-                self._probe(iso, a, item_index, path_index, path)
+                yield item_index, path_index, path
 
-    def _probe(self, iso: TuringCoreClient, a: str, item: int, index: int, path: str) -> None:
+    def _next_probe(self) -> bool:
+        """Queue the next probe; False when none is left."""
+        probe = next(self._probes, None)
+        if probe is None:
+            return False
+        item, index, path = probe
+        a = self._a
+
         def done(status: int, body: Any) -> None:
             self.open -= 1
             if status != 404:
                 message = f"GET {path} (an id of {a}) with B's key: {status}, not 404"
                 self.problems.append((item, index, message))
+            self._next_probe()
 
         self.open += 1
-        self.ctx.get(iso, path, None, done, PROBES)
+        self.ctx.get(self._iso, path, None, done, PROBES)
+        return True
 
     def wait(self) -> list[str]:
         """The probes' failures, in the order of the ids."""
