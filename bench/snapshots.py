@@ -10,9 +10,11 @@ PostgreSQL: a fresh database, `--workers` workers), `twin run steady-state` agai
 - a restore right after the save;
 - a restore after `--more` further entries (posted untimed before each restore);
 - a restore after the tenant was reset (every event copied back).
-After each restore the tenant must hold the saved events and its chain must verify;
-at the end `mock-core rebuild --check` must find no drift. Writes the medians to
-bench/results/snapshots.{json,md} (`--out`).
+After each restore the tenant must hold the saved events and its chain must verify.
+Then, with the mock stopped, one more reset and restore in this process, each
+statement of the restore timed and its commit apart (the profile; `--no-profile`
+skips it); at the end `mock-core rebuild --check` must find no drift. Writes the
+medians and the profile to bench/results/snapshots.{json,md} (`--out`).
 """
 
 from __future__ import annotations
@@ -129,6 +131,53 @@ def rebuild_check(url: str) -> None:
         raise RuntimeError(f"rebuild --check: exit {run.returncode}\n{run.stdout}{run.stderr}")
 
 
+def profile(url: str) -> dict[str, Any]:
+    """The tenant reset (untimed), then a restore of the snapshot in an admin transaction,
+    in this process: the seconds in each table's statements (a DELETE and an INSERT per
+    table), in the other statements, and in the commit (the end of the admin block)."""
+    from sqlalchemy import event
+
+    from mock_core.store import snapshots
+    from mock_core.store.backends import open_store
+    from mock_core.store.engine import make_engine
+    from mock_core.store.schema import TENANT_TABLES
+
+    tables = {table.name for table in TENANT_TABLES}
+    engine = make_engine(url)
+    store = open_store(engine)
+    spent: dict[str, float] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, *_: Any) -> None:
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        table = words[2] if words[:2] in (["INSERT", "INTO"], ["DELETE", "FROM"]) else ""
+        key = table if table in tables else "other statements"
+        spent[key] = spent.get(key, 0.0) + time.perf_counter() - conn.info["started"]
+
+    try:
+        store.reset(TENANT)
+        spent.clear()
+        started = time.perf_counter()
+        with store.admin() as conn:
+            snapshots.restore(conn, NAME)
+            executed = time.perf_counter()
+        done = time.perf_counter()
+    finally:
+        store.close()
+        engine.dispose()
+    statements = {k: round(v, 3) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
+    return {
+        "statements_s": statements,
+        "all_statements_s": round(executed - started, 3),
+        "commit_s": round(done - executed, 3),
+        "total_s": round(done - started, 3),
+    }
+
+
 def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, store_url(backend, Path(tmp), args) as url:
         workers = ["--workers", str(args.workers)] if backend == "postgresql" else []
@@ -158,6 +207,9 @@ def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
                 )
             admin.close()
+        profiled = None if args.no_profile else profile(url)
+        if profiled is not None:
+            say(f"{backend}: profile of a restore after a reset: {profiled}")
         rebuild_check(url)
     return {
         "backend": backend,
@@ -166,6 +218,7 @@ def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "twin_s": round(twin_s, 1),
         "median_s": {case: round(statistics.median(v), 3) for case, v in times.items()},
         "runs_s": {case: [round(t, 3) for t in v] for case, v in times.items()},
+        "profile": profiled,
     }
 
 
@@ -186,7 +239,32 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     for case, label, _ in CASES:
         cells = [f"{r['median_s'][case]:.2f} s" for r in results]
         lines.append(f"| {label.format(more=args.more)} | " + " | ".join(cells) + " |")
+    profiled = [r for r in results if r["profile"]]
+    if profiled:
+        lines += [
+            "",
+            "Profile: one more reset and restore in process, the mock stopped (one run): "
+            "seconds per table's statements (its DELETE and INSERT), the others, the commit.",
+            "",
+            "| restore after a reset | " + " | ".join(r["backend"] for r in profiled) + " |",
+            "|---" * (len(profiled) + 1) + "|",
+        ]
+        rows = list(dict.fromkeys(k for r in profiled for k in r["profile"]["statements_s"]))
+        for row in rows:
+            cells = [_seconds(r["profile"]["statements_s"].get(row)) for r in profiled]
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        for key, label in (
+            ("all_statements_s", "all statements"),
+            ("commit_s", "commit"),
+            ("total_s", "total"),
+        ):
+            cells = [_seconds(r["profile"][key]) for r in profiled]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f} s"
 
 
 def stamp() -> str:
@@ -212,6 +290,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             help=f"measure {backend} on this store (left as it ends), not a fresh one; the "
             f"twin runs only if it holds no {TENANT}",
         )
+    parser.add_argument(
+        "--no-profile", action="store_true", help="skip the in-process profile of a restore"
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="folder for snapshots.{json,md}")
     return parser.parse_args(argv)
 

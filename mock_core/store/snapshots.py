@@ -6,7 +6,9 @@ one admin transaction (`Store.admin`: the write lock, outside row-level
 security, the writer's memory and the offset marks cleared). The log is copied
 with its hashes, so a restored tenant's chain verifies and its projections are
 those the log gives (`mock-core rebuild --check`). Saving under a name that
-exists replaces that snapshot.
+exists replaces that snapshot. On SQLite a save or a restore is durable when it
+returns (the WAL fsynced at its commit) and leaves copying the WAL into the
+database file to a thread (`engine.defer_checkpoint`).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ def save(conn: Connection, name: str, tenant_id: str | None = None) -> Snapshot:
     tenants = _count(conn, f"SELECT count(*) FROM tenants{_where(tenant_id)}", params)
     if tenant_id is not None and tenants == 0:
         raise RequestError("NOT_FOUND", f"tenant {tenant_id} does not exist", {"tenant": tenant_id})
+    defer_checkpoint(conn)
     _drop(conn, name)
     for table in TENANT_TABLES:
         columns = _columns(table.name)
