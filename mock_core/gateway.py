@@ -124,11 +124,14 @@ class Gateway:
         """
         assert batch, "an empty batch"
         results: list[Outcome | Exception | None] = [None] * len(batch)
-        txn = self.store.begin({command.tenant_id for command, _ in batch})
+        single = len(batch) == 1
+        txn = self.store.begin(
+            (batch[0][0].tenant_id,) if single else {command.tenant_id for command, _ in batch}
+        )
         try:
             order = (
                 range(1)
-                if len(batch) == 1
+                if single
                 else sorted(range(len(batch)), key=lambda i: batch[i][0].tenant_id)
             )
             for index in order:
@@ -140,7 +143,8 @@ class Gateway:
                     if tx.wrote:
                         raise
                     results[index] = exc
-            txn.flush()
+            if not single:  # a batch of one commits next, on this thread: its commit flushes
+                txn.flush()
         except Exception as exc:
             txn.rollback()
             return PreparedBatch(None, self._after_failure(batch, exc))
@@ -177,11 +181,12 @@ class Gateway:
     def _apply(self, tx: WriteTx, command: Command, correlation_id: str | None) -> Outcome:
         # The validated payload, not the raw one: 3000, 3000.0 and 3000.00 are one amount,
         # and a replay that writes a number differently is still the same command.
-        digest = payload_hash([command.command_type, command.payload.model_dump(mode="json")])
+        command_type = command.command_type
+        digest = payload_hash([command_type, command.payload.model_dump(mode="json")])
         key = command.dedup_key
         record = tx.find_command(key)
         if record is not None:
-            if record.command_type == command.command_type and record.payload_hash == digest:
+            if record.command_type == command_type and record.payload_hash == digest:
                 return Outcome(202, record.reply, True)
             raise InvariantViolation(
                 "IDEMPOTENCY_KEY_REUSED",
@@ -189,7 +194,7 @@ class Gateway:
                 {"idempotencyKey": key, "firstCommandId": record.command_id},
             )
         state = tx.load(command.payload.reads())
-        if state.tenant is None and command.command_type != "CreateTenant":
+        if state.tenant is None and command_type != "CreateTenant":
             raise RequestError("NOT_FOUND", f"tenant {command.tenant_id} does not exist", {})
         now = self.clock()
         decision = decide(state, command, Context(now, self.new_id))
@@ -281,7 +286,9 @@ class GroupCommitter:
                 batch, queue.items = queue.items[: self.batch_max], queue.items[self.batch_max :]
                 commands = [(command, correlation_id) for command, correlation_id, _ in batch]
                 if self.on_batch is not None:
-                    self.on_batch(len({c.tenant_id for c, _ in commands}))
+                    self.on_batch(
+                        1 if len(commands) == 1 else len({c.tenant_id for c, _ in commands})
+                    )
                 results: list[Outcome | Exception]
                 try:
                     prepared = self.gateway.prepare_batch(commands)

@@ -113,8 +113,8 @@ class CommandEndpoint:
             raise RequestError("MALFORMED_JSON", f"the body is not valid JSON: {exc}") from None
         command = parse_command(tenant_id, raw)
         facts["command_id"] = command.command_id
-        facts["command_type"] = command.command_type
-        if command.command_type == "CreateTenant":
+        command_type = facts["command_type"] = command.command_type
+        if command_type == "CreateTenant":
             keys.check_platform(authorization, "create tenants")
         if correlation_id is not None and not (
             1 <= len(correlation_id) <= limits.correlation_id_chars_max
@@ -130,9 +130,9 @@ class CommandEndpoint:
             else:
                 outcome = self.gateway.execute(command, correlation_id)
         except MockCoreError as exc:
-            self.metrics.count(command.command_type, exc.code)
+            self.metrics.count(command_type, exc.code)
             raise
-        self.metrics.observe_command(command.command_type, time.perf_counter() - started, outcome)
+        self.metrics.observe_command(command_type, time.perf_counter() - started, outcome)
         facts["outcome"] = "REPLAYED" if outcome.replayed else "ACCEPTED"
         return 202, outcome.body
 

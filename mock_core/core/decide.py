@@ -9,7 +9,7 @@ command raises `InvariantViolation`; the checks run in the order of
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -312,19 +312,18 @@ def _post_entry(state: TenantState, command: c.Command, p: c.PostEntry, ctx: Con
             "the debits must equal the credits",
             {"debits": to_number(debits), "credits": to_number(credits)},
         )
-    legs = tuple(ev.Leg(leg.accountId, leg.direction, leg.amount) for leg in p.legs)
-    changes = ev.net_changes(legs)
-    _check_bounds(state, changes, state.accounts)
     entry = ev.EntryPosted(
-        ctx.new_id(),
+        ctx.new_id(),  # (taken even if the bounds refuse it: an id, not a trace)
         p.bookingDate.isoformat(),
         p.valueDate.isoformat(),
         p.currency,
-        legs,
+        tuple(ev.Leg(leg.accountId, leg.direction, leg.amount) for leg in p.legs),
         p.narrative,
         dict(p.tags or {}),
         dict(p.metadata or {}),
     )
+    changes = entry.changes  # each account's net change, derived once
+    _check_bounds(state, changes, state.accounts)
     entry_id = entry.entry_id
     events: list[ev.Event] = [entry]
     for account_id, change in changes.items():
@@ -334,7 +333,7 @@ def _post_entry(state: TenantState, command: c.Command, p: c.PostEntry, ctx: Con
 
 
 def _check_bounds(
-    state: TenantState, changes: dict[str, int], accounts: dict[str, Account]
+    state: TenantState, changes: Mapping[str, int], accounts: dict[str, Account]
 ) -> None:
     """Refuse a change that takes an account out of its bounds, or further out.
 

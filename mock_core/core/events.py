@@ -154,8 +154,9 @@ def _legs_json(legs: tuple[Leg, ...]) -> list[dict[str, Any]]:
 def net_changes(legs: tuple[Leg, ...]) -> dict[str, int]:
     """Each account's net change over `legs`."""
     changes: dict[str, int] = {}  # insertion order is first-leg order
-    for leg in legs:
-        changes[leg.account_id] = changes.get(leg.account_id, 0) + leg.change
+    for leg in legs:  # (Leg.change, written out: this runs twice per entry)
+        amount = leg.amount_minor if leg.direction == "DEBIT" else -leg.amount_minor
+        changes[leg.account_id] = changes.get(leg.account_id, 0) + amount
     return changes
 
 

@@ -11,7 +11,7 @@ event about an account the slice does not hold changes nothing in it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -91,23 +91,26 @@ def _balance_updated(state: TenantState, e: ev.AccountBalanceUpdated) -> None:
     assert account is None or account.balance_minor == e.balance_minor, e
 
 
+# Each function takes the event type it is listed under (checked below: every type has one).
+# A table on the exact type, not a `match` of class patterns: the write path applies
+# every event it appends, and a chain of isinstance checks cost it a third more.
+_EVOLVE: dict[type[ev.Event], Callable[[TenantState, Any], None]] = {
+    ev.EntryPosted: _posted,
+    ev.FundsPosted: _posted,
+    ev.AccountBalanceUpdated: _balance_updated,
+    ev.AccountOpened: _account_opened,
+    ev.CustomerCreated: _customer_created,
+    ev.ProductCreated: _product_saved,
+    ev.ProductUpdated: _product_saved,
+    ev.LoanFacilityCreated: _loan_facility_created,
+    ev.TenantCreated: _tenant_created,
+}
+assert set(_EVOLVE) == set(ev.EVENT_TYPES.values())
+
+
 def evolve(state: TenantState, event: ev.Event) -> TenantState:
     """Apply one event to `state` and return it."""
-    match event:
-        case ev.EntryPosted() | ev.FundsPosted():
-            _posted(state, event)
-        case ev.AccountBalanceUpdated():
-            _balance_updated(state, event)
-        case ev.AccountOpened():
-            _account_opened(state, event)
-        case ev.CustomerCreated():
-            _customer_created(state, event)
-        case ev.ProductCreated():  # and ProductUpdated, its subclass
-            _product_saved(state, event)
-        case ev.LoanFacilityCreated():
-            _loan_facility_created(state, event)
-        case ev.TenantCreated():
-            _tenant_created(state, event)
+    _EVOLVE[type(event)](state, event)
     return state
 
 

@@ -336,16 +336,19 @@ class WriteTx:
                 memory.tenants[t] = known
         state = known.state if memory is not None else None
         sequence, prev_hash = known.head
-        event_rows: list[dict[str, Any]] = []
+        pending = self.batch.pending
+        event_rows = pending.events
         rows = self.batch.rows
         project = projections.project
         for new, event_id in zip(new_events, event_ids, strict=True):
             sequence += 1
+            event_type = new.event_type
+            entity_id = new.entity_id
             envelope: dict[str, Any] = {
                 "eventId": event_id,
-                "eventType": new.event_type,
+                "eventType": event_type,
                 "tenantId": t,
-                "entityId": new.entity_id,
+                "entityId": entity_id,
                 "sequence": sequence,
                 "payload": new.payload,
                 "occurredAt": occurred_at,
@@ -360,8 +363,8 @@ class WriteTx:
                     "tenant_id": t,
                     "sequence": sequence,
                     "event_id": event_id,
-                    "event_type": new.event_type,
-                    "entity_id": envelope["entityId"],
+                    "event_type": event_type,
+                    "entity_id": entity_id,
                     "causation_id": causation_id,
                     "envelope": with_hash(canonical, prev_hash),
                 }
@@ -369,8 +372,7 @@ class WriteTx:
             project(new, At(t, sequence, prev_hash, occurred_at), rows)
             if state is not None:
                 evolve(state, new)
-        rows.pending.inserts["insert_event"] += event_rows
-        known.head = (sequence, prev_hash)
+        known.head = pending.heads[t] = (sequence, prev_hash)
 
     def record_command(
         self, dedup_key: str, command: Command, payload_digest: str, reply: bytes, at: str
@@ -386,7 +388,7 @@ class WriteTx:
             "at": at,
         }
         pending = self.batch.pending
-        pending.inserts["insert_command"].append(row)
+        pending.command_rows.append(row)
         pending.commands[(self.tenant_id, dedup_key)] = row
 
 
@@ -419,6 +421,7 @@ class WriteTransaction:
 
     def rollback(self) -> None:
         try:
+            self.batch.pending.clear()
             memory = self.store.memory
             if memory is not None:
                 memory.clear()
@@ -483,7 +486,9 @@ class Store:
         """
         self._write_lock.acquire()
         try:
-            return self._begin(sorted(set(tenant_ids)))
+            return self._begin(
+                list(tenant_ids) if len(tenant_ids) == 1 else sorted(set(tenant_ids))
+            )
         except BaseException:
             self._write_lock.release()
             raise

@@ -68,15 +68,16 @@ def canonical_json(value: Any) -> bytes:
 # amounts (ints below 2**53, or floats with at most the currency's decimals): their
 # sorted-key JSON is already their RFC 8785 form, so they skip the careful encoder.
 # Payloads that carry client numbers (product rates, incomes) are not among them.
-_PLAIN_TYPES = (ev.AccountOpened, ev.FundsPosted, ev.AccountBalanceUpdated)
+_PLAIN_TYPES = frozenset({ev.AccountOpened, ev.FundsPosted, ev.AccountBalanceUpdated})
 
 
 def is_plain(event: ev.Event) -> bool:
     """True when sorted-key orjson of `event`'s envelope is already its JCS form."""
-    if isinstance(event, _PLAIN_TYPES):
+    if type(event) in _PLAIN_TYPES:  # the exact type: none of these has a subclass
         return True
     if isinstance(event, ev.EntryPosted):
-        return _plain_map(event.tags) and _plain_map(event.metadata)
+        tags, metadata = event.tags, event.metadata
+        return (not tags or _plain_map(tags)) and (not metadata or _plain_map(metadata))
     return False
 
 
@@ -88,7 +89,7 @@ def _plain_map(values: Mapping[str, object]) -> bool:
 
 def canonical_event(envelope: Mapping[str, Any], event: ev.Event) -> bytes:
     """The RFC 8785 bytes of `event`'s envelope (without its hash), by the cheapest route."""
-    if is_plain(event):
+    if type(event) in _PLAIN_TYPES or is_plain(event):  # (the usual case without a call)
         return orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS)
     return canonical_json(envelope)
 

@@ -73,6 +73,10 @@ class UnnestBulk(Bulk):
         statement, keys = unnest
         self.cursor.execute(statement, [[row[key] for row in rows] for key in keys])
 
+    def write_all(self, writes: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        for name, rows in writes:
+            self.write(name, rows)
+
 
 class PostgresTransaction(WriteTransaction):
     """A write transaction on a pooled connection, in pipeline mode."""

@@ -10,8 +10,7 @@ in the log (`At`) and the `Rows` to write to.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -58,6 +57,12 @@ class Bulk:
     def write(self, name: str, rows: list[dict[str, Any]]) -> None:
         self.cursor.executemany(self.sql[name], rows)
 
+    def write_all(self, writes: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Several statements' rows, in order (a transaction's flush)."""
+        executemany, sql = self.cursor.executemany, self.sql
+        for name, rows in writes:
+            executemany(sql[name], rows)
+
 
 class Pending:
     """Writes of a transaction that are coalesced and issued once, before the commit.
@@ -69,15 +74,20 @@ class Pending:
     together, a statement per table.
     """
 
-    # The appended rows, in the order they are written.
-    INSERTS = ("insert_event", "insert_touch", "insert_command")
-
     def __init__(self, bulk: Bulk) -> None:
         self.bulk = bulk
         self.heads: dict[str, tuple[int, str]] = {}
         self.balances: dict[tuple[str, str], list[int]] = {}  # -> [delta, last sequence]
-        self.inserts: dict[str, list[dict[str, Any]]] = {name: [] for name in self.INSERTS}
+        self.events: list[dict[str, Any]] = []
+        self.touches: list[dict[str, Any]] = []  # account_events rows
+        self.command_rows: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], dict[str, Any]] = {}  # (tenant, key) -> row
+        # The appended rows, in the order they are written.
+        self._inserts = (
+            ("insert_event", self.events),
+            ("insert_touch", self.touches),
+            ("insert_command", self.command_rows),
+        )
 
     def flush_balances(self) -> None:
         if self.balances:
@@ -91,26 +101,42 @@ class Pending:
             self.balances.clear()
 
     def flush_inserts(self) -> None:
-        for name, rows in self.inserts.items():
+        write = self.bulk.write
+        for name, rows in self._inserts:
             if rows:
-                self.bulk.write(name, rows)
+                write(name, rows)
                 rows.clear()
         self.commands.clear()
 
     def flush(self) -> None:
-        self.flush_inserts()
-        self.flush_balances()
+        """Write everything coalesced so far: the inserts, the balance moves, the heads."""
+        writes = [(name, rows) for name, rows in self._inserts if rows]
+        if self.balances:
+            balances = self.balances.items()
+            moves = [{"t": t, "a": a, "delta": d, "seq": s} for (t, a), (d, s) in balances]
+            writes.append(("update_balance", moves))
         if self.heads:
-            self.bulk.write(
-                "update_head",
-                [{"t": t, "seq": seq, "hash": h} for t, (seq, h) in self.heads.items()],
-            )
-            self.heads.clear()
+            heads = [{"t": t, "seq": seq, "hash": h} for t, (seq, h) in self.heads.items()]
+            writes.append(("update_head", heads))
+        if writes:
+            self.bulk.write_all(writes)
+            self.clear()
+
+    def clear(self) -> None:
+        """Forget what was not written (the transaction rolled back)."""
+        for _, rows in self._inserts:
+            rows.clear()
+        self.commands.clear()
+        self.balances.clear()
+        self.heads.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class At:
-    """Where an event sits: its tenant, sequence and hash, and when it was appended."""
+class At(NamedTuple):
+    """Where an event sits: its tenant, sequence and hash, and when it was appended.
+
+    (A named tuple: one is made per appended event, and it costs half a frozen
+    dataclass.)
+    """
 
     tenant_id: str
     sequence: int
@@ -125,18 +151,11 @@ class Rows:
         self.cursor = cursor
         self.sql = sql
         self.pending = pending
-        self.touches = pending.inserts["insert_touch"]  # account_events rows, written in one go
+        self.balances = pending.balances
+        self.touches = pending.touches  # account_events rows, written in one go
 
     def run(self, name: str, params: dict[str, Any]) -> None:
         self.cursor.execute(self.sql[name], params)
-
-    def move(self, tenant_id: str, account_id: str, delta: int, sequence: int) -> None:
-        change = self.pending.balances.get((tenant_id, account_id))
-        if change is None:
-            self.pending.balances[(tenant_id, account_id)] = [delta, sequence]
-        else:
-            change[0] += delta
-            change[1] = sequence
 
 
 def _tenant_created(e: ev.TenantCreated, at: At, out: Rows) -> None:
@@ -205,13 +224,23 @@ def _loan_facility_created(e: ev.LoanFacilityCreated, at: At, out: Rows) -> None
 
 
 def _posted(e: ev.EntryPosted | ev.FundsPosted, at: At, out: Rows) -> None:
-    for account_id, delta in e.changes.items():
-        out.move(at.tenant_id, account_id, delta, at.sequence)
+    balances, t, sequence = out.balances, at.tenant_id, at.sequence
+    for account_id, delta in e.changes.items():  # (Rows.move, written out: the hot path)
+        change = balances.get((t, account_id))
+        if change is None:
+            balances[(t, account_id)] = [delta, sequence]
+        else:
+            change[0] += delta
+            change[1] = sequence
 
 
 def _balance_updated(e: ev.AccountBalanceUpdated, at: At, out: Rows) -> None:
     # The balance moved with the entry; the account's last event is now this one.
-    out.move(at.tenant_id, e.account_id, 0, at.sequence)
+    change = out.balances.get((at.tenant_id, e.account_id))
+    if change is None:
+        out.balances[(at.tenant_id, e.account_id)] = [0, at.sequence]
+    else:
+        change[1] = at.sequence
 
 
 # Each function takes the event type it is listed under (checked below: every type has one).
@@ -230,13 +259,14 @@ assert set(PROJECTIONS) == set(ev.EVENT_TYPES.values())
 
 
 def project(event: ev.Event, at: At, out: Rows) -> None:
-    """Write `event`'s rows: its projection, which accounts it touched, the chain head."""
+    """Write `event`'s rows: its projection, and which accounts it touched.
+
+    The caller moves the tenant's chain head (`Pending.heads`) once its events are
+    projected.
+    """
     PROJECTIONS[type(event)](event, at, out)
-    touches = ev.touches(event)
-    if touches:
-        t, sequence = at.tenant_id, at.sequence
-        out.touches.extend(
-            {"tenant_id": t, "account_id": account_id, "sequence": sequence}
-            for account_id in touches
+    touches = out.touches
+    for account_id in getattr(event, "touches", ()):  # (ev.touches, without its call)
+        touches.append(
+            {"tenant_id": at.tenant_id, "account_id": account_id, "sequence": at.sequence}
         )
-    out.pending.heads[at.tenant_id] = (at.sequence, at.hash)

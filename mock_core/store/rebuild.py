@@ -82,6 +82,7 @@ def replay(live: Connection, tenant_id: str | None = None) -> Replay:
                 event = event_from_payload(envelope["eventType"], envelope["payload"])
                 at = At(tenant, envelope["sequence"], envelope["hash"], envelope["occurredAt"])
                 project(event, at, rows)
+                pending.heads[tenant] = (at.sequence, at.hash)
                 evolve(state, event)
             except Exception as exc:  # a corrupted event: name it, replay the rest
                 where = f"sequence {envelope.get('sequence')}"

@@ -52,29 +52,32 @@ class SqliteStore(Store):
         # SQLite has one writer (this process), which may remember what it wrote.
         self.memory = WriterMemory() if caches.writer_memory else None
         self._writer: Any = None  # the writer's own DBAPI connection (pool fairy)
+        self._batch: WriteBatch | None = None  # on the writer's cursor
 
     def close(self) -> None:
         """Give the writer connection back and close the pooled connections."""
         with self._write_lock:
-            writer, self._writer = self._writer, None
+            writer, self._writer, self._batch = self._writer, None, None
             if writer is not None:
                 writer.close()
         super().close()
 
     def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
-        # One connection of the writer's own (taken from the pool once and kept), so
-        # a transaction costs no pool check-out.
-        if self._writer is None:
+        # One connection of the writer's own (taken from the pool once and kept), and
+        # one batch on its cursor, reused: a transaction costs no pool check-out and
+        # builds nothing (its coalesced writes are empty after each commit or rollback).
+        if self._writer is None or self._batch is None:
             self._writer = self.engine.raw_connection()
+            self._batch = WriteBatch(self._writer.driver_connection.cursor(), self.sql, self.memory)
         sqlite = self._writer.driver_connection
-        cursor = sqlite.cursor()
+        cursor = self._batch.cursor
         cursor.execute("BEGIN IMMEDIATE")
         try:
             token = self._memory_token(cursor)
         except BaseException:
             sqlite.execute("ROLLBACK")
             raise
-        return SqliteTransaction(self, WriteBatch(cursor, self.sql, self.memory), sqlite, token)
+        return SqliteTransaction(self, self._batch, sqlite, token)
 
     def _memory_token(self, cursor: Any) -> int:
         """Drop the writer's memory if the database changed since its last commit.
