@@ -41,6 +41,7 @@ from twin.invariants import (
     inspect_tenant,
     render_results,
 )
+from twin.latency import LatencyHistogram
 from twin.runner import DEFAULT_CONCURRENCY, RunnerError, RunResult, ScenarioRunner
 from twin.service import Failed, UsageError, admin, client_for, preflight, refuse_foreign_data
 
@@ -329,7 +330,10 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
                 raise UsageError(str(exc)) from None
         try:
             console.print(f"mock up at {base_url}/v1")
-            with TuringCoreClient(base_url, platform_key, timeout=args.timeout) as client:
+            client = TuringCoreClient(
+                base_url, platform_key, timeout=args.timeout, stats=LatencyHistogram()
+            )
+            with client:
                 isolation = (DEMO_ISOLATION_KEY, probe_tenant)
                 return run_and_inspect(args, client, console, isolation)
         finally:

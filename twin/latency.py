@@ -10,18 +10,21 @@ and maximum, in memory that grows with the spread of the latencies only.
 from __future__ import annotations
 
 import math
-import threading
 from collections import Counter
+
+from turingcore_client.replies import LatencyStats
 
 MICROSECONDS_PER_S = 1_000_000
 
 
-class LatencyHistogram:
-    """Latencies (seconds) per command type, as `turingcore_client.replies.LatencyStats`
-    summarises them (count, mean, p50, p95, p99 and max in ms); thread-safe."""
+class LatencyHistogram(LatencyStats):
+    """Latencies (seconds) per command type, summarised as `LatencyStats` does (count,
+    mean, p50, p95, p99 and max in ms), without keeping each one; thread-safe. The
+    twin gives one to its client too (`TuringCoreClient(stats=...)`), which records
+    every command it sends."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self._counts: dict[str, Counter[int]] = {}
         self._sums: dict[str, float] = {}
         self._max: dict[str, float] = {}
@@ -37,6 +40,12 @@ class LatencyHistogram:
             self._sums[name] += seconds
             if seconds > self._max[name]:
                 self._max[name] = seconds
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._sums.clear()
+            self._max.clear()
 
     def names(self) -> list[str]:
         with self._lock:

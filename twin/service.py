@@ -11,6 +11,7 @@ from typing import Any
 from turingcore_client.client import ENV_API_KEY, TuringCoreClient
 from turingcore_client.errors import ApiError, NotFoundError, ServiceUnreachableError
 from turingcore_client.replies import RawReply
+from twin.latency import LatencyHistogram
 
 
 class UsageError(Exception):
@@ -24,7 +25,10 @@ class Failed(Exception):
 def client_for(args: argparse.Namespace) -> TuringCoreClient:
     """The client `--base-url`, `--api-key` and `--timeout` name."""
     try:
-        return TuringCoreClient(args.base_url, args.api_key, timeout=args.timeout)
+        # A histogram, not the client's default list of every command's latency.
+        return TuringCoreClient(
+            args.base_url, args.api_key, timeout=args.timeout, stats=LatencyHistogram()
+        )
     except ValueError as exc:  # the base URL: not http(s), no host, a bad port
         raise UsageError(f"--base-url: {exc}") from None
 

@@ -10,6 +10,7 @@ alters a command, or a runner that sends a streamed batch in another order, fail
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from twin.config import ScenarioConfig, TenantConfig, load_scenario_and_tenant
 from twin.generators import PlanStream, ScenarioPlan, plan_scenario, stream_scenario
 from twin.latency import LatencyHistogram
 from twin.runner import RunnerError, ScenarioRunner, read_run_log
+from twin.service import client_for
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +207,10 @@ def test_a_streamed_command_reads_back_as_planned(
         for mine, theirs in zip(stream.all_commands(), whole.all_commands(), strict=True):
             assert dataclasses.astuple(mine) == dataclasses.astuple(theirs)
             assert type(mine.payload) is dict
+
+
+def test_the_twin_gives_its_client_a_histogram() -> None:
+    """The client records every command it sends: as a histogram, not a list."""
+    args = argparse.Namespace(base_url="http://127.0.0.1:9", api_key="key-123456", timeout=1.0)
+    with client_for(args) as client:
+        assert isinstance(client.stats, LatencyHistogram)
