@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from mock_core.core.events import EVENT_TYPES
 from mock_core.money import to_number
 
 # One mark every this many rows: an offset walks at most MARK_STEP - 1 index entries.
@@ -52,6 +53,23 @@ _ACCOUNT_ENVELOPES = (
     "WHERE tenant_id = :t AND account_id = :a AND sequence > :after "
     "ORDER BY sequence LIMIT :n OFFSET :skip) AS touched "
     "JOIN events e ON e.tenant_id = :t AND e.sequence = touched.sequence "
+    "ORDER BY e.sequence"
+)
+
+
+# An entity's events of any type: the first `n` after `after` of each event type, each
+# one seek on ix_events_entity_type (index only), merged; then the page's envelopes by
+# primary key. (The index leads with the type after the entity, so that a busy
+# account's rare events are a short range too, not a walk of all its events.)
+_ENTITY_SEQUENCES = " UNION ALL ".join(
+    f"SELECT sequence FROM (SELECT sequence FROM events WHERE tenant_id = :t "
+    f"AND entity_id = :entity AND event_type = '{event_type}' AND sequence > :after "
+    f"ORDER BY sequence LIMIT :n) AS of_type{index}"
+    for index, event_type in enumerate(sorted(EVENT_TYPES))
+)
+_ENTITY_ENVELOPES = (
+    f"SELECT e.sequence, e.envelope FROM ({_ENTITY_SEQUENCES} ORDER BY sequence LIMIT :n) "
+    "AS picked JOIN events e ON e.tenant_id = :t AND e.sequence = picked.sequence "
     "ORDER BY e.sequence"
 )
 
@@ -103,7 +121,7 @@ _SQL: dict[str, str] = {
     "account_events": _ACCOUNT_ENVELOPES,
     "events": f"{_ENVELOPES} ORDER BY sequence LIMIT :n",
     "events_of_type": f"{_ENVELOPES} AND event_type = :type ORDER BY sequence LIMIT :n",
-    "events_of_entity": f"{_ENVELOPES} AND entity_id = :entity ORDER BY sequence LIMIT :n",
+    "events_of_entity": _ENTITY_ENVELOPES,
     "events_of_entity_and_type": f"{_ENVELOPES} AND entity_id = :entity AND event_type = :type "
     "ORDER BY sequence LIMIT :n",
 }

@@ -307,12 +307,15 @@ def _dummy_params(sql: str) -> dict[str, Any]:
 
 
 def test_every_read_statement_is_an_index_range_on_sqlite(tmp_path: Path) -> None:
-    """No read statement scans a table, and only two sort: products (a few rows) and an
-    account's events (at most a page, after the index range has picked them)."""
+    """No read statement scans a table, and only three sort: products (a few rows), an
+    account's events (at most a page, after the index range has picked them) and an
+    entity's events (the merge of at most a page per event type, each an index range).
+    The only scans are of those picked rows (`touched`, `of_type<n>`, `picked`)."""
     url = f"sqlite:///{tmp_path}/plans.db"
     upgrade(url)
     engine = make_engine(url)
-    sorting = {"products", "account_events"}
+    sorting = {"products", "account_events", "events_of_entity"}
+    picked = ("SCAN touched", "SCAN of_type", "SCAN picked")
     try:
         with engine.connect() as conn:
             for name, sql in queries._SQL.items():
@@ -322,7 +325,9 @@ def test_every_read_statement_is_an_index_range_on_sqlite(tmp_path: Path) -> Non
                         f"EXPLAIN QUERY PLAN {sql}", _dummy_params(sql)
                     ).fetchall()
                 ]
-                scans = [step for step in plan if step.startswith("SCAN") and "touched" not in step]
+                scans = [
+                    step for step in plan if step.startswith("SCAN") and not step.startswith(picked)
+                ]
                 assert scans == [], (name, plan)
                 if name not in sorting:
                     assert not any("TEMP B-TREE" in step for step in plan), (name, plan)
