@@ -58,15 +58,15 @@ _SQL = {
     "accounts": "SELECT account_id, account_type, currency, balance_minor, customer_id, "
     "product_code, product_type, facility_limit_minor FROM accounts "
     "WHERE tenant_id = :t AND account_id IN ({in_list})",
+    # (the coalesced writes take positional rows: see projections.SQL)
     "insert_event": "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
-    "causation_id, envelope) VALUES (:tenant_id, :sequence, :event_id, :event_type, :entity_id, "
-    ":causation_id, :envelope)",
+    "causation_id, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)",
     # PostgreSQL: the transaction's tenant for row-level security, and a tenant's
     # write lock (one total order of its commands across worker processes).
     "pg_scope": "SELECT set_config('app.current_tenant', :t, true)",
     "pg_lock": "SELECT pg_advisory_xact_lock(hashtext(:t))",
     "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
-    "payload_hash, reply, created_at) VALUES (:t, :k, :id, :type, :hash, :reply, :at)",
+    "payload_hash, reply, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     **projections.SQL,
 }
 _PYFORMAT = re.compile(r":(\w+)")
@@ -74,7 +74,9 @@ _PYFORMAT = re.compile(r":(\w+)")
 
 _DIALECTS = {
     "named": _SQL,
-    "pyformat": {name: _PYFORMAT.sub(r"%(\1)s", sql) for name, sql in _SQL.items()},
+    "pyformat": {
+        name: _PYFORMAT.sub(r"%(\1)s", sql).replace("?", "%s") for name, sql in _SQL.items()
+    },
 }
 _NAMED = _DIALECTS["named"]
 
@@ -215,7 +217,7 @@ class WriteTx:
     def find_command(self, dedup_key: str) -> CommandRecord | None:
         mine = self.batch.pending.commands.get((self.tenant_id, dedup_key))
         if mine is not None:  # recorded by an earlier command of this transaction
-            return CommandRecord(mine["id"], mine["type"], mine["hash"], mine["reply"].encode())
+            return CommandRecord(mine[2], mine[3], mine[4], mine[5].encode())
         row = self._run("find_command", {"t": self.tenant_id, "k": dedup_key}).fetchone()
         if row is None:
             return None
@@ -358,16 +360,9 @@ class WriteTx:
             }
             canonical = canonical_event(envelope, new)
             prev_hash = chain_hash(prev_hash, canonical)
+            envelope_text = with_hash(canonical, prev_hash)
             event_rows.append(
-                {
-                    "tenant_id": t,
-                    "sequence": sequence,
-                    "event_id": event_id,
-                    "event_type": event_type,
-                    "entity_id": entity_id,
-                    "causation_id": causation_id,
-                    "envelope": with_hash(canonical, prev_hash),
-                }
+                (t, sequence, event_id, event_type, entity_id, causation_id, envelope_text)
             )
             project(new, At(t, sequence, prev_hash, occurred_at), rows)
             if state is not None:
@@ -378,15 +373,15 @@ class WriteTx:
         self, dedup_key: str, command: Command, payload_digest: str, reply: bytes, at: str
     ) -> None:
         self.wrote = True
-        row = {
-            "t": self.tenant_id,
-            "k": dedup_key,
-            "id": command.command_id,
-            "type": command.command_type,
-            "hash": payload_digest,
-            "reply": reply.decode(),
-            "at": at,
-        }
+        row = (
+            self.tenant_id,
+            dedup_key,
+            command.command_id,
+            command.command_type,
+            payload_digest,
+            reply.decode(),
+            at,
+        )
         pending = self.batch.pending
         pending.command_rows.append(row)
         pending.commands[(self.tenant_id, dedup_key)] = row

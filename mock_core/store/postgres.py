@@ -20,43 +20,23 @@ from sqlalchemy import Connection, Engine, text
 
 from mock_core.store import eventstore
 from mock_core.store.eventstore import Caches, Store, WriteTransaction, dialect_sql
-from mock_core.store.projections import Bulk
+from mock_core.store.projections import Bulk, Row
 
 # The coalesced writes as one statement each: the rows' columns as arrays, unnested,
-# sent in binary (`%b`: the text format escapes every element with a regex).
-# (statement, the row keys in the order of its arrays)
-_UNNEST: dict[str, tuple[str, tuple[str, ...]]] = {
-    "insert_event": (
-        "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
-        "causation_id, envelope) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], "
-        "%b::text[], %b::text[], %b::text[], %b::text[])",
-        (
-            "tenant_id",
-            "sequence",
-            "event_id",
-            "event_type",
-            "entity_id",
-            "causation_id",
-            "envelope",
-        ),
-    ),
-    "insert_touch": (
-        "INSERT INTO account_events (tenant_id, account_id, sequence) "
-        "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[])",
-        ("tenant_id", "account_id", "sequence"),
-    ),
-    "insert_command": (
-        "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, payload_hash, "
-        "reply, created_at) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
-        "%b::text[], %b::text[], %b::text[], %b::text[])",
-        ("t", "k", "id", "type", "hash", "reply", "at"),
-    ),
-    "update_balance": (
-        "UPDATE accounts SET balance_minor = accounts.balance_minor + d.delta, "
-        "last_sequence = d.seq FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[]) "
-        "AS d(t, a, delta, seq) WHERE accounts.tenant_id = d.t AND accounts.account_id = d.a",
-        ("t", "a", "delta", "seq"),
-    ),
+# sent in binary (`%b`: the text format escapes every element with a regex). The arrays
+# are in the rows' column order (`projections.Row`, as in the one-row statements).
+_UNNEST: dict[str, str] = {
+    "insert_event": "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
+    "causation_id, envelope) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[])",
+    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence) "
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[])",
+    "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
+    "payload_hash, reply, created_at) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[])",
+    "update_balance": "UPDATE accounts SET balance_minor = accounts.balance_minor + d.delta, "
+    "last_sequence = d.seq FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[]) "
+    "AS d(delta, seq, t, a) WHERE accounts.tenant_id = d.t AND accounts.account_id = d.a",
 }
 
 
@@ -65,15 +45,14 @@ class UnnestBulk(Bulk):
     work (about 50-100 us), whatever it holds, so a batch's events, index rows,
     idempotency records and balance moves go as four statements, not hundreds."""
 
-    def write(self, name: str, rows: list[dict[str, Any]]) -> None:
+    def write(self, name: str, rows: list[Row]) -> None:
         unnest = _UNNEST.get(name)
         if unnest is None or len(rows) == 1:
             super().write(name, rows)
             return
-        statement, keys = unnest
-        self.cursor.execute(statement, [[row[key] for row in rows] for key in keys])
+        self.cursor.execute(unnest, [list(column) for column in zip(*rows, strict=True)])
 
-    def write_all(self, writes: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    def write_all(self, writes: list[tuple[str, list[Row]]]) -> None:
         for name, rows in writes:
             self.write(name, rows)
 
