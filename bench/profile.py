@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (IDLE, ("select.epoll",)),
     ("SQLite: commit (WAL write + fsync)", ("'commit' of 'sqlite3",)),
     ("SQLite: statements", ("sqlite3.Cursor", "sqlite3.Connection")),
+    ("PostgreSQL: the driver (psycopg)", ("psycopg",)),
     (
         "store: events, hash chain, projections",
         (
@@ -198,10 +199,16 @@ def layer_of(key: str) -> str:
 
 
 def run(
-    commands: int, concurrency: int, workdir: Path, caches: str | None = None
+    commands: int,
+    concurrency: int,
+    workdir: Path,
+    caches: str | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
+    """Profile `commands` PostEntry on a fresh SQLite store in `workdir`, or on the
+    (empty) database at `database_url`."""
     settings = Settings(
-        database_url=f"sqlite:///{workdir / 'profile.db'}",
+        database_url=database_url or f"sqlite:///{workdir / 'profile.db'}",
         api_keys=f"{BENCH_KEY}=*",
         access_log=False,
         caches=caches if caches is not None else Settings().caches,
@@ -282,9 +289,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--mock-caches", default=None, help="the store's caches (default: all; see bench.run)"
     )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty PostgreSQL database to profile on (default: a fresh SQLite file); "
+        "the server's own CPU is not counted",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        result = run(args.commands, args.concurrency, Path(tmp), args.mock_caches)
+        result = run(
+            args.commands, args.concurrency, Path(tmp), args.mock_caches, args.database_url
+        )
     text = render(result)
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "profile.md").write_text(text)

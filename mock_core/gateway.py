@@ -26,6 +26,7 @@ import orjson
 
 from mock_core.core.commands import Command
 from mock_core.core.decide import Context, decide
+from mock_core.core.state import Reads
 from mock_core.errors import InvariantViolation, MockCoreError, RequestError
 from mock_core.store.eventstore import Store, WriteTransaction, WriteTx, payload_hash
 
@@ -134,6 +135,8 @@ class Gateway:
                 if single
                 else sorted(range(len(batch)), key=lambda i: batch[i][0].tenant_id)
             )
+            if not single:
+                txn.batch.look_ahead(_ahead(batch))
             for index in order:
                 command, correlation_id = batch[index]
                 tx = txn.batch.tx(command.tenant_id)
@@ -222,6 +225,16 @@ class Gateway:
         )
         tx.record_command(key, command, digest, reply, accepted_at)
         return Outcome(202, reply, False, tuple(e.event_type for e in decision.events))
+
+
+def _ahead(batch: Sequence[tuple[Command, str | None]]) -> dict[str, tuple[list[str], list[Reads]]]:
+    """What a batch's commands will read, by tenant (`WriteBatch.look_ahead`)."""
+    ahead: dict[str, tuple[list[str], list[Reads]]] = {}
+    for command, _ in batch:
+        keys, reads = ahead.setdefault(command.tenant_id, ([], []))
+        keys.append(command.dedup_key)
+        reads.append(command.payload.reads())
+    return ahead
 
 
 class GroupCommitter:

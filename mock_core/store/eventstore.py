@@ -50,6 +50,8 @@ def payload_hash(payload: Any) -> str:
 _SQL = {
     "find_command": "SELECT command_id, command_type, payload_hash, reply FROM command_log "
     "WHERE tenant_id = :t AND dedup_key = :k",
+    "find_commands": "SELECT dedup_key, command_id, command_type, payload_hash, reply "
+    "FROM command_log WHERE tenant_id = :t AND dedup_key IN ({in_list})",
     "head": "SELECT data, last_sequence, last_hash FROM tenants WHERE tenant_id = :t",
     "products": "SELECT data FROM products WHERE tenant_id = :t AND product_code IN ({in_list})",
     "customers": "SELECT data FROM customers WHERE tenant_id = :t AND customer_id IN ({in_list})",
@@ -163,6 +165,14 @@ class WriteBatch:
         # PostgreSQL: scopes the transaction to one tenant (row-level security).
         self._scope = scope
         self._scoped: str | None = None
+        # What the batch's commands will read, by tenant (`look_ahead`).
+        self._ahead: dict[str, tuple[list[str], list[Reads]]] = {}
+
+    def look_ahead(self, ahead: dict[str, tuple[list[str], list[Reads]]]) -> None:
+        """Tell the batch what its commands will read, by tenant: their idempotency keys
+        and their slices (`Reads`). A tenant's first command then reads its records and
+        its accounts for all of them, once: on PostgreSQL each read is a round trip."""
+        self._ahead = ahead
 
     def tx(self, tenant_id: str) -> WriteTx:
         """The write side of one command of this transaction.
@@ -176,7 +186,12 @@ class WriteBatch:
             self.pending.flush()
             self._scope(tenant_id)
             self._scoped = tenant_id
-        return WriteTx(self, tenant_id)
+        tx = WriteTx(self, tenant_id)
+        if self._ahead:
+            ahead = self._ahead.pop(tenant_id, None)
+            if ahead is not None:
+                tx.read_ahead(*ahead)
+        return tx
 
 
 class WriteTx:
@@ -214,10 +229,32 @@ class WriteTx:
         rows: list[Any] = self._run(name, params, in_list=in_list).fetchall()
         return rows
 
+    def read_ahead(self, keys: list[str], reads: list[Reads]) -> None:
+        """Read the idempotency records of `keys` and the accounts `reads` name, in one
+        statement each (see `WriteBatch.look_ahead`)."""
+        found = self.batch.pending.found
+        keys = [key for key in keys if "\x00" not in key]  # never stored
+        if keys:
+            for key in keys:
+                found[(self.tenant_id, key)] = None
+            for key, command_id, command_type, digest, reply in self._rows_in(
+                "find_commands", keys
+            ):
+                record = CommandRecord(command_id, command_type, digest, reply.encode())
+                found[(self.tenant_id, key)] = record
+        accounts = sorted({a for slice_ in reads for a in slice_.accounts if "\x00" not in a})
+        if accounts and self.batch.memory is not None and self._tenant() is not None:
+            self._load_accounts(TenantState(), accounts)  # into the writer's memory
+
     def find_command(self, dedup_key: str) -> CommandRecord | None:
-        mine = self.batch.pending.commands.get((self.tenant_id, dedup_key))
+        pending = self.batch.pending
+        mine = pending.commands.get((self.tenant_id, dedup_key))
         if mine is not None:  # recorded by an earlier command of this transaction
             return CommandRecord(mine[2], mine[3], mine[4], mine[5].encode())
+        if pending.found:
+            key = (self.tenant_id, dedup_key)
+            if key in pending.found:  # read ahead (and not recorded since: see above)
+                return pending.found[key]
         row = self._run("find_command", {"t": self.tenant_id, "k": dedup_key}).fetchone()
         if row is None:
             return None

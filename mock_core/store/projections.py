@@ -87,6 +87,9 @@ class Pending:
         self.touches: list[Row] = []  # account_events: tenant, account, sequence
         self.command_rows: list[Row] = []
         self.commands: dict[tuple[str, str], Row] = {}  # (tenant, key) -> its command_rows row
+        # Idempotency records read ahead for a batch (`eventstore.CommandRecord`, or None:
+        # no such key), by (tenant, key); `commands` is looked at first. Cleared with it.
+        self.found: dict[tuple[str, str], Any] = {}
         # The appended rows, in the order they are written.
         self._inserts = (
             ("insert_event", self.events),
@@ -109,6 +112,7 @@ class Pending:
                 write(name, rows)
                 rows.clear()
         self.commands.clear()
+        self.found.clear()
 
     def flush(self) -> None:
         """Write everything coalesced so far: the inserts, the balance moves, the heads."""
@@ -127,6 +131,7 @@ class Pending:
         for _, rows in self._inserts:
             rows.clear()
         self.commands.clear()
+        self.found.clear()
         self.balances.clear()
         self.heads.clear()
 

@@ -272,3 +272,42 @@ def test_a_batch_whose_commit_fails_is_applied_command_by_command(
     results = gateway.execute_batch([(command, None) for command in batch])
     assert failures and all(isinstance(r, Outcome) and not r.replayed for r in results)
     assert _balances(gateway, a, b) == [9_200, 10_800]  # each applied once, nothing lost
+
+
+def test_a_batch_reads_its_keys_and_accounts_ahead_and_still_sees_each_record(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch reads its idempotency records (and accounts) once per tenant, before its
+    first command (`WriteBatch.look_ahead`): a key committed by an earlier batch is a
+    replay or a reuse, a key recorded earlier in the batch is one too, and a new key is
+    applied once. Each command still gets its own answer."""
+    a, b = _setup(gateway)
+    first = gateway.execute(_transfer(a, b, 5, key="earlier"), None)
+    statements: list[str] = []
+    real = eventstore.WriteTx._run
+
+    def counted(self: eventstore.WriteTx, name: str, params: dict[str, Any], **fmt: str) -> Any:
+        statements.append(name)
+        return real(self, name, params, **fmt)
+
+    monkeypatch.setattr(eventstore.WriteTx, "_run", counted)
+    batch = [
+        _transfer(a, b, 5, key="earlier"),  # committed before: a replay
+        _transfer(a, b, 7, key="earlier"),  # the same key, another payload: refused
+        _transfer(a, b, 1, key="new"),  # applied
+        _transfer(a, b, 1, key="new"),  # recorded earlier in this batch: a replay
+        _transfer(a, b, 2, key="new"),  # and reused with another payload: refused
+        _transfer(b, a, 3),  # applied
+    ]
+    results = gateway.execute_batch([(command, None) for command in batch])
+    replay, reused, applied, again, misused, other = results
+    assert isinstance(replay, Outcome) and replay.replayed
+    assert isinstance(first, Outcome) and replay.body == first.body
+    assert isinstance(reused, InvariantViolation) and reused.code == "IDEMPOTENCY_KEY_REUSED"
+    assert isinstance(applied, Outcome) and not applied.replayed
+    assert isinstance(again, Outcome) and again.replayed and again.body == applied.body
+    assert isinstance(misused, InvariantViolation) and misused.code == "IDEMPOTENCY_KEY_REUSED"
+    assert isinstance(other, Outcome) and not other.replayed
+    assert _balances(gateway, a, b) == [10_000 - 500 - 100 + 300, 10_000 + 500 + 100 - 300]
+    # One read of the batch's records, none per command.
+    assert statements.count("find_commands") == 1 and "find_command" not in statements
