@@ -171,12 +171,13 @@ def _render(results: dict[str, Any]) -> str:
         lines += [
             f"## {label}",
             "",
-            f"{entry.get('note', '')} (commit {entry.get('commit', '?')}, "
-            f"measured {entry.get('measured_at', '?')})",
+            f"{entry.get('note', '')} (last measured {entry.get('measured_at', '?')}; the "
+            "last column: the last commit that changed twin/ or turingcore_client/ when "
+            "the row was measured)",
             "",
             "| mode | members x days | commands | peak RSS MB | wall s | CPU s | plan digest"
-            " | state digest | checks |",
-            "|---|---|---|---|---|---|---|---|---|",
+            " | state digest | checks | twin code at |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in entry["rows"]:
             checks = row.get("invariants")
@@ -189,7 +190,7 @@ def _render(results: dict[str, Any]) -> str:
                 f"| {row['mode']} | {row['customers']:,} x {row['days']} | {row['commands']:,}"
                 f" | {row['peak_rss_mb']:,.0f} | {row['wall_s']} | {row['cpu_s']}"
                 f" | `{row['plan_digest'][:16]}` | `{str(row.get('state_digest', '-'))[:16]}`"
-                f" | {verdict} |"
+                f" | {verdict} | {row.get('twin_commit', '?')} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -204,30 +205,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="after", help="the results' label")
     parser.add_argument("--note", default="", help="a line about what was measured")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--render", action="store_true", help="only rewrite the .md")
     args = parser.parse_args(argv)
+    path = RESULTS / "twin-memory.json"
+    if args.render:
+        (RESULTS / "twin-memory.md").write_text(_render(json.loads(path.read_text())))
+        return 0
     source = Path(args.source).resolve()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True
+    twin_commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", "twin", "turingcore_client"],
+        cwd=source,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="twin-memory-") as tmp:
         work = Path(tmp)
         for customers in _sizes(args.plan):
-            rows.append(measure_plan(source, customers, work))
+            rows.append({**measure_plan(source, customers, work), "twin_commit": twin_commit})
             print(json.dumps(rows[-1]), flush=True)
         for customers in _sizes(args.run):
-            rows.append(measure_run(source, customers, work))
+            rows.append({**measure_run(source, customers, work), "twin_commit": twin_commit})
             print(json.dumps(rows[-1]), flush=True)
     if args.no_write:
         return 0
-    path = RESULTS / "twin-memory.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
     entry = results.setdefault(args.label, {"rows": []})
     kept = {(r["mode"], r["customers"]) for r in rows}
     entry["rows"] = [r for r in entry["rows"] if (r["mode"], r["customers"]) not in kept] + rows
     entry["rows"].sort(key=lambda r: (r["mode"] != "plan", r["customers"]))
+    entry.pop("commit", None)
     entry.update(
-        commit=commit,
         note=args.note or entry.get("note", ""),
         measured_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         load_average=[round(x, 2) for x in os.getloadavg()],
