@@ -1,4 +1,8 @@
-"""Run a ScenarioPlan against a service: bootstrap, seed, simulate day by day.
+"""Run a plan against a service: bootstrap, seed, simulate day by day.
+
+The plan is a `PlanStream` (what `twin run` makes: each batch read back from disk
+as it runs, so neither the plan nor the run log is ever held whole) or a whole
+`ScenarioPlan` (tests); the two give the same requests in the same order.
 
 Order: the commands of one lane run in order; different lanes run in parallel,
 up to `concurrency` of them at a time (`TuringCoreClient.run_lanes`: that many
