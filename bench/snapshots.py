@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -195,6 +196,7 @@ def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 f"/_mock/snapshots/{NAME}/restore",
             )
             saved = admin.verified_events()
+            load = [os.getloadavg()[0]]  # the machine's 1-minute load, before and after
             times: dict[str, list[float]] = {case: [] for case, _, _ in CASES}
             for run in range(args.runs):
                 for case, _, prepare in CASES:
@@ -207,6 +209,7 @@ def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items())
                 )
             admin.close()
+            load.append(os.getloadavg()[0])
         profiled = None if args.no_profile else profile(url)
         if profiled is not None:
             say(f"{backend}: profile of a restore after a reset: {profiled}")
@@ -216,6 +219,7 @@ def measure_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers if backend == "postgresql" else 1,
         "events": saved,
         "twin_s": round(twin_s, 1),
+        "load_1min": [round(x, 2) for x in load],
         "median_s": {case: round(statistics.median(v), 3) for case, v in times.items()},
         "runs_s": {case: [round(t, 3) for t in v] for case, v in times.items()},
         "profile": profiled,
@@ -231,7 +235,14 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "served mock, then save and restore through the admin endpoints; medians of "
         f"{args.runs} run(s) (every run in the .json). Events: "
         + ", ".join(f"{r['backend']} {r['events']:,}" for r in results)
-        + ". Each restore verified (chain, event count); `rebuild --check` clean at the end.",
+        + ". Each restore verified (chain, event count); `rebuild --check` clean at the end. "
+        "The machine's 1-minute load average before and after the timed runs ("
+        + str(os.cpu_count())
+        + " cores): "
+        + ", ".join(
+            f"{r['backend']} {r['load_1min'][0]:.1f} to {r['load_1min'][1]:.1f}" for r in results
+        )
+        + ".",
         "",
         f"| {args.customers} x {args.days} tenant | " + " | ".join(heads) + " |",
         "|---" * (len(results) + 1) + "|",
