@@ -174,6 +174,12 @@ class WriteBatch:
         its accounts for all of them, once: on PostgreSQL each read is a round trip."""
         self._ahead = ahead
 
+    def forget(self) -> None:
+        """Drop what the transaction did not write, and what it was told to expect (it
+        rolled back; on SQLite the batch serves the next transaction too)."""
+        self.pending.clear()
+        self._ahead = {}
+
     def tx(self, tenant_id: str) -> WriteTx:
         """The write side of one command of this transaction.
 
@@ -453,7 +459,7 @@ class WriteTransaction:
 
     def rollback(self) -> None:
         try:
-            self.batch.pending.clear()
+            self.batch.forget()
             memory = self.store.memory
             if memory is not None:
                 memory.clear()
