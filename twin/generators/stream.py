@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,8 @@ class PlanStream:
         self.customers = customers
         self.days = days
         self.folder = folder
+        # Removed by `close`, else when the stream is collected or the interpreter exits.
+        self._remove = weakref.finalize(self, shutil.rmtree, folder, True)
         self.skipped: dict[str, int] = {}
         self.kinds: Counter[str] = Counter()
         self._digest = digest_header(scenario_code, tenant_code, seed, customers, days)
@@ -134,7 +137,7 @@ class PlanStream:
 
     def close(self) -> None:
         """Remove the spill files."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self._remove()
 
     def __enter__(self) -> PlanStream:
         return self
