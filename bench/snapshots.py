@@ -242,7 +242,12 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         + ", ".join(
             f"{r['backend']} {r['load_1min'][0]:.1f} to {r['load_1min'][1]:.1f}" for r in results
         )
-        + ".",
+        + "."
+        + "".join(
+            f" {r['backend']}: on a store given (--sqlite-url, --postgres-url), the twin not run."
+            for r in results
+            if not r["twin_s"]
+        ),
         "",
         f"| {args.customers} x {args.days} tenant | " + " | ".join(heads) + " |",
         "|---" * (len(results) + 1) + "|",
