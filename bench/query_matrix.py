@@ -1,0 +1,232 @@
+"""Every read query with every filter combination, timed on a seeded store.
+
+    python -m bench.query_matrix [--customers 2000] [--days 30] [--requests 40]
+                                 [--store PATH] [--keep PATH]
+
+Seeds a served mock (SQLite) with `twin run steady-state` at the given size, or serves
+an existing store file (`--store`, e.g. one kept with `--keep` by an earlier run), then
+sends each query `--requests` times, one at a time (after 3 unmeasured), and reports
+p50, p95 and max in ms as the client sees them (HTTP on loopback included). The ids
+are real ones: a member and its account, the busiest GL account, a rare and a common
+event type, a sequence half way along the log, a booking date half way through.
+The issue's target is p95 under 10 ms for every row on the 10,000 x 30 store.
+
+Results: bench/results/query-matrix.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import load
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TENANT = "CU_DIGITAL"
+BUSY_GL = "GL_CARD_CLEARING"
+TARGET_MS = 10.0
+LIMIT = "50"
+
+
+def _seed(base_url: str, customers: int, days: int, output: Path) -> None:
+    run = [
+        sys.executable, "-m", "twin", "run", "steady-state", "--no-inspect", "--quiet",
+        "--customers", str(customers), "--days", str(days),
+        "--base-url", base_url, "--api-key", load.BENCH_KEY, "--output", str(output),
+    ]  # fmt: skip
+    subprocess.run(run, check=True, capture_output=True)
+
+
+def _ids(client: httpx.Client) -> dict[str, Any]:
+    """Real ids to query with."""
+    t = f"/v1/tenants/{TENANT}"
+    tenant = client.get(t).json()
+    head = int(tenant["lastSequence"])
+    customers = client.get(f"{t}/customers", params={"limit": "1"}).json()
+    customer = customers["customers"][0]["customerId"]
+    account = client.get(f"{t}/accounts", params={"customerId": customer}).json()["accounts"][0]
+    every = client.get(f"{t}/accounts", params={"accountType": "ALL", "limit": "1"}).json()
+    middle = client.get(f"{t}/events", params={"after": str(max(head // 2 - 1, 0)), "limit": "1"})
+    booked = [e for e in middle.json()["events"] if e["eventType"] == "EntryPosted"]
+    date = booked[0]["payload"]["bookingDate"] if booked else "2025-01-15"
+    return {
+        "head": head,
+        "customer": customer,
+        "customers_total": customers["total"],
+        "account": account["accountId"],
+        "accounts_total": every["total"],
+        "middle": head // 2,
+        "date": date,
+    }
+
+
+def queries(ids: dict[str, Any]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each query and filter combination: its label, path and parameters."""
+    t = f"/v1/tenants/{TENANT}"
+    member, gl = f"{t}/accounts/{ids['account']}", f"{t}/accounts/{BUSY_GL}"
+    deep_customers = str(max(ids["customers_total"] - 50, 0))
+    deep_accounts = str(max(ids["accounts_total"] - 50, 0))
+    mid, date = str(ids["middle"]), ids["date"]
+    return {
+        "tenant": (t, {}),
+        "products": (f"{t}/products", {}),
+        "customers, first page": (f"{t}/customers", {"limit": LIMIT}),
+        "customers, last page (offset)": (
+            f"{t}/customers",
+            {"limit": LIMIT, "offset": deep_customers},
+        ),
+        "customer by id": (f"{t}/customers/{ids['customer']}", {}),
+        "accounts (members'), first page": (f"{t}/accounts", {"limit": LIMIT}),
+        "accounts ALL, last page (offset)": (
+            f"{t}/accounts",
+            {"accountType": "ALL", "limit": LIMIT, "offset": deep_accounts},
+        ),
+        "accounts GL": (f"{t}/accounts", {"accountType": "GL", "limit": LIMIT}),
+        "accounts of a customer": (f"{t}/accounts", {"customerId": ids["customer"]}),
+        "accounts of a customer and type": (
+            f"{t}/accounts",
+            {"customerId": ids["customer"], "accountType": "CUSTOMER"},
+        ),
+        "account by id": (member, {}),
+        "member account's events": (f"{member}/events", {"limit": LIMIT}),
+        "busy GL account's events, after the middle": (
+            f"{gl}/events",
+            {"limit": LIMIT, "after": mid},
+        ),
+        "busy GL account's events, offset 1,000": (
+            f"{gl}/events",
+            {"limit": LIMIT, "offset": "1000"},
+        ),
+        "stream, after the middle": (f"{t}/events", {"limit": LIMIT, "after": mid}),
+        "stream of a rare type": (f"{t}/events", {"limit": LIMIT, "eventType": "ProductCreated"}),
+        "stream of a common type, after the middle": (
+            f"{t}/events",
+            {"limit": LIMIT, "eventType": "EntryPosted", "after": mid},
+        ),
+        "stream of a member account": (
+            f"{t}/events",
+            {"limit": LIMIT, "entityId": ids["account"]},
+        ),
+        "stream of the busy GL account": (f"{t}/events", {"limit": LIMIT, "entityId": BUSY_GL}),
+        "stream of the busy GL account, a rare type": (
+            f"{t}/events",
+            {"limit": LIMIT, "entityId": BUSY_GL, "eventType": "AccountOpened"},
+        ),
+        "stream of the busy GL account, a common type": (
+            f"{t}/events",
+            {"limit": LIMIT, "entityId": BUSY_GL, "eventType": "AccountBalanceUpdated"},
+        ),
+        "member balance as of the middle (sequence)": (
+            f"{member}/balance",
+            {"asOfSequence": mid},
+        ),
+        "busy GL balance as of the middle (sequence)": (f"{gl}/balance", {"asOfSequence": mid}),
+        "busy GL balance as of a date": (f"{gl}/balance", {"asOfDate": date}),
+        "trial balance as of the middle (sequence)": (
+            f"{t}/trial-balance",
+            {"asOfSequence": mid},
+        ),
+        "trial balance as of a date": (f"{t}/trial-balance", {"asOfDate": date}),
+    }
+
+
+def _timed(client: httpx.Client, path: str, params: dict[str, str], requests: int) -> Any:
+    for _ in range(3):
+        client.get(path, params=params).raise_for_status()
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        reply = client.get(path, params=params)
+        samples.append((time.perf_counter() - started) * 1000)
+        reply.raise_for_status()
+    cuts = statistics.quantiles(samples, n=20)
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(cuts[18], 2),
+        "max_ms": round(max(samples), 2),
+    }
+
+
+def measure(store: Path, requests: int, seed: tuple[int, int] | None) -> dict[str, Any]:
+    mock = load.start_mock(f"sqlite:///{store}", store.parent / "mock.log")
+    with load.running(mock):
+        if seed is not None:
+            _seed(mock.base_url, *seed, store.parent / "seed")
+        headers = {"Authorization": f"Bearer {load.BENCH_KEY}"}
+        with httpx.Client(base_url=mock.base_url, headers=headers, timeout=120) as client:
+            ids = _ids(client)
+            rows = {
+                label: _timed(client, path, params, requests)
+                for label, (path, params) in queries(ids).items()
+            }
+    return {"ids": ids, "rows": rows}
+
+
+def render(result: dict[str, Any]) -> str:
+    ids = result["ids"]
+    lines = [
+        "# Every query and filter combination",
+        "",
+        f"`{result['command']}` ({result['generated_at']}): {result['store']}, "
+        f"{ids['head']:,} events, {ids['customers_total']:,} customers, "
+        f"{ids['accounts_total']:,} accounts; {result['requests']} requests each, one at a "
+        f"time, limit {LIMIT}; ms as the client sees them. Target: p95 under {TARGET_MS:g} ms "
+        "on the 10,000 x 30 store.",
+        "",
+        "| query | p50 | p95 | max | p95 under the target |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for label, row in result["rows"].items():
+        ok = "yes" if row["p95_ms"] < TARGET_MS else "**no**"
+        lines.append(f"| {label} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | {ok} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.query_matrix", description=__doc__)
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--store", type=Path, default=None, help="an existing SQLite store")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the seeded store here")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-query-matrix-") as tmp:
+        store = Path(tmp) / "mock.db"
+        if args.store is not None:
+            shutil.copy(args.store, store)
+            seed, size = None, f"the store {args.store.name}"
+        else:
+            seed, size = (args.customers, args.days), f"{args.customers:,} x {args.days}"
+        result = measure(store, args.requests, seed)
+        if args.keep is not None:
+            shutil.copy(store, args.keep)
+    result.update(
+        command=" ".join(
+            ["python -m bench.query_matrix", *(sys.argv[1:] if argv is None else argv)]
+        ),
+        generated_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        store=size,
+        requests=args.requests,
+    )
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "query-matrix.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = render(result)
+    (args.results_dir / "query-matrix.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
