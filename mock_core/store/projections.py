@@ -124,10 +124,11 @@ class Pending:
             writes.append(("update_head", heads))
         if writes:
             self.bulk.write_all(writes)
-            self.clear()
+        self.clear()  # the records read ahead too: a transaction's, not the next one's
 
     def clear(self) -> None:
-        """Forget what was not written (the transaction rolled back)."""
+        """Forget what is pending and what was read ahead (after a flush, or the
+        transaction rolled back)."""
         for _, rows in self._inserts:
             rows.clear()
         self.commands.clear()

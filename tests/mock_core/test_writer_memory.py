@@ -311,3 +311,19 @@ def test_a_batch_reads_its_keys_and_accounts_ahead_and_still_sees_each_record(
     assert _balances(gateway, a, b) == [10_000 - 500 - 100 + 300, 10_000 + 500 + 100 - 300]
     # One read of the batch's records, none per command.
     assert statements.count("find_commands") == 1 and "find_command" not in statements
+
+
+def test_records_read_ahead_do_not_outlive_their_transaction(gateway: Gateway) -> None:
+    """A batch that writes nothing (a replay and a refusal) still drops the records it
+    read ahead when it ends: after a reset, the key's record is gone, and so is the
+    tenant."""
+    a, b = _setup(gateway)
+    once = _transfer(a, b, 5, key="once")
+    assert isinstance(gateway.execute(once, None), Outcome)
+    replay, refused = gateway.execute_batch([(once, None), (_transfer(a, b, 10**6), None)])
+    assert isinstance(replay, Outcome) and replay.replayed
+    assert isinstance(refused, InvariantViolation)
+    gateway.store.reset(TENANT)
+    with pytest.raises(RequestError) as info:
+        gateway.execute(once, None)
+    assert info.value.code == "NOT_FOUND"
