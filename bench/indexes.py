@@ -22,7 +22,6 @@ Results: bench/results/indexes.json and indexes.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import statistics
 import subprocess
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 
 from bench import load, profile
+from bench.measure import write_results
 from mock_core.store.engine import upgrade
 from mock_core.store.queries import _SQL
 
@@ -139,10 +139,10 @@ def read_gain(customers: int, days: int, workdir: Path) -> dict[str, Any]:
             _layout(conn, after)
             statements = _AFTER_SQL if after else _BEFORE_SQL
             for label, query in QUERIES.items():
-                params = {"t": TENANT, "after": 0, "n": 51, **query}
+                bound: dict[str, Any] = {"t": TENANT, "after": 0, "n": 51, **query}
                 sql = statements["entity_and_type" if "type" in query else "entity"]
                 key = "statement_ms_after" if after else "statement_ms_before"
-                out[label][key] = _statement_ms(conn, sql, params)
+                out[label][key] = _statement_ms(conn, sql, bound)
     return out
 
 
@@ -201,11 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "write": [write_cost(args.rounds, args.commands, n) for n in (1, 32)],
         "read": read,
     }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "indexes.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = render(result)
-    (args.results_dir / "indexes.md").write_text(text)
-    print(text)
+    write_results(args.results_dir, "indexes", result, render(result))
     return 0
 
 

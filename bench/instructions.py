@@ -23,7 +23,6 @@ spec and scenario files on the path. Results: bench/results/instructions.md and 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -33,6 +32,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from bench.measure import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -108,7 +109,7 @@ def run(base: str, commands: int, concurrency: int) -> dict[str, Any]:
             capture_output=True,
         )
         try:
-            figures = {}
+            figures: dict[str, dict[str, Any]] = {}
             for label, tree in (("base", base_tree), ("this tree", ROOT)):
                 (work / label).mkdir()
                 shim = _shim(tree, work / label / "shim")
@@ -165,11 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--commands must be above {SHORT}")
     result = run(args.base, args.commands, args.concurrency)
     command = " ".join(["python -m bench.instructions", *(sys.argv[1:] if argv is None else argv)])
-    text = render(result, command)
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "instructions.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.results_dir / "instructions.md").write_text(text)
-    print(text)
+    write_results(args.results_dir, "instructions", result, render(result, command))
     return 0
 
 

@@ -183,6 +183,14 @@ def part_payload(ctx: Context, name: str, **data: Any) -> dict[str, Any]:
     }
 
 
+def write_results(results_dir: Path, name: str, data: dict[str, Any], text: str) -> None:
+    """A stand-alone bench's results: `<name>.json` and `<name>.md` (`text`, also printed)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    (results_dir / f"{name}.md").write_text(text)
+    print(text)
+
+
 def write_json(ctx: Context, name: str, data: dict[str, Any]) -> None:
     ctx.results[name] = data
     path = ctx.results_dir / f"{name}.json"

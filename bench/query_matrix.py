@@ -17,7 +17,6 @@ Results: bench/results/query-matrix.md and .json.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 
 from bench import load
+from bench.measure import write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TENANT = "CU_DIGITAL"
@@ -220,11 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         store=size,
         requests=args.requests,
     )
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "query-matrix.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = render(result)
-    (args.results_dir / "query-matrix.md").write_text(text)
-    print(text)
+    write_results(args.results_dir, "query-matrix", result, render(result))
     return 0
 
 
