@@ -120,8 +120,15 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         os.environ["MOCK_CORE_ADMIN_ENABLED"] = "false"
     if getattr(args, "no_access_log", False):
         os.environ["MOCK_CORE_ACCESS_LOG"] = "false"
+    if getattr(args, "faults", None):
+        os.environ["MOCK_CORE_FAULTS"] = args.faults
     try:
-        return Settings()
+        settings = Settings()
+        if settings.faults is not None:
+            from mock_core.api.faults import parse_spec
+
+            parse_spec(settings.faults)
+        return settings
     except (ValidationError, ValueError, OSError) as exc:
         raise _Refused(f"bad settings: {_one_line(exc)}") from None
 
@@ -160,7 +167,8 @@ def serve(args: argparse.Namespace) -> int:
     print(
         f"mock-core: serving http://{args.host}:{args.port}/v1 on {settings.database_url} "
         f"with {args.workers} worker(s); {key_note}; admin endpoints "
-        f"{'on' if settings.admin_enabled else 'off'}",
+        f"{'on' if settings.admin_enabled else 'off'}"
+        + (f"; fault profile {settings.faults} for every tenant" if settings.faults else ""),
         file=sys.stderr,
         flush=True,
     )
@@ -309,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         },
         "--no-admin": {"action": "store_true", "help": "switch the /_mock/ endpoints off"},
         "--no-access-log": {"action": "store_true", "help": "no JSON line per request"},
+        "--faults": {
+            "metavar": "PROFILE[:SEED]",
+            "help": "a fault profile for every tenant, NAME[:SEED][,PARAM=VALUE...] "
+            "(drop-reply, error-after-commit, refuse, latency, outage, slow-reader; "
+            "docs/faults.md; default: $MOCK_CORE_FAULTS, else none)",
+        },
         "--log-level": {"default": "warning", "help": "uvicorn's log level"},
     }
     for flag, options in serving.items():

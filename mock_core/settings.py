@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # The store's caches, by name (`writer_memory,offset_marks`, a subset, or `none`);
     # the bench switches them off to measure what each buys.
     caches: str = "writer_memory,offset_marks"
+    # A fault profile in force for every tenant, `NAME[:SEED][,PARAM=VALUE...]`
+    # (docs/faults.md); None: none, unless the admin API sets one for a tenant.
+    faults: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown cache {sorted(unknown)[0]!r}; known: {sorted(known)}")
         return value
+
+    @field_validator("faults")
+    @classmethod
+    def _some_faults(cls, value: str | None) -> str | None:
+        # Parsed by `mock_core.api.faults.parse_spec` (the API layer, where the profiles
+        # live): `mock-core serve` refuses a bad spec before it starts.
+        return value.strip() if value and value.strip() else None
 
     @model_validator(mode="after")
     def _keys_parse(self) -> Settings:

@@ -2,7 +2,7 @@
 
 One write path (the command gateway), the read endpoints and the mock's admin
 resets and snapshots, nothing else. Errors: `turingcore_client.errors`; retries:
-`turingcore_client.retry` (one policy for every send).
+`turingcore_client.retry` (one policy for every send, counted in `client.policy.counts`).
 
 Transport: without an injected one, requests go over raw HTTP/1.1 keep-alive
 sockets (`turingcore_client.wire`), one connection per thread; `run_lanes` and
@@ -37,7 +37,7 @@ from turingcore_client.replies import (
     RawReply,
     parse_body,
 )
-from turingcore_client.retry import RetryPolicy
+from turingcore_client.retry import RESEND, RetryPolicy
 from turingcore_client.wire import (
     USER_AGENT,
     Endpoint,
@@ -100,9 +100,10 @@ class TuringCoreClient(Queries):
         self._transport = transport
         self._max_connections = max_connections
         self.stats = stats if stats is not None else LatencyStats()
-        # Without an injected transport the client sends over raw sockets (twin.wire);
-        # an injected one (tests, the in-process app) goes through httpx.
+        # No injected transport: raw sockets (wire.py); else httpx (tests, in process).
         self._fast = HttpTransport(root, timeout) if transport is None else None
+        if self._fast is not None:
+            self._fast.on_resend = partial(self.policy.counts.add, RESEND)
         self._base_headers = {
             "Authorization": f"Bearer {self.api_key}",
             "Accept": "application/json",
@@ -193,10 +194,12 @@ class TuringCoreClient(Queries):
                     raise ServiceUnreachableError(
                         f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}"
                     ) from exc
+                self.policy.count(None, type(exc).__name__)
                 time.sleep(self.policy.delay(attempt, None))
                 attempt += 1
                 continue
             if attempt < self.retries and self.policy.retryable(wire):
+                self.policy.count(wire)
                 time.sleep(self.policy.delay(attempt, wire))
                 attempt += 1
                 continue

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from turingcore_client.errors import ServiceUnreachableError
-from turingcore_client.retry import RetryPolicy
+from turingcore_client.retry import RESEND, RetryPolicy
 from turingcore_client.wire import (
     RECV_BYTES,
     Endpoint,
@@ -364,6 +364,7 @@ class Multiplexer:
         self._release(conn)
         policy = self.policy
         if request.attempt < policy.retries and policy.retryable(wire):
+            policy.count(wire)
             self._later(request, wire)
         else:
             request.done(wire, request.attempt + 1)
@@ -376,11 +377,13 @@ class Multiplexer:
         reused = conn.reused
         self._close(conn)
         if resend and reused and not received:
+            self.policy.counts.add(RESEND)
             self._send(conn, request)  # a kept-alive connection closed under us: a new one
             return
         self._release(conn)
         if request.attempt >= self.policy.retries:
             raise ServiceUnreachableError(f"{request.describe}: {kind}: {message}")
+        self.policy.count(None, kind)
         self._later(request, None)
 
     def _later(self, request: Request, wire: WireReply | None) -> None:

@@ -30,7 +30,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,6 +389,8 @@ class HttpTransport(httpx.BaseTransport):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[_Connection] = []
+        # Told of each resend on a new connection after a kept-alive one closed.
+        self.on_resend: Callable[[], None] | None = None
 
     def _connection(self) -> _Connection:
         conn: _Connection | None = getattr(self._local, "conn", None)
@@ -441,6 +443,8 @@ class HttpTransport(httpx.BaseTransport):
             except (IncompleteResponse, BrokenPipeError, ConnectionResetError) as exc:
                 conn.close()
                 if reused and not parser.received and not fresh_retry:
+                    if self.on_resend is not None:
+                        self.on_resend()
                     continue  # the server closed the idle connection: go again on a new one
                 raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from exc
             except (ProtocolError, OSError) as exc:

@@ -30,6 +30,7 @@ from turingcore_client.client import ENV_API_KEY, ENV_BASE_URL, TuringCoreClient
 from turingcore_client.errors import ServiceUnreachableError
 from turingcore_client.serving import MockStartError, start_mock, stop_mock
 from twin.digest import state_digest
+from twin.faults import fault_spec, faults_in_force
 from twin.invariants import (
     DEFAULT_PROBE_TENANT,
     ENV_ISOLATION_KEY,
@@ -206,26 +207,39 @@ def _run_and_inspect(
         console=Console(stderr=True, quiet=args.quiet),
         show_progress=(not args.quiet) and sys.stderr.isatty(),
     )
-    try:
-        run = runner.run()
-    except RunnerError as exc:
-        raise UsageError(str(exc)) from None
-    except ServiceUnreachableError as exc:
-        raise UsageError(f"service unreachable during the run: {exc}") from None
-    _print_run(console, run)
-
     results: list[CheckResult] = []
-    if args.no_inspect:
-        digest, unmapped = state_digest(
-            client.iter_ledger_accounts(plan.tenant_code), run.refs.by_server_id()
-        )
-    else:
-        inspect_started = time.perf_counter()
-        results, ctx = _inspect(client, plan.tenant_code, log_path, isolation, args.concurrency)
-        inspect_wall = time.perf_counter() - inspect_started
-        digest, unmapped = digest_of(ctx)
-        render_results(results, console)
+    inspect_wall = 0.0
+    # A fault profile (--faults) is in force from before the first command to the end of
+    # the checks: the client's retries are what it cost (twin/faults.py).
+    with faults_in_force(client, plan.tenant_code, getattr(args, "faults", None)) as faults:
+        before = client.policy.counts.snapshot()
+        try:
+            run = runner.run()
+        except RunnerError as exc:
+            raise UsageError(str(exc)) from None
+        except ServiceUnreachableError as exc:
+            raise UsageError(f"service unreachable during the run: {exc}") from None
+        after_run = client.policy.counts.snapshot()
+        _print_run(console, run)
+        if args.no_inspect:
+            digest, unmapped = state_digest(
+                client.iter_ledger_accounts(plan.tenant_code), run.refs.by_server_id()
+            )
+        else:
+            inspect_started = time.perf_counter()
+            results, ctx = _inspect(client, plan.tenant_code, log_path, isolation, args.concurrency)
+            inspect_wall = time.perf_counter() - inspect_started
+            digest, unmapped = digest_of(ctx)
+            render_results(results, console)
+        if faults is not None:
+            faults.retries_run = _minus(after_run, before)
+            faults.retries_checks = _minus(client.policy.counts.snapshot(), after_run)
+            faults.commands_retried = run.commands_retried
     summary = run.as_dict()
+    if faults is not None:
+        summary["faults"] = faults.as_dict()
+        for line in faults.lines():
+            console.print(line)
     if not args.no_inspect:
         summary["phases"]["inspect"] = {"wall_s": round(inspect_wall, 3)}
     summary.update(
@@ -261,6 +275,11 @@ def _run_and_inspect(
     if ok:
         console.print("[bold green]OK[/]")
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _minus(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """Counts by reason since `before` (the reasons that grew)."""
+    return {k: v - before.get(k, 0) for k, v in now.items() if v > before.get(k, 0)}
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -468,6 +487,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the run and its checks pass, save the tenant as the mock's named snapshot "
         "NAME (POST /_mock/snapshots/NAME?tenant=T, with --api-key as the platform key); "
         "a target without that admin endpoint is refused before the run (exit code 2)",
+    )
+
+    run.add_argument(
+        "--faults",
+        type=fault_spec,
+        default=None,
+        metavar="PROFILE[:SEED]",
+        help="run under the mock's fault profile NAME[:SEED][,PARAM=VALUE...] for the "
+        "tenant (PUT /_mock/faults/TENANT with --api-key as the platform key, before the "
+        "first command; DELETE after the checks), and report the retries it took; a "
+        "target without that admin endpoint is refused before the run (exit code 2). "
+        "Profiles: drop-reply, error-after-commit, refuse, latency, outage, slow-reader "
+        "(docs/faults.md)",
     )
 
     inspect = _command(

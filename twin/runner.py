@@ -148,10 +148,16 @@ class RunResult:
     log_path: Path | None
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    retried: int = 0
 
     @property
     def total(self) -> int:
         return sum(self.by_outcome.values())
+
+    @property
+    def commands_retried(self) -> int:
+        """Commands that took more than one attempt (a retry after a fault or a failure)."""
+        return self.retried
 
     @property
     def unexpected_count(self) -> int:
@@ -221,6 +227,7 @@ class ScenarioRunner:
         self._by_type: Counter[str] = Counter()
         self._by_kind_outcome: dict[str, Counter[str]] = {}
         self._unexpected: list[dict[str, Any]] = []
+        self._retried = 0
         self._progress_pending = 0
         self._progress_at = 0.0
         self._advance_batch: Callable[[int], None] = _no_progress
@@ -308,6 +315,8 @@ class ScenarioRunner:
             self._by_kind[command.kind] += 1
             self._by_type[command.command_type] += 1
             self._by_kind_outcome.setdefault(command.kind, Counter())[outcome] += 1
+            if reply is not None and reply.attempts > 1:
+                self._retried += 1
             if outcome in UNEXPECTED_OUTCOMES and len(self._unexpected) < UNEXPECTED_KEPT_MAX:
                 body = reply.body if reply is not None else {}
                 self._unexpected.append(
@@ -468,6 +477,7 @@ class ScenarioRunner:
             refs=self.refs,
             log_path=self.log_path,
             wall_s=wall,
+            retried=self._retried,
         )
 
 

@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from mock_core import __version__, contract
-from mock_core.api import asof, errors, ops, routes, snapshots
+from mock_core.api import asof, errors, faults_admin, ops, routes, snapshots
 from mock_core.api.auth import KeyRing
-from mock_core.api.commands import CommandEndpoint, command_path_tenant, gateway_route
+from mock_core.api.commands import PREFIX, CommandEndpoint, command_path_tenant, gateway_route
+from mock_core.api.faults import FaultTable, parse_spec, wait
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
 from mock_core.gateway import Gateway, GroupCommitter
 from mock_core.settings import Settings, spec_path
@@ -35,6 +36,7 @@ class MockCoreApp(FastAPI):
     """
 
     command_endpoint: CommandEndpoint | None = None
+    faults: FaultTable | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and self.command_endpoint:
@@ -42,7 +44,25 @@ class MockCoreApp(FastAPI):
             if tenant_id is not None:
                 await self.command_endpoint(scope, receive, send, tenant_id)
                 return
+        faults = self.faults
+        if faults is not None and faults.active and scope["type"] == "http":
+            await self._slow_read(faults, scope)
         await super().__call__(scope, receive, send)
+
+    @staticmethod
+    async def _slow_read(faults: FaultTable, scope: Scope) -> None:
+        """A slow-reader profile stalls its tenant's GET queries (docs/faults.md)."""
+        path: str = scope["path"]
+        if scope["method"] != "GET" or not path.startswith(PREFIX):
+            return
+        tenant_id = path[len(PREFIX) :].split("/", 1)[0]
+        active = faults.for_tenant(tenant_id)
+        if active is None:
+            return
+        target = path + "?" + scope.get("query_string", b"").decode("latin-1")
+        fault = faults.note(active, active.read(target))
+        if fault is not None:
+            await wait(fault)
 
 
 def create_app(settings: Settings | None = None) -> MockCoreApp:
@@ -95,12 +115,19 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
         # Only a wrong MOCK_CORE_SPEC_PATH gets here: the package carries the contract.
         raise FileNotFoundError(f"the contract file {path} does not exist (MOCK_CORE_SPEC_PATH)")
 
+    # Fault profiles (docs/faults.md): the one in the settings for every tenant, and the
+    # admin API's per tenant.
+    app.faults = app.state.faults = FaultTable(
+        parse_spec(settings.faults) if settings.faults else None
+    )
+    app.faults.on_fault = app.state.metrics.count_fault
     app.command_endpoint = CommandEndpoint(
         app.state.gateway,
         app.state.committer,
         app.state.keys,
         app.state.metrics,
         access_log=settings.access_log,
+        faults=app.faults,
     )
     errors.install(app)
     app.router.routes.append(gateway_route(app.command_endpoint))
@@ -108,6 +135,7 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     app.include_router(asof.router)
     app.include_router(ops.router)
     app.include_router(snapshots.router)
+    app.include_router(faults_admin.router)
     configure_access_log(settings.access_log)
     app.add_middleware(AccessLogMiddleware, enabled=settings.access_log)
     return app

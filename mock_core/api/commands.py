@@ -28,8 +28,10 @@ from starlette.types import Receive, Scope, Send
 from mock_core import limits
 from mock_core.api.auth import KeyRing
 from mock_core.api.errors import INTERNAL_ERROR_BODY, error_reply
+from mock_core.api.faults import ActiveProfile, Fault, FaultTable, drop_connection, wait
 from mock_core.api.observability import Metrics, log_access
 from mock_core.api.parse import parse_command
+from mock_core.core.commands import Command
 from mock_core.errors import MockCoreError, RequestError
 from mock_core.gateway import Gateway, GroupCommitter, Outcome
 
@@ -54,6 +56,15 @@ class _Disconnected(Exception):
     """The client went away before its body arrived: there is nobody to answer."""
 
 
+class _Refused(Exception):
+    """A fault profile refuses the command before the gateway sees it."""
+
+    def __init__(self, fault: Fault, profile: str) -> None:
+        super().__init__(fault.kind)
+        self.fault = fault
+        self.profile = profile
+
+
 @dataclass(frozen=True, slots=True)
 class CommandEndpoint:
     """Serves commands: validate, apply through the gateway, reply with the stored bytes."""
@@ -63,6 +74,7 @@ class CommandEndpoint:
     keys: KeyRing
     metrics: Metrics
     access_log: bool
+    faults: FaultTable | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, tenant_id: str) -> None:
         started = time.perf_counter()
@@ -73,12 +85,25 @@ class CommandEndpoint:
             status, body = await self._handle(scope, receive, tenant_id, facts)
             if facts.get("outcome") == "REPLAYED":
                 headers.append(_REPLAYED)
+            fault: Fault | None = facts.get("fault")
+            if fault is not None:  # after the gateway answered: the command is committed
+                await wait(fault)
+                if fault.drop and await drop_connection(send):
+                    if self.access_log:
+                        log_access(scope, 0, started, tenant_id, facts)
+                    return
+                if fault.status or fault.drop:
+                    status, body, headers = fault.reply(facts["fault_profile"])
+                    if fault.drop:  # no connection to close (in process): a 503 instead
+                        status = 503
         except MockCoreError as exc:
             facts["outcome"] = exc.code
             status, body, extra = error_reply(exc, facts.get("command_id"))
             headers.extend((name.encode(), value.encode()) for name, value in extra)
         except _Disconnected:
             return
+        except _Refused as refused:
+            status, body, headers = refused.fault.reply(refused.profile)
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
             status, body = 500, INTERNAL_ERROR_BODY
@@ -123,6 +148,9 @@ class CommandEndpoint:
                 "VALIDATION_ERROR",
                 f"X-Correlation-Id must be 1 to {limits.correlation_id_chars_max} characters",
             )
+        active = self.faults.for_tenant(tenant_id) if self.faults is not None else None
+        if active is not None:
+            await self._before(active, command, facts)
         started = time.perf_counter()
         try:
             if self.committer is not None:
@@ -134,7 +162,29 @@ class CommandEndpoint:
             raise
         self.metrics.observe_command(command_type, time.perf_counter() - started, outcome)
         facts["outcome"] = "REPLAYED" if outcome.replayed else "ACCEPTED"
+        if active is not None:
+            fault = self._note(active, active.after(command.dedup_key, tenant_id))
+            if fault is not None:
+                facts.update(fault=fault, fault_profile=active.profile.spec)
+                facts["outcome"] = f"{facts['outcome']}+FAULT:{fault.kind}"
         return 202, outcome.body
+
+    def _note(self, active: ActiveProfile, fault: Fault | None) -> Fault | None:
+        assert self.faults is not None
+        return self.faults.note(active, fault)
+
+    async def _before(self, active: ActiveProfile, command: Command, facts: dict[str, Any]) -> None:
+        """A profile's fault before the gateway: a wait, or a refusal (nothing written)."""
+        command_type = command.command_type
+        fault = active.before(command.dedup_key, command_type, command.tenant_id)
+        fault = self._note(active, fault)
+        if fault is None:
+            return
+        await wait(fault)
+        if fault.status:
+            facts["outcome"] = f"FAULT:{fault.kind}"
+            self.metrics.count(command_type, facts["outcome"])
+            raise _Refused(fault, active.profile.spec)
 
 
 def _refuse_query(query_string: bytes) -> None:

@@ -79,8 +79,15 @@ class Metrics:
         self.commit_tenants = _Counts(
             "mock_core_commit_tenants", "Tenants per group commit, summed over the commits"
         )
+        self.faults = _Counts(
+            "mock_core_faults",
+            "Faults injected by a fault profile (docs/faults.md), by profile and kind",
+            ("profile", "kind"),
+        )
         self.registry.register(
-            _CountsCollector([self.commands, self.events, self.commits, self.commit_tenants])
+            _CountsCollector(
+                [self.commands, self.events, self.commits, self.commit_tenants, self.faults]
+            )
         )
         self._latency_children: dict[str, Any] = {}
 
@@ -99,6 +106,10 @@ class Metrics:
         for event_type in outcome.event_types:
             key = (event_type,)
             events[key] = events.get(key, 0) + 1
+
+    def count_fault(self, profile: str, kind: str) -> None:
+        """Count one injected fault by its profile's name and its kind."""
+        self.faults.inc((profile, kind))
 
     def observe_batch(self, tenants: int) -> None:
         """Count one group commit and the tenants it held."""
