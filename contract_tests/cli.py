@@ -6,6 +6,8 @@
                   [--report-dir DIR] [--junit FILE]
     contract-test diff --left URL --right URL [--left-key K] [--right-key K]
                   [--seed N] [--customers N] [--days D] [--timeout SECONDS] [--format ...]
+    contract-test proxy --upstream URL [--listen HOST:PORT] [--record FILE] [--report-dir DIR]
+    contract-test replay FILE --base-url URL [--reference URL] [--api-key K]
     contract-test --version
 
 Exit codes (docs/contract-tests.md):
@@ -432,6 +434,30 @@ def cmd_diff(args: argparse.Namespace, console: Console) -> int:
     return finish(console, [result], args, description)
 
 
+def cmd_proxy_or_replay(args: argparse.Namespace, console: Console) -> int:
+    """`contract-test proxy` (contract_tests/proxy.py), `contract-test replay` (replay.py)."""
+    prepare_reports(args)
+    if args.command == "proxy":
+        if args.spec and not Path(args.spec).is_file():
+            raise UsageError(f"--spec {args.spec}: no such file")
+        check_url(args.upstream, "--upstream")
+        try:
+            _load("proxy", "parse_listen")(args.listen)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return int(_load("proxy", "cmd_proxy")(args))
+    check_url(args.base_url, "--base-url")
+    if args.reference:
+        check_url(args.reference, "--reference")
+    if not Path(args.file).is_file():
+        raise UsageError(f"{args.file}: no such recording")
+    try:
+        replay = _load("replay", "cmd_replay")
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"replay is not available: {one_line(exc)}") from None
+    return int(replay(args, console))
+
+
 def _fail(message: str, args: argparse.Namespace | None) -> int:
     """One line on stderr (and, with --format json, the same as a JSON document)."""
     line = f"{PROG}: {one_line(message)}"
@@ -456,7 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         shown = argparse.Namespace(format="json" if wants_json(args_list) else "text")
         return _fail(str(exc), shown)
-    if args.command != "diff" and args.max_examples is None:
+    if args.command in (None, "run") and args.max_examples is None:
         from contract_tests.schema_suite import DEFAULT_MAX_EXAMPLES
 
         args.max_examples = DEFAULT_MAX_EXAMPLES
@@ -469,6 +495,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "diff":
             return cmd_diff(args, console)
+        if args.command in ("proxy", "replay"):
+            return cmd_proxy_or_replay(args, console)
         return cmd_run(args, console)
     except UsageError as exc:
         return _fail(str(exc), args)

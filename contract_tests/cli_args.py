@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from contract_tests import report
 from contract_tests.results import INCOMPLETE
@@ -103,6 +103,10 @@ def _common(parser: argparse.ArgumentParser, default_seed: int) -> None:
         default="text",
         help="json: one JSON document (verdict and rows) on stdout, the rest on stderr",
     )
+    _report_options(parser)
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-dir",
         default=str(report.DEFAULT_REPORT_DIR),
@@ -189,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     _run_options(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{run,diff}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,diff,proxy,replay}")
     run = commands.add_parser(
         "run",
         help="run the suites against one target (the default)",
@@ -221,4 +225,47 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--left-app", default=None, help=argparse.SUPPRESS)
     diff.add_argument("--right-app", default=None, help=argparse.SUPPRESS)
     _common(diff, 42)
+    _proxy_and_replay(commands)
     return parser
+
+
+def _proxy_and_replay(commands: Any) -> None:
+    """`contract-test proxy` and `contract-test replay` (docs/proxy.md)."""
+    proxy = commands.add_parser(
+        "proxy",
+        help="pass traffic to a service and judge every exchange",
+        description="Sit in front of a TuringCore v1 service, pass every request and reply "
+        "through unchanged, and check each against the contract and the ledger rules. "
+        "Findings are printed as they happen; SIGINT or SIGTERM writes the reports.",
+        epilog="Exit codes: 0 no finding; 1 a finding; 2 usage error. See docs/proxy.md.",
+    )
+    proxy.add_argument(
+        "--upstream", required=True, help="root URL of the service (its API under /v1)"
+    )
+    proxy.add_argument(
+        "--listen", default="127.0.0.1:8081", help="HOST:PORT to listen on (default 127.0.0.1:8081)"
+    )
+    proxy.add_argument(
+        "--record", default=None, metavar="FILE", help="write one JSON line per exchange"
+    )
+    proxy.add_argument("--spec", default=None, help="another copy of the contract (YAML or JSON)")
+    _report_options(proxy)
+    proxy.set_defaults(format="text")
+
+    replay = commands.add_parser(
+        "replay",
+        help="send a recording's commands to a service and compare",
+        description="Send the commands of a `proxy --record` file to --base-url and compare "
+        "the replies and the tenants' final state with the recording's, or with --reference "
+        "(replayed twice first, to learn which fields differ by nature: ids, timestamps).",
+        epilog="Exit codes: 0 no difference; 1 differences; 2 usage error. See docs/proxy.md.",
+    )
+    replay.add_argument("file", help="a recording (contract-test proxy --record FILE)")
+    replay.add_argument("--base-url", required=True, help="root URL of the service to replay on")
+    replay.add_argument(
+        "--api-key", default=None, help="its platform key (default TURINGCORE_API_KEY)"
+    )
+    replay.add_argument("--reference", default=None, help="root URL of a reference service")
+    replay.add_argument("--reference-key", default=None, help="the reference's platform key")
+    _report_options(replay)
+    replay.add_argument("--format", choices=("text", "json"), default="text", help="as for a run")

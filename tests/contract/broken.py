@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 import rfc8785
 
+from contract_tests.proxy import read_body as _read_body
 from contract_tests.target import DEFAULT_PLATFORM_KEY, IN_PROCESS_KEYS, Target, in_process_target
 
 Scope = dict[str, Any]
@@ -49,18 +50,6 @@ RequestRewrite = Callable[[Scope, bytes], tuple[Scope, bytes]]
 
 # ---------------------------------------------------------------------------
 # Two small ASGI middlewares.
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
 
 
 def _replay_body(body: bytes) -> Receive:

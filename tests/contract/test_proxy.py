@@ -1,0 +1,263 @@
+"""The validating proxy (`contract-test proxy`, docs/proxy.md), with the twin as its only
+client: silent in front of the clean mock, and reporting each broken variant's defect
+from the traffic alone.
+
+Every variant of tests/contract/broken.py is run. `CAUGHT` names the check that must
+report each variant the twin's traffic shows; `NOT_IN_TRAFFIC` says, for each of the
+others, why the twin's traffic cannot show it, and the test asserts the proxy stays
+silent there (so a variant that becomes visible must move to `CAUGHT`). The checks that
+the twin's traffic never fails are shown failing below on a target or an exchange made
+for it (`no_server_error`, `key_reuse_refused` on idempotency_ignored, `entry_balanced`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from contract_tests.proxy import ValidatingProxy, api_prefix_of, record_line
+from contract_tests.proxy_checks import Exchange, Finding, Observer
+from tests.contract.asgi_threads import serve_in_thread
+from tests.contract.broken import VARIANTS, broken_target
+from tests.serving import REPO, free_port, served_mock
+from turingcore_client.contract import spec
+from turingcore_client.serving import clean_env
+
+TWIN = ["steady-state", "--customers", "10", "--days", "2", "--seed", "42", "--quiet"]
+
+# variant -> the checks of which one at least must report it (from the twin's traffic).
+CAUGHT: dict[str, frozenset[str]] = {
+    "flipped_sign": frozenset({"balance_follows"}),
+    "idempotency_ignored": frozenset({"replay_same_reply", "key_reuse_refused"}),
+    "replay_different_body": frozenset({"replay_same_reply"}),
+    "hash_skips_field": frozenset({"hash_chain"}),
+    "missing_field": frozenset({"spec_shape"}),
+    "wrong_status": frozenset({"spec_status"}),
+    "duplicate_event_id": frozenset({"event_ids_unique"}),
+    "non_jcs_hash": frozenset({"hash_chain"}),
+    "last_sequence_lags": frozenset({"last_sequence"}),
+    "float_balances": frozenset({"balance_follows"}),
+}
+# variant -> why the twin's traffic (steady-state, 10 members, 2 days) cannot show it.
+NOT_IN_TRAFFIC: dict[str, str] = {
+    "no_balance_check": "the twin sends no entry past an account's bounds at this size, and "
+    "the proxy checks a ledger's arithmetic, not the products' bounds",
+    "cross_tenant_read": "the proxy cannot know which tenants a key is scoped to (and the "
+    "twin runs without --isolation-key)",
+    "server_error_on_bad_input": "the twin sends no malformed command, so there is no 400 "
+    "to turn into a 500 (no_server_error catches it on one: test below)",
+    "page_skips_item": "the twin reads each list in one page from offset 0; the defect is "
+    "at an offset",
+    "last_page_short": "the twin reads each list in one page from offset 0; the defect is "
+    "on a later page",
+    "total_ignores_filter": "the twin never filters accounts by customerId",
+    "customers_by_name": "the twin never lists customers",
+    "tenant_case_insensitive": "the twin writes its tenant code as it was created",
+    "idempotency_per_service": "the twin uses one tenant, so no key is seen by two",
+    "correlation_not_echoed": "the twin sends no X-Correlation-Id",
+}
+
+
+def test_every_variant_is_in_one_table() -> None:
+    assert set(CAUGHT) | set(NOT_IN_TRAFFIC) == set(VARIANTS)
+    assert not set(CAUGHT) & set(NOT_IN_TRAFFIC)
+
+
+def _run_twin(base_url: str, output: Path) -> int:
+    from twin.cli import main
+
+    return main(["run", *TWIN, "--base-url", base_url, "--output", str(output)])
+
+
+@contextmanager
+def proxied(upstream: str) -> Iterator[tuple[str, Observer]]:
+    """The proxy in front of `upstream`, in a thread; (its base URL, its observer). The
+    observer has judged every exchange once the block ends."""
+    observer = Observer(spec(), api_prefix_of(upstream), target=upstream)
+    with open(os.devnull, "w") as quiet:
+        app = ValidatingProxy(upstream, observer, out=quiet)
+        with serve_in_thread(app) as url:
+            yield url, observer
+
+
+def _through_proxy(upstream: str, output: Path) -> tuple[list[Finding], Observer]:
+    with proxied(upstream) as (url, observer):
+        _run_twin(url, output)
+    return observer.findings, observer
+
+
+def test_silent_in_front_of_the_clean_mock(tmp_path: Path) -> None:
+    with served_mock(["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]) as up:
+        findings, observer = _through_proxy(up, tmp_path / "twin")
+    assert findings == []
+    ran = {row.name: row.runs for row in observer.result.rows}
+    # Every check the twin's traffic reaches ran (entry_balanced on each accepted entry).
+    for name in ("spec_status", "spec_shape", "error_shape", "entry_balanced"):
+        assert ran[name] > 0, name
+    for name in ("balance_follows", "replay_same_reply", "key_reuse_refused", "hash_chain"):
+        assert ran[name] > 0, name
+    assert ran["event_ids_unique"] > 0 and ran["last_sequence"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_each_broken_variant(name: str, tmp_path: Path) -> None:
+    with broken_target(name) as target, serve_in_thread(target.app) as upstream:
+        findings, _ = _through_proxy(upstream, tmp_path / "twin")
+    seen = {f.check for f in findings}
+    if name in CAUGHT:
+        assert seen & CAUGHT[name], f"{name}: expected {sorted(CAUGHT[name])}, saw {seen}"
+    else:
+        assert findings == [], f"{name} is listed as not visible, yet: {findings[:3]}"
+
+
+def test_no_server_error_fails_on_a_500() -> None:
+    with (
+        broken_target("server_error_on_bad_input") as target,
+        serve_in_thread(target.app) as up,
+        proxied(up) as (url, observer),
+    ):
+        reply = httpx.post(
+            f"{url}/v1/tenants/ANY/commands",
+            json={"commandId": "not-a-uuid"},
+            headers={"Authorization": "Bearer dev-platform-key"},
+        )
+    assert reply.status_code == 500
+    assert {f.check for f in observer.findings} >= {"no_server_error", "spec_status"}
+
+
+def _exchange(body: dict[str, object], reply: dict[str, object]) -> Exchange:
+    return Exchange(
+        "POST",
+        "/v1/tenants/T/commands",
+        "",
+        [("content-type", "application/json")],
+        orjson.dumps(body),
+        202,
+        [("content-type", "application/json")],
+        orjson.dumps(reply),
+    )
+
+
+def test_entry_balanced_fails_on_an_unbalanced_accepted_entry() -> None:
+    observer = Observer(spec())
+    legs = [
+        {"accountId": "GL_SUSPENSE", "direction": "DEBIT", "amount": 10.0},
+        {"accountId": "GL_FEES", "direction": "CREDIT", "amount": 9.99},
+    ]
+    command = {"commandId": "c1", "commandType": "PostEntry", "payload": {"legs": legs}}
+    found = observer.observe(_exchange(command, {"commandId": "c1", "status": "ACCEPTED"}))
+    assert [f.check for f in found if f.check == "entry_balanced"] == ["entry_balanced"]
+    assert "10" in found[-1].message and "9.99" in found[-1].message
+
+
+def test_a_recorded_line_hides_credentials() -> None:
+    ex = _exchange({"commandId": "c1"}, {"ok": True})
+    ex.request_headers += [("Authorization", "Bearer secret-key"), ("X-Api-Key", "k2")]
+    line = record_line(ex)
+    assert b"secret-key" not in line and b"k2" not in line
+    assert orjson.loads(line)["request"]["body"] == {"commandId": "c1"}
+
+
+def _proxy_process(upstream: str, port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "contract_tests",
+            "proxy",
+            "--upstream",
+            upstream,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--record",
+            str(tmp / "traffic.jsonl"),
+            "--report-dir",
+            str(tmp / "report"),
+        ],
+        cwd=REPO,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("the proxy did not start")
+
+
+def test_the_command_reports_and_exits_1_on_sigterm(tmp_path: Path) -> None:
+    """End to end: the console command in front of a variant, the twin through it; SIGTERM
+    writes the reports with the finding and exits 1. The path prefix and the headers go
+    through unchanged (a replay's Idempotent-Replayed)."""
+    with broken_target("replay_different_body") as target, serve_in_thread(target.app) as up:
+        port = free_port()
+        process = _proxy_process(up, port, tmp_path)
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}", process)
+            _run_twin(f"http://127.0.0.1:{port}", tmp_path / "twin")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, _ = process.communicate(timeout=60)
+    text = out.decode()
+    assert process.returncode == 1, text
+    assert "FINDING replay_same_reply: POST /v1/tenants/CU_DIGITAL/commands key=" in text
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| proxy | replay_same_reply | published | failed |" in report
+    assert (tmp_path / "report" / "junit.xml").is_file()
+    assert (tmp_path / "report" / "report.html").is_file()
+    lines = [orjson.loads(line) for line in (tmp_path / "traffic.jsonl").read_bytes().splitlines()]
+    replayed = [
+        line for line in lines if ["idempotent-replayed", "true"] in line["reply"]["headers"]
+    ]
+    assert replayed and all(line["request"]["path"].startswith("/v1/") for line in lines)
+    assert all(
+        value == "REDACTED"
+        for line in lines
+        for name, value in line["request"]["headers"]
+        if name.lower() == "authorization"
+    )
+
+
+def test_the_command_exits_0_when_silent(tmp_path: Path) -> None:
+    with served_mock(["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]) as up:
+        port = free_port()
+        process = _proxy_process(up, port, tmp_path)
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}", process)
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
+            assert health["status"] == "ok"
+            direct = httpx.get(f"{up}/v1/tenants/NOPE", headers={"Authorization": "Bearer x"})
+            proxied_reply = httpx.get(
+                f"http://127.0.0.1:{port}/v1/tenants/NOPE", headers={"Authorization": "Bearer x"}
+            )
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out.decode()
+    assert "exchanges passed: 1; findings: none" in out.decode()
+    assert (proxied_reply.status_code, proxied_reply.content) == (
+        direct.status_code,
+        direct.content,
+    )
+    same = ("content-type", "www-authenticate")
+    assert {k: proxied_reply.headers.get(k) for k in same} == {
+        k: direct.headers.get(k) for k in same
+    }
