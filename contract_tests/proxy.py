@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -437,7 +438,13 @@ def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"--listen takes HOST:PORT (e.g. 127.0.0.1:8081), got {text!r}")
-    return host.strip("[]"), int(port)
+    host = host.strip("[]")
+    try:  # a taken port is a usage error (exit 2), not uvicorn's exit 1 (a finding's)
+        with socket.create_server((host, int(port)), reuse_port=False):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--listen {text}: cannot listen there: {exc.strerror or exc}") from None
+    return host, int(port)
 
 
 def cmd_proxy(args: Any, out: IO[str] | None = None) -> int:

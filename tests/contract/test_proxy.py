@@ -31,6 +31,8 @@ from tests.contract.asgi_threads import serve_in_thread
 from tests.contract.broken import VARIANTS, broken_target
 from tests.serving import REPO, free_port, served_mock
 from turingcore_client.contract import spec
+from turingcore_client.envelope import build_envelope
+from turingcore_client.payloads import entry_payload, leg, tenant_payload
 from turingcore_client.serving import clean_env
 
 TWIN = ["steady-state", "--customers", "10", "--days", "2", "--seed", "42", "--quiet"]
@@ -133,6 +135,44 @@ def test_no_server_error_fails_on_a_500() -> None:
         )
     assert reply.status_code == 500
     assert {f.check for f in observer.findings} >= {"no_server_error", "spec_status"}
+
+
+def _reuse_a_key(url: str) -> list[int]:
+    """A tenant, an entry with key K, then K again with another narrative: the statuses."""
+    headers = {"Authorization": "Bearer dev-platform-key"}
+    legs = [leg("GL_SUSPENSE", "DEBIT", 1.5), leg("GL_FEES", "CREDIT", 1.5)]
+    commands = [
+        build_envelope("CreateTenant", tenant_payload("PROXY_REUSE", "P"), tenant_id="PROXY_REUSE"),
+        *(
+            build_envelope(
+                "PostEntry",
+                entry_payload("2025-01-02", legs, narrative),
+                tenant_id="PROXY_REUSE",
+                idempotency_key="K",
+            )
+            for narrative in ("first", "another")
+        ),
+    ]
+    path = f"{url}/v1/tenants/PROXY_REUSE/commands"
+    return [httpx.post(path, json=c, headers=headers).status_code for c in commands]
+
+
+def test_key_reuse_refused_fails_when_a_reused_key_is_accepted() -> None:
+    with (
+        broken_target("idempotency_ignored") as target,
+        serve_in_thread(target.app) as up,
+        proxied(up) as (url, observer),
+    ):
+        assert _reuse_a_key(url) == [202, 202, 202]
+    assert [f.check for f in observer.findings] == ["key_reuse_refused"]
+
+
+def test_key_reuse_refused_passes_on_the_422(tmp_path: Path) -> None:
+    args = ["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]
+    with served_mock(args) as up, proxied(up) as (url, observer):
+        assert _reuse_a_key(url) == [202, 202, 422]
+    assert observer.findings == []
+    assert observer.result.row("key_reuse_refused").passed == 1
 
 
 def _exchange(body: dict[str, object], reply: dict[str, object]) -> Exchange:
