@@ -326,12 +326,15 @@ def test_the_admin_api_needs_the_platform_key_and_can_be_switched_off(tmp_path: 
 def test_the_cli_refuses_a_bad_profile_in_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("MOCK_CORE_FAULTS", raising=False)
+    # The CLI passes its settings on in MOCK_CORE_* variables: record them as they are
+    # (set, then removed) so that the undo puts them back as they were, not as it left them.
+    for name in ("MOCK_CORE_FAULTS", "MOCK_CORE_DATABASE_URL"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     argv = ["serve", "--database-url", f"sqlite:///{tmp_path}/x.db", "--faults", "drop-reply:1,p=9"]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["mock-core: bad settings: drop-reply: p must be at most 1.0"]
-    monkeypatch.delenv("MOCK_CORE_FAULTS", raising=False)
 
 
 def test_the_faults_setting_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,7 +42,7 @@ PROFILES: dict[str, tuple[str, str, bool, list[str]]] = {
     "drop-reply": ("drop-reply:7", AFTER, True, []),
     "error-after-commit": ("error-after-commit:5", AFTER, True, []),
     "stall-after-commit": (
-        "error-after-commit:5,mode=stall,stall_s=1.5,p=0.04",
+        "error-after-commit:5,mode=stall,stall_s=1.5,p=0.02",
         AFTER,
         True,
         ["--timeout", "1"],
