@@ -148,6 +148,21 @@ def httpx_admin(base_url: str, method: str, path: str, body: Any = None) -> Any:
     return httpx.request(method, base_url + path, json=body, headers=headers).json()
 
 
+def test_a_profile_for_every_tenant_from_the_command_line(
+    clean_digest: str, tmp_path: Path
+) -> None:
+    args = ["--database-url", f"sqlite:///{tmp_path}/every.db", "--api-keys", API_KEYS]
+    with served_mock([*args, "--no-access-log", "--faults", "drop-reply:7"]) as base_url:
+        code, summary = twin_run(base_url, "CU_EVERY", tmp_path / "run", "--no-inspect")
+        listed = httpx_admin(base_url, "GET", "/_mock/faults")
+        counted = fault_counts(base_url)
+    assert listed["everyTenant"]["profile"]["spec"] == "drop-reply:7"
+    drops = listed["everyTenant"]["injected"]["drop"]
+    assert counted == {("drop-reply", "drop"): drops}
+    assert fault_problems(summary, clean_digest, {"drop": drops}, AFTER, False) == []
+    assert code == 0
+
+
 def test_a_dropped_reply_is_not_one_byte_and_follows_the_commit(mock: str) -> None:
     import socket
 
