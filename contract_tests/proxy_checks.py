@@ -24,12 +24,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import orjson
-import requests
 import schemathesis
 from schemathesis.core.transport import Response
 
@@ -196,11 +197,12 @@ class Observer:
             check("error_shape", error_shape_problem(ex.status, reply, self.catalogue))
         if not documented:
             return
-        headers: dict[str, list[str]] = {}
-        for name, value in ex.reply_headers:
-            headers.setdefault(name.lower(), []).append(value)
-        prepared = requests.Request(ex.method, "http://proxy" + ex.path).prepare()
-        response = Response(ex.status, headers, ex.reply_body, prepared, 0.0, verify=False)
+        reply_to = httpx.Request(ex.method, "http://proxy" + ex.path)
+        served = httpx.Response(
+            ex.status, headers=ex.reply_headers, content=ex.reply_body, request=reply_to
+        )
+        served.elapsed = timedelta(milliseconds=ex.elapsed_ms)
+        response = Response.from_httpx(served, verify=False)
         try:
             operation.validate_response(response)
             problem = None
