@@ -75,6 +75,7 @@ TIMES_MAX: Final = 2  # faults per key: the default client's 3 retries always ge
 DELAY_MS_MAX: Final = 10_000.0  # one latency or slow read
 STALL_S_MAX: Final = 120.0
 OUTAGE_S_MAX: Final = 60.0
+OUTAGE_EVERY_S_MAX: Final = 3600.0
 RETRY_AFTER_S_MAX: Final = 60
 SPEC_CHARS_MAX: Final = 500
 SEEN_KEYS_MAX: Final = 1_000_000  # attempt counts kept per profile (only keys it hits)
@@ -141,6 +142,7 @@ def _value(profile: str, name: str, text: str) -> Any:
         "stall_s": STALL_S_MAX,
         "seconds": OUTAGE_S_MAX,
         "sigma": 3.0,
+        "every": OUTAGE_EVERY_S_MAX,
     }
     high = limits.get(name, DELAY_MS_MAX if name.endswith("_ms") or name == "ms" else None)
     if high is not None and number > high:
@@ -180,6 +182,11 @@ def parse_spec(spec: str) -> FaultProfile:
             )
         else:
             by_type.setdefault(command_type, {})[item["name"]] = value
+    every = params.get("every", 0.0)
+    if every and every < 2 * params["seconds"]:
+        # Between two outages the clients that waited out the first must have as long
+        # again to get through, or a repeating outage would never let them.
+        raise FaultSpecError(f"{name}: every must be 0 (once) or at least twice seconds")
     return FaultProfile(name, int(found["seed"] or 0), params, by_type)
 
 

@@ -107,6 +107,8 @@ def test_latency_takes_parameters_per_command_type() -> None:
         ("latency:1,Bogus.ms=1", "only latency takes per-command-type parameters"),
         ("refuse:1,PostEntry.p=1", "only latency takes per-command-type parameters"),
         ("outage:1,seconds=3600", "seconds must be at most"),
+        ("outage:1,seconds=2,every=3", "every must be 0 (once) or at least twice seconds"),
+        ("outage:1,every=9999", "every must be at most 3600"),
         ("x" * 600, "at most 500 characters"),
     ],
 )
@@ -179,6 +181,16 @@ def test_an_outage_refuses_everything_in_its_window() -> None:
     now[0] = 103.0
     assert active.before("k6", "PostEntry") is None
     assert active.injected == {"outage": 2}
+
+
+def test_an_outage_repeats_every_so_often() -> None:
+    now = [0.0]
+    active = ActiveProfile(parse_spec("outage:1,seconds=1,after=1,every=3"), clock=lambda: now[0])
+    refused = []
+    for moment in (0.0, 0.5, 1.5, 2.9, 3.2, 4.5, 6.0):
+        now[0] = moment
+        refused.append(active.before(f"k{moment}", "PostEntry") is not None)
+    assert refused == [True, True, False, False, True, False, True]
 
 
 # ------------------------------------------------- against the commit, in process
