@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -173,6 +174,65 @@ def test_key_reuse_refused_passes_on_the_422(tmp_path: Path) -> None:
         assert _reuse_a_key(url) == [202, 202, 422]
     assert observer.findings == []
     assert observer.result.row("key_reuse_refused").passed == 1
+
+
+async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An upstream that answers 503 with what it was asked, Retry-After and Location."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    seen = {
+        "path": scope["path"],
+        "query": scope["query_string"].decode(),
+        "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
+        "body": body.decode(),
+    }
+    reply = orjson.dumps(seen)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"7"),
+        (b"location", b"/core/v1/somewhere"),
+        (b"x-upstream", b"echo"),
+        (b"content-length", str(len(reply)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": reply})
+
+
+def test_the_prefix_headers_and_body_pass_unchanged() -> None:
+    with serve_in_thread(_echo, lifespan="off") as up, proxied(f"{up}/core") as (url, observer):
+        reply = httpx.post(
+            f"{url}/core/v1/tenants/T/commands?x=1&y=%2F",
+            content=b'{"commandId": "c"}',
+            headers={
+                "Authorization": "Bearer k",
+                "X-Thing": "a b",
+                "Content-Type": "text/x",
+                "User-Agent": "the-client",
+            },
+        )
+    seen = reply.json()
+    assert (seen["path"], seen["query"], seen["body"]) == (
+        "/core/v1/tenants/T/commands",
+        "x=1&y=%2F",
+        '{"commandId": "c"}',
+    )
+    assert seen["headers"]["authorization"] == "Bearer k"
+    assert seen["headers"]["x-thing"] == "a b"
+    assert seen["headers"]["content-type"] == "text/x"
+    assert seen["headers"]["host"] == up.removeprefix("http://")
+    assert seen["headers"]["user-agent"] == "the-client"  # not the proxy's own client's
+    assert reply.status_code == 503
+    assert reply.headers["retry-after"] == "7"
+    assert reply.headers["location"] == "/core/v1/somewhere"
+    assert reply.headers["x-upstream"] == "echo"
+    # The 503 is judged under the prefix: a server error, and not an Error body.
+    assert {f.check for f in observer.findings} >= {"no_server_error", "error_shape"}
 
 
 def _exchange(body: dict[str, object], reply: dict[str, object]) -> Exchange:
