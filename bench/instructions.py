@@ -1,6 +1,7 @@
 """PostEntry's CPU cost in instructions, this tree against another commit: noise-free.
 
     python -m bench.instructions [--base REV] [--commands 1000] [--concurrency 1]
+    python -m bench.instructions --twin 500x8 [--base REV]
 
 wrk's figures on this shared 2-core machine swing by more than the differences a
 change to the write path makes. `valgrind --tool=callgrind` counts the instructions
@@ -16,6 +17,14 @@ counted: this measures the CPU work of the code, not the disk. The counts also m
 with the process's environment (its memory layout under valgrind): compare the trees
 of one run, not the figures of two.
 
+With `--twin CUSTOMERSxDAYS` it counts a whole twin run instead: each tree's mock is
+served as a user runs it (`mock-core serve`, default settings, the access log written
+to a file) under callgrind, the counters are zeroed once it answers, and the same twin
+(the base's: one client for both) runs `steady-state` against it (seed 42, 32 in flight,
+no inspection); the count is the server's, from the zeroing to the end of the run, and
+per command it is divided by the commands the twin sent. Every command type, the HTTP
+server and the access log are in it. The state digests of the two runs must agree.
+
 The base is checked out with `git worktree` into a temporary directory, with its own
 spec and scenario files on the path. Results: bench/results/instructions.md and .json.
 """
@@ -23,8 +32,10 @@ spec and scenario files on the path. Results: bench/results/instructions.md and 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -34,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import write_results
+from turingcore_client.serving import start_mock, stop_mock
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -91,6 +103,64 @@ def per_command(tree: Path, shim: Path, commands: int, concurrency: int, work: P
     return round((long - short) / (commands - SHORT))
 
 
+def twin_run(
+    tree: Path, shim: Path, twin: tuple[Path, Path], size: str, work: Path
+) -> dict[str, Any]:
+    """The instructions `tree`'s served mock executes while `twin` (a tree and its shim)
+    runs steady-state at `size` (CUSTOMERSxDAYS) against it."""
+    customers, days = size.lower().split("x")
+    out = work / "served.out"
+    wrapper = work / "mock-core"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"exec valgrind --tool=callgrind --callgrind-out-file={shlex.quote(str(out))} "
+        f'{shlex.quote(sys.executable)} -m mock_core "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": f"{tree}:{shim}", "PYTHONHASHSEED": "0"}
+    env = {k: v for k, v in env.items() if not k.startswith("MOCK_CORE_")}
+    store = f"sqlite:///{work / 'mock.db'}"
+    with (work / "server.log").open("w+b") as log:
+        process, base_url = start_mock(
+            ["--database-url", store], log=log, executable=wrapper, cwd=tree, env=env, wait_s=300
+        )
+        try:
+            subprocess.run(
+                ["callgrind_control", "-z", str(process.pid)], check=True, capture_output=True
+            )
+            output = work / "twin"
+            command = [
+                sys.executable,
+                "-m",
+                "twin",
+                "run",
+                "steady-state",
+                "--customers",
+                customers,
+            ]
+            command += ["--days", days, "--base-url", base_url, "--timeout", "300"]
+            command += ["--quiet", "--no-inspect", "--output", str(output)]
+            twin_env = {**env, "PYTHONPATH": f"{twin[0]}:{twin[1]}"}
+            subprocess.run(command, cwd=twin[0], env=twin_env, check=True, capture_output=True)
+            subprocess.run(
+                ["callgrind_control", "-d", str(process.pid)], check=True, capture_output=True
+            )
+        finally:
+            stop_mock(process)
+    dumped = (work / "served.out.1").read_text(errors="replace")
+    found = re.search(r"^(?:summary|totals): (\d+)", dumped, re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"no callgrind dump of the run in {work}")
+    summary = json.loads((output / "summary.json").read_text())
+    commands = sum(phase["commands"] for phase in summary["phases"].values())
+    return {
+        "instructions": int(found.group(1)),
+        "commands": commands,
+        "instructions_per_command": round(int(found.group(1)) / commands),
+        "state_digest": summary["state_digest"],
+    }
+
+
 def _revision(tree: Path) -> str:
     found = subprocess.run(
         ["git", "describe", "--always", "--dirty"], cwd=tree, capture_output=True, text=True
@@ -98,7 +168,7 @@ def _revision(tree: Path) -> str:
     return found.stdout.strip()
 
 
-def run(base: str, commands: int, concurrency: int) -> dict[str, Any]:
+def run(base: str, commands: int, concurrency: int, twin: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-instructions-") as tmp:
         work = Path(tmp)
         base_tree = work / "base-tree"
@@ -110,15 +180,19 @@ def run(base: str, commands: int, concurrency: int) -> dict[str, Any]:
         )
         try:
             figures: dict[str, dict[str, Any]] = {}
+            base_shim = _shim(base_tree, work / "base-shim")
             for label, tree in (("base", base_tree), ("this tree", ROOT)):
                 (work / label).mkdir()
                 shim = _shim(tree, work / label / "shim")
-                figures[label] = {
-                    "revision": _revision(tree),
-                    "instructions_per_command": per_command(
-                        tree, shim, commands, concurrency, work / label
-                    ),
-                }
+                if twin is not None:
+                    counted = twin_run(tree, shim, (base_tree, base_shim), twin, work / label)
+                else:
+                    counted = {
+                        "instructions_per_command": per_command(
+                            tree, shim, commands, concurrency, work / label
+                        )
+                    }
+                figures[label] = {"revision": _revision(tree), **counted}
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(base_tree)],
@@ -129,8 +203,11 @@ def run(base: str, commands: int, concurrency: int) -> dict[str, Any]:
         figures["this tree"]["instructions_per_command"]
         / figures["base"]["instructions_per_command"]
     )
+    if twin is not None and len({f["state_digest"] for f in figures.values()}) != 1:
+        raise SystemExit(f"the two runs ended in different states: {figures}")
     return {
         "generated_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "twin": twin,
         "commands": commands,
         "concurrency": concurrency,
         "trees": figures,
@@ -139,6 +216,8 @@ def run(base: str, commands: int, concurrency: int) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any], command: str) -> str:
+    if result.get("twin"):
+        return _render_twin(result, command)
     lines = [
         "# PostEntry in instructions (callgrind), this tree against a base",
         "",
@@ -155,18 +234,50 @@ def render(result: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _render_twin(result: dict[str, Any], command: str) -> str:
+    trees = result["trees"].values()
+    lines = [
+        "# A whole twin run in instructions (callgrind), this tree's served mock against a base's",
+        "",
+        f"`{command}` ({result['generated_at']}): each tree's mock served with its default",
+        f"settings (access log to a file), the base's twin running steady-state {result['twin']}",
+        "(seed 42, 32 in flight, no inspection) against it; the server's instructions from",
+        "its start-up's end to the run's (kernel time not counted). Both runs ended in state",
+        f"`{next(iter(trees))['state_digest']}`.",
+        "",
+        "| tree | revision | commands | instructions | per command |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for label, tree in result["trees"].items():
+        lines.append(
+            f"| {label} | `{tree['revision']}` | {tree['commands']:,} | {tree['instructions']:,} "
+            f"| {tree['instructions_per_command']:,} |"
+        )
+    lines += ["", f"Ratio this tree / base: **{result['ratio_this_to_base']}**"]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
     parser.add_argument("--base", default="5e2ec3e", help="the commit to compare with")
     parser.add_argument("--commands", type=int, default=1200)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--twin",
+        metavar="CUSTOMERSxDAYS",
+        help="count a served twin run of this size instead (e.g. 500x8); results to "
+        "instructions-twin.{json,md}",
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.commands <= SHORT:
         parser.error(f"--commands must be above {SHORT}")
-    result = run(args.base, args.commands, args.concurrency)
+    if args.twin is not None and not re.fullmatch(r"\d+x\d+", args.twin.lower()):
+        parser.error("--twin takes CUSTOMERSxDAYS, e.g. 500x8")
+    result = run(args.base, args.commands, args.concurrency, args.twin)
     command = " ".join(["python -m bench.instructions", *(sys.argv[1:] if argv is None else argv)])
-    write_results(args.results_dir, "instructions", result, render(result, command))
+    name = "instructions-twin" if args.twin else "instructions"
+    write_results(args.results_dir, name, result, render(result, command))
     return 0
 
 
