@@ -10,7 +10,9 @@ router (`gateway_route`), which answers 405.
 
 Order of the checks: the key (401/403), the media type (415), the body size
 (413), JSON (400), the envelope and payload (400, 409 for a tenant mismatch),
-the platform key for CreateTenant (403), X-Correlation-Id, then the gateway.
+the platform key for CreateTenant (403), X-Correlation-Id, a fault profile's wait or
+refusal (docs/faults.md; nothing written), then the gateway; once it answered (the
+command committed), a profile may still drop or spoil the reply.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class CommandEndpoint:
         headers: list[tuple[bytes, bytes]] = [_JSON]
         try:
             status, body = await self._handle(scope, receive, tenant_id, facts)
-            if facts.get("outcome") == "REPLAYED":
+            if str(facts.get("outcome")).startswith("REPLAYED"):  # "REPLAYED+FAULT:..." too
                 headers.append(_REPLAYED)
             fault: Fault | None = facts.get("fault")
             if fault is not None:  # after the gateway answered: the command is committed

@@ -249,6 +249,22 @@ def test_a_fault_after_the_commit_leaves_it_committed_and_the_retry_replays(
         assert fault_metrics(client) == {(spec.split(":")[0], kind): 1.0}
 
 
+def test_a_stalled_reply_is_the_reply_late(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        api = Api(client)
+        assert api.create_tenant().status_code == 202
+        first = api.send(TENANT, "UpsertProduct", _product(), idempotencyKey="prod-1")
+        assert first.status_code == 202
+        spec = "error-after-commit:1,p=1,mode=stall,stall_s=0.2"
+        assert put(client, TENANT, spec).status_code == 200
+        started = time.perf_counter()
+        again = api.send(TENANT, "UpsertProduct", _product(), idempotencyKey="prod-1")
+        assert time.perf_counter() - started >= 0.2
+        assert again.status_code == 202 and again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+        assert fault_metrics(client) == {("error-after-commit", "stall-after-commit"): 1.0}
+
+
 def test_a_slow_reader_stalls_only_its_tenants_queries(tmp_path: Path) -> None:
     with app_client(tmp_path) as client:
         api = Api(client)
