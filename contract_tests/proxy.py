@@ -68,6 +68,7 @@ REDACTED_HEADERS = frozenset(
 REDACTED = "REDACTED"
 UPSTREAM_CONNECTIONS_MAX = 100  # pooled keep-alive connections to the upstream
 UPSTREAM_TIMEOUT_S = 60.0
+KEEP_ALIVE_S = 75
 QUEUE_MAX = 10_000  # exchanges waiting for the checker; beyond it a request waits
 
 
@@ -392,6 +393,10 @@ def serve_proxy(
             lifespan="on",
             access_log=False,
             log_level="warning",
+            # Idle client connections are kept as long as common servers keep them
+            # (nginx: 75 s), not uvicorn's 5 s: a client's pool should not meet a
+            # closed connection here that it would not meet without the proxy.
+            timeout_keep_alive=KEEP_ALIVE_S,
             server_header=False,
             date_header=False,
             http="httptools",

@@ -53,8 +53,9 @@ CAUGHT: dict[str, frozenset[str]] = {
 }
 # variant -> why the twin's traffic (steady-state, 10 members, 2 days) cannot show it.
 NOT_IN_TRAFFIC: dict[str, str] = {
-    "no_balance_check": "the twin sends no entry past an account's bounds at this size, and "
-    "the proxy checks a ledger's arithmetic, not the products' bounds",
+    "no_balance_check": "the steady-state scenario sends no entry past an account's bounds "
+    "(its invalid_commands rate is 0), and the proxy checks a ledger's arithmetic, not the "
+    "products' bounds",
     "cross_tenant_read": "the proxy cannot know which tenants a key is scoped to (and the "
     "twin runs without --isolation-key)",
     "server_error_on_bad_input": "the twin sends no malformed command, so there is no 400 "
