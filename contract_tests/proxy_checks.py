@@ -132,13 +132,13 @@ class Observer:
         self.schema: Any = schemathesis.openapi.from_dict(copy.deepcopy(dict(spec)))
         self.catalogue: ErrorCatalogue = error_catalogue(spec)
         self.result = SuiteResult("proxy")
-        for name in ROWS:
-            self.result.row(name)
+        self._rows = {name: self.result.row(name) for name in ROWS}
         self.tenants: dict[str, _Tenant] = {}
         self.findings: list[Finding] = []
         self.exchanges = 0
         self.target = target
         self._operations: dict[tuple[str, str], Any] = {}
+        self._requests: dict[tuple[str, str], Any] = {}
 
     # --- the entry point ---------------------------------------------------------------
 
@@ -158,10 +158,12 @@ class Observer:
         reply = _parse(ex.reply_body)
 
         def check(row: str, problem: str | None) -> None:
+            if problem is None:
+                self._rows[row].record(True)
+                return
             curl = curl_command(ex.method, self.target + ex.path, {}, ex.request_body or None)
-            self.result.row(row).record(problem is None, problem, curl)
-            if problem is not None:
-                found.append(Finding(row, problem, ex.method, ex.path, key))
+            self._rows[row].record(False, problem, curl)
+            found.append(Finding(row, problem, ex.method, ex.path, key))
 
         operation = self._operation(ex.method, rel)
         if operation is not None:
@@ -186,6 +188,17 @@ class Observer:
             self._operations[cache_key] = self.schema.find_operation_by_path(method, rel)
         return self._operations[cache_key]
 
+    def _request_for(self, method: str, path: str) -> Any:
+        """The request a Schemathesis Response names (in its failure messages): made once
+        per route through Schemathesis's own httpx adapter, for speed."""
+        cache_key = (method, _template_key(path))
+        if cache_key not in self._requests:
+            request = httpx.Request(method, "http://proxy" + path)
+            served = httpx.Response(200, request=request)
+            served.elapsed = timedelta(0)
+            self._requests[cache_key] = Response.from_httpx(served, verify=False).request
+        return self._requests[cache_key]
+
     def _check_spec(self, ex: Exchange, operation: Any, reply: Any, check: Any) -> None:
         check("no_server_error", f"answered {ex.status}" if ex.status >= 500 else None)
         documented = operation.responses.find_by_status_code(ex.status) is not None
@@ -197,12 +210,11 @@ class Observer:
             check("error_shape", error_shape_problem(ex.status, reply, self.catalogue))
         if not documented:
             return
-        reply_to = httpx.Request(ex.method, "http://proxy" + ex.path)
-        served = httpx.Response(
-            ex.status, headers=ex.reply_headers, content=ex.reply_body, request=reply_to
-        )
-        served.elapsed = timedelta(milliseconds=ex.elapsed_ms)
-        response = Response.from_httpx(served, verify=False)
+        headers: dict[str, list[str]] = {}
+        for name, value in ex.reply_headers:
+            headers.setdefault(name.lower(), []).append(value)
+        request = self._request_for(ex.method, ex.path)
+        response = Response(ex.status, headers, ex.reply_body, request, ex.elapsed_ms / 1000, False)
         try:
             operation.validate_response(response)
             problem = None
