@@ -37,9 +37,11 @@ from typing import IO, Any
 import httpx
 import orjson
 import uvicorn
+import uvloop
 
 from contract_tests import report
 from contract_tests.proxy_checks import Exchange, Finding, Observer
+from contract_tests.proxy_upstream import UpstreamError, UpstreamPool
 from turingcore_client.contract import spec as packaged_spec
 
 Scope = dict[str, Any]
@@ -59,14 +61,15 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        "expect",  # the whole body is read before it is sent on
     }
 )
+HOP_BY_HOP_BYTES = frozenset(name.encode() for name in HOP_BY_HOP)
 # Headers whose values are credentials: never written to a recording.
 REDACTED_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie"}
 )
 REDACTED = "REDACTED"
-UPSTREAM_CONNECTIONS_MAX = 100  # pooled keep-alive connections to the upstream
 UPSTREAM_TIMEOUT_S = 60.0
 KEEP_ALIVE_S = 75
 QUEUE_MAX = 10_000  # exchanges waiting for the checker; beyond it a request waits
@@ -137,11 +140,11 @@ class ValidatingProxy:
         out: IO[str] | None = None,
     ) -> None:
         url = httpx.URL(upstream)
-        self.origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        self.origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         self.observer = observer
         self.record = record
         self.out = out if out is not None else sys.stdout
-        self.client: httpx.AsyncClient | None = None
+        self.pool: UpstreamPool | None = None
         self.queue: asyncio.Queue[Exchange | None] | None = None
         self.checker: asyncio.Task[None] | None = None
         self.traffic = _Traffic()
@@ -150,14 +153,7 @@ class ValidatingProxy:
     # --- lifespan ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        limits = httpx.Limits(
-            max_connections=UPSTREAM_CONNECTIONS_MAX,
-            max_keepalive_connections=UPSTREAM_CONNECTIONS_MAX,
-        )
-        self.client = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT_S, limits=limits)
-        # Forward the client's headers only: httpx's defaults (User-Agent,
-        # Accept-Encoding, ...) would change what the upstream is asked.
-        self.client.headers.clear()
+        self.pool = UpstreamPool(*self.origin, UPSTREAM_TIMEOUT_S)
         self.queue = asyncio.Queue(QUEUE_MAX)
         self.checker = asyncio.create_task(self._check_all())
 
@@ -166,8 +162,8 @@ class ValidatingProxy:
         if self.queue is not None and self.checker is not None:
             await self.queue.put(None)
             await self.checker
-        if self.client is not None:
-            await self.client.aclose()
+        if self.pool is not None:
+            await self.pool.aclose()
 
     async def _check_all(self) -> None:
         assert self.queue is not None
@@ -220,22 +216,17 @@ class ValidatingProxy:
                 return
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.client is not None and self.queue is not None
+        assert self.pool is not None and self.queue is not None
         started, clock = time.time(), time.perf_counter()
         body = await read_body(receive)
         method = scope["method"]
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
-        target = (
-            self.origin
-            + raw_path.decode("latin-1")
-            + ("?" + query.decode("latin-1") if query else "")
-        )
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
-            if k.decode("latin-1").lower() not in HOP_BY_HOP
-        ]
+        target = raw_path + (b"?" + query if query else b"")
+        forwarded = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP_BYTES]
+        # A body, or an empty one where the method has one: no Content-Length: 0 is
+        # added to a GET.
+        content = body if body or method in ("POST", "PUT", "PATCH") else None
         tenant = _tenant_of(scope["path"], self.api_prefix)
         is_command = method == "POST" and scope["path"].endswith("/commands")
         traffic = self.traffic
@@ -246,21 +237,12 @@ class ValidatingProxy:
         error: str | None = None
         status, out_headers = 502, []
         try:
-            reply = await self.client.send(
-                self.client.build_request(method, target, headers=headers, content=body),
-                stream=True,
-            )
-            try:
-                content = b"".join([chunk async for chunk in reply.aiter_raw()])
-            finally:
-                await reply.aclose()
-            status = reply.status_code
-            out_headers = [
-                (k, v) for k, v in reply.headers.raw if k.lower().decode() not in HOP_BY_HOP
-            ]
-        except httpx.HTTPError as exc:
+            reply = await self.pool.request(method, target, forwarded, content)
+            status, reply_body = reply.status, reply.body
+            out_headers = [(k, v) for k, v in reply.headers if k.lower() not in HOP_BY_HOP_BYTES]
+        except UpstreamError as exc:
             error = f"{exc.__class__.__name__}: {exc}"
-            status, content = (
+            status, reply_body = (
                 502,
                 orjson.dumps(
                     {
@@ -276,7 +258,7 @@ class ValidatingProxy:
                 traffic.in_flight[tenant] -= 1
                 if _may_have_written(status, out_headers):
                     traffic.completed[tenant] = traffic.completed.get(tenant, 0) + 1
-        await _send_whole(send, status, out_headers, content)
+        await _send_whole(send, status, out_headers, reply_body)
         if tenant is not None and not is_command:
             quiet = quiet and not traffic.in_flight.get(tenant, 0)
             quiet = quiet and traffic.completed.get(tenant, 0) == epoch
@@ -284,11 +266,11 @@ class ValidatingProxy:
             method,
             scope["path"],
             query.decode("latin-1"),
-            headers,
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in forwarded],
             body,
             status,
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in out_headers],
-            content,
+            reply_body,
             started,
             (time.perf_counter() - clock) * 1000,
             quiet,
@@ -412,7 +394,9 @@ def serve_proxy(
                 loop.call_soon(_when_started, server, on_ready)
             await server.serve()
 
-        asyncio.run(main())
+        # uvicorn applies `loop` only when it runs the loop itself: run ours on uvloop.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main())
     finally:
         if record_file is not None:
             record_file.close()
