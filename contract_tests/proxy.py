@@ -37,7 +37,6 @@ from typing import IO, Any
 import httpx
 import orjson
 import uvicorn
-import uvloop
 
 from contract_tests import report
 from contract_tests.proxy_checks import Exchange, Finding, Observer
@@ -236,9 +235,10 @@ class ValidatingProxy:
             traffic.in_flight[tenant] = traffic.in_flight.get(tenant, 0) + 1
         error: str | None = None
         status, out_headers = 502, []
+        reply_headers: list[tuple[bytes, bytes]] = []
         try:
             reply = await self.pool.request(method, target, forwarded, content)
-            status, reply_body = reply.status, reply.body
+            status, reply_body, reply_headers = reply.status, reply.body, reply.headers
             out_headers = [(k, v) for k, v in reply.headers if k.lower() not in HOP_BY_HOP_BYTES]
         except UpstreamError as exc:
             error = f"{exc.__class__.__name__}: {exc}"
@@ -258,7 +258,9 @@ class ValidatingProxy:
                 traffic.in_flight[tenant] -= 1
                 if _may_have_written(status, out_headers):
                     traffic.completed[tenant] = traffic.completed.get(tenant, 0) + 1
-        await _send_whole(send, status, out_headers, reply_body)
+        # A reply to HEAD keeps the length of the body it describes.
+        length = _header_value(reply_headers, b"content-length") if method == "HEAD" else b""
+        await _send_whole(send, status, out_headers, reply_body, length)
         if tenant is not None and not is_command:
             quiet = quiet and not traffic.in_flight.get(tenant, 0)
             quiet = quiet and traffic.completed.get(tenant, 0) == epoch
@@ -281,6 +283,10 @@ class ValidatingProxy:
             await self.queue.put(ex)
         else:
             self.queue.put_nowait(ex)
+
+
+def _header_value(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
+    return next((v for k, v in headers if k.lower() == name), b"")
 
 
 def _may_have_written(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -311,13 +317,15 @@ async def read_body(receive: Receive) -> bytes:
 
 
 async def _send_whole(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, length: bytes = b""
 ) -> None:
+    """Send a whole reply with its Content-Length: the body's, or `length` (a HEAD's)."""
+    size = length or str(len(body)).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            "headers": [*headers, (b"content-length", size)],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -382,7 +390,6 @@ def serve_proxy(
             server_header=False,
             date_header=False,
             http="httptools",
-            loop="uvloop",
         )
         server = _Server(config)
 
@@ -394,13 +401,23 @@ def serve_proxy(
                 loop.call_soon(_when_started, server, on_ready)
             await server.serve()
 
-        # uvicorn applies `loop` only when it runs the loop itself: run ours on uvloop.
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        # uvicorn applies `loop` only when it runs the loop itself: run ours on uvloop
+        # where uvicorn[standard] installed it (not on Windows).
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(main())
     finally:
         if record_file is not None:
             record_file.close()
     return ProxyRun(observer, observer.exchanges, list(observer.findings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _when_started(server: uvicorn.Server, on_ready: Callable[[], None]) -> None:

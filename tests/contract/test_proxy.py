@@ -236,6 +236,64 @@ def test_the_prefix_headers_and_body_pass_unchanged() -> None:
     assert {f.check for f in observer.findings} >= {"no_server_error", "error_shape"}
 
 
+# Replies framed three ways, as raw bytes: chunked, delimited by the close, and a HEAD's.
+RAW_REPLIES = {
+    b"/chunked": b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-a: 1\r\n\r\n"
+    b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    b"/close": b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end",
+    b"/head": b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-b: 2\r\n\r\n",
+}
+
+
+@contextmanager
+def raw_server() -> Iterator[str]:
+    """A TCP server that answers each request with RAW_REPLIES[its path], then closes."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    port = free_port()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        writer.write(RAW_REPLIES[head.split(b" ")[1]])
+        await writer.drain()
+        writer.close()
+
+    server = loop.run_until_complete(asyncio.start_server(answer, "127.0.0.1", port))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def test_replies_framed_any_way_pass_whole() -> None:
+    with raw_server() as up, proxied(up) as (url, _):
+        chunked = httpx.get(f"{url}/chunked")
+        closed = httpx.get(f"{url}/close")
+        head = httpx.head(f"{url}/head")
+    assert (chunked.status_code, chunked.content, chunked.headers["x-a"]) == (
+        200,
+        b"hello world",
+        "1",
+    )
+    assert closed.content == b"until the end"
+    assert (head.status_code, head.headers["x-b"], head.content) == (200, "2", b"")
+    assert head.headers["content-length"] == "5"  # the length of the body it describes
+
+
+def test_an_upstream_that_does_not_answer_gets_a_502() -> None:
+    with proxied(f"http://127.0.0.1:{free_port()}") as (url, observer):
+        reply = httpx.post(f"{url}/v1/tenants/T/commands", json={"commandId": "c"})
+    assert reply.status_code == 502
+    assert reply.json()["error"] == "UPSTREAM_UNAVAILABLE"
+    assert observer.findings == []  # the proxy's own 502 is not the upstream's finding
+
+
 def _exchange(body: dict[str, object], reply: dict[str, object]) -> Exchange:
     return Exchange(
         "POST",
