@@ -106,6 +106,15 @@ class Side:
         return times
 
 
+def _cpu_s(pid: int) -> float | None:
+    """A process's CPU time so far (user + system), from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -159,11 +168,19 @@ def bench(rounds: int, commands: int, warmup: int) -> dict[str, Any]:
             direct_side.run(warmup)
             proxy_side.run(warmup)
             per_round = []
+            cpu_spent: list[float | None] = []  # the proxy's, while the proxy side ran
             for n in range(rounds):
                 order = [("direct", direct_side), ("proxy", proxy_side)]
                 if n % 2:
                     order.reverse()
-                times = {name: side.run(commands) for name, side in order}
+                times = {}
+                for name, side in order:
+                    before = _cpu_s(proxy.pid)
+                    times[name] = side.run(commands)
+                    after = _cpu_s(proxy.pid)
+                    if name == "proxy":
+                        spent = None if before is None or after is None else after - before
+                        cpu_spent.append(spent)
                 per_round.append(
                     {
                         name: {
@@ -192,6 +209,10 @@ def bench(rounds: int, commands: int, warmup: int) -> dict[str, Any]:
         "direct": {"p50_ms": median("direct", "p50_ms"), "p99_ms": median("direct", "p99_ms")},
         "proxy": {"p50_ms": median("proxy", "p50_ms"), "p99_ms": median("proxy", "p99_ms")},
         "added": {"p50_ms": added("p50_ms"), "p99_ms": added("p99_ms")},
+        # The proxy process's CPU (user + system) per command it passed, checks included.
+        "proxy_cpu_us_per_command": None
+        if None in cpu_spent
+        else round(sum(c or 0.0 for c in cpu_spent) / (rounds * commands) * 1e6),
         "rounds": per_round,
         "proxy_output_tail": out.decode(errors="replace").strip().splitlines()[-1:],
     }
@@ -213,6 +234,9 @@ def render(data: dict[str, Any]) -> str:
         f"| through the proxy | {data['proxy']['p50_ms']} | {data['proxy']['p99_ms']} |",
         f"| **added** (median of per-round differences) | **{data['added']['p50_ms']}** | "
         f"**{data['added']['p99_ms']}** |",
+        "",
+        f"The proxy's CPU (user + system, every check on) per command it passed: "
+        f"{data['proxy_cpu_us_per_command']} us.",
         "",
         "Per round (direct / proxy): "
         + "; ".join(
