@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -317,4 +318,9 @@ def cmd_replay(args: Any, console: Console) -> int:
     paths = report.write_reports([result], Path(args.report_dir), junit=junit, target=args.base_url)
     for name, path in paths.items():
         console.print(f"{name:>8}: {path}")
+    if getattr(args, "format", "text") == "json":  # the console is on stderr then
+        document = report.json_report([result], args.base_url, reports=paths)
+        document["differences"] = len(differences)
+        sys.stdout.write(report.json_text(document))
+        sys.stdout.flush()
     return 1 if differences else 0

@@ -69,8 +69,12 @@ def test_replay_without_a_reference_agrees_with_the_recording(
 ) -> None:
     args = ["--database-url", f"sqlite:///{tmp_path}/other.db", "--no-access-log"]
     with served_mock(args) as other:
-        assert _replay(recorded[0], other, None, tmp_path) == 0
-    assert "the replay agrees with the recording" in capsys.readouterr().out
+        argv = ["replay", str(recorded[0]), "--base-url", other, "--format", "json"]
+        assert main([*argv, "--report-dir", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr()
+    assert "the replay agrees with the recording" in out.err
+    document = orjson.loads(out.out)
+    assert (document["differences"], document["exit_code"]) == (0, 0)
 
 
 def test_replay_on_a_postgres_mock_agrees(
