@@ -281,10 +281,8 @@ class Observer:
                 deposit = _amount(payload.get("initialDeposit")) or Decimal(0)
                 tenant.balances[account] = deposit
                 gl = initial_deposit_account()
-                if gl in tenant.balances:
+                if gl in tenant.balances:  # else the tenant was made before the proxy saw it
                     tenant.balances[gl] -= deposit
-                elif deposit:
-                    tenant.certain = False
         elif kind == "PostEntry":
             legs = payload.get("legs") if isinstance(payload.get("legs"), list) else []
             debits = credits = Decimal(0)

@@ -113,6 +113,17 @@ def test_silent_in_front_of_the_clean_mock(tmp_path: Path) -> None:
     assert ran["event_ids_unique"] > 0 and ran["last_sequence"] > 0
 
 
+def test_silent_when_started_after_the_tenant(tmp_path: Path) -> None:
+    """A proxy put in front of a service whose tenant it never saw made: the twin run again
+    (every command a replay of one the proxy did not see) raises no false finding."""
+    with served_mock(["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]) as up:
+        assert _run_twin(up, tmp_path / "direct") == 0
+        findings, observer = _through_proxy(up, tmp_path / "again")
+    assert findings == []
+    assert observer.result.row("balance_follows").runs == 0  # nothing it could know
+    assert observer.result.row("replay_same_reply").runs > 0
+
+
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_each_broken_variant(name: str, tmp_path: Path) -> None:
     with broken_target(name) as target, serve_in_thread(target.app) as upstream:

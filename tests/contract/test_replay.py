@@ -112,3 +112,11 @@ def test_replay_on_a_broken_variant_reports_the_difference(
     assert "the replay differs from the reference" in out
     assert shown in out
     assert "failed" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_replay_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = ["replay", str(tmp_path / "none.jsonl"), "--base-url", "http://127.0.0.1:9"]
+    assert main([*missing, "--report-dir", str(tmp_path / "r")]) == 2
+    assert "no such recording" in capsys.readouterr().err
+    assert main(["replay", str(tmp_path), "--base-url", "not a url"]) == 2
+    assert "--base-url" in capsys.readouterr().err
