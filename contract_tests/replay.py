@@ -65,7 +65,7 @@ class Recorded:
 
 
 def load_recording(path: Path) -> list[Recorded]:
-    """The commands of a recording, in its order."""
+    """The commands of a recording, in its order (those the upstream answered)."""
     commands = []
     for number, line in enumerate(path.read_bytes().splitlines(), 1):
         if not line.strip():
@@ -75,6 +75,8 @@ def load_recording(path: Path) -> list[Recorded]:
         parts = request["path"].split("/")
         if request["method"] != "POST" or parts[-1] != "commands" or "tenants" not in parts:
             continue
+        if "upstreamError" in item:
+            continue  # the upstream never answered it: what it did is unknown
         tenant = parts[parts.index("tenants") + 1]
         body = request.get("body")
         headers = {k.lower(): v for k, v in request["headers"] if k.lower() in SENT_HEADERS}
