@@ -124,6 +124,20 @@ def test_silent_when_started_after_the_tenant(tmp_path: Path) -> None:
     assert observer.result.row("replay_same_reply").runs > 0
 
 
+def test_silent_in_front_of_a_published_only_service(tmp_path: Path) -> None:
+    """In front of a service with none of our extensions (no chain, no result, no
+    accountType=ALL: tests/contract/published_only.py), as the real platform may be, the
+    proxy still judges shapes and balances and finds nothing."""
+    from tests.contract.published_only import app
+
+    with serve_in_thread(app()) as up:
+        findings, observer = _through_proxy(up, tmp_path / "twin")
+    assert findings == []
+    ran = {row.name: row.runs for row in observer.result.rows}
+    assert ran["spec_shape"] > 0 and ran["balance_follows"] > 0 and ran["entry_balanced"] > 0
+    assert ran["hash_chain"] == 0  # its events carry no hash
+
+
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_each_broken_variant(name: str, tmp_path: Path) -> None:
     with broken_target(name) as target, serve_in_thread(target.app) as upstream:
