@@ -26,7 +26,7 @@ import httpx
 import orjson
 import pytest
 
-from contract_tests.proxy import ValidatingProxy, api_prefix_of, record_line
+from contract_tests.proxy import ValidatingProxy, api_prefix_of, read_body, record_line
 from contract_tests.proxy_checks import Exchange, Finding, Observer
 from tests.contract.asgi_threads import serve_in_thread
 from tests.contract.broken import VARIANTS, broken_target
@@ -206,12 +206,7 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """An upstream that answers 503 with what it was asked, Retry-After and Location."""
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     seen = {
         "path": scope["path"],
         "query": scope["query_string"].decode(),

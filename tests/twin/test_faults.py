@@ -28,6 +28,7 @@ import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
+from contract_tests.proxy import read_body
 from mock_core.api.app import create_app
 from mock_core.api.faults import ActiveProfile, drop_connection, parse_spec
 from mock_core.settings import Settings
@@ -262,12 +263,7 @@ class BrokenWrapper:
         if scope["type"] != "http" or not scope["path"].endswith("/commands"):
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         envelope = orjson.loads(body)
         key = envelope.get("idempotencyKey") or envelope["commandId"]
         if self.profile.after(key, scope["path"]) is None:
