@@ -43,6 +43,7 @@ from twin.invariants import (
     render_results,
 )
 from twin.latency import LatencyHistogram
+from twin.probe import probe_phase
 from twin.runner import DEFAULT_CONCURRENCY, RunnerError, RunResult, ScenarioRunner
 from twin.service import Failed, UsageError, admin, client_for, preflight, refuse_foreign_data
 
@@ -155,17 +156,28 @@ def _print_run(console: Console, run: RunResult) -> None:
 # -------------------------------------------------------------- subcommands
 
 
-def _load_plan(args: argparse.Namespace) -> Any:
-    """The scenario's plan, streamed (`twin.generators.stream_scenario`): close it."""
+def _load_configs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The scenario and tenant configuration of `args` (a usage error when invalid)."""
     from twin.config import ConfigError, load_scenario_and_tenant
-    from twin.generators import stream_scenario
 
     try:
         scenario, tenant = load_scenario_and_tenant(args.scenario, args.tenant_config)
-        if getattr(args, "tenant_code", None):
-            info = tenant.tenant.model_copy(update={"code": args.tenant_code})
-            tenant = tenant.model_copy(update={"tenant": info})
-            scenario = scenario.model_copy(update={"tenant": args.tenant_code})
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if getattr(args, "tenant_code", None):
+        info = tenant.tenant.model_copy(update={"code": args.tenant_code})
+        tenant = tenant.model_copy(update={"tenant": info})
+        scenario = scenario.model_copy(update={"tenant": args.tenant_code})
+    return scenario, tenant
+
+
+def _load_plan(args: argparse.Namespace) -> Any:
+    """The scenario's plan, streamed (`twin.generators.stream_scenario`): close it."""
+    from twin.config import ConfigError
+    from twin.generators import stream_scenario
+
+    scenario, tenant = _load_configs(args)
+    try:
         return stream_scenario(
             tenant, scenario, seed=args.seed, customers=args.customers, days=args.days
         )
@@ -251,6 +263,12 @@ def _run_and_inspect(
     )
     failed = [r.name for r in results if r.status == FAIL]
     ok = not failed and run.unexpected_count == 0
+    if getattr(args, "probe", False):  # after the digest: the probes never move it
+        scenario, tenant = _load_configs(args)
+        probes = probe_phase(client, console, plan, log_path, tenant, scenario)
+        summary["probe"] = [p.as_dict() for p in probes]
+        probes_ok = all(p.status != FAIL for p in probes)
+        ok = ok and probes_ok
     summary["ok"] = ok
     if snapshot is not None and ok:
         route = f"POST /_mock/snapshots/{snapshot}?tenant={plan.tenant_code}"
@@ -489,6 +507,14 @@ def build_parser() -> argparse.ArgumentParser:
         "a target without that admin endpoint is refused before the run (exit code 2)",
     )
 
+    run.add_argument(
+        "--probe",
+        action="store_true",
+        help="after the run and its checks, send a short fixed set of requests at the "
+        "contract's edges (malformed and out-of-bounds entries, paged reads, the tenant id's "
+        "case, X-Correlation-Id, idempotency across tenants on <TENANT>_PROBE) and check "
+        "each reply (docs/twin.md); summary.json `probe`; exit 1 if one fails",
+    )
     run.add_argument(
         "--faults",
         type=fault_spec,

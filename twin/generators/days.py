@@ -282,6 +282,23 @@ def _invalid(
     """A PostEntry the service must refuse with the drawn invariant; the ledger stays."""
     assert planner.invalid_choice is not None
     invariant = planner.invalid_choice.pick(rng)
+    return invalid_entry(planner, rng, m, day, seq, at, invariant)
+
+
+def invalid_entry(
+    planner: Planner,
+    rng: random.Random,
+    m: Member,
+    day: int,
+    seq: int,
+    at: str,
+    invariant: str,
+) -> PlannedCommand:
+    """A PostEntry on `m`'s accounts ("TXN", "SAV") the service must refuse with
+    `invariant` (one of InvalidCommandsConfig's), from the model's balances: past the
+    TXN account's floor (OVERDRAFT_LIMIT_EXCEEDED, also when SAV has no maximum),
+    past the SAV account's maximum (MAX_BALANCE_EXCEEDED), ... (`twin run --probe`
+    uses it too)."""
     txn, sav = m.accounts["TXN"], m.accounts["SAV"]
     small = rng.randint(100, 5000)
     value_day: int | None = None

@@ -1,0 +1,69 @@
+"""`twin run ... --probe` (twin/probe.py): every probe passes on the clean mock and
+leaves the tenant's state digest alone; each fails, named, on the broken variant of
+tests/contract/broken.py whose defect it is there to show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.contract.asgi_threads import serve_in_thread
+from turingcore_client.serving import served_mock
+from twin.cli import main
+from twin.probe import FAIL, PASS, PROBES
+
+SMALL = ["steady-state", "--customers", "10", "--days", "2", "--quiet"]
+
+
+def _run(base_url: str, api_key: str, output: Path, *options: str) -> tuple[int, dict[str, Any]]:
+    argv = ["run", *SMALL, "--base-url", base_url, "--api-key", api_key, "--output", str(output)]
+    code = main([*argv, *options])
+    summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
+    return code, summary
+
+
+def test_every_probe_passes_on_the_clean_mock_and_the_digest_stays(tmp_path: Path) -> None:
+    args = ["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]
+    with served_mock(args) as base_url:
+        code, probed = _run(base_url, "dev-platform-key", tmp_path / "probed", "--probe")
+        # The same run again, without --probe: everything replays, and its digest is read
+        # after the probes' requests, so a probe that wrote to the tenant would show.
+        again, plain = _run(base_url, "dev-platform-key", tmp_path / "plain")
+    assert code == 0, probed.get("probe")
+    assert [p["name"] for p in probed["probe"]] == list(PROBES)
+    assert {p["name"]: p["status"] for p in probed["probe"]} == dict.fromkeys(PROBES, PASS)
+    assert again == 0 and "probe" not in plain
+    assert plain["counts"]["by_outcome"]["replayed"] == plain["counts"]["total"]
+    assert probed["state_digest"] == plain["state_digest"]
+
+
+# variant of tests/contract/broken.py -> the probe that must fail on it
+CAUGHT_BY = {
+    "server_error_on_bad_input": "malformed_entry",
+    "no_balance_check": "account_bounds",
+    "page_skips_item": "paging",
+    "last_page_short": "paging",
+    "total_ignores_filter": "paging",
+    "tenant_case_insensitive": "tenant_id_case",
+    "correlation_not_echoed": "correlation_echo",
+    "idempotency_per_service": "idempotency_scope",
+}
+
+
+@pytest.mark.parametrize(("variant", "probe"), sorted(CAUGHT_BY.items()))
+def test_the_probe_names_the_broken_variants_defect(
+    variant: str, probe: str, tmp_path: Path
+) -> None:
+    from tests.contract.broken import broken_target
+
+    with broken_target(variant) as target, serve_in_thread(target.app) as base_url:
+        code, summary = _run(base_url, target.api_key, tmp_path, "--probe", "--no-inspect")
+    verdicts = {p["name"]: p for p in summary["probe"]}
+    assert code == 1
+    assert verdicts[probe]["status"] == FAIL, verdicts[probe]
+    assert verdicts[probe]["failures"], verdicts[probe]
+    others = {name: p["status"] for name, p in verdicts.items() if name != probe}
+    assert set(others.values()) == {PASS}, others

@@ -1,0 +1,481 @@
+"""`twin run ... --probe`: requests at the contract's edges, after the run and its checks.
+
+The steady-state run sends only valid traffic, read in one page from offset 0, on one
+tenant: a service can be wrong at the edges and never show it there. The probe phase
+sends a short fixed set of requests, each with the reply the published contract
+requires (docs/twin.md, *The probe phase*):
+
+  malformed_entry     PostEntry with a string amount, and with no legs: 400
+                      VALIDATION_ERROR (never a 5xx), nothing written
+  account_bounds      an entry past a member account's floor (OVERDRAFT_LIMIT_EXCEEDED) and
+                      one past a product's maximum (MAX_BALANCE_EXCEEDED), drawn by the
+                      planner's own invalid-entry logic (`invalid_entry`): 422, nothing written
+  paging              customers and accounts walked with limit 7; one customer's accounts
+                      read with the customerId filter
+  tenant_id_case      the tenant read with its code lower-cased: 404
+  correlation_echo    a command with X-Correlation-Id: the 202 echoes it (an extension:
+                      checked when the target answers with our `result` extension)
+  idempotency_scope   a key the main tenant used, sent on the probe tenant: a fresh 202,
+                      not the main tenant's reply replayed
+
+Writes that are accepted go to the probe tenant (`<TENANT>_PROBE`) only, so the main
+tenant's state digest (computed before the probes anyway) is the same with or without.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from turingcore_client.client import TuringCoreClient
+from turingcore_client.errors import ApiError
+from turingcore_client.money import amount, minor_units
+from turingcore_client.refs import RefTable
+from turingcore_client.replies import CommandReply
+from twin.model import LedgerAccount, Member
+
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+PROBE_PAGE_LIMIT = 7
+PROBE_TENANT_SUFFIX = "_PROBE"
+PROBES = (
+    "malformed_entry",
+    "account_bounds",
+    "paging",
+    "tenant_id_case",
+    "correlation_echo",
+    "idempotency_scope",
+)
+
+
+@dataclass
+class ProbeResult:
+    """One probe: PASS, FAIL or SKIP, what it sent and saw, and its failures."""
+
+    name: str
+    status: str = PASS
+    detail: str = ""
+    failures: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.status = FAIL
+        self.failures.append(message)
+
+    def skip(self, reason: str) -> None:
+        self.status = SKIP
+        self.detail = reason
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "failures": self.failures[:20],
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _last_sequence(client: TuringCoreClient, tenant_id: str) -> Any:
+    """The tenant's lastSequence (an extension; None where the tenant has none)."""
+    return client.get_tenant(tenant_id).get("lastSequence")
+
+
+def _said(reply: CommandReply) -> str:
+    body = reply.body if isinstance(reply.body, dict) else {}
+    code = body.get("invariant") or body.get("error")
+    return f"{reply.status} {code or ''}".rstrip()
+
+
+class Prober:
+    """Runs the probes on `tenant_id` (after a run of the twin's plan on it)."""
+
+    def __init__(
+        self,
+        client: TuringCoreClient,
+        tenant_id: str,
+        *,
+        seed: int,
+        planner: Any,
+        run_log: Path | None,
+    ) -> None:
+        self.client = client
+        self.tenant_id = tenant_id
+        self.seed = seed
+        self.planner = planner
+        self.run_log = run_log
+        self.probe_tenant = tenant_id + PROBE_TENANT_SUFFIX
+        self.currency = planner.currency if planner is not None else "AUD"
+        self.accounts: list[dict[str, Any]] = []  # the members' accounts, from the walk
+        self.booking = date.today().isoformat()
+
+    def _key(self, name: str) -> str:
+        return f"twin-probe:{self.seed}:{name}"
+
+    def _send(self, command_type: str, payload: Any, tenant_id: str, **fields: Any) -> CommandReply:
+        return self.client.send_command(
+            command_type, payload, tenant_id=tenant_id, raise_on_error=False, **fields
+        )
+
+    def run(self) -> list[ProbeResult]:
+        """Every probe, in PROBES order; a probe that raised is a FAIL naming the error."""
+        results = []
+        for name in PROBES:
+            result = ProbeResult(name)
+            probe: Callable[[ProbeResult], None] = getattr(self, f"probe_{name}")
+            try:
+                probe(result)
+            except ApiError as exc:
+                result.fail(f"unexpected {exc.status} {exc}")
+            results.append(result)
+        return results
+
+    # ------------------------------------------------------------------ 1. malformed
+
+    def _gl_entry(self, amount: Any, legs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        if legs is None:
+            legs = [
+                {"accountId": "GL_SUSPENSE", "direction": "DEBIT", "amount": amount},
+                {"accountId": "GL_FEES", "direction": "CREDIT", "amount": amount},
+            ]
+        return {
+            "bookingDate": self.booking,
+            "valueDate": self.booking,
+            "currency": self.currency,
+            "legs": legs,
+            "narrative": "twin probe",
+            "tags": {"category": "PROBE"},
+        }
+
+    def probe_malformed_entry(self, result: ProbeResult) -> None:
+        before = _last_sequence(self.client, self.tenant_id)
+        cases = {
+            "a leg amount that is a string": self._gl_entry("1.00"),
+            "no legs": self._gl_entry(None, legs=[]),
+        }
+        for what, payload in cases.items():
+            reply = self._send(
+                "PostEntry", payload, self.tenant_id, idempotency_key=self._key(f"bad:{what}")
+            )
+            if reply.status != 400 or reply.error != "VALIDATION_ERROR":
+                result.fail(f"PostEntry with {what}: {_said(reply)}, not 400 VALIDATION_ERROR")
+        after = _last_sequence(self.client, self.tenant_id)
+        if before != after:
+            result.fail(f"the tenant's lastSequence moved from {before} to {after}")
+        result.detail = f"{len(cases)} malformed PostEntry"
+
+    # --------------------------------------------------------------- 2. bounds
+
+    def _bounded_accounts(self) -> tuple[LedgerAccount | None, LedgerAccount | None]:
+        """A member account with a floor (any deposit account) and one with a maximum,
+        as the planner's model sees them, with the balances the service serves."""
+        products = self.planner.products
+        floor = top = None
+        for account in self.accounts:
+            product = products.get(account.get("productCode"))
+            if product is None or product.is_facility or product.type != "DEPOSIT":
+                continue
+            model = LedgerAccount.open(f"probe:{account['accountId']}", product)
+            model.balance = minor_units(amount(account["balance"]))
+            if floor is None:
+                floor = model
+            if top is None and model.upper is not None:
+                top = model
+        return floor, top
+
+    def probe_account_bounds(self, result: ProbeResult) -> None:
+        from twin.generators.days import invalid_entry
+
+        if self.planner is None:
+            result.skip("no plan configuration")
+            return
+        if not self.accounts:
+            self._walk_accounts(ProbeResult("paging"))
+        floor, top = self._bounded_accounts()
+        if floor is None:
+            result.skip("no member deposit account to overdraw")
+            return
+        member = Member(0, "PROBE", date(1990, 1, 1), 35, "", "")
+        member.accounts["TXN"] = floor
+        member.accounts["SAV"] = top or floor
+        refs = RefTable()
+        for account in (floor, top):
+            if account is not None:
+                refs.set(account.ref, account.ref.removeprefix("probe:"))
+        rng = random.Random(f"probe:{self.seed}")
+        wanted = ["OVERDRAFT_LIMIT_EXCEEDED"]
+        if top is not None:
+            wanted.append("MAX_BALANCE_EXCEEDED")
+        else:
+            result.detail = "no member account has a maximum balance; "
+        before = _last_sequence(self.client, self.tenant_id)
+        day = max(0, self.planner.days - 1)
+        for seq, invariant in enumerate(wanted, 1):
+            planned = invalid_entry(self.planner, rng, member, day, seq, _now(), invariant)
+            payload = refs.resolve(planned.payload)
+            reply = self._send(
+                "PostEntry",
+                payload,
+                self.tenant_id,
+                idempotency_key=self._key(f"bounds:{invariant}"),
+            )
+            legs = ", ".join(f"{leg['direction']} {leg['amount']}" for leg in payload["legs"])
+            if reply.status != 422 or reply.invariant != planned.expect_invariant:
+                result.fail(
+                    f"PostEntry past the bounds ({legs}): {_said(reply)}, not 422 "
+                    f"{planned.expect_invariant}"
+                )
+        after = _last_sequence(self.client, self.tenant_id)
+        if before != after:
+            result.fail(f"the tenant's lastSequence moved from {before} to {after}")
+        result.detail += f"{', '.join(wanted)} on a member account"
+
+    # ---------------------------------------------------------------- 3. paging
+
+    def _walk(
+        self, result: ProbeResult, what: str, fetch: Callable[[int], dict[str, Any]], kind: str
+    ) -> list[dict[str, Any]]:
+        """Every item of a list read `PROBE_PAGE_LIMIT` at a time from offset 0 to its
+        total, each page's length checked against offset/limit/total; the items."""
+        id_key = "customerId" if kind == "customers" else "accountId"
+        limit = PROBE_PAGE_LIMIT
+        items: list[dict[str, Any]] = []
+        offset, total = 0, None
+        while True:
+            page = fetch(offset)
+            got = list(page.get(kind) or [])
+            page_total = page.get("total")
+            if not isinstance(page_total, int):
+                result.fail(f"{what} at offset {offset}: no total")
+                return items
+            if total is None:
+                total = page_total
+            elif page_total != total:
+                result.fail(f"{what}: total {total} then {page_total} at offset {offset}")
+            want = max(0, min(limit, total - offset))
+            if len(got) != want:
+                result.fail(
+                    f"{what} at offset {offset}: {len(got)} items, offset/limit/total "
+                    f"({offset}/{limit}/{total}) make {want}"
+                )
+            items.extend(got)
+            offset += limit
+            if offset >= total or offset > 10 * (total + limit):
+                break
+        ids = [item.get(id_key) for item in items]
+        unique = set(ids)
+        if len(unique) != len(ids):
+            result.fail(f"{what}: {len(ids) - len(unique)} item(s) served twice")
+        if len(unique) < (total or 0):
+            result.fail(f"{what}: {total - len(unique)} of {total} item(s) never served")
+        return items
+
+    def _walk_accounts(self, result: ProbeResult) -> None:
+        def fetch(offset: int) -> dict[str, Any]:
+            return self.client.list_accounts(self.tenant_id, limit=PROBE_PAGE_LIMIT, offset=offset)
+
+        self.accounts = self._walk(result, "accounts", fetch, "accounts")
+
+    def probe_paging(self, result: ProbeResult) -> None:
+        def customers(offset: int) -> dict[str, Any]:
+            return self.client.list_customers(self.tenant_id, limit=PROBE_PAGE_LIMIT, offset=offset)
+
+        walked = self._walk(result, "customers", customers, "customers")
+        self._walk_accounts(result)
+        owners = [a.get("customerId") for a in self.accounts if a.get("customerId")]
+        if not owners:
+            result.fail("no member account to filter by customerId")
+            return
+        owner = owners[0]
+        mine = [a["accountId"] for a in self.accounts if a.get("customerId") == owner]
+        page = self.client.list_accounts(self.tenant_id, customer_id=owner, limit=1000)
+        served = list(page.get("accounts") or [])
+        if page.get("total") != len(served):
+            result.fail(
+                f"accounts?customerId={owner}: total {page.get('total')} on a one-page "
+                f"result of {len(served)} item(s)"
+            )
+        others = [a.get("accountId") for a in served if a.get("customerId") != owner]
+        if others:
+            result.fail(f"accounts?customerId={owner}: {len(others)} other customer's account(s)")
+        if sorted(a.get("accountId") for a in served) != sorted(mine):
+            result.fail(
+                f"accounts?customerId={owner}: {len(served)} account(s), the walk has "
+                f"{len(mine)} of that customer"
+            )
+        result.detail = (
+            f"{len(walked)} customers, {len(self.accounts)} accounts by {PROBE_PAGE_LIMIT}; "
+            f"one customer's {len(served)}"
+        )
+
+    # ------------------------------------------------------------ 4. id case
+
+    def probe_tenant_id_case(self, result: ProbeResult) -> None:
+        other = self.tenant_id.lower()
+        if other == self.tenant_id:
+            result.skip(f"{self.tenant_id} has no letter to lower-case")
+            return
+        reply = self.client.raw("GET", f"/v1/tenants/{other}")
+        result.detail = f"GET /v1/tenants/{other}: {reply.status}"
+        if reply.status != 404:
+            result.fail(
+                f"GET /v1/tenants/{other}: {reply.status}, not 404 (ids are case-sensitive)"
+            )
+
+    # ------------------------------------------------- the probe tenant (5, 6)
+
+    def _probe_tenant_ready(self) -> str | None:
+        """Create the probe tenant when it is missing; None, or why it cannot be."""
+        reply = self.client.raw("GET", f"/v1/tenants/{self.probe_tenant}")
+        if reply.status == 200:
+            return None
+        main = self.client.get_tenant(self.tenant_id)
+        created = self.client.create_tenant(
+            self.probe_tenant,
+            f"{main.get('displayName') or self.tenant_id} (twin probe)",
+            region=main.get("region") or "AU",
+            base_currency=main.get("baseCurrency") or self.currency,
+            time_zone=main.get("timeZone") or "Australia/Sydney",
+            raise_on_error=False,
+            idempotency_key=self._key(f"tenant:{self.probe_tenant}"),
+        )
+        if created.accepted or created.invariant == "TENANT_CODE_UNIQUE":
+            return None
+        return f"the key may not create the probe tenant {self.probe_tenant} ({_said(created)})"
+
+    # ------------------------------------------------------------ 5. correlation
+
+    def probe_correlation_echo(self, result: ProbeResult) -> None:
+        why = self._probe_tenant_ready()
+        if why is not None:
+            result.skip(why)
+            return
+        correlation = f"twin-probe-{self.seed}"
+        reply = self._send(
+            "PostEntry",
+            self._gl_entry(0.01),
+            self.probe_tenant,
+            idempotency_key=f"twin-probe:correlation:{uuid.uuid4()}",
+            correlation_id=correlation,
+        )
+        if not reply.accepted:
+            result.fail(f"a valid PostEntry on {self.probe_tenant}: {_said(reply)}, not 202")
+            return
+        if "result" not in reply.body:
+            result.skip(
+                "the target has none of our extensions (no `result` in its 202), and the "
+                "X-Correlation-Id echo is one"
+            )
+            return
+        echoed = reply.body.get("correlationId")
+        result.detail = f"X-Correlation-Id: {correlation} on {self.probe_tenant}"
+        if echoed != correlation:
+            result.fail(f"X-Correlation-Id {correlation!r}: the 202's correlationId is {echoed!r}")
+
+    # ------------------------------------------------------- 6. idempotency scope
+
+    def _main_customer(self) -> dict[str, Any] | None:
+        """The run log's first accepted CreateCustomer (key, payload, reply)."""
+        if self.run_log is None or not self.run_log.is_file():
+            return None
+        for record in _records(self.run_log):
+            if record.get("type") == "CreateCustomer" and record.get("status") == 202:
+                return record
+        return None
+
+    def probe_idempotency_scope(self, result: ProbeResult) -> None:
+        first = self._main_customer()
+        if first is None:
+            result.skip("no accepted CreateCustomer in the run log (run with --probe, inspected)")
+            return
+        why = self._probe_tenant_ready()
+        if why is not None:
+            result.skip(why)
+            return
+        key = first["key"]
+        reply = self._send(
+            "CreateCustomer", first["payload"], self.probe_tenant, idempotency_key=key
+        )
+        result.detail = f"CreateCustomer on {self.probe_tenant} with {self.tenant_id}'s key {key}"
+        if not reply.accepted:
+            result.fail(f"{key} on {self.probe_tenant}: {_said(reply)}, not 202")
+            return
+        main_reply = first.get("reply") or {}
+        theirs = (main_reply.get("commandId"), main_reply.get("customerId"))
+        ours = (reply.body.get("commandId"), reply.body.get("customerId"))
+        if reply.replayed and any(
+            a is not None and a == b for a, b in zip(theirs, ours, strict=True)
+        ):
+            result.fail(
+                f"{key} on {self.probe_tenant}: {self.tenant_id}'s reply replayed "
+                f"(Idempotent-Replayed: true, commandId {ours[0]})"
+            )
+        elif reply.replayed:
+            result.detail += " (replayed this tenant's own earlier probe: the probe ran before)"
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as handle:
+        for line in handle:
+            if line.strip():
+                yield orjson.loads(line)
+
+
+def run_probes(
+    client: TuringCoreClient,
+    tenant_id: str,
+    *,
+    seed: int,
+    planner: Any,
+    run_log: Path | None,
+) -> list[ProbeResult]:
+    """The probes of the module docstring on `tenant_id`, in order."""
+    return Prober(client, tenant_id, seed=seed, planner=planner, run_log=run_log).run()
+
+
+def render_probes(results: list[ProbeResult], console: Console) -> None:
+    """A table: probe, verdict, what it sent, the first failure or the reason skipped."""
+    table = Table(title="Probes (twin run --probe)")
+    for column in ("probe", "result", "sent", "first failure"):
+        table.add_column(column, overflow="fold")
+    styles = {PASS: "bold green", FAIL: "bold red", SKIP: "yellow"}
+    for result in results:
+        first = result.failures[0] if result.failures else ""
+        if len(result.failures) > 1:
+            first += f" (+{len(result.failures) - 1} more)"
+        table.add_row(
+            result.name, f"[{styles[result.status]}]{result.status}[/]", result.detail, first
+        )
+    console.print(table)
+    failed = [r.name for r in results if r.status == FAIL]
+    if failed:
+        console.print(f"[bold red]probes failed: {', '.join(failed)}[/]")
+
+
+def probe_phase(
+    client: TuringCoreClient,
+    console: Console,
+    plan: Any,
+    run_log: Path | None,
+    tenant: Any,
+    scenario: Any,
+) -> list[ProbeResult]:
+    """`twin run --probe`: the probes on the tenant `plan` ran on (after its checks),
+    with a planner of its configuration (`tenant`, `scenario`) for the entries past the
+    bounds; printed as a table."""
+    from twin.generators.planner import Planner
+
+    planner = Planner(tenant, scenario, plan.seed, plan.customers, plan.days)
+    probes = run_probes(client, plan.tenant_code, seed=plan.seed, planner=planner, run_log=run_log)
+    render_probes(probes, console)
+    return probes
