@@ -2,7 +2,8 @@
 
 Exit codes (every subcommand):
   0  everything passed
-  1  an invariant failed, or a command was rejected (or accepted) unexpectedly
+  1  an invariant failed, a command was rejected (or accepted) unexpectedly, or a probe
+     failed (run --probe)
   2  usage or configuration error, or the service is unreachable or refuses the key
 """
 
@@ -55,7 +56,8 @@ SNAPSHOT_NAME = matching(
 TENANT_CODE = matching(r"[A-Z0-9_]{2,32}", "a tenant code (A-Z, 0-9, _; 2 to 32)")
 EXIT_CODES_HELP = """exit codes:
   0  everything passed
-  1  an invariant failed, or a command was rejected (or accepted) unexpectedly
+  1  an invariant failed, a command was rejected (or accepted) unexpectedly, or a probe
+     failed (run --probe)
   2  usage or configuration error, or the service is unreachable or refuses the key
 
 environment:

@@ -10,8 +10,9 @@ requires (docs/twin.md, *The probe phase*):
   account_bounds      an entry past a member account's floor (OVERDRAFT_LIMIT_EXCEEDED) and
                       one past a product's maximum (MAX_BALANCE_EXCEEDED), drawn by the
                       planner's own invalid-entry logic (`invalid_entry`): 422, nothing written
-  paging              customers and accounts walked with limit 7; one customer's accounts
-                      read with the customerId filter
+  paging              customers and accounts walked with limit 7 (page lengths, totals, no
+                      item twice or missing, creation order); one customer's accounts read
+                      with the customerId filter (total equal to its items)
   tenant_id_case      the tenant read with its code lower-cased: 404
   correlation_echo    a command with X-Correlation-Id: the 202 echoes it (an extension:
                       checked when the target answers with our `result` extension)
@@ -36,7 +37,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from turingcore_client.client import TuringCoreClient
+from turingcore_client.client import API_PREFIX, TuringCoreClient
 from turingcore_client.errors import ApiError
 from turingcore_client.money import amount, minor_units
 from turingcore_client.refs import RefTable
@@ -86,9 +87,28 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _last_sequence(client: TuringCoreClient, tenant_id: str) -> Any:
-    """The tenant's lastSequence (an extension; None where the tenant has none)."""
-    return client.get_tenant(tenant_id).get("lastSequence")
+def _written_mark(client: TuringCoreClient, tenant_id: str) -> tuple[str, Any]:
+    """What shows a write to the tenant: its lastSequence (an extension, as the tenant read
+    is), else, on a target without it, every member account's balance."""
+    reply = client.raw("GET", f"{API_PREFIX}/tenants/{tenant_id}")
+    if reply.status == 200 and reply.body.get("lastSequence") is not None:
+        return "lastSequence", reply.body["lastSequence"]
+    balances = {a["accountId"]: a.get("balance") for a in client.iter_accounts(tenant_id)}
+    return "the members' balances", balances
+
+
+def _unmoved(result: ProbeResult, before: tuple[str, Any], after: tuple[str, Any]) -> None:
+    """Nothing written: the tenant's mark (`_written_mark`) the same before and after."""
+    what = before[0]
+    if before == after:
+        return
+    if isinstance(before[1], dict) and isinstance(after[1], dict):
+        moved = sorted(
+            k for k in before[1].keys() | after[1].keys() if before[1].get(k) != after[1].get(k)
+        )
+        result.fail(f"{what} moved: {', '.join(moved[:3])}: a write")
+    else:
+        result.fail(f"the tenant's {what} moved from {before[1]} to {after[1]}: a write")
 
 
 def _said(reply: CommandReply) -> str:
@@ -118,6 +138,7 @@ class Prober:
         self.currency = planner.currency if planner is not None else "AUD"
         self.accounts: list[dict[str, Any]] = []  # the members' accounts, from the walk
         self.booking = date.today().isoformat()
+        self._probe_tenant_why: str | None = None  # "" once the probe tenant is there
 
     def _key(self, name: str) -> str:
         return f"twin-probe:{self.seed}:{name}"
@@ -158,7 +179,7 @@ class Prober:
         }
 
     def probe_malformed_entry(self, result: ProbeResult) -> None:
-        before = _last_sequence(self.client, self.tenant_id)
+        before = _written_mark(self.client, self.tenant_id)
         cases = {
             "a leg amount that is a string": self._gl_entry("1.00"),
             "no legs": self._gl_entry(None, legs=[]),
@@ -169,10 +190,8 @@ class Prober:
             )
             if reply.status != 400 or reply.error != "VALIDATION_ERROR":
                 result.fail(f"PostEntry with {what}: {_said(reply)}, not 400 VALIDATION_ERROR")
-        after = _last_sequence(self.client, self.tenant_id)
-        if before != after:
-            result.fail(f"the tenant's lastSequence moved from {before} to {after}")
         result.detail = f"{len(cases)} malformed PostEntry"
+        _unmoved(result, before, _written_mark(self.client, self.tenant_id))
 
     # --------------------------------------------------------------- 2. bounds
 
@@ -218,7 +237,7 @@ class Prober:
             wanted.append("MAX_BALANCE_EXCEEDED")
         else:
             result.detail = "no member account has a maximum balance; "
-        before = _last_sequence(self.client, self.tenant_id)
+        before = _written_mark(self.client, self.tenant_id)
         day = max(0, self.planner.days - 1)
         for seq, invariant in enumerate(wanted, 1):
             planned = invalid_entry(self.planner, rng, member, day, seq, _now(), invariant)
@@ -235,10 +254,8 @@ class Prober:
                     f"PostEntry past the bounds ({legs}): {_said(reply)}, not 422 "
                     f"{planned.expect_invariant}"
                 )
-        after = _last_sequence(self.client, self.tenant_id)
-        if before != after:
-            result.fail(f"the tenant's lastSequence moved from {before} to {after}")
         result.detail += f"{', '.join(wanted)} on a member account"
+        _unmoved(result, before, _written_mark(self.client, self.tenant_id))
 
     # ---------------------------------------------------------------- 3. paging
 
@@ -272,6 +289,14 @@ class Prober:
             offset += limit
             if offset >= total or offset > 10 * (total + limit):
                 break
+        # Lists are in creation order (the spec): the creation stamps never go back.
+        stamp = "createdAt" if kind == "customers" else "openedAt"
+        stamps = [str(item.get(stamp)) for item in items if item.get(stamp) is not None]
+        back = next((i for i in range(1, len(stamps)) if stamps[i] < stamps[i - 1]), None)
+        if back is not None:
+            result.fail(
+                f"{what}: not in creation order ({stamp} {stamps[back - 1]} then {stamps[back]})"
+            )
         ids = [item.get(id_key) for item in items]
         unique = set(ids)
         if len(unique) != len(ids):
@@ -325,33 +350,48 @@ class Prober:
         if other == self.tenant_id:
             result.skip(f"{self.tenant_id} has no letter to lower-case")
             return
-        reply = self.client.raw("GET", f"/v1/tenants/{other}")
-        result.detail = f"GET /v1/tenants/{other}: {reply.status}"
-        if reply.status != 404:
-            result.fail(
-                f"GET /v1/tenants/{other}: {reply.status}, not 404 (ids are case-sensitive)"
+        # The tenant read (an extension), and the customers list (published): each one the
+        # target serves under the tenant's own code must be a 404 under the other case.
+        reads = [("", None), ("/customers", {"limit": 1})]
+        checked = []
+        for suffix, params in reads:
+            own = self.client.raw(
+                "GET", f"{API_PREFIX}/tenants/{self.tenant_id}{suffix}", params=params
             )
+            if own.status != 200:
+                continue
+            path = f"{API_PREFIX}/tenants/{other}{suffix}"
+            reply = self.client.raw("GET", path, params=params)
+            checked.append(f"GET {path}: {reply.status}")
+            if reply.status != 404:
+                result.fail(f"GET {path}: {reply.status}, not 404 (ids are case-sensitive)")
+        if not checked:
+            result.fail(f"neither the tenant nor its customers read as {self.tenant_id}")
+        result.detail = "; ".join(checked)
 
     # ------------------------------------------------- the probe tenant (5, 6)
 
     def _probe_tenant_ready(self) -> str | None:
-        """Create the probe tenant when it is missing; None, or why it cannot be."""
-        reply = self.client.raw("GET", f"/v1/tenants/{self.probe_tenant}")
-        if reply.status == 200:
-            return None
-        main = self.client.get_tenant(self.tenant_id)
-        created = self.client.create_tenant(
+        """CreateTenant of the probe tenant (the main tenant's configuration under another
+        code; a replay or TENANT_CODE_UNIQUE when it exists): None, or why it cannot be."""
+        if self._probe_tenant_why is not None:
+            return self._probe_tenant_why or None
+        payload = dict(self.planner.tenant.to_create_payload())
+        payload["tenantCode"] = self.probe_tenant
+        payload["displayName"] = f"{payload['displayName']} (twin probe)"[:100]
+        created = self._send(
+            "CreateTenant",
+            payload,
             self.probe_tenant,
-            f"{main.get('displayName') or self.tenant_id} (twin probe)",
-            region=main.get("region") or "AU",
-            base_currency=main.get("baseCurrency") or self.currency,
-            time_zone=main.get("timeZone") or "Australia/Sydney",
-            raise_on_error=False,
-            idempotency_key=self._key(f"tenant:{self.probe_tenant}"),
+            idempotency_key=f"twin-probe:tenant:{self.probe_tenant}",
         )
         if created.accepted or created.invariant == "TENANT_CODE_UNIQUE":
+            self._probe_tenant_why = ""
             return None
-        return f"the key may not create the probe tenant {self.probe_tenant} ({_said(created)})"
+        self._probe_tenant_why = (
+            f"the key may not create the probe tenant {self.probe_tenant} ({_said(created)})"
+        )
+        return self._probe_tenant_why
 
     # ------------------------------------------------------------ 5. correlation
 
