@@ -13,7 +13,7 @@ import pytest
 from tests.contract.asgi_threads import serve_in_thread
 from turingcore_client.serving import served_mock
 from twin.cli import main
-from twin.probe import FAIL, PASS, PROBES
+from twin.probe import FAIL, PASS, PROBES, SKIP
 
 SMALL = ["steady-state", "--customers", "10", "--days", "2", "--quiet"]
 
@@ -70,3 +70,29 @@ def test_the_probe_names_the_broken_variants_defect(
         assert any("a write" in f for f in verdicts[probe]["failures"]), verdicts[probe]
     others = {name: p["status"] for name, p in verdicts.items() if name != probe}
     assert set(others.values()) == {PASS}, others
+
+
+def test_a_published_only_target_passes_and_the_echo_is_skipped(tmp_path: Path) -> None:
+    """A service with none of our extensions (tests/contract/published_only.py: no tenant
+    read, no lastSequence, no `result`, X-Correlation-Id ignored): the probes use the
+    published reads, and the correlation echo, an extension, is skipped with the reason."""
+    published_only = pytest.importorskip("tests.contract.published_only")
+    with serve_in_thread(published_only.app()) as base_url:
+        code, summary = _run(base_url, "dev-platform-key", tmp_path, "--probe", "--no-inspect")
+    verdicts = {p["name"]: p for p in summary["probe"]}
+    assert code == 0, verdicts
+    assert verdicts.pop("correlation_echo")["status"] == SKIP
+    assert {name: p["status"] for name, p in verdicts.items()} == dict.fromkeys(verdicts, PASS)
+    assert verdicts["tenant_id_case"]["detail"] == "GET /v1/tenants/cu_digital/customers: 404"
+
+
+def test_nothing_written_is_judged_by_the_balances_without_a_last_sequence() -> None:
+    from twin.probe import ProbeResult, _unmoved
+
+    mark = "the members' balances"
+    same = ProbeResult("account_bounds")
+    _unmoved(same, (mark, {"A1": 10.0, "A2": 0.0}), (mark, {"A1": 10.0, "A2": 0.0}))
+    assert same.status == PASS
+    moved = ProbeResult("account_bounds")
+    _unmoved(moved, (mark, {"A1": 10.0, "A2": 0.0}), (mark, {"A1": -355.93, "A2": 0.0}))
+    assert moved.status == FAIL and moved.failures == [f"{mark} moved: A1: a write"]
