@@ -39,7 +39,7 @@ import orjson
 import uvicorn
 
 from contract_tests import report
-from contract_tests.proxy_checks import Exchange, Finding, Observer
+from contract_tests.proxy_checks import Exchange, Finding, Observer, spec_of
 from contract_tests.proxy_upstream import UpstreamError, UpstreamPool
 from turingcore_client.contract import spec as packaged_spec
 
@@ -154,7 +154,22 @@ class ValidatingProxy:
     async def start(self) -> None:
         self.pool = UpstreamPool(*self.origin, UPSTREAM_TIMEOUT_S)
         self.queue = asyncio.Queue(QUEUE_MAX)
-        self.checker = asyncio.create_task(self._check_all())
+        self.checker = asyncio.create_task(
+            self._check_all(asyncio.create_task(self._served_spec()))
+        )
+
+    async def _served_spec(self) -> None:
+        """What the upstream offers, from the spec it serves (if any): one GET at start."""
+        assert self.pool is not None
+        for name in ("openapi.json", "openapi.yaml"):
+            target = f"{self.api_prefix}/{name}".encode()
+            try:
+                reply = await asyncio.wait_for(self.pool.request("GET", target, [], None), 10)
+            except (UpstreamError, TimeoutError):
+                return
+            if reply.status == 200:
+                self.observer.lists.learn_spec(spec_of(reply.body))
+                return
 
     async def stop(self) -> None:
         """Judge what is queued, then close the upstream connections."""
@@ -164,8 +179,9 @@ class ValidatingProxy:
         if self.pool is not None:
             await self.pool.aclose()
 
-    async def _check_all(self) -> None:
+    async def _check_all(self, first: asyncio.Task[None]) -> None:
         assert self.queue is not None
+        await first  # the served spec is read before any exchange is judged
         while True:
             ex = await self.queue.get()
             if ex is None:
@@ -256,6 +272,9 @@ class ValidatingProxy:
         finally:
             if is_command and tenant is not None:
                 traffic.in_flight[tenant] -= 1
+                # A command no other command of its tenant overlapped.
+                quiet = quiet and not traffic.in_flight[tenant]
+                quiet = quiet and traffic.completed.get(tenant, 0) == epoch
                 if _may_have_written(status, out_headers):
                     traffic.completed[tenant] = traffic.completed.get(tenant, 0) + 1
         # A reply to HEAD keeps the length of the body it describes.

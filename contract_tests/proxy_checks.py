@@ -16,6 +16,9 @@ completed, and returns the findings. It keeps only what the traffic showed:
   recompute or link in the events read, and an eventId served for two sequences; an
   account's `lastSequence` that is not its latest event's (reads at one quiet moment).
 
+The checks of lists, tenant-id case, idempotency scope, correlation ids and product
+bounds are in `proxy_lists.ListChecks`, which this Observer calls.
+
 Each check is a row of a `SuiteResult("proxy")`, so the reports are `contract-test`'s.
 """
 
@@ -34,6 +37,7 @@ import orjson
 import schemathesis
 from schemathesis.core.transport import Response
 
+from contract_tests import proxy_lists
 from contract_tests.checks import ErrorCatalogue, error_catalogue, error_shape_problem, loads
 from contract_tests.results import CheckRow, SuiteResult, curl_command
 from turingcore_client.canonical import event_hash
@@ -60,6 +64,7 @@ ROWS: dict[str, str] = {
     "hash_chain": "each event read recomputes (RFC 8785) and links to the one before",
     "event_ids_unique": "an eventId names one event",
     "last_sequence": "an account's lastSequence is its latest event's",
+    **proxy_lists.ROWS,
 }
 
 
@@ -139,6 +144,7 @@ class Observer:
         self.target = target
         self._operations: dict[tuple[str, str], Any] = {}
         self._requests: dict[tuple[str, str], Any] = {}
+        self.lists = proxy_lists.ListChecks(spec)
 
     # --- the entry point ---------------------------------------------------------------
 
@@ -168,7 +174,11 @@ class Observer:
         operation = self._operation(ex.method, rel)
         if operation is not None:
             self._check_spec(ex, operation, reply, check)
+        if ex.method == "GET" and ex.status == 200 and rel in ("/openapi.yaml", "/openapi.json"):
+            self.lists.learn_spec(spec_of(ex.reply_body))
         tenant_id = self._tenant_of(rel)
+        if tenant_id is not None:
+            self.lists.exchange(tenant_id, rel, ex, reply, check)
         if tenant_id is not None and ex.status < 500:
             if ex.method == "POST" and rel.endswith("/commands") and isinstance(request, dict):
                 self._command(tenant_id, ex, request, reply, check)
@@ -257,6 +267,7 @@ class Observer:
             elif ex.status in REFUSALS:
                 check("replay_same_reply", f"the replay of an accepted command got {ex.status}")
             return
+        self.lists.command(tenant_id, ex, command, reply, key, tenant.certain, check)
         if ex.status != 202 or not isinstance(reply, dict):
             return
         if ex.header("idempotent-replayed") == "true":
@@ -391,6 +402,16 @@ def _whole_stream(query: str, reply: Mapping[str, Any], events: list[Any]) -> bo
     if "nextCursor" in reply:
         return reply["nextCursor"] is None
     return len(events) < int(params.get("limit", "100"))
+
+
+def spec_of(body: bytes) -> Any:
+    """A served OpenAPI document (YAML or JSON), or None."""
+    import yaml
+
+    try:
+        return yaml.safe_load(body)
+    except yaml.YAMLError:
+        return None
 
 
 def _key_of(command: Any) -> str:
