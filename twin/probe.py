@@ -18,6 +18,9 @@ requires (docs/twin.md, *The probe phase*):
                       checked when the target answers with our `result` extension)
   idempotency_scope   a key the main tenant used, sent on the probe tenant: a fresh 202,
                       not the main tenant's reply replayed
+  creation_order      three customers created one after another on the probe tenant, named
+                      in reverse alphabetical order: its customers list serves them in
+                      creation order (twin/probe_checks.py)
 
 Writes that are accepted go to the probe tenant (`<TENANT>_PROBE`) only, so the main
 tenant's state digest (computed before the probes anyway) is the same with or without.
@@ -43,6 +46,7 @@ from turingcore_client.money import amount, minor_units
 from turingcore_client.refs import RefTable
 from turingcore_client.replies import CommandReply
 from twin.model import LedgerAccount, Member
+from twin.probe_checks import bounds_problems, probe_creation_order, too_large
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 PROBE_PAGE_LIMIT = 7
@@ -54,6 +58,7 @@ PROBES = (
     "tenant_id_case",
     "correlation_echo",
     "idempotency_scope",
+    "creation_order",
 )
 
 
@@ -149,7 +154,8 @@ class Prober:
         )
 
     def run(self) -> list[ProbeResult]:
-        """Every probe, in PROBES order; a probe that raised is a FAIL naming the error."""
+        """Every probe, in PROBES order; a probe that raised is a FAIL naming the error (a
+        wrong service never stops the others)."""
         results = []
         for name in PROBES:
             result = ProbeResult(name)
@@ -158,6 +164,8 @@ class Prober:
                 probe(result)
             except ApiError as exc:
                 result.fail(f"unexpected {exc.status} {exc}")
+            except Exception as exc:  # a reply the probe could not use: its verdict, not a crash
+                result.fail(f"the probe stopped on {type(exc).__name__}: {exc}")
             results.append(result)
         return results
 
@@ -198,19 +206,27 @@ class Prober:
     def _bounded_accounts(self) -> tuple[LedgerAccount | None, LedgerAccount | None]:
         """A member account with a floor (any deposit account) and one with a maximum,
         as the planner's model sees them, with the balances the service serves."""
-        products = self.planner.products
         floor = top = None
+        for model in self._deposit_models():
+            if floor is None:
+                floor = model
+            if top is None and model.upper is not None:
+                top = model
+        return floor, top
+
+    def _deposit_models(self) -> list[LedgerAccount]:
+        """Every member deposit account (no facility) as the planner's model sees it, with
+        the balance the service serves."""
+        products = self.planner.products
+        models = []
         for account in self.accounts:
             product = products.get(account.get("productCode"))
             if product is None or product.is_facility or product.type != "DEPOSIT":
                 continue
             model = LedgerAccount.open(f"probe:{account['accountId']}", product)
             model.balance = minor_units(amount(account["balance"]))
-            if floor is None:
-                floor = model
-            if top is None and model.upper is not None:
-                top = model
-        return floor, top
+            models.append(model)
+        return models
 
     def probe_account_bounds(self, result: ProbeResult) -> None:
         from twin.generators.days import invalid_entry
@@ -220,10 +236,26 @@ class Prober:
             return
         if not self.accounts:
             self._walk_accounts(ProbeResult("paging"))
+        # Entries past the bounds are built from the served balances: a balance already
+        # outside its bounds is the service's fault, and no such entry can be built from it.
+        problems = bounds_problems(
+            [(m.ref.removeprefix("probe:"), m) for m in self._deposit_models()]
+        )
+        if problems:
+            result.detail = "no entry sent: the served balances are outside their bounds"
+            for problem in problems:
+                result.fail(problem)
+            return
         floor, top = self._bounded_accounts()
         if floor is None:
             result.skip("no member deposit account to overdraw")
             return
+        far = too_large(floor, "OVERDRAFT_LIMIT_EXCEEDED")
+        if far is not None:
+            result.skip(far)
+            return
+        if top is not None and too_large(top, "MAX_BALANCE_EXCEEDED") is not None:
+            top = None
         member = Member(0, "PROBE", date(1990, 1, 1), 35, "", "")
         member.accounts["TXN"] = floor
         member.accounts["SAV"] = top or floor
@@ -462,6 +494,11 @@ class Prober:
             )
         elif reply.replayed:
             result.detail += " (replayed this tenant's own earlier probe: the probe ran before)"
+
+    # --------------------------------------------------------- 7. creation order
+
+    def probe_creation_order(self, result: ProbeResult) -> None:
+        probe_creation_order(self, result)
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
