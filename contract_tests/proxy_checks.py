@@ -17,7 +17,8 @@ completed, and returns the findings. It keeps only what the traffic showed:
   account's `lastSequence` that is not its latest event's (reads at one quiet moment).
 
 The checks of lists, tenant-id case, idempotency scope, correlation ids and product
-bounds are in `proxy_lists.ListChecks`, which this Observer calls.
+bounds are in `proxy_lists.ListChecks`, the check of key scopes in
+`proxy_scope.KeyScope`; this Observer calls both.
 
 Each check is a row of a `SuiteResult("proxy")`, so the reports are `contract-test`'s.
 """
@@ -37,7 +38,7 @@ import orjson
 import schemathesis
 from schemathesis.core.transport import Response
 
-from contract_tests import proxy_lists
+from contract_tests import proxy_lists, proxy_scope
 from contract_tests.checks import ErrorCatalogue, error_catalogue, error_shape_problem, loads
 from contract_tests.results import CheckRow, SuiteResult, curl_command
 from turingcore_client.canonical import event_hash
@@ -65,6 +66,7 @@ ROWS: dict[str, str] = {
     "event_ids_unique": "an eventId names one event",
     "last_sequence": "an account's lastSequence is its latest event's",
     **proxy_lists.ROWS,
+    **proxy_scope.ROWS,
 }
 
 
@@ -145,6 +147,7 @@ class Observer:
         self._operations: dict[tuple[str, str], Any] = {}
         self._requests: dict[tuple[str, str], Any] = {}
         self.lists = proxy_lists.ListChecks(spec)
+        self.scope = proxy_scope.KeyScope()
 
     # --- the entry point ---------------------------------------------------------------
 
@@ -179,6 +182,7 @@ class Observer:
         tenant_id = self._tenant_of(rel)
         if tenant_id is not None:
             self.lists.exchange(tenant_id, rel, ex, reply, check)
+            self.scope.exchange(tenant_id, rel, ex, request, reply, check)
         if tenant_id is not None and ex.status < 500:
             if ex.method == "POST" and rel.endswith("/commands") and isinstance(request, dict):
                 self._command(tenant_id, ex, request, reply, check)

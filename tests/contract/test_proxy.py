@@ -2,14 +2,16 @@
 client: silent in front of the clean mock, and reporting each broken variant's defect
 from the traffic alone.
 
-Every variant of tests/contract/broken.py is run, the twin with its probe phase
-(`twin run ... --probe`: malformed and out-of-bounds entries, paged walks, the tenant id
-in another case, X-Correlation-Id, a key reused on a second tenant). `CAUGHT` names the
-check that must report each variant the twin's traffic shows; `NOT_IN_TRAFFIC` says, for each of the
-others, why the twin's traffic cannot show it, and the test asserts the proxy stays
-silent there (so a variant that becomes visible must move to `CAUGHT`). The checks that
-the twin's traffic never fails are shown failing below on a target or an exchange made
-for it (`no_server_error`, `key_reuse_refused` on idempotency_ignored, `entry_balanced`).
+Every variant of tests/contract/broken.py is run, the twin with its isolation check
+(`--isolation-key`: a key scoped to a second tenant reads the main tenant and sends a
+command there) and its probe phase (`--probe`: malformed and out-of-bounds entries, paged
+walks, the tenant id in another case, X-Correlation-Id, a key reused on a second tenant,
+customers created one after another). `CAUGHT` names the check that must report each
+variant the twin's traffic shows; `NOT_IN_TRAFFIC` says, for each of the others (none
+now), why the twin's traffic cannot show it, and the test asserts the proxy stays silent
+there (so a variant that becomes visible must move to `CAUGHT`). The checks that the
+twin's traffic never fails are shown failing below on a target or an exchange made for
+it (`no_server_error`, `key_reuse_refused` on idempotency_ignored, `entry_balanced`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import pytest
 
 from contract_tests.proxy import ValidatingProxy, api_prefix_of, read_body, record_line
 from contract_tests.proxy_checks import Exchange, Finding, Observer
+from contract_tests.target import IN_PROCESS_KEYS
 from tests.contract.asgi_threads import serve_in_thread
 from tests.contract.broken import VARIANTS, broken_target
 from tests.serving import REPO, free_port, served_mock
@@ -39,6 +42,14 @@ from turingcore_client.payloads import entry_payload, leg, tenant_payload
 from turingcore_client.serving import clean_env
 
 TWIN = ["steady-state", "--customers", "10", "--days", "2", "--seed", "42", "--quiet"]
+# The twin's tenant_isolation check with a key scoped to a second tenant, one the served
+# app knows (the in-process targets' IN_PROCESS_KEYS): it reads the main tenant with that
+# key (403 expected) and sends a PostEntry there (403), which `key_scope` judges.
+ISOLATION_TENANT = "CT_TENANT_B"
+ISOLATION_KEY = next(k for k, scope in IN_PROCESS_KEYS.items() if scope == ISOLATION_TENANT)
+ISOLATION = ["--isolation-key", ISOLATION_KEY, "--isolation-tenant", ISOLATION_TENANT]
+# The same keys for a served mock (`mock-core serve --api-keys`).
+API_KEYS = ";".join(f"{key}={scope}" for key, scope in IN_PROCESS_KEYS.items())
 
 # variant -> the checks of which one at least must report it (from the twin's traffic,
 # its probe phase included).
@@ -62,15 +73,14 @@ CAUGHT: dict[str, frozenset[str]] = {
     "tenant_case_insensitive": frozenset({"tenant_id_case"}),
     "idempotency_per_service": frozenset({"idempotency_scope"}),
     "correlation_not_echoed": frozenset({"correlation_echo"}),
+    # Shown by the isolation check (twin run --isolation-key):
+    "cross_tenant_read": frozenset({"key_scope"}),
+    # Shown by the probe phase's creation_order (customers created one after another):
+    "customers_by_name": frozenset({"list_order"}),
 }
-# variant -> why the twin's traffic (steady-state, 10 members, 2 days, --probe) cannot
-# show it.
-NOT_IN_TRAFFIC: dict[str, str] = {
-    "cross_tenant_read": "the proxy cannot know which tenants a key is scoped to (and the "
-    "twin runs without --isolation-key)",
-    "customers_by_name": "the twin creates its customers concurrently, so the traffic orders "
-    "no two of them (list_order judges only creations that did not overlap)",
-}
+# variant -> why the twin's traffic (steady-state, 10 members, 2 days, --probe,
+# --isolation-key) cannot show it: none left.
+NOT_IN_TRAFFIC: dict[str, str] = {}
 
 
 def test_every_variant_is_in_one_table() -> None:
@@ -78,12 +88,13 @@ def test_every_variant_is_in_one_table() -> None:
     assert not set(CAUGHT) & set(NOT_IN_TRAFFIC)
 
 
-def _run_twin(base_url: str, output: Path, probe: bool = True) -> int:
-    """The twin's run, then (`probe`) its probe phase: the requests at the contract's edges
+def _run_twin(base_url: str, output: Path, probe: bool = True, isolation: bool = True) -> int:
+    """The twin's run, its checks (`isolation`: tenant_isolation with a key scoped to
+    ISOLATION_TENANT), then (`probe`) its probe phase: the requests at the contract's edges
     (twin/probe.py) that show the list, case, scope, correlation and bounds defects."""
     from twin.cli import main
 
-    extra = ["--probe"] if probe else []
+    extra = (["--probe"] if probe else []) + (ISOLATION if isolation else [])
     return main(["run", *TWIN, *extra, "--base-url", base_url, "--output", str(output)])
 
 
@@ -99,18 +110,27 @@ def proxied(upstream: str) -> Iterator[tuple[str, Observer]]:
 
 
 def _through_proxy(
-    upstream: str, output: Path, probe: bool = True
+    upstream: str, output: Path, probe: bool = True, isolation: bool = True
 ) -> tuple[list[Finding], Observer]:
     with proxied(upstream) as (url, observer):
-        _run_twin(url, output, probe)
+        _run_twin(url, output, probe, isolation)
     return observer.findings, observer
 
 
+def _isolation_verdict(summary: dict[str, Any]) -> str:
+    """The twin's tenant_isolation verdict in its summary.json."""
+    return next(i["status"] for i in summary["invariants"] if i["name"] == "tenant_isolation")
+
+
 def test_silent_in_front_of_the_clean_mock(tmp_path: Path) -> None:
-    """The twin's run and its probe phase: no finding, and every check runs."""
-    with served_mock(["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]) as up:
+    """The twin's run, its isolation check and its probe phase: no finding, and every check
+    runs."""
+    db = f"sqlite:///{tmp_path}/mock.db"
+    with served_mock(["--database-url", db, "--no-access-log", "--api-keys", API_KEYS]) as up:
         findings, observer = _through_proxy(up, tmp_path / "twin")
     assert findings == []
+    summary = orjson.loads((tmp_path / "twin" / "summary.json").read_bytes())
+    assert _isolation_verdict(summary) == "PASS"
     ran = {row.name: row.runs for row in observer.result.rows}
     # Every check the twin's traffic reaches ran (entry_balanced on each accepted entry).
     for name in ("spec_status", "spec_shape", "error_shape", "entry_balanced"):
@@ -122,14 +142,16 @@ def test_silent_in_front_of_the_clean_mock(tmp_path: Path) -> None:
     for name in ("paging", "filtered_total", "tenant_id_case", "idempotency_scope"):
         assert ran[name] > 0, name
     assert ran["correlation_echo"] > 0 and ran["balance_bounds"] > 0
+    # B's key refused on the main tenant's gateway, its reads there refused too.
+    assert ran["key_scope"] > 0
 
 
 def test_silent_when_started_after_the_tenant(tmp_path: Path) -> None:
     """A proxy put in front of a service whose tenant it never saw made: the twin run again
     (every command a replay of one the proxy did not see) raises no false finding."""
     with served_mock(["--database-url", f"sqlite:///{tmp_path}/mock.db", "--no-access-log"]) as up:
-        assert _run_twin(up, tmp_path / "direct", probe=False) == 0
-        findings, observer = _through_proxy(up, tmp_path / "again", probe=False)
+        assert _run_twin(up, tmp_path / "direct", probe=False, isolation=False) == 0
+        findings, observer = _through_proxy(up, tmp_path / "again", probe=False, isolation=False)
     assert findings == []
     assert observer.result.row("balance_follows").runs == 0  # nothing it could know
     assert observer.result.row("replay_same_reply").runs > 0
@@ -148,23 +170,21 @@ def test_silent_in_front_of_a_published_only_service(tmp_path: Path) -> None:
     assert ran["spec_shape"] > 0 and ran["balance_follows"] > 0 and ran["entry_balanced"] > 0
     assert ran["hash_chain"] == 0  # its events carry no hash
     assert ran["paging"] > 0 and ran["balance_bounds"] > 0 and ran["idempotency_scope"] > 0
+    # key_scope is not reached here: the twin's isolation check reads the probe tenant
+    # (`GET /v1/tenants/CT_TENANT_B`, an extension this service does not serve) to know it
+    # is ready, gets 404, and sends none of its cross-tenant requests.
     # X-Correlation-Id is an extension its served spec does not document: not judged.
     assert ran["correlation_echo"] == 0
-
-
-# variant -> why the twin runs it without --probe.
-WITHOUT_PROBE: dict[str, str] = {
-    "flipped_sign": "the probe phase stops with an AssertionError in "
-    "twin.generators.days.invalid_entry on negated balances (a twin bug, reported); the "
-    "steady-state traffic shows the defect",
-}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_each_broken_variant(name: str, tmp_path: Path) -> None:
     with broken_target(name) as target, serve_in_thread(target.app) as upstream:
-        findings, _ = _through_proxy(upstream, tmp_path / "twin", name not in WITHOUT_PROBE)
+        findings, _ = _through_proxy(upstream, tmp_path / "twin")
     seen = {f.check for f in findings}
+    if name == "cross_tenant_read":  # the twin's own isolation check fails there too
+        summary = orjson.loads((tmp_path / "twin" / "summary.json").read_bytes())
+        assert _isolation_verdict(summary) == "FAIL"
     if name in CAUGHT:
         assert seen & CAUGHT[name], f"{name}: expected {sorted(CAUGHT[name])}, saw {seen}"
     else:
@@ -355,7 +375,11 @@ def test_entry_balanced_fails_on_an_unbalanced_accepted_entry() -> None:
         {"accountId": "GL_SUSPENSE", "direction": "DEBIT", "amount": 10.0},
         {"accountId": "GL_FEES", "direction": "CREDIT", "amount": 9.99},
     ]
-    command = {"commandId": "c1", "commandType": "PostEntry", "payload": {"legs": legs}}
+    command: dict[str, object] = {
+        "commandId": "c1",
+        "commandType": "PostEntry",
+        "payload": {"legs": legs},
+    }
     found = observer.observe(_exchange(command, {"commandId": "c1", "status": "ACCEPTED"}))
     assert [f.check for f in found if f.check == "entry_balanced"] == ["entry_balanced"]
     assert "10" in found[-1].message and "9.99" in found[-1].message
@@ -413,7 +437,7 @@ def test_the_command_reports_and_exits_1_on_sigterm(tmp_path: Path) -> None:
         process = _proxy_process(up, port, tmp_path)
         try:
             _wait_healthy(f"http://127.0.0.1:{port}", process)
-            _run_twin(f"http://127.0.0.1:{port}", tmp_path / "twin", probe=False)
+            _run_twin(f"http://127.0.0.1:{port}", tmp_path / "twin", probe=False, isolation=False)
         finally:
             process.send_signal(signal.SIGTERM)
             out, _ = process.communicate(timeout=60)
