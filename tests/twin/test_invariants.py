@@ -267,6 +267,26 @@ def test_ids_of_another_tenant_answered_fail_isolation(
     assert "not 404" in failures(results, "tenant_isolation")[0]
 
 
+def test_a_probe_tenant_that_cannot_be_read_skips_isolation(
+    healthy: tuple[SyncASGITransport, Path],
+) -> None:
+    """A service that does not serve the tenant read (a published-only one): the check
+    cannot start, and says so; it must not pass having sent none of its requests."""
+
+    def hide(request: httpx.Request) -> httpx.Request:
+        if path_of(request) == f"/v1/tenants/{PROBE_TENANT}":
+            return httpx.Request(
+                "GET",
+                f"http://mock/v1/tenants/{PROBE_TENANT}/no-such-read",
+                headers=request.headers,
+            )
+        return request
+
+    results = inspect(*healthy, on_requests(hide))
+    assert results["tenant_isolation"].status == SKIP
+    assert "answers 404" in (results["tenant_isolation"].note or "")
+
+
 # ------------------------------------------------------------- 4. idempotency
 
 

@@ -31,7 +31,16 @@ def _probe_tenant_ready(ctx: Inspection, iso: TuringCoreClient, result: CheckRes
             raise_on_error=False,
         )
         if created.accepted or created.invariant == "TENANT_CODE_UNIQUE":
-            return iso.raw("GET", f"/v1/tenants/{probe}").status == 200
+            again = iso.raw("GET", f"/v1/tenants/{probe}").status
+            if again == 200:
+                return True
+            # (A published-only target does not serve the tenant read: nothing checked.)
+            result.status = SKIP
+            result.note = (
+                f"the probe tenant {probe} was created, but GET /v1/tenants/{probe} with the "
+                f"isolation key answers {again}: the check needs that read"
+            )
+            return False
         result.status = SKIP
         result.note = (
             f"cannot create the probe tenant {probe} ({created.status} {created.error}): "
