@@ -84,14 +84,18 @@ class _Listing:
 
 
 # The offset lists, by (what, filter): customers; accounts, all or of one type; the
-# accounts of one customer (few rows: counted and walked directly, never marked).
+# accounts of one customer (few rows: counted and walked directly, never marked). With
+# both filters the type is compared as an expression (`|| ''`), so that no index can
+# serve it: SQLite, without statistics, otherwise chose ix_accounts_type for the count
+# as often as ix_accounts_customer, and walked every member account (4.3 ms a count,
+# 11 ms p95 a request at 10,000 members, the default accountType being CUSTOMER).
 _LISTINGS = {
     "customers": _Listing("customers", "", "data"),
     "accounts": _Listing("accounts", "", _ACCOUNT_COLUMNS),
     "accounts_of_type": _Listing("accounts", " AND account_type = :type", _ACCOUNT_COLUMNS),
     "accounts_of_customer": _Listing("accounts", " AND customer_id = :c", _ACCOUNT_COLUMNS),
     "accounts_of_customer_and_type": _Listing(
-        "accounts", " AND customer_id = :c AND account_type = :type", _ACCOUNT_COLUMNS
+        "accounts", " AND customer_id = :c AND account_type || '' = :type", _ACCOUNT_COLUMNS
     ),
 }
 

@@ -329,6 +329,9 @@ def test_every_read_statement_is_an_index_range_on_sqlite(tmp_path: Path) -> Non
                     step for step in plan if step.startswith("SCAN") and not step.startswith(picked)
                 ]
                 assert scans == [], (name, plan)
+                if "customer_id = :c" in sql and "FROM accounts" in sql:
+                    # One customer's accounts: its index, never a walk of a whole type.
+                    assert any("ix_accounts_customer" in step for step in plan), (name, plan)
                 if name not in sorting:
                     assert not any("TEMP B-TREE" in step for step in plan), (name, plan)
     finally:
