@@ -17,23 +17,21 @@ one that commits a retried command twice, one that refuses after committing.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from contract_tests.proxy import read_body
 from mock_core.api.app import create_app
 from mock_core.api.faults import ActiveProfile, drop_connection, parse_spec
 from mock_core.settings import Settings
+from tests.contract.asgi_threads import serve_in_thread
 from tests.twin.conftest import API_KEYS, PLATFORM_KEY
-from turingcore_client.serving import free_port, served_mock
+from turingcore_client.serving import served_mock
 from twin.cli import main
 
 SIZE = ["--customers", "20", "--days", "3", "--seed", "42"]
@@ -334,28 +332,3 @@ def test_the_checks_fail_on_a_broken_fault_wrapper(
 
 def summary_retries(output: Path) -> int:
     return sum(int(r.get("attempts") or 1) - 1 for r in run_log(output))
-
-
-class serve_in_thread:
-    """Serve an ASGI app with uvicorn on a free port in a thread of this process: the
-    broken wrappers wrap the mock in process, so only a thread can serve them."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "not started"
-            time.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
