@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo serve test lint format clean
+.PHONY: help setup demo serve test lint format clean client
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -35,6 +35,11 @@ format: setup  ## ruff format and ruff check --fix
 
 test: lint  ## lint, then the whole test suite
 	$(BIN)/python -m pytest -q
+
+# turingcore_sdk/ is generated from the spec, never edited by hand (sdkgen/generate.py,
+# settings in sdkgen/config.yaml); tests/test_sdk.py fails when it is stale.
+client: setup  ## regenerate the client package turingcore_sdk/ from openapi/turingcore.v1.yaml
+	$(BIN)/python -m sdkgen.generate
 
 clean:  ## remove the venv, the outputs and the caches
 	rm -rf $(VENV) var output .pytest_cache .mypy_cache .ruff_cache .hypothesis
