@@ -1,7 +1,7 @@
 """The twin and the contract suites talk to a service through its API only.
 
-Nothing under `twin/`, `contract_tests/` or the client kit `turingcore_client/` imports
-the mock, SQLAlchemy, Alembic
+Nothing under `twin/`, `contract_tests/`, the client kit `turingcore_client/` or the
+generated client `turingcore_sdk/` imports the mock, SQLAlchemy, Alembic
 or a database driver, statically or through importlib. The one allowed bridge is
 a single module of `contract_tests/` (the one that binds the suite to the
 in-process mock); the tests under `tests/` may import the mock freely.
@@ -15,7 +15,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ("twin", "contract_tests", "turingcore_client")
+CHECKED = ("twin", "contract_tests", "turingcore_client", "turingcore_sdk")
 FORBIDDEN = (
     "mock_core",
     "sqlalchemy",
@@ -202,6 +202,17 @@ def kit_violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
 def test_the_kit_imports_neither_the_mock_nor_its_users() -> None:
     assert (ROOT / "turingcore_client").is_dir(), "turingcore_client/ not found"
     assert kit_violations("turingcore_client", KIT_FORBIDDEN) == []
+
+
+# The generated client (turingcore_sdk/, `make client`) stands on httpx and attrs alone: the
+# console and the portal call the API through it, so it imports neither the mock, its
+# users, nor the hand-written kit.
+SDK_FORBIDDEN = (*KIT_FORBIDDEN, "turingcore_client")
+
+
+def test_the_generated_client_imports_neither_the_mock_nor_the_kit() -> None:
+    assert (ROOT / "turingcore_sdk").is_dir(), "turingcore_sdk/ not found"
+    assert kit_violations("turingcore_sdk", SDK_FORBIDDEN) == []
 
 
 def test_the_mock_does_not_import_the_kit() -> None:

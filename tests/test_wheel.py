@@ -90,6 +90,27 @@ def test_the_installed_tools_say_their_version(installed: Path, tmp_path: Path) 
         assert said.returncode == 0 and said.stdout.startswith(tool), (tool, said)
 
 
+# The generated client (turingcore_sdk/) ships in the same wheel: imported from the
+# installed venv in an empty folder, it reads the served mock (its runtime dependencies,
+# httpx and attrs, come from the wheel's metadata).
+SDK_PROBE = """
+import sys
+from turingcore_sdk import AuthenticatedClient
+from turingcore_sdk.api.tenants import get_tenant
+from turingcore_sdk.models import Error, ErrorError
+with AuthenticatedClient(base_url=sys.argv[1] + "/v1", token=sys.argv[2]) as client:
+    reply = get_tenant.sync("NO_SUCH_TENANT", client=client)
+assert isinstance(reply, Error) and reply.error == ErrorError.NOT_FOUND, reply
+print("turingcore_sdk OK")
+"""
+
+
+def test_the_installed_generated_client_works(installed: Path, served: str, tmp_path: Path) -> None:
+    result = run([str(installed / "python"), "-c", SDK_PROBE, served, KEY], tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "turingcore_sdk OK" in result.stdout
+
+
 def test_the_installed_twin_runs_and_passes(installed: Path, served: str, tmp_path: Path) -> None:
     result = run(
         [str(installed / "twin"), "run", "steady-state", "--customers", "50", "--days", "3",
