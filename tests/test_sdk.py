@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import tomllib
 import uuid
@@ -304,3 +305,17 @@ def test_error_replies_parse_as_the_documented_shapes(client: AuthenticatedClien
     assert refused.status_code == 422
     assert isinstance(refused.parsed, InvariantViolation)
     assert refused.parsed.invariant == InvariantViolationInvariant.LEGS_MUST_BALANCE
+
+
+@pytest.mark.slow
+def test_the_speed_bench_runs_both_clients(tmp_path: Path) -> None:
+    """bench/sdk_speed.py, tiny: every row has both clients' figures."""
+    from bench import sdk_speed
+
+    argv = ["--n", "5", "--concurrent", "32", "--rounds", "1", "--results-dir", str(tmp_path)]
+    assert sdk_speed.main(argv) == 0
+    summary = json.loads((tmp_path / "sdk-speed.json").read_text())["summary"]
+    assert set(summary) == {"post_entry", "get_account", "post_entry_32", "codec_only"}
+    for row in summary.values():
+        assert row["kit"]["ops_per_s"] > 0 and row["sdk"]["ops_per_s"] > 0
+    assert "| GET account |" in (tmp_path / "sdk-speed.md").read_text()
