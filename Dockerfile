@@ -7,6 +7,7 @@ COPY mock_core mock_core
 COPY twin twin
 COPY contract_tests contract_tests
 COPY turingcore_client turingcore_client
+COPY turingcore_sdk turingcore_sdk
 COPY openapi openapi
 COPY config config
 RUN pip install --no-cache-dir . && rm -rf /src
