@@ -23,7 +23,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sdkgen.generate import GENERATOR_VERSION, PACKAGE, SPEC, differences, generate
+from sdkgen.generate import (
+    GENERATOR_VERSION,
+    PACKAGE,
+    SPEC,
+    GenerationError,
+    differences,
+    generate,
+)
 from tests.twin.conftest import SyncASGITransport, mock_app
 from turingcore_sdk import AuthenticatedClient
 from turingcore_sdk.api.accounts import get_account, get_account_balance_as_of
@@ -97,6 +104,18 @@ def test_an_edited_generated_file_makes_the_package_stale(tmp_path: Path) -> Non
         "changed: models/error.py",
         "missing from the committed package: extra.py",
     ]
+
+
+def test_a_spec_the_generator_reads_in_part_is_refused(tmp_path: Path) -> None:
+    """openapi-python-client exits 0 when it drops an operation or a model, with a
+    warning; `generate` (so `make client` and the staleness check) refuses that."""
+    text = SPEC.read_text(encoding="utf-8")
+    ref = "#/components/schemas/TrialBalanceLine'"
+    assert text.count(ref) == 1
+    spec = tmp_path / "dangling.yaml"
+    spec.write_text(text.replace(ref, "#/components/schemas/NoSuchSchema'"), encoding="utf-8")
+    with pytest.raises(GenerationError, match="trial-balance"):
+        generate(tmp_path / "out", spec)
 
 
 def _pyproject() -> dict[str, object]:
