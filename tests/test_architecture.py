@@ -222,3 +222,45 @@ def test_the_mock_does_not_import_the_kit() -> None:
 def test_the_kit_check_catches_a_forbidden_import() -> None:
     source = "from twin.cli import main\nimport turingcore_client.money\n"
     assert {_top(n) for n in imported_modules(source)} & set(KIT_FORBIDDEN) == {"twin"}
+
+
+# The console (console/) reaches TuringCore through the generated client only: of the
+# client-side kit it may use the canonical JSON (to recompute hashes), never the mock,
+# the suites, the twin (it runs `twin` as a separate process) or a database.
+CONSOLE_FORBIDDEN = (*FORBIDDEN, "contract_tests", "twin")
+CONSOLE_KIT_ALLOWED = frozenset({"turingcore_client.canonical"})
+
+
+def console_violations(source: str, filename: str = "<string>") -> set[str]:
+    """What a console module imports that bypasses the generated client."""
+    return {
+        name
+        for name in imported_modules(source, filename)
+        if _top(name) in CONSOLE_FORBIDDEN
+        or (_top(name) == "turingcore_client" and name not in CONSOLE_KIT_ALLOWED)
+    }
+
+
+def test_the_console_checker_sees_each_bypass() -> None:
+    source = (
+        "from mock_core.store import queries\nimport contract_tests.proxy\n"
+        "from twin.invariants import inspect_tenant\nfrom turingcore_client.client import X\n"
+        "from turingcore_client.canonical import event_hash\nfrom turingcore_sdk import Client\n"
+    )
+    assert console_violations(source) == {
+        "mock_core.store",
+        "contract_tests.proxy",
+        "twin.invariants",
+        "turingcore_client.client",
+    }
+
+
+def test_the_console_uses_the_generated_client_only() -> None:
+    files = sorted((ROOT / "console").rglob("*.py"))
+    assert files, "console/ not found"
+    violations = {
+        path.relative_to(ROOT).as_posix(): bad
+        for path in files
+        if (bad := console_violations(path.read_text(encoding="utf-8"), str(path)))
+    }
+    assert violations == {}, f"console modules that bypass the generated client: {violations}"

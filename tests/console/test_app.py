@@ -1,0 +1,425 @@
+"""The console and portal in-process: the app (FastAPI TestClient) in front of the mock
+(in-process, behind a synchronous transport), with a small twin plan run into it.
+
+Browser tests (headless Chromium, axe-core) are tests/console/test_browser*.py; these
+check what each page holds through its `data-testid` hooks (the page contract in
+docs/console.md), the sign-in and the key's scope, the portal's idempotency and
+refusal wording, and the chain badge on a store with a corrupted event.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from console.app import create_app, outcome_counts
+from console.chain import ChainProgress, verify_events
+from console.jobs import link_failure
+from console.ledger import daily_balances, postings
+from tests.commands import CREDIT_UNION, envelope, tenant_payload
+from tests.twin.conftest import SyncASGITransport, make_plan, mock_app
+from turingcore_client.canonical import GENESIS_HASH, event_hash
+from turingcore_client.client import TuringCoreClient
+from twin.runner import ScenarioRunner
+
+TENANT = "T_CONSOLE"
+OTHER = "T_OTHER"
+PLATFORM_KEY = "console-platform-key"
+SCOPED_KEY = "console-scoped-key"
+API_KEYS = f"{PLATFORM_KEY}=*;{SCOPED_KEY}={TENANT}"
+BADGE_WAIT_S = 20.0
+
+
+@dataclass
+class Target:
+    transport: SyncASGITransport
+    db: Path
+    http: httpx.Client
+
+    def command(self, tenant: str, command_type: str, payload: Any, key: str | None = None) -> Any:
+        body = envelope(tenant, command_type, payload, key=key)
+        reply = self.http.post(f"/tenants/{tenant}/commands", json=body)
+        assert reply.status_code == 202, reply.text
+        return reply.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        reply = self.http.get(path, params=params)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+
+def _populate(tmp: Path) -> Target:
+    transport = SyncASGITransport(mock_app(tmp, API_KEYS))
+    client = TuringCoreClient("http://mock", PLATFORM_KEY, transport=transport)
+    run = ScenarioRunner(client, make_plan(TENANT, customers=4, days=2), concurrency=2).run()
+    assert run.unexpected_count == 0, run.unexpected
+    http = httpx.Client(
+        base_url="http://mock/v1",
+        transport=transport,
+        headers={"Authorization": f"Bearer {PLATFORM_KEY}"},
+    )
+    target = Target(transport, tmp / "db.sqlite", http)
+    target.command(OTHER, "CreateTenant", {**tenant_payload(OTHER), **CREDIT_UNION})
+    # A second account for the first member, so the portal can transfer between two.
+    member = target.get(f"/tenants/{TENANT}/customers", limit=1)["customers"][0]
+    target.command(
+        TENANT,
+        "OpenAccount",
+        {"customerId": member["customerId"], "productCode": "TXN", "currency": "AUD"},
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    target = _populate(tmp_path_factory.mktemp("console"))
+    yield target
+    target.http.close()
+    target.transport.close()
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Target]:
+    target = _populate(tmp_path)
+    yield target
+    target.http.close()
+    target.transport.close()
+
+
+def console(target: Target, key: str | None = PLATFORM_KEY, **options: Any) -> TestClient:
+    options.setdefault("tenants", (TENANT,))
+    app = create_app("http://mock", key, transport=target.transport, **options)
+    return TestClient(app, follow_redirects=False)
+
+
+def hooks(html: str, name: str) -> int:
+    return len(re.findall(rf'data-testid="{name}"', html))
+
+
+def badge(html: str) -> tuple[str, str]:
+    found = re.search(r'data-testid="chain-badge" data-state="(\w+)"[^>]*>([^<]*)<', html)
+    assert found, html
+    return found.group(1), found.group(2).strip()
+
+
+def wait_badge(client: TestClient, tenant: str, state: str) -> str:
+    deadline = time.monotonic() + BADGE_WAIT_S
+    while True:
+        seen, text = badge(client.get(f"/tenants/{tenant}/chain-badge").text)
+        if seen == state or time.monotonic() > deadline:
+            assert seen == state, text
+            return text
+        time.sleep(0.05)
+
+
+# ------------------------------------------------------------------ sign-in and scope
+
+
+def test_sign_in_keeps_the_key_on_the_server(target: Target) -> None:
+    with console(target, key=None) as client:
+        assert client.get("/").headers["location"].startswith("/login")
+        form = client.get("/login")
+        assert hooks(form.text, "login-form") == 1
+        refused = client.post("/login", data={"api_key": "not-a-key"})
+        assert refused.status_code == 401 and hooks(refused.text, "login-error") == 1
+        signed = client.post("/login", data={"api_key": PLATFORM_KEY, "next": "/"})
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"]
+        assert cookie.startswith("tc_session=") and PLATFORM_KEY not in cookie
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        page = client.get("/")
+        assert page.status_code == 200 and PLATFORM_KEY not in page.text
+        assert f'data-tenant="{TENANT}"' in page.text
+        client.post("/logout")
+        assert client.get("/").status_code == 303
+
+
+def test_a_scoped_key_gets_403_on_another_tenant_and_sees_none_of_it(target: Target) -> None:
+    with console(target, key=SCOPED_KEY, tenants=(TENANT, OTHER)) as client:
+        overview = client.get("/")
+        assert f'data-tenant="{TENANT}"' in overview.text
+        assert OTHER not in overview.text
+        for path in (f"/tenants/{OTHER}", f"/tenants/{OTHER}/accounts", f"/portal/{OTHER}"):
+            page = client.get(path)
+            assert page.status_code == 403, path
+            assert hooks(page.text, "forbidden") == 1
+    with console(target, tenants=(TENANT, OTHER)) as client:
+        assert f'data-tenant="{OTHER}"' in client.get("/").text  # the platform key sees it
+
+
+# ------------------------------------------------------------------ operator pages
+
+
+def test_tenant_pages_show_the_ledger(target: Target) -> None:
+    accounts = target.get(f"/tenants/{TENANT}/accounts", limit=10)["accounts"]
+    with console(target) as client:
+        page = client.get(f"/tenants/{TENANT}")
+        assert page.status_code == 200
+        assert hooks(page.text, "products") == 1 and hooks(page.text, "gl-accounts") == 1
+        assert "GL_SALARY_CLEARING" in page.text
+
+        listed = client.get(f"/tenants/{TENANT}/accounts")
+        assert hooks(listed.text, "account-row") == len(accounts)
+        gl = client.get(f"/tenants/{TENANT}/accounts?type=GL")
+        assert 'data-account="GL_SUSPENSE"' in gl.text and accounts[0]["accountId"] not in gl.text
+
+        customers = client.get(f"/tenants/{TENANT}/customers")
+        assert hooks(customers.text, "customer-row") == 4
+        found = client.get(f"/tenants/{TENANT}/customers?q=lee2")
+        assert hooks(found.text, "customer-row") == 1 and "Lee2" in found.text
+
+        account = accounts[0]["accountId"]
+        page = client.get(f"/tenants/{TENANT}/accounts/{account}")
+        assert page.status_code == 200
+        assert '<svg data-testid="balance-chart" role="img"' in page.text
+        assert "<title" in page.text and "<desc" in page.text
+        assert hooks(page.text, "posting-row") >= 5  # deposit, 2 salaries, 2 card spends
+        events = target.get(f"/tenants/{TENANT}/accounts/{account}/events", limit=1000)["events"]
+        for event in events:
+            assert f'data-sequence="{event["sequence"]}"' in page.text
+            assert event["hash"] in page.text
+
+
+def test_the_account_chart_follows_the_sign_convention() -> None:
+    events = [
+        {
+            "sequence": 5,
+            "eventType": "FundsPosted",
+            "payload": {
+                "bookingDate": "2025-01-01",
+                "legs": [
+                    {"accountId": "A", "direction": "DEBIT", "amount": 100.5},
+                    {"accountId": "GL", "direction": "CREDIT", "amount": 100.5},
+                ],
+            },
+        },
+        {"sequence": 6, "eventType": "AccountBalanceUpdated", "payload": {}},
+        {
+            "sequence": 9,
+            "eventType": "EntryPosted",
+            "payload": {
+                "bookingDate": "2025-01-02",
+                "legs": [
+                    {"accountId": "A", "direction": "CREDIT", "amount": 0.75},
+                    {"accountId": "GL", "direction": "DEBIT", "amount": 0.75},
+                ],
+            },
+        },
+    ]
+    items = postings("A", events)
+    assert [(p.delta, p.balance) for p in items] == [(10050, 10050), (-75, 9975)]
+    assert [(d.date, d.balance) for d in daily_balances(items)] == [
+        ("2025-01-01", 10050),
+        ("2025-01-02", 9975),
+    ]
+
+
+def test_new_events_reach_the_live_feed(target: Target) -> None:
+    account = target.get(f"/tenants/{TENANT}/accounts", limit=1)["accounts"][0]["accountId"]
+    with console(target) as client:
+        page = client.get(f"/tenants/{TENANT}/live")
+        assert hooks(page.text, "live-feed") == 1
+        after = int(re.search(r"live/feed\?after=(\d+)", page.text).group(1))  # type: ignore[union-attr]
+        quiet = client.get(f"/tenants/{TENANT}/live/feed?after={after}")
+        assert hooks(quiet.text, "live-item") == 0
+        legs = [
+            {"accountId": "GL_SALARY_CLEARING", "direction": "CREDIT", "amount": 5},
+            {"accountId": account, "direction": "DEBIT", "amount": 5},
+        ]
+        payload = {
+            "bookingDate": "2025-01-20",
+            "valueDate": "2025-01-20",
+            "currency": "AUD",
+            "legs": legs,
+            "narrative": "live test",
+        }
+        target.command(TENANT, "PostEntry", payload)
+        feed = client.get(f"/tenants/{TENANT}/live/feed?after={after}")
+        assert f'data-sequence="{after + 1}"' in feed.text and "EntryPosted" in feed.text
+        assert f"live/feed?after={after + 1}" not in feed.text  # the poller moves on
+        assert "mock_core_commands" not in feed.text and "ACCEPTED" in feed.text
+
+
+# ------------------------------------------------------------------ the chain
+
+
+def test_the_badge_is_green_when_the_chain_recomputes(target: Target) -> None:
+    with console(target) as client:
+        head = target.get(f"/tenants/{TENANT}")["lastSequence"]
+        text = wait_badge(client, TENANT, "ok")
+        assert text == f"Chain verified up to {head}" or text.startswith("Chain verified up to ")
+
+
+def test_the_badge_turns_red_naming_a_corrupted_event(fresh: Target) -> None:
+    events = fresh.get(f"/tenants/{TENANT}/events", limit=1000, eventType="EntryPosted")["events"]
+    sequence = events[2]["sequence"]
+    with sqlite3.connect(fresh.db) as conn:
+        (text,) = conn.execute(
+            "SELECT envelope FROM events WHERE tenant_id = ? AND sequence = ?", (TENANT, sequence)
+        ).fetchone()
+        changed = text.replace('"currency":"AUD"', '"currency":"NZD"', 1)
+        assert changed != text
+        conn.execute(
+            "UPDATE events SET envelope = ? WHERE tenant_id = ? AND sequence = ?",
+            (changed, TENANT, sequence),
+        )
+    with console(fresh) as client:
+        assert wait_badge(client, TENANT, "broken") == f"Chain broken at {sequence}"
+        overview = client.get("/").text
+        assert badge(overview) == ("broken", f"Chain broken at {sequence}")
+
+
+def test_verify_events_names_the_first_bad_sequence() -> None:
+    chain: list[dict[str, Any]] = []
+    prev = GENESIS_HASH
+    for sequence in range(1, 6):
+        event = {"sequence": sequence, "eventType": "X", "payload": {"n": sequence}}
+        event["prevHash"] = prev
+        event["hash"] = prev = event_hash(event)
+        chain.append(event)
+    assert verify_events(ChainProgress(), chain) == ChainProgress(5, prev)
+    # Incremental: two pages give what one gives.
+    first = verify_events(ChainProgress(), chain[:2])
+    assert verify_events(first, chain[2:]) == ChainProgress(5, prev)
+    edited = [dict(e) for e in chain]
+    edited[3]["payload"] = {"n": 99}
+    assert verify_events(ChainProgress(), edited).broken_at == 4
+    assert verify_events(ChainProgress(), chain[:2] + chain[3:]).broken_at == 3  # a gap
+    relinked = [dict(e) for e in chain]
+    relinked[2]["prevHash"] = GENESIS_HASH
+    assert verify_events(ChainProgress(), relinked).broken_at == 3
+
+
+# ------------------------------------------------------------------ the member portal
+
+
+def _sign_in_member(client: TestClient, target: Target) -> list[dict[str, Any]]:
+    member = target.get(f"/tenants/{TENANT}/customers", limit=1)["customers"][0]
+    signin = client.get(f"/portal/{TENANT}")
+    assert hooks(signin.text, "member-signin") == 1
+    reply = client.post(f"/portal/{TENANT}/signin", data={"external_ref": member["externalRef"]})
+    assert reply.headers["location"] == f"/portal/{TENANT}/home"
+    home = client.get(f"/portal/{TENANT}/home")
+    assert hooks(home.text, "member-accounts") == 1
+    assert hooks(home.text, "recent-transactions") == 1
+    assert hooks(client.get(f"/portal/{TENANT}/profile").text, "profile") == 1
+    accounts: list[dict[str, Any]] = target.get(
+        f"/tenants/{TENANT}/accounts", customerId=member["customerId"]
+    )["accounts"]
+    assert len(accounts) == 2
+    return accounts
+
+
+def _form_key(html: str) -> str:
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_a_double_submitted_transfer_posts_once(fresh: Target) -> None:
+    with console(fresh) as client:
+        source, target_account = _sign_in_member(client, fresh)
+        form = client.get(f"/portal/{TENANT}/transfer")
+        assert hooks(form.text, "transfer-form") == 1
+        data = {
+            "from_account": source["accountId"],
+            "to_account": target_account["accountId"],
+            "amount": "12.34",
+            "idempotency_key": _form_key(form.text),
+        }
+        head = fresh.get(f"/tenants/{TENANT}")["lastSequence"]
+        first = client.post(f"/portal/{TENANT}/transfer", data=data)
+        second = client.post(f"/portal/{TENANT}/transfer", data=data)
+        assert 'data-outcome="posted"' in first.text
+        assert 'data-outcome="replayed"' in second.text and "Already done" in second.text
+        entries = fresh.get(
+            f"/tenants/{TENANT}/events", after=head, limit=100, eventType="EntryPosted"
+        )["events"]
+        assert len(entries) == 1
+        legs = {leg["accountId"]: leg["direction"] for leg in entries[0]["payload"]["legs"]}
+        assert legs == {source["accountId"]: "CREDIT", target_account["accountId"]: "DEBIT"}
+        assert _form_key(second.text) != data["idempotency_key"]  # a new form, a new key
+
+
+def test_a_refusal_is_told_in_a_members_words(target: Target) -> None:
+    with console(target) as client:
+        source, _ = _sign_in_member(client, target)
+        form = client.get(f"/portal/{TENANT}/bill")
+        assert hooks(form.text, "bill-form") == 1
+        data = {
+            "from_account": source["accountId"],
+            "biller": "Power Co",
+            "amount": "999999.99",
+            "idempotency_key": _form_key(form.text),
+        }
+        refused = client.post(f"/portal/{TENANT}/bill", data=data)
+        assert refused.status_code == 422
+        assert 'data-testid="bill-result" data-outcome="refused"' in refused.text
+        assert "not enough money" in refused.text and "Nothing was paid" in refused.text
+        assert "OVERDRAFT_LIMIT_EXCEEDED" not in refused.text
+        data["amount"] = "1.5"
+        data["idempotency_key"] = _form_key(refused.text)
+        paid = client.post(f"/portal/{TENANT}/bill", data=data)
+        assert 'data-outcome="posted"' in paid.text
+        data["amount"] = "abc"
+        invalid = client.post(f"/portal/{TENANT}/bill", data=data)
+        assert invalid.status_code == 400 and "as a number" in invalid.text
+
+
+def test_the_portal_pays_only_from_the_members_own_accounts(target: Target) -> None:
+    with console(target) as client:
+        source, _ = _sign_in_member(client, target)
+        listed = target.get(f"/tenants/{TENANT}/accounts", limit=10)["accounts"]
+        other = next(a for a in listed if a["customerId"] != source["customerId"])
+        form = client.get(f"/portal/{TENANT}/transfer")
+        data = {
+            "from_account": other["accountId"],
+            "to_account": source["accountId"],
+            "amount": "1",
+            "idempotency_key": _form_key(form.text),
+        }
+        reply = client.post(f"/portal/{TENANT}/transfer", data=data)
+        assert reply.status_code == 400 and "Choose one of your accounts" in reply.text
+
+
+# ------------------------------------------------------------------ pieces
+
+
+def test_check_failures_link_to_the_account_and_the_event() -> None:
+    pieces = link_failure(
+        "T", "3f2a0c1e-1111-4222-8333-444455556666: AccountBalanceUpdated at sequence 42 says"
+    )
+    hrefs = [p.href for p in pieces if p.href]
+    assert hrefs == [
+        "/tenants/T/accounts/3f2a0c1e-1111-4222-8333-444455556666",
+        "/tenants/T/events?after=41#seq-42",
+    ]
+    assert "".join(p.text for p in pieces).endswith("says")
+
+
+def test_command_outcomes_are_read_from_the_metrics() -> None:
+    text = (
+        "# HELP mock_core_commands_total Commands received\n"
+        "# TYPE mock_core_commands_total counter\n"
+        'mock_core_commands_total{command_type="PostEntry",outcome="ACCEPTED"} 7.0\n'
+        'mock_core_commands_total{command_type="PostEntry",outcome="REPLAYED"} 2.0\n'
+        'mock_core_commands_total{command_type="PostEntry",outcome="LEGS_MUST_BALANCE"} 1.0\n'
+    )
+    rows = outcome_counts(text)
+    assert rows is not None
+    assert {(r["outcome"], r["count"]) for r in rows} == {
+        ("ACCEPTED", 7),
+        ("REPLAYED", 2),
+        ("LEGS_MUST_BALANCE", 1),
+    }
+    assert outcome_counts(None) is None
+    assert outcome_counts("# nothing here\n") is None
