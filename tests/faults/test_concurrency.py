@@ -6,7 +6,12 @@ keep-alive connection, send transfers between random pairs (and triples) of
 those accounts, most of them too large for the balances they race for. Every
 few rounds all 32 meet at a barrier and send the SAME command at once: either
 one idempotency key under 32 different commandIds, or one commandId without a
-key, 32 times. Then, through the API only:
+key, 32 times. A round is not alone on the server: a client whose copy was
+answered goes on with its next transfer while slower copies are still on their
+way. So a copy may be refused (a refusal writes nothing, not even its key) and
+a later copy, after other transfers moved the balance, applied: the server log
+of one such round read 15 refusals, three other clients' transfers, then the
+application and its replays in the same batch. Then, through the API only:
 
 - no overdraft: every balance, final and intermediate (each
   AccountBalanceUpdated), stays at or above -overdraftLimit;
@@ -18,7 +23,12 @@ key, 32 times. Then, through the API only:
   tenant's balances sum to zero;
 - every first 202 has exactly one EntryPosted (its eventIds, in order, are the
   events it caused); replays return that reply unchanged; one key, one application;
-- every 422 is OVERDRAFT_LIMIT_EXCEEDED and caused no event.
+- no copy sent after its command's application was answered is refused: it must
+  replay;
+- every 422 is OVERDRAFT_LIMIT_EXCEEDED, caused no event (but those of the same
+  commandId's later application), and was decided on a balance its account
+  really had: the refused balance less the command's change on that account is
+  the opening balance or one an AccountBalanceUpdated recorded.
 """
 
 from __future__ import annotations
@@ -150,6 +160,7 @@ def run_race(
                 body = json.dumps(
                     make_envelope(tenant, "PostEntry", payload, key=key, command_id=command_id)
                 ).encode()
+                sent = time.perf_counter()
                 for _ in range(IN_FLIGHT_RETRIES):
                     status, headers, data = http_.request(
                         "POST", f"/v1/tenants/{tenant}/commands", body
@@ -167,6 +178,8 @@ def run_race(
                         "status": status,
                         "replayed": headers.get("idempotent-replayed") == "true",
                         "body": json.loads(data) if data else {},
+                        "sent": sent,
+                        "received": time.perf_counter(),
                     }
                 )
         except BaseException as exc:
@@ -238,6 +251,13 @@ def check_race(base_url: str, tenant: str, ids: list[str], flat: list[dict[str, 
             for r in replays:
                 if r["body"] != first[0]["body"]:
                     failures.append(f"{key}: a replay differs from the first reply")
+            answered = min(r["received"] for r in first + replays)
+            late = [r for r in recs if r["status"] == 422 and r["sent"] > answered]
+            if late:
+                failures.append(
+                    f"{key}: {len(late)} copies sent after the application was answered"
+                    f" were refused: {late[0]['body']}"
+                )
         entries = sum(
             1
             for command_id in {r["commandId"] for r in recs}
@@ -256,7 +276,7 @@ def check_race(base_url: str, tenant: str, ids: list[str], flat: list[dict[str, 
         ].count("EntryPosted") != 1:
             failures.append(f"{r['key']}: its events are not its reply's eventIds")
     for r in flat:
-        if r["status"] == 422 and r["commandId"] in caused:
+        if r["status"] == 422 and r["commandId"] in caused and r["commandId"] not in applied_ids:
             failures.append(f"{r['key']}: a 422 wrote {len(caused[r['commandId']])} events")
     race_causes = {e["causationId"] for e in events if e["eventType"] == "EntryPosted"}
     if race_causes != applied_ids:
@@ -287,9 +307,41 @@ def check_race(base_url: str, tenant: str, ids: list[str], flat: list[dict[str, 
                     failures.append(f"{i} seq {e['sequence']}: overdrawn to {running}")
         if running != balance:
             failures.append(f"{i}: stream folds to {running}, projection says {balance}")
+    failures += refusal_problems(flat, streams)
     if sum(minor(a["balance"]) for a in accounts.values()) != 0:
         failures.append("the tenant's balances do not sum to zero")
     return failures[:50]
+
+
+def refusal_problems(
+    flat: list[dict[str, Any]], streams: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """Each refusal's balance less its command's change on that account must be a
+    balance the account really had (opening, or recorded by an AccountBalanceUpdated):
+    a refusal decided on a stale or invented balance is a lost update in disguise."""
+    had = {
+        i: {OPENING_CENTS}
+        | {minor(e["payload"]["balance"]) for e in s if e["eventType"] == "AccountBalanceUpdated"}
+        for i, s in streams.items()
+    }
+    problems = []
+    for r in flat:
+        details = r["body"].get("details", {}) if r["status"] == 422 else {}
+        account = details.get("accountId")
+        if account not in had:
+            continue
+        change = sum(
+            (1 if leg["direction"] == "DEBIT" else -1) * minor(leg["amount"])
+            for leg in r["payload"]["legs"]
+            if leg["accountId"] == account
+        )
+        before = minor(details["balance"]) - change
+        if before not in had[account]:
+            problems.append(
+                f"{r['key']}: refused on {account} at {before} cents before the change,"
+                " a balance the account never had"
+            )
+    return problems
 
 
 def test_32_clients_racing_transfers(servers: Servers, tmp_path: Path) -> None:
