@@ -157,7 +157,7 @@ def page_problems(tab: Tab, *, allowed_errors: tuple[str, ...] = ()) -> list[str
     that contain one of `allowed_errors`), axe's serious and critical violations, a
     sideways scroll."""
     problems = [e for e in tab.errors if not any(a in e for a in allowed_errors)]
-    problems += blocking(axe_violations(tab.page))
+    problems += [f"{tab.page.url}: {line}" for line in blocking(axe_violations(tab.page))]
     wide = overflow(tab.page)
     if wide:
         problems.append(wide)

@@ -58,13 +58,13 @@ def test_a_clean_page_has_no_problems_at_either_width(chromium: Browser) -> None
 def test_low_contrast_text_is_a_serious_axe_violation(chromium: Browser) -> None:
     problems = problems_of(chromium, '<p style="color:#bbb;background:#fff">Faint</p>')
     assert len(problems) == 1, problems
-    assert problems[0].startswith("axe color-contrast (serious)"), problems
+    assert problems[0].startswith("about:blank: axe color-contrast (serious)"), problems
     assert "dequeuniversity.com/rules/axe/" in problems[0]
 
 
 def test_an_unlabelled_input_is_a_critical_axe_violation(chromium: Browser) -> None:
     problems = problems_of(chromium, '<form><input type="text" name="q"></form>')
-    assert any(p.startswith("axe label (critical)") for p in problems), problems
+    assert any(p.startswith("about:blank: axe label (critical)") for p in problems), problems
     assert any("input" in p for p in problems), problems
 
 
