@@ -100,13 +100,19 @@ def hook(page: Page, name: str) -> Locator:
     return page.get_by_test_id(name)
 
 
-def badge_state(page: Page, url: str, state: str, within_s: float = BADGE_WITHIN_S) -> Locator:
-    """The page's chain badge once it says `state` (the page reloaded until it does)."""
+def badge_state(
+    page: Page, url: str, state: str, text: str = "", within_s: float = BADGE_WITHIN_S
+) -> Locator:
+    """The page's chain badge once it says `state` and `text` (the page reloaded until
+    it does, or until `within_s` has passed)."""
     deadline = time.monotonic() + within_s
     while True:
         page.goto(url)
         badge = hook(page, "chain-badge").first
-        if badge.get_attribute("data-state") == state or time.monotonic() > deadline:
+        said = re.search(re.escape(text) + r"\b", badge.inner_text())
+        if badge.get_attribute("data-state") == state and said:
+            return badge
+        if time.monotonic() > deadline:
             return badge
         time.sleep(0.5)
 
@@ -218,9 +224,9 @@ def test_an_account_shows_its_chart_and_postings(tab: Tab, stack: Stack) -> None
 def test_the_chain_badge_is_green(tab: Tab, stack: Stack) -> None:
     head = stack.last_sequence()
     for url in ("/", f"/tenants/{TENANT}"):
-        badge = badge_state(tab.page, url, "ok")
+        badge = badge_state(tab.page, url, "ok", f"Chain verified up to {head}")
         assert badge.get_attribute("data-state") == "ok", badge.inner_text()
-        assert f"Chain verified up to {head}" in badge.inner_text()
+        assert re.search(rf"Chain verified up to {head}\b", badge.inner_text()), badge.inner_text()
         color = badge.evaluate("e => getComputedStyle(e).backgroundColor")
         red, green, blue = (int(x) for x in re.findall(r"\d+", color)[:3])
         assert green > red and green > blue, f"not green: {color}"
@@ -342,10 +348,10 @@ def test_a_scoped_key_gets_403_on_another_tenant(chromium: Browser, stack: Stack
 
 
 def assert_red_badge(page: Page, url: str, sequence: int, within_s: float) -> None:
-    badge = badge_state(page, url, "broken", within_s)
+    badge = badge_state(page, url, "broken", f"Chain broken at {sequence}", within_s)
     text = badge.inner_text()
     assert badge.get_attribute("data-state") == "broken", text
-    assert f"Chain broken at {sequence}" in text, text
+    assert re.search(rf"Chain broken at {sequence}\b", text), text
 
 
 def test_a_corrupted_event_turns_the_badge_red(
