@@ -1,14 +1,21 @@
 """The benchmark harness is importable, parses its options, and has its wrk scripts.
 
-Fast (no server, no wrk run): the bench itself runs with `make bench`, never in
-`make test`.
+Fast (no wrk run): the load benches run with `make bench`, never in `make test`.
+`bench.scale` is run here at 30 members x 2 days (a few seconds each), on the real
+mock and on one with a broken hash chain, which must make it exit 1.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from bench import load, run
+from bench import load, run, scale
+from twin.latency import DecileLatencies
 
 SCRIPTS = {
     "floor": ["/floor"],
@@ -85,3 +92,96 @@ def test_nearest_rank_percentile() -> None:
     assert load.percentile(values, 99) == 99.0
     assert load.percentile(values, 100) == 100.0
     assert load.percentile([3.0], 99) == 3.0
+
+
+# ------------------------------------------------------------------ bench.scale
+
+# A `mock-core` that serves the real mock with tests/contract/broken.py's defect
+# `hash_skips_field` (the event hash leaves occurredAt out): every command is accepted
+# as usual, and the twin's event_integrity check must fail.
+BROKEN_MOCK = """#!{python}
+import contextlib, sys
+from unittest import mock
+sys.path.insert(0, {root!r})
+from tests.contract.broken import VARIANTS
+from mock_core.cli import main
+with contextlib.ExitStack() as stack:
+    for dotted, replacement in VARIANTS["hash_skips_field"].patches:
+        stack.enter_context(mock.patch(dotted, replacement))
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _scale(tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    argv = ["--customers", "30", "--days", "2", "--results-dir", str(tmp_path), *extra]
+    code = scale.main(argv)
+    data = json.loads((tmp_path / "scale-sqlite-30x2.json").read_text())
+    return code, data, (tmp_path / "scale-sqlite-30x2.md").read_text()
+
+
+def test_scale_runs_the_twin_end_to_end_and_writes_its_figures(tmp_path: Path) -> None:
+    code, data, text = _scale(tmp_path)
+    assert code == 0 and data["ok"] is True and data["twin_exit_code"] == 0
+    assert data["invariants"] == dict.fromkeys(scale.CHECKS, "PASS")
+    phases = {p["name"]: p for p in data["phases"]}
+    assert list(phases) == ["plan", "setup", "simulate", "checks"]
+    assert phases["setup"]["commands"] + phases["simulate"]["commands"] == data["commands"] > 0
+    assert all(p["wall_s"] >= 0 for p in data["phases"])
+    assert data["end_to_end_s"] >= sum(p["wall_s"] for p in data["phases"]) - 0.5
+    deciles = data["simulate_deciles"]
+    assert [d["decile"] for d in deciles] == list(range(1, 11))
+    # Every simulate command is counted in its tenth, and the tenths tile the phase.
+    assert sum(d["count"] for d in deciles) == phases["simulate"]["commands"]
+    assert deciles[0]["first_index"] == 0
+    assert deciles[-1]["last_index"] == phases["simulate"]["commands"] - 1
+    assert all(0 < d["p50_ms"] <= d["p99_ms"] for d in deciles)
+    ratio = deciles[-1]["p99_ms"] / deciles[0]["p99_ms"]
+    assert data["p99_last_over_first"] == pytest.approx(ratio, abs=1e-3)
+    assert data["server"]["rss_peak_mb"] > 20 and data["twin"]["rss_peak_mb"] > 20
+    assert data["server"]["cpu_s"] > 0
+    samples = data["samples"]
+    assert samples["columns"][:3] == ["t_s", "server_rss_mb", "twin_rss_mb"]
+    assert len(samples["rows"]) >= 2 and all(len(r) == 5 for r in samples["rows"])
+    targets = {t["name"]: t for t in data["targets"]}
+    assert targets["five checks PASS"]["met"] is True
+    assert targets["end to end, 100,000 x 30 on SQLite"]["met"] is None  # not this size
+    assert targets["server RSS peak"]["met"] is True
+    assert targets["twin RSS peak at 30 members"]["target"] == "< 300 MB"
+    assert "| simulate |" in text and "p99 last tenth / first tenth" in text
+
+
+def test_scale_exits_non_zero_when_a_check_fails(tmp_path: Path) -> None:
+    broken = tmp_path / "broken-mock-core"
+    broken.write_text(BROKEN_MOCK.format(python=sys.executable, root=str(load.ROOT)))
+    broken.chmod(0o755)
+    code, data, text = _scale(tmp_path, "--mock-executable", str(broken))
+    assert code == 1 and data["ok"] is False and data["twin_exit_code"] == 1
+    assert data["unexpected_outcomes"] == 0  # the commands went through; a check failed
+    assert data["invariants"].pop("event_integrity") == "FAIL"
+    assert set(data["invariants"].values()) <= {"PASS"}
+    targets = {t["name"]: t for t in data["targets"]}
+    assert targets["five checks PASS"]["met"] is False
+    assert "**FAILED**" in text
+
+
+def test_decile_latencies_tile_the_phase_by_command_index() -> None:
+    deciles = DecileLatencies(12)
+    for index in range(12):
+        deciles.record(index, (index + 1) / 1000)
+    rows = deciles.summary()
+    assert [(r["first_index"], r["last_index"], r["count"]) for r in rows] == [
+        (0, 1, 2),
+        (2, 2, 1),
+        (3, 3, 1),
+        (4, 4, 1),
+        (5, 5, 1),
+        (6, 7, 2),
+        (8, 8, 1),
+        (9, 9, 1),
+        (10, 10, 1),
+        (11, 11, 1),
+    ]
+    assert (rows[0]["p50_ms"], rows[0]["p99_ms"]) == (1.0, 2.0)
+    assert rows[-1]["p99_ms"] == 12.0
+    empty = DecileLatencies(3).summary()
+    assert sum(r["count"] for r in empty) == 0 and empty[0]["p99_ms"] is None

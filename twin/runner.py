@@ -53,7 +53,7 @@ from rich.text import Text
 from turingcore_client.client import TuringCoreClient
 from turingcore_client.refs import RefTable, Unresolved, produced_id
 from turingcore_client.replies import CommandReply, Lane
-from twin.latency import LatencyHistogram
+from twin.latency import DecileLatencies, LatencyHistogram
 
 if TYPE_CHECKING:
     from twin.generators import PlannedCommand, PlanStream, ScenarioPlan
@@ -149,6 +149,7 @@ class RunResult:
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     retried: int = 0
+    simulate_deciles: DecileLatencies | None = None
 
     @property
     def total(self) -> int:
@@ -192,6 +193,9 @@ class RunResult:
             "wall_s": round(self.wall_s, 3),
             "commands_per_s": round(self.commands_per_s, 1),
             "latency_ms": self.latency.summary(),
+            "latency_ms_simulate_deciles": (
+                self.simulate_deciles.summary() if self.simulate_deciles else []
+            ),
             "run_log": str(self.log_path) if self.log_path else None,
         }
 
@@ -231,6 +235,10 @@ class ScenarioRunner:
         self._progress_pending = 0
         self._progress_at = 0.0
         self._advance_batch: Callable[[int], None] = _no_progress
+        # The simulate phase's latencies by tenth of the phase: the recorder, and the
+        # phase index of the running batch's first command (None outside the phase).
+        self._deciles: DecileLatencies | None = None
+        self._batch_index: int | None = None
 
     # ------------------------------------------------------------ one lane
 
@@ -241,6 +249,7 @@ class ScenarioRunner:
         tenant_id = self.plan.tenant_code
         client = self.client
         refs = self.refs
+        deciles, batch_index = self._deciles, self._batch_index
         for position, command in commands:
             record: dict[str, Any] = {
                 "key": command.idempotency_key,
@@ -282,6 +291,8 @@ class ScenarioRunner:
             )
             outcome = classify(command, reply)
             self.latency.record(command.command_type, reply.latency_s)
+            if batch_index is not None and deciles is not None:
+                deciles.record(batch_index + position, reply.latency_s)
             if command.produces:
                 server_id = produced_id(command.produces, reply.body) if reply.accepted else None
                 if server_id is None and outcome == "tenant-exists":
@@ -447,11 +458,16 @@ class ScenarioRunner:
                         self._advance(progress, task_id, n)
 
                     self._advance_batch = advance
+                    if name == "simulate" and total:
+                        self._deciles, self._batch_index = DecileLatencies(total), 0
                     for batch in batches:
                         self._run_batch(batch, log)
+                        if self._batch_index is not None:
+                            self._batch_index += len(batch)
                         self._stop_on_refused_key()
                         self._advance(progress, task, 0, flush=True)
                     stats.wall_s = time.perf_counter() - phase_started
+                    self._batch_index = None
                     phases[name] = stats
         finally:
             gc.unfreeze()
@@ -478,6 +494,7 @@ class ScenarioRunner:
             log_path=self.log_path,
             wall_s=wall,
             retried=self._retried,
+            simulate_deciles=self._deciles,
         )
 
 
