@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install the project with its dev tools
 
-demo: setup  ## start the mock on a temporary SQLite file, run steady-state, inspect, stop
-	$(BIN)/twin demo
+# make demo CONSOLE=8090: after the checks, the console on http://127.0.0.1:8090 until Ctrl-C.
+CONSOLE ?=
+demo: setup  ## start the mock on a temporary SQLite file, run steady-state, inspect, stop (CONSOLE=PORT: then serve the console)
+	$(BIN)/twin demo $(if $(CONSOLE),--console $(CONSOLE),)
 
 serve: setup  ## serve the mock on http://127.0.0.1:8080/v1 (state in ./var/mock-core.db)
 	$(BIN)/mock-core serve

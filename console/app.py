@@ -34,10 +34,18 @@ from console.api import (
     Forbidden,
     NotFound,
     NotOffered,
+    Page,
     Unauthenticated,
 )
 from console.chain import TenantWatch, Watchers
-from console.ledger import balance_chart, daily_balances, money, postings, to_minor
+from console.ledger import (
+    balance_chart,
+    daily_balances,
+    money,
+    opening_balance,
+    postings,
+    to_minor,
+)
 from console.portal import (
     BILL_ACCOUNT,
     FormProblem,
@@ -50,7 +58,7 @@ from console.sessions import COOKIE, Session, Sessions
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-ACCOUNT_EVENTS_MAX = 5000
+ACCOUNT_EVENTS_MAX = 1000
 EVENTS_SHOWN = 100
 POSTINGS_SHOWN = 200
 LIVE_INITIAL = 10
@@ -182,16 +190,31 @@ def outcome_counts(metrics: str | None) -> list[dict[str, Any]] | None:
 def walk_account_events(
     api: CoreApi, tenant: str, account: str, after: int, cap: int = ACCOUNT_EVENTS_MAX
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """The account's events after `after`, up to `cap`; the cursor past them when more."""
+    """The account's events after `after`, up to `cap` (paged by offset, which the
+    published contract has); the sequence to continue after when there are more, or
+    None (also where the target serves no sequences)."""
     events: list[dict[str, Any]] = []
-    cursor = after
     while len(events) < cap:
-        page = api.account_events(tenant, account, after=cursor, limit=min(PAGE_MAX, cap))
+        size = min(PAGE_MAX, cap - len(events))
+        page = api.account_events(tenant, account, after=after, offset=len(events), limit=size)
         events.extend(page.events)
-        if len(page.events) < min(PAGE_MAX, cap) or page.next_cursor is None:
+        if len(page.events) < size:
             return events, None
-        cursor = int(page.next_cursor)
-    return events[:cap], int(events[cap - 1]["sequence"])
+    last = events[-1].get("sequence")
+    return events, int(last) if last is not None else None
+
+
+def customer_by_id(console: Console, api: CoreApi, tenant: str, customer: str) -> dict[str, Any]:
+    """One customer; where the target does not offer the customer read, its entry in
+    the console's copy of the list (NotFound when it is not there)."""
+    try:
+        return api.customer(tenant, customer)
+    except NotOffered:
+        index = console.customer_indexes.get(tenant, api)
+        found = next((c for c in index.items if c.get("customerId") == customer), None)
+        if found is None:
+            raise NotFound(404, {"error": "NOT_FOUND", "message": f"customer {customer}"}) from None
+        return found
 
 
 def raw_json(value: Any) -> str:
@@ -376,7 +399,12 @@ def create_app(
             products: list[dict[str, Any]] | None = c.api.products(tenant)
         except NotOffered:
             products = None
-        gl = c.api.accounts(tenant, account_type="GL", limit=100)
+        try:
+            gl: list[dict[str, Any]] | None = c.api.accounts(
+                tenant, account_type="GL", limit=100
+            ).items
+        except NotOffered:
+            gl = None
         watch = c.watch(tenant)
         return render(
             c.request,
@@ -385,7 +413,7 @@ def create_app(
             tenant=tenant,
             info=info,
             products=products,
-            gl=gl.items,
+            gl=gl,
             customers=c.api.customers(tenant, limit=1).total,
             accounts=c.api.accounts(tenant, limit=1).total,
             watch=watch,
@@ -419,7 +447,7 @@ def create_app(
     @app.get("/tenants/{tenant}/customers/{customer}", response_class=HTMLResponse)
     def customer_page(c: CtxDep, tenant: str, customer: str) -> Response:
         tenant_or_access(c.api, tenant)
-        person = c.api.customer(tenant, customer)
+        person = customer_by_id(console, c.api, tenant, customer)
         accounts = c.api.accounts(tenant, customer_id=customer, limit=100)
         return render(
             c.request,
@@ -441,13 +469,18 @@ def create_app(
         tenant_or_access(c.api, tenant)
         kind = type.upper() if type.upper() in ("CUSTOMER", "GL", "ALL") else "CUSTOMER"
         page = _page_number(page)
-        listed = c.api.accounts(
-            tenant,
-            customer_id=customer.strip() or None,
-            account_type=None if kind == "CUSTOMER" else kind,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
-        )
+        try:
+            listed = c.api.accounts(
+                tenant,
+                customer_id=customer.strip() or None,
+                account_type=None if kind == "CUSTOMER" else kind,
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+            )
+        except NotOffered:
+            listed, offered = Page([], 0, PAGE_SIZE, 0), False
+        else:
+            offered = True
         return render(
             c.request,
             "accounts.html",
@@ -456,6 +489,7 @@ def create_app(
             kind=kind,
             customer=customer.strip(),
             accounts=listed.items,
+            offered=offered,
             pager=pager(listed.total, page),
         )
 
@@ -464,18 +498,20 @@ def create_app(
         c: CtxDep, tenant: str, account: str, after: Annotated[int, Query(ge=0)] = 0
     ) -> Response:
         info = tenant_or_access(c.api, tenant)
-        details = c.api.account(tenant, account)
         events, more = walk_account_events(c.api, tenant, account, after)
+        try:
+            details = c.api.account(tenant, account)
+            balance_note = None
+        except NotOffered:
+            details = {"accountId": account, "balance": None}
+            balance_note = "this target does not offer the account read"
         opening, opening_note = 0, None
         if after > 0:
-            try:
-                as_of = c.api.account_balance_as_of(tenant, account, after)
-                opening = to_minor(as_of.get("balance", 0))
-            except NotOffered:
-                opening_note = (
-                    "this target does not offer as-of balances: the chart shows the change "
-                    f"since sequence {after}"
-                )
+            found = opening_balance(account, events)
+            if found is None:
+                opening_note = f"the chart shows the change since sequence {after}"
+            else:
+                opening = found
         items = postings(account, events, opening)
         days = daily_balances(items)
         currency = str(details.get("currency") or info.get("baseCurrency") or "")
@@ -497,6 +533,7 @@ def create_app(
             after=after,
             more=more,
             opening_note=opening_note,
+            balance_note=balance_note,
             currency=currency,
         )
 
@@ -625,7 +662,7 @@ def create_app(
         customer_id = c.session.members.get(tenant)
         if customer_id is None:
             return None
-        return c.api.customer(tenant, customer_id)
+        return customer_by_id(console, c.api, tenant, customer_id)
 
     @app.get("/portal/{tenant}", response_class=HTMLResponse)
     def portal_signin(
@@ -660,7 +697,7 @@ def create_app(
             chosen = str(found["customerId"])
         if not chosen:
             return RedirectResponse(f"/portal/{quote(tenant)}", status_code=303)
-        c.api.customer(tenant, chosen)  # 404 for an id that is not this tenant's member
+        customer_by_id(console, c.api, tenant, chosen)  # 404: not this tenant's member
         c.session.members[tenant] = chosen
         return RedirectResponse(f"/portal/{quote(tenant)}/home", status_code=303)
 

@@ -24,6 +24,9 @@ PAGE_EVENTS = 1000
 IDLE_POLL_S = 1.0
 ERROR_RETRY_S = 5.0
 TRIAL_BALANCE_EVERY_S = 60.0
+# While catching up, the thread rests as long as each page took: it shares the
+# process (and its GIL) with the pages, which must stay fast while a long stream is
+# walked, so it takes at most half of the CPU it could.
 
 
 @dataclass(frozen=True)
@@ -111,16 +114,20 @@ class Watcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 walked = self.step()
             except NotOffered:
                 self._update(unavailable="Chain check not offered by this target")
+                self._refresh_trial_balance()
                 return
             except (ApiError, OSError, ValueError, KeyError) as exc:
                 self._update(error=str(exc))
                 self._stop.wait(ERROR_RETRY_S)
                 continue
-            if not walked:
+            if walked:
+                self._stop.wait(time.monotonic() - started)
+            else:
                 self._refresh_trial_balance()
                 self._stop.wait(IDLE_POLL_S)
 
@@ -130,8 +137,12 @@ class Watcher:
         if watch.chain.broken_at is not None:
             return 0
         if watch.head is None or watch.chain.verified >= watch.head:
-            tenant = self.api.tenant(watch.tenant)
-            self._update(head=int(tenant.get("lastSequence") or 0), error=None)
+            try:
+                tenant = self.api.tenant(watch.tenant)
+            except NotOffered:
+                pass  # the stream alone says how far it goes
+            else:
+                self._update(head=int(tenant.get("lastSequence") or 0), error=None)
         page = self.api.events(watch.tenant, after=watch.chain.verified, limit=PAGE_EVENTS)
         chain = verify_events(watch.chain, page.events)
         head = max(self.watch.head or 0, chain.verified)
@@ -142,16 +153,20 @@ class Watcher:
         watch = self.watch
         if watch.trial_balance_note or watch.chain.broken_at is not None:
             return
+        at = watch.head if watch.unavailable else watch.chain.verified
+        if at is None:
+            self._update(trial_balance_note="not offered by this target")
+            return
         now = time.monotonic()
         current = watch.trial_balance
         if current is not None and (
-            current.get("asOfSequence") == watch.chain.verified
+            current.get("asOfSequence") == at
             or now - self._trial_balance_at < TRIAL_BALANCE_EVERY_S
         ):
             return
         self._trial_balance_at = now
         try:
-            balance = self.api.trial_balance(watch.tenant, watch.chain.verified)
+            balance = self.api.trial_balance(watch.tenant, at)
         except NotOffered:
             self._update(trial_balance_note="not offered by this target")
             return

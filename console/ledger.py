@@ -73,7 +73,7 @@ def postings(
             balance += delta
             out.append(
                 Posting(
-                    sequence=int(event["sequence"]),
+                    sequence=int(event.get("sequence") or 0),
                     event_type=str(event["eventType"]),
                     entry_id=str(payload.get("entryId", "")),
                     date=date,
@@ -86,6 +86,27 @@ def postings(
                 )
             )
     return out
+
+
+def opening_balance(account_id: str, events: Sequence[Mapping[str, Any]]) -> int | None:
+    """The account's balance just before `events` (a window of its stream that does not
+    start at its opening), read from the window's first AccountBalanceUpdated: that
+    balance holds every posting before it, so the opening is it less the window's
+    postings before it. None when the window has no balance update."""
+    before = 0
+    for event in events:
+        payload = event.get("payload") or {}
+        if event.get("eventType") == "AccountBalanceUpdated" and (
+            payload.get("accountId") == account_id
+        ):
+            return to_minor(payload["balance"]) - before
+        if event.get("eventType") in POSTING_EVENTS:
+            before += sum(
+                to_minor(leg["amount"]) * (1 if leg["direction"] == "DEBIT" else -1)
+                for leg in payload.get("legs") or []
+                if leg.get("accountId") == account_id
+            )
+    return None
 
 
 @dataclass(frozen=True)

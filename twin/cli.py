@@ -13,6 +13,8 @@ import argparse
 import importlib.metadata
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +52,7 @@ from twin.service import Failed, UsageError, admin, client_for, preflight, refus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_ISOLATION_KEY = "twin-isolation-key"
+CONSOLE_STOP_S = 10.0
 SNAPSHOT_NAME = matching(
     r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", "a snapshot name (1 to 100 of A-Z a-z 0-9 _ . -)"
 )
@@ -374,10 +377,45 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
             )
             with client:
                 isolation = (DEMO_ISOLATION_KEY, probe_tenant)
-                return run_and_inspect(args, client, console, isolation)
+                code = run_and_inspect(args, client, console, isolation)
+            if args.console is None:
+                console.print(
+                    "to look at the run in the console: make demo CONSOLE=8090 (or twin demo "
+                    "--console 8090): the mock keeps serving and turingcore-console runs "
+                    "beside it until Ctrl-C"
+                )
+            else:
+                _serve_console(base_url, platform_key, args.console, workdir, console)
+            return code
         finally:
             stop_mock(process)
             console.print("mock stopped")
+
+
+def _serve_console(base_url: str, api_key: str, port: int, workdir: Path, console: Console) -> None:
+    """`turingcore-console` against the demo's mock until Ctrl-C (a process of its own:
+    the console is a client of the API like the twin, not a part of it)."""
+    argv = [sys.executable, "-m", "console.cli", "--base-url", base_url, "--api-key", api_key]
+    argv += ["--port", str(port)]
+    with (workdir / "console.log").open("wb") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    console.print(f"console on http://127.0.0.1:{port}/ (its log: {workdir / 'console.log'})")
+    console.print("press Ctrl-C to stop the console and the mock")
+
+    def interrupt(signum: int, frame: Any) -> NoReturn:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)  # a TERM stops both, as Ctrl-C does
+    try:
+        process.wait()
+        console.print(f"the console stopped (exit code {process.returncode})")
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(CONSOLE_STOP_S)
 
 
 # ------------------------------------------------------------------- parser
@@ -483,6 +521,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scenario(demo, default="steady-state")
     demo.add_argument("--timeout", type=seconds(3600), default=10.0, help="seconds per request")
+    demo.add_argument(
+        "--console",
+        type=whole_number(1),
+        default=None,
+        metavar="PORT",
+        help="after the checks, keep the mock serving and run turingcore-console against it "
+        "on 127.0.0.1:PORT until Ctrl-C (docs/console.md)",
+    )
 
     run = _command(
         sub,

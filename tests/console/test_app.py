@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from console.app import create_app, outcome_counts
 from console.chain import ChainProgress, verify_events
 from console.jobs import link_failure
-from console.ledger import daily_balances, postings
+from console.ledger import daily_balances, opening_balance, postings
 from tests.commands import CREDIT_UNION, envelope, tenant_payload
 from tests.twin.conftest import SyncASGITransport, make_plan, mock_app
 from turingcore_client.canonical import GENESIS_HASH, event_hash
@@ -223,6 +223,26 @@ def test_the_account_chart_follows_the_sign_convention() -> None:
     ]
 
 
+def test_a_later_window_opens_at_the_balance_before_it() -> None:
+    def entry(sequence: int, direction: str, amount: float) -> dict[str, Any]:
+        leg = {"accountId": "A", "direction": direction, "amount": amount}
+        return {"sequence": sequence, "eventType": "EntryPosted", "payload": {"legs": [leg]}}
+
+    def update(sequence: int, balance: float) -> dict[str, Any]:
+        payload = {"accountId": "A", "balance": balance}
+        return {"sequence": sequence, "eventType": "AccountBalanceUpdated", "payload": payload}
+
+    # The account held 100.00; the window holds +20 (balance 120), then -5 (115).
+    window = [entry(10, "DEBIT", 20), update(11, 120), entry(14, "CREDIT", 5), update(15, 115)]
+    assert opening_balance("A", window) == 10000
+    # A window that starts between an entry and its balance update: the update's
+    # balance already holds that entry, which is before the window.
+    assert opening_balance("A", window[1:]) == 12000
+    assert opening_balance("A", [entry(10, "DEBIT", 20)]) is None
+    items = postings("A", window, opening_balance("A", window) or 0)
+    assert [p.balance for p in items] == [12000, 11500]
+
+
 def test_new_events_reach_the_live_feed(target: Target) -> None:
     account = target.get(f"/tenants/{TENANT}/accounts", limit=1)["accounts"][0]["accountId"]
     with console(target) as client:
@@ -302,7 +322,9 @@ def test_verify_events_names_the_first_bad_sequence() -> None:
 # ------------------------------------------------------------------ the member portal
 
 
-def _sign_in_member(client: TestClient, target: Target) -> list[dict[str, Any]]:
+def _sign_in_member(
+    client: TestClient, target: Target, *, profile: bool = True
+) -> list[dict[str, Any]]:
     member = target.get(f"/tenants/{TENANT}/customers", limit=1)["customers"][0]
     signin = client.get(f"/portal/{TENANT}")
     assert hooks(signin.text, "member-signin") == 1
@@ -311,7 +333,8 @@ def _sign_in_member(client: TestClient, target: Target) -> list[dict[str, Any]]:
     home = client.get(f"/portal/{TENANT}/home")
     assert hooks(home.text, "member-accounts") == 1
     assert hooks(home.text, "recent-transactions") == 1
-    assert hooks(client.get(f"/portal/{TENANT}/profile").text, "profile") == 1
+    if profile:
+        assert hooks(client.get(f"/portal/{TENANT}/profile").text, "profile") == 1
     accounts: list[dict[str, Any]] = target.get(
         f"/tenants/{TENANT}/accounts", customerId=member["customerId"]
     )["accounts"]
@@ -423,3 +446,67 @@ def test_command_outcomes_are_read_from_the_metrics() -> None:
     }
     assert outcome_counts(None) is None
     assert outcome_counts("# nothing here\n") is None
+
+
+# ------------------------------------------------------------------ a published-only target
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The same kind of ledger, then served by a mock with every extension taken away
+    (tests/contract/published_only.py) on the same store."""
+    from tests.contract.published_only import PublishedOnly
+
+    tmp = tmp_path_factory.mktemp("published")
+    full = _populate(tmp)
+    full.http.close()
+    full.transport.close()
+    transport = SyncASGITransport(PublishedOnly(mock_app(tmp, API_KEYS), serve_spec=False))
+    http = httpx.Client(
+        base_url="http://mock/v1",
+        transport=transport,
+        headers={"Authorization": f"Bearer {PLATFORM_KEY}"},
+    )
+    yield Target(transport, tmp / "db.sqlite", http)
+    http.close()
+    transport.close()
+
+
+def test_a_published_only_target_is_shown_with_what_it_does_not_offer(published: Target) -> None:
+    with console(published) as client:
+        overview = client.get("/")
+        assert overview.status_code == 200 and f'data-tenant="{TENANT}"' in overview.text
+        text = wait_badge(client, TENANT, "unavailable")
+        assert text == "Chain check not offered by this target"
+        tenant = client.get(f"/tenants/{TENANT}").text
+        assert "does not offer the product list" in tenant
+        assert "does not offer the list of GL accounts" in tenant
+        assert (
+            "does not offer the tenant event stream" in client.get(f"/tenants/{TENANT}/live").text
+        )
+        deadline = time.monotonic() + BADGE_WAIT_S  # the trial balance, read after the chain
+        while "<td>not offered by this target</td>" not in client.get("/").text:
+            assert time.monotonic() < deadline, "the trial balance is not said to be not offered"
+            time.sleep(0.05)
+        listed = published.get(f"/tenants/{TENANT}/accounts", limit=1)["accounts"][0]
+        account = client.get(f"/tenants/{TENANT}/accounts/{listed['accountId']}")
+        assert account.status_code == 200 and hooks(account.text, "posting-row") >= 5
+        assert "does not offer the account read" in account.text
+        customer = client.get(f"/tenants/{TENANT}/customers/{listed['customerId']}")
+        assert customer.status_code == 200 and listed["accountId"] in customer.text
+
+
+def test_a_double_submit_is_a_replay_on_a_published_only_target(published: Target) -> None:
+    with console(published) as client:
+        source, target_account = _sign_in_member(client, published, profile=False)
+        form = client.get(f"/portal/{TENANT}/transfer")
+        data = {
+            "from_account": source["accountId"],
+            "to_account": target_account["accountId"],
+            "amount": "2",
+            "idempotency_key": _form_key(form.text),
+        }
+        first = client.post(f"/portal/{TENANT}/transfer", data=data)
+        second = client.post(f"/portal/{TENANT}/transfer", data=data)
+        assert 'data-outcome="posted"' in first.text
+        assert 'data-outcome="replayed"' in second.text  # no Idempotent-Replayed header here
