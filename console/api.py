@@ -16,6 +16,7 @@ Errors, one tree:
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ API_PREFIX = "/v1"
 PAGE_MAX = 1000
 REQUEST_TIMEOUT_S = 10.0
 ACTOR = {"actorType": "USER", "actorId": "turingcore-console"}
+IN_FLIGHT_RETRIES = 20
+IN_FLIGHT_WAIT_S = 0.05
 
 
 class ApiError(Exception):
@@ -332,14 +335,19 @@ class CoreApi:
             "payload": dict(payload),
             "idempotencyKey": idempotency_key,
         }
-        try:
-            response = self._call(
-                submit_command, tenant_id, body=PostEntryCommand.from_dict(envelope)
-            )
-        except (Unauthenticated, Forbidden, NotFound):
-            raise
-        except ApiError as exc:
-            return Outcome("refused", exc.code, exc.message, exc.details)
+        body_model = PostEntryCommand.from_dict(envelope)
+        for attempt in range(IN_FLIGHT_RETRIES + 1):
+            try:
+                response = self._call(submit_command, tenant_id, body=body_model)
+                break
+            except (Unauthenticated, Forbidden, NotFound):
+                raise
+            except ApiError as exc:
+                # The same key still being applied (a double click): once it is applied,
+                # the same command is a replay.
+                if exc.code != "COMMAND_IN_FLIGHT" or attempt == IN_FLIGHT_RETRIES:
+                    return Outcome("refused", exc.code, exc.message, exc.details)
+                time.sleep(IN_FLIGHT_WAIT_S)
         body = _json(response.content)
         # A replay is the first reply unchanged, so it names the first command's id; the
         # header saying so is an extension.

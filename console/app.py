@@ -217,6 +217,20 @@ def customer_by_id(console: Console, api: CoreApi, tenant: str, customer: str) -
         return found
 
 
+def scenario_progress(api: CoreApi, tenant: str) -> dict[str, Any] | None:
+    """What the target holds of the tenant now (the twin prints nothing while it runs,
+    so its progress is read from the target): customers and the last sequence."""
+    try:
+        customers = api.customers(tenant, limit=1).total
+    except (NotFound, NotOffered):
+        return None
+    try:
+        head = tenant_or_access(api, tenant).get("lastSequence")
+    except NotFound:
+        head = None
+    return {"customers": customers, "events": head}
+
+
 def raw_json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
@@ -624,7 +638,7 @@ def create_app(
             title=f"Scenarios: {tenant}",
             tenant=tenant,
             job=job,
-            problem=None,
+            progress=scenario_progress(c.api, tenant),
             limits={"customers": twin_jobs.CUSTOMERS_MAX, "days": twin_jobs.DAYS_MAX},
         )
 
@@ -650,8 +664,20 @@ def create_app(
 
     @app.get("/tenants/{tenant}/jobs/{kind}", response_class=HTMLResponse)
     def job_progress(c: CtxDep, tenant: str, kind: str) -> Response:
+        try:
+            tenant_or_access(c.api, tenant)
+        except NotFound:
+            if kind != "scenario":  # a scenario's tenant may not be there yet
+                raise
         job = console.jobs.latest(kind, tenant) if kind in ("checks", "scenario") else None
-        response = render(c.request, "_job.html", tenant=tenant, job=job, kind=kind)
+        response = render(
+            c.request,
+            "_job.html",
+            tenant=tenant,
+            job=job,
+            kind=kind,
+            progress=scenario_progress(c.api, tenant) if kind == "scenario" else None,
+        )
         if job is not None and not job.running and kind == "checks":
             response.headers["HX-Refresh"] = "true"
         return response

@@ -53,6 +53,10 @@ class Job:
     def running(self) -> bool:
         return self.exit_code is None
 
+    def elapsed(self) -> int:
+        """Whole seconds since the job started."""
+        return int(time.time() - self.started)
+
     def poll(self) -> None:
         if self.process is not None and self.exit_code is None:
             self.exit_code = self.process.poll()

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from console.api import CoreApi
 from console.app import create_app, outcome_counts
 from console.chain import ChainProgress, verify_events
 from console.jobs import link_failure
@@ -510,3 +511,87 @@ def test_a_double_submit_is_a_replay_on_a_published_only_target(published: Targe
         second = client.post(f"/portal/{TENANT}/transfer", data=data)
         assert 'data-outcome="posted"' in first.text
         assert 'data-outcome="replayed"' in second.text  # no Idempotent-Replayed header here
+
+
+def test_a_command_still_in_flight_is_waited_for_then_told_as_a_replay() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            body = {"error": "COMMAND_IN_FLIGHT", "message": "being applied", "details": {}}
+            return httpx.Response(409, json=body)
+        accepted = {
+            "commandId": "5b0c1f2e-0000-4000-8000-000000000001",
+            "status": "ACCEPTED",
+            "correlationId": "5b0c1f2e-0000-4000-8000-000000000001",
+            "acceptedAt": "2025-01-15T00:00:00Z",
+        }
+        return httpx.Response(202, json=accepted)
+
+    api = CoreApi("http://core", "key-123456", transport=httpx.MockTransport(handler))
+    legs = [
+        {"accountId": "A", "direction": "CREDIT", "amount": 1},
+        {"accountId": "B", "direction": "DEBIT", "amount": 1},
+    ]
+    payload = {
+        "bookingDate": "2025-01-15",
+        "valueDate": "2025-01-15",
+        "currency": "AUD",
+        "legs": legs,
+        "narrative": "x",
+    }
+    outcome = api.post_entry("T", payload, idempotency_key="k-1")
+    assert (outcome.outcome, len(calls)) == ("replayed", 2)
+
+
+# ------------------------------------------------------------------ the twin, run by the console
+
+JOB_WAIT_S = 120.0
+
+
+def _wait_job(client: TestClient, path: str, hook: str) -> str:
+    deadline = time.monotonic() + JOB_WAIT_S
+    while True:
+        html = client.get(path).text
+        if f'data-testid="{hook}" data-running="false"' in html:
+            return html
+        assert time.monotonic() < deadline, html[-2000:]
+        time.sleep(0.25)
+
+
+def test_a_scenario_then_the_checks_run_from_the_console(tmp_path: Path) -> None:
+    from tests.contract.asgi_threads import serve_in_thread
+
+    with serve_in_thread(mock_app(tmp_path, API_KEYS)) as base_url:
+        app = create_app(base_url, PLATFORM_KEY, tenants=("CU_DIGITAL",))
+        with TestClient(app, follow_redirects=False) as client:
+            form = {"size": "5", "days": "1", "seed": "7"}
+            started = client.post("/tenants/CU_DIGITAL/scenarios", data=form)
+            assert started.status_code == 303
+            page = _wait_job(client, "/tenants/CU_DIGITAL/scenarios", "scenario-progress")
+            assert 'data-exit-code="0"' in page and "customers of CU_DIGITAL" in page
+            assert hooks(page, "scenario-form") == 1
+
+            client.post("/tenants/CU_DIGITAL/checks")
+            page = _wait_job(client, "/tenants/CU_DIGITAL/checks", "checks-progress")
+            verdicts = dict(re.findall(r'data-check="(\w+)" data-status="(\w+)"', page))
+            assert len(verdicts) == 5 and set(verdicts.values()) == {"pass"}, verdicts
+
+            # An event changed in the store: event integrity fails, linked to it.
+            entry = httpx.get(
+                f"{base_url}/v1/tenants/CU_DIGITAL/events",
+                params={"eventType": "EntryPosted", "limit": 1},
+                headers={"Authorization": f"Bearer {PLATFORM_KEY}"},
+            ).json()["events"][0]
+            sequence = entry["sequence"]
+            with sqlite3.connect(tmp_path / "db.sqlite") as conn:
+                conn.execute(
+                    """UPDATE events SET envelope = replace(envelope, '"AUD"', '"NZD"') """
+                    "WHERE tenant_id = 'CU_DIGITAL' AND sequence = ?",
+                    (sequence,),
+                )
+            client.post("/tenants/CU_DIGITAL/checks")
+            page = _wait_job(client, "/tenants/CU_DIGITAL/checks", "checks-progress")
+            assert 'data-check="event_integrity" data-status="fail"' in page
+            assert f'href="/tenants/CU_DIGITAL/events?after={sequence - 1}#seq-{sequence}"' in page
