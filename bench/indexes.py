@@ -1,6 +1,8 @@
-"""What the log's entity index costs a write and buys a read (migration 0006).
+"""What the log's entity index costs a write and buys a read (migration 0006), and what the
+as-of reads' stored figures cost a write (migration 0007).
 
     python -m bench.indexes [--rounds 5] [--commands 3000] [--customers 500] [--days 30]
+                            [--part all|entity-index|asof-figures] [--database-url URL]
 
 Migration 0006 replaced ix_events_entity (tenant, entity, sequence) with
 ix_events_entity_type (tenant, entity, type, sequence); an entity's events of any
@@ -16,19 +18,29 @@ statements, "after" the new ones.
   medians of 20 executions; then the endpoint itself, served on the new layout
   (p50 and p95 of 50 requests).
 
-Results: bench/results/indexes.json and indexes.md.
+The as-of figures (`--part asof-figures`): the same in-process PostEntry, CPU and wall
+time per command, with the running figures on each `account_events` row and the
+`account_days` upserts ("with", the code as it is) and without them ("without": the
+write path before migration 0007, its one-column-less touches and no days, patched in
+for the round), alternated round by round, at 1 and at 32 in flight; on SQLite, or on
+the (emptied) PostgreSQL database `--database-url` names.
+
+Results: bench/results/indexes.json and indexes.md (a part run alone replaces only its
+own section).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +48,8 @@ import httpx
 
 from bench import load, profile
 from bench.measure import write_results
+from mock_core.core import events as ev
+from mock_core.store import eventstore, postgres, projections
 from mock_core.store.engine import upgrade
 from mock_core.store.queries import _SQL
 
@@ -95,6 +109,92 @@ def write_cost(rounds: int, commands: int, concurrency: int) -> dict[str, Any]:
     }
 
 
+# The write path before migration 0007: an account_events row is its key only (the new
+# columns take their defaults), and no account_days.
+_TOUCH_WITHOUT = "INSERT INTO account_events (tenant_id, account_id, sequence) VALUES (?, ?, ?)"
+_TOUCH_WITHOUT_PG = (
+    "INSERT INTO account_events (tenant_id, account_id, sequence) "
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[])"
+)
+
+
+def _project_without_figures(event: ev.Event, at: projections.At, out: projections.Rows) -> None:
+    """`projections.project` as it was before the as-of figures."""
+    projections.PROJECTIONS[type(event)](event, at, out)
+    touches = out.touches
+    for account_id in getattr(event, "touches", ()):
+        touches.append((at.tenant_id, account_id, at.sequence))
+
+
+@contextlib.contextmanager
+def _without_figures() -> Iterator[None]:
+    """Patch the write path to the one before the as-of figures, for one round."""
+    saved = (
+        projections.project,
+        eventstore._DIALECTS["named"]["insert_touch"],
+        eventstore._DIALECTS["pyformat"]["insert_touch"],
+        postgres._UNNEST["insert_touch"],
+    )
+    projections.project = _project_without_figures
+    eventstore._DIALECTS["named"]["insert_touch"] = _TOUCH_WITHOUT
+    eventstore._DIALECTS["pyformat"]["insert_touch"] = _TOUCH_WITHOUT.replace("?", "%s")
+    postgres._UNNEST["insert_touch"] = _TOUCH_WITHOUT_PG
+    try:
+        yield
+    finally:
+        (
+            projections.project,
+            eventstore._DIALECTS["named"]["insert_touch"],
+            eventstore._DIALECTS["pyformat"]["insert_touch"],
+            postgres._UNNEST["insert_touch"],
+        ) = saved
+
+
+def _empty_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from mock_core.store.engine import make_engine
+    from mock_core.store.schema import TENANT_TABLES
+
+    upgrade(url)
+    engine = make_engine(url, app_role=None)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(t.name for t in TENANT_TABLES)}"))
+    finally:
+        engine.dispose()
+
+
+def figures_cost(
+    rounds: int, commands: int, concurrency: int, database_url: str | None
+) -> dict[str, Any]:
+    """PostEntry CPU and wall per command with and without the as-of figures."""
+    cpu: dict[str, list[float]] = {"without": [], "with": []}
+    wall: dict[str, list[float]] = {"without": [], "with": []}
+    ratios = []
+    for _ in range(rounds):
+        for variant in ("without", "with"):
+            with tempfile.TemporaryDirectory(prefix="bench-indexes-") as tmp:
+                if database_url is not None:
+                    _empty_postgres(database_url)
+                patched = _without_figures() if variant == "without" else contextlib.nullcontext()
+                with patched:
+                    found = profile.run(commands, concurrency, Path(tmp), None, database_url)
+            cpu[variant].append(found["cpu_us_per_command"])
+            wall[variant].append(found["wall_us_per_command"])
+        ratios.append(cpu["with"][-1] / cpu["without"][-1])
+    return {
+        "concurrency": concurrency,
+        "cpu_us_without": cpu["without"],
+        "cpu_us_with": cpu["with"],
+        "wall_us_without": wall["without"],
+        "wall_us_with": wall["with"],
+        "commands_per_s_without": round(1e6 / statistics.median(wall["without"])),
+        "commands_per_s_with": round(1e6 / statistics.median(wall["with"])),
+        "median_ratio_with_to_without": round(statistics.median(ratios), 3),
+    }
+
+
 def _statement_ms(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> float:
     samples = []
     for _ in range(20):
@@ -146,6 +246,32 @@ def read_gain(customers: int, days: int, workdir: Path) -> dict[str, Any]:
     return out
 
 
+def _render_figures(part: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## The as-of figures (migration 0007): PostEntry in process, per command",
+        "",
+        f"`{part['command']}` ({part['generated_at']}), {part['backend']}, "
+        f"{part['commands']} commands a round.",
+        "",
+        "with: the running figures on each account_events row and the account_days upserts;",
+        "without: the write path before them (patched in for the round). CPU and wall in us",
+        "per command, each round's; throughput from the median wall.",
+        "",
+        "| in flight | CPU without | CPU with | wall without | wall with | PostEntry/s "
+        "without / with | median of the per-round CPU ratios, with / without |",
+        "|---:|---|---|---|---|---:|---:|",
+    ]
+    for row in part["write"]:
+        lines.append(
+            f"| {row['concurrency']} | {row['cpu_us_without']} | {row['cpu_us_with']} "
+            f"| {row['wall_us_without']} | {row['wall_us_with']} "
+            f"| {row['commands_per_s_without']:,} / {row['commands_per_s_with']:,} "
+            f"| **{row['median_ratio_with_to_without']}** |"
+        )
+    return lines
+
+
 def render(result: dict[str, Any]) -> str:
     lines = [
         "# The log's entity index: what it costs a write, what it buys a read",
@@ -181,6 +307,8 @@ def render(result: dict[str, Any]) -> str:
             f"| {label} | {row['statement_ms_before']} | {row['statement_ms_after']} "
             f"| {endpoint['p50_ms']} / {endpoint['p95_ms']} |"
         )
+    if "asof_figures" in result:
+        lines += _render_figures(result["asof_figures"])
     return "\n".join(lines) + "\n"
 
 
@@ -191,16 +319,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=500)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser.add_argument("--part", choices=("all", "entity-index", "asof-figures"), default="all")
+    parser.add_argument(
+        "--database-url", default=None, help="the as-of figures on this PostgreSQL database"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-indexes-read-") as tmp:
-        read = read_gain(args.customers, args.days, Path(tmp))
-    result = {
-        "command": " ".join(["python -m bench.indexes", *(sys.argv[1:] if argv is None else argv)]),
-        "generated_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "store": f"{args.customers} x {args.days}",
-        "write": [write_cost(args.rounds, args.commands, n) for n in (1, 32)],
-        "read": read,
-    }
+    command = " ".join(["python -m bench.indexes", *(sys.argv[1:] if argv is None else argv)])
+    generated_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    previous = args.results_dir / "indexes.json"
+    result: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    if args.part in ("all", "entity-index"):
+        with tempfile.TemporaryDirectory(prefix="bench-indexes-read-") as tmp:
+            read = read_gain(args.customers, args.days, Path(tmp))
+        result.update(
+            command=command,
+            generated_at=generated_at,
+            store=f"{args.customers} x {args.days}",
+            write=[write_cost(args.rounds, args.commands, n) for n in (1, 32)],
+            read=read,
+        )
+    if args.part in ("all", "asof-figures"):
+        result["asof_figures"] = {
+            "command": command,
+            "generated_at": generated_at,
+            "backend": "PostgreSQL" if args.database_url else "SQLite",
+            "commands": args.commands,
+            "write": [
+                figures_cost(args.rounds, args.commands, n, args.database_url) for n in (1, 32)
+            ],
+        }
     write_results(args.results_dir, "indexes", result, render(result))
     return 0
 

@@ -22,6 +22,7 @@ PG_ADMIN_DSN = os.environ.get(
 TENANT_TABLES = (
     "command_log",
     "account_events",
+    "account_days",
     "events",
     "accounts",
     "customers",

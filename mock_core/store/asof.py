@@ -1,16 +1,31 @@
 """As-of reads (an extension): balances computed from the log at a past point.
 
 A point is either a sequence number (every event with `sequence` <= N) or a
-booking date (every posting booked on or before the date: an `EntryPosted` by
-its `bookingDate`, a `FundsPosted` by the UTC date of `occurredAt`). The balances
+booking date (every event booked on or before the date: an `EntryPosted` by its
+`bookingDate`, any other event by the UTC date of `occurredAt`). The balances
 are the postings' net changes summed (`events.net_changes`, the same numbers
-`evolve` folds), read from the log, never from the `accounts` projection; the
-projection only says which accounts existed by then (an account's `ordinal` is
-the sequence of the event that opened it).
+`evolve` folds), never the `accounts` projection's balances; the projection only
+says which accounts existed by then (an account's `ordinal` is the sequence of
+the event that opened it).
+
+The sums are stored as the log is appended, by the projections
+(`store/projections.project`), so a read seeks them instead of summing the log:
+each `account_events` row holds the account's running figures after its event
+(as of a sequence: the account's last row at or before it), and `account_days`
+what each booking day added (as of a date: the account's days up to it; a
+booking date is not in log order, as entries may be back-dated). The functions
+`*_from_log` sum the log itself, as these reads did before: the reference the
+tests compare the stored figures with.
+
+One difference from the reference: as of a sequence, the trial balance lists the
+projection's accounts, so a posting to an account the `accounts` projection lacks
+(a drifted store, which `mock-core rebuild --check` names) is listed by the
+reference only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +49,50 @@ _ACCOUNT_EVENTS = (
     "SELECT e.sequence, e.event_type, e.envelope FROM account_events a "
     "JOIN events e ON e.tenant_id = a.tenant_id AND e.sequence = a.sequence "
     "WHERE a.tenant_id = :t AND a.account_id = :a AND a.sequence <= :cut ORDER BY a.sequence"
+)
+# The account's last row at or before the cut: its running figures then.
+_ACCOUNT_AT = (
+    "SELECT sequence, balance_minor, event_count FROM account_events "
+    "WHERE tenant_id = :t AND account_id = :a AND sequence <= :cut "
+    "ORDER BY sequence DESC LIMIT 1"
+)
+# The account's booking days up to the date (no more rows than days it had events).
+_ACCOUNT_BY = (
+    "SELECT sum(change_minor), sum(event_count), max(last_sequence) FROM account_days "
+    "WHERE tenant_id = :t AND account_id = :a AND booking_date <= :d"
+)
+# A page of the events counted: the touches first, then each envelope by primary key
+# (as queries._ACCOUNT_ENVELOPES, and for the same reason). As of a date the range is
+# bounded by the last event counted, and rows booked later are passed over.
+_PAGE = (
+    "SELECT e.sequence, e.envelope FROM (SELECT sequence FROM account_events "
+    "WHERE tenant_id = :t AND account_id = :a AND sequence > :after AND sequence <= :cut"
+    "{booked} ORDER BY sequence LIMIT :n) AS counted "
+    "JOIN events e ON e.tenant_id = :t AND e.sequence = counted.sequence ORDER BY e.sequence"
+)
+# Every account with its running figures at the cut: one seek of its last row at or
+# before it (PostgreSQL: a lateral join; SQLite has none, so the row's key is sought
+# first, then the row).
+_LAST_ROW = (
+    "SELECT x.sequence FROM account_events x WHERE x.tenant_id = a.tenant_id "
+    "AND x.account_id = a.account_id AND x.sequence <= :cut ORDER BY x.sequence DESC LIMIT 1"
+)
+_TRIAL_AT = {
+    "sqlite": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, a.opened_at, "
+    "f.balance_minor, f.postings, f.led_postings FROM accounts a LEFT JOIN account_events f "
+    "ON f.tenant_id = a.tenant_id AND f.account_id = a.account_id "
+    f"AND f.sequence = ({_LAST_ROW}) WHERE a.tenant_id = :t ORDER BY a.ordinal, a.account_id",
+    "postgresql": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, a.opened_at, "
+    "f.balance_minor, f.postings, f.led_postings FROM accounts a LEFT JOIN LATERAL "
+    "(SELECT balance_minor, postings, led_postings FROM account_events x "
+    "WHERE x.tenant_id = a.tenant_id AND x.account_id = a.account_id AND x.sequence <= :cut "
+    "ORDER BY x.sequence DESC LIMIT 1) AS f ON true "
+    "WHERE a.tenant_id = :t ORDER BY a.ordinal, a.account_id",
+}
+# Each account posted to by the date: its days up to it summed.
+_POSTED_BY = (
+    "SELECT account_id, sum(change_minor), sum(led_postings) FROM account_days "
+    "WHERE tenant_id = :t AND booking_date <= :d GROUP BY account_id HAVING sum(postings) > 0"
 )
 _POSTINGS = (
     "SELECT sequence, envelope FROM events WHERE tenant_id = :t AND sequence <= :cut "
@@ -81,7 +140,7 @@ def _changes(envelope: dict[str, Any]) -> dict[str, int]:
     return dict(event.changes)
 
 
-def account_balance(
+def account_balance_from_log(
     conn: Connection,
     tenant_id: str,
     account_id: str,
@@ -89,12 +148,11 @@ def account_balance(
     after: int = 0,
     limit: int = 100,
 ) -> dict[str, Any] | None:
-    """The account's balance and its events at `at`; None for an unknown tenant or account."""
-    tenant = conn.execute(text(_TENANT), {"t": tenant_id}).first()
-    account = conn.execute(text(_ACCOUNT), {"t": tenant_id, "a": account_id}).first()
-    if tenant is None or account is None:
+    """`account_balance`, by summing the account's events in the log (the reference)."""
+    found = _account(conn, tenant_id, account_id)
+    if found is None:
         return None
-    cut = at.cut(int(tenant[1]))
+    account, cut = found[0], at.cut(found[1])
     balance = count = 0
     page: list[orjson.Fragment] = []
     more = False
@@ -115,22 +173,48 @@ def account_balance(
                 page_last = sequence
             else:
                 more = True
+    figures = (balance, count, last)
+    return _account_reply(tenant_id, account_id, account, at, cut, figures, page, page_last, more)
+
+
+def _account(conn: Connection, tenant_id: str, account_id: str) -> tuple[Any, int] | None:
+    """The account's (currency, ordinal, opened_at) and its tenant's head, or None."""
+    tenant = conn.execute(text(_TENANT), {"t": tenant_id}).first()
+    account = conn.execute(text(_ACCOUNT), {"t": tenant_id, "a": account_id}).first()
+    if tenant is None or account is None:
+        return None
+    return account, int(tenant[1])
+
+
+def _account_reply(
+    tenant_id: str,
+    account_id: str,
+    account: Any,
+    at: AsOf,
+    cut: int,
+    figures: tuple[Any, Any, Any],
+    page: list[orjson.Fragment],
+    page_last: int | None,
+    more: bool,
+) -> dict[str, Any]:
+    """The reply: the account, the point, its (balance, event count, last sequence), a page."""
+    balance, count, last = figures
     return {
         "tenantId": tenant_id,
         "accountId": account_id,
         "currency": account[0],
         **at.as_json(cut),
         "opened": at.opened_by(int(account[1]), account[2], cut),
-        "balance": to_number(balance),
-        "eventCount": count,
-        "lastEventSequence": last,
+        "balance": to_number(int(balance or 0)),
+        "eventCount": int(count or 0),
+        "lastEventSequence": None if last is None else int(last),
         "events": page,
         "nextCursor": page_last if more else None,
     }
 
 
-def trial_balance(conn: Connection, tenant_id: str, at: AsOf) -> dict[str, Any] | None:
-    """Every account's balance at `at` (those opened by then, or posted to), summing to zero."""
+def trial_balance_from_log(conn: Connection, tenant_id: str, at: AsOf) -> dict[str, Any] | None:
+    """`trial_balance`, by summing the postings in the log (the reference)."""
     tenant = conn.execute(text(_TENANT), {"t": tenant_id}).first()
     if tenant is None:
         return None
@@ -144,28 +228,45 @@ def trial_balance(conn: Connection, tenant_id: str, at: AsOf) -> dict[str, Any] 
         postings += 1
         for account_id, change in _changes(envelope).items():
             balances[account_id] = balances.get(account_id, 0) + change
+    lines = (
+        (account_id, kind, currency, ordinal, opened_at, balances.pop(account_id, None))
+        for account_id, kind, currency, ordinal, opened_at in conn.execute(
+            text(_ACCOUNTS), {"t": tenant_id}
+        )
+    )
+    return _trial(tenant_id, str(tenant[0]), at, cut, lines, balances, postings)
+
+
+def _trial(
+    tenant_id: str,
+    currency: str,
+    at: AsOf,
+    cut: int,
+    lines: Iterable[tuple[str, str, str, int, str, int | None]],
+    lacking: dict[str, int],
+    postings: int,
+) -> dict[str, Any]:
+    """The trial balance: `lines` (each account of the projection, in opening order, with
+    its balance if it was posted to by then, else None), then `lacking` (accounts posted
+    to that the projection lacks: the log is the truth), and the totals."""
     rows = []
     debits = credits = 0
-    for account_id, kind, currency, ordinal, opened_at in conn.execute(
-        text(_ACCOUNTS), {"t": tenant_id}
-    ):
-        minor = balances.pop(account_id, None)
-        if minor is None and not at.opened_by(int(ordinal), opened_at, cut):
+    for account_id, kind, account_currency, ordinal, opened_at, posted in lines:
+        if posted is None and not at.opened_by(int(ordinal), opened_at, cut):
             continue
-        minor = minor or 0
+        minor = posted or 0
         debits += max(minor, 0)
         credits += max(-minor, 0)
-        row = {"accountId": account_id, "accountType": kind, "currency": currency}
-        rows.append({**row, "balance": to_number(minor)})
-    # A posting to an account the projection lacks is still counted (the log is the truth).
-    for account_id, minor in sorted(balances.items()):
+        line: dict[str, Any] = {"accountId": account_id, "accountType": kind}
+        rows.append({**line, "currency": account_currency, "balance": to_number(minor)})
+    for account_id, minor in sorted(lacking.items()):
         debits += max(minor, 0)
         credits += max(-minor, 0)
-        row = {"accountId": account_id, "accountType": None, "currency": tenant[0]}
-        rows.append({**row, "balance": to_number(minor)})
+        line = {"accountId": account_id, "accountType": None, "currency": currency}
+        rows.append({**line, "balance": to_number(minor)})
     return {
         "tenantId": tenant_id,
-        "currency": tenant[0],
+        "currency": currency,
         **at.as_json(cut),
         "postings": postings,
         "accounts": rows,
@@ -173,3 +274,73 @@ def trial_balance(conn: Connection, tenant_id: str, at: AsOf) -> dict[str, Any] 
         "totalCredits": to_number(credits),
         "sum": to_number(debits - credits),
     }
+
+
+def account_balance(
+    conn: Connection,
+    tenant_id: str,
+    account_id: str,
+    at: AsOf,
+    after: int = 0,
+    limit: int = 100,
+) -> dict[str, Any] | None:
+    """The account's balance and its events at `at`; None for an unknown tenant or account."""
+    found = _account(conn, tenant_id, account_id)
+    if found is None:
+        return None
+    account, cut = found[0], at.cut(found[1])
+    params: dict[str, Any] = {"t": tenant_id, "a": account_id, "cut": cut, "d": at.date}
+    if at.date is None:
+        row = conn.execute(text(_ACCOUNT_AT), params).first()
+        last, balance, count = (None, 0, 0) if row is None else (int(row[0]), *row[1:])
+        booked = ""
+    else:
+        balance, count, last = conn.execute(text(_ACCOUNT_BY), params).one()
+        booked = " AND booking_date <= :d"
+    page: list[orjson.Fragment] = []
+    more = False
+    page_last = None
+    if last is not None and last > after:
+        # The page's range ends at the last event counted; one more row says there is more.
+        params.update(cut=last, after=after, n=limit + 1)
+        for sequence, stored in conn.execute(text(_PAGE.format(booked=booked)), params):
+            if len(page) == limit:
+                more = True
+                break
+            page.append(orjson.Fragment(stored))
+            page_last = sequence
+    figures = (balance, count, last)
+    return _account_reply(tenant_id, account_id, account, at, cut, figures, page, page_last, more)
+
+
+def trial_balance(conn: Connection, tenant_id: str, at: AsOf) -> dict[str, Any] | None:
+    """Every account's balance at `at` (those opened by then, or posted to), summing to zero;
+    None for an unknown tenant."""
+    tenant = conn.execute(text(_TENANT), {"t": tenant_id}).first()
+    if tenant is None:
+        return None
+    cut = at.cut(int(tenant[1]))
+    params = {"t": tenant_id, "cut": cut, "d": at.date}
+    if at.date is None:
+        found = conn.execute(text(_TRIAL_AT[conn.dialect.name]), params).all()
+        postings = sum(int(row[7] or 0) for row in found)
+        lines = (_posted_at(row) for row in found)
+        return _trial(tenant_id, str(tenant[0]), at, cut, lines, {}, postings)
+    posted: dict[str, int] = {}
+    postings = 0
+    for account_id, change, led in conn.execute(text(_POSTED_BY), params):
+        posted[account_id] = int(change)
+        postings += int(led)
+    lines = (
+        (account_id, kind, currency, ordinal, opened_at, posted.pop(account_id, None))
+        for account_id, kind, currency, ordinal, opened_at in conn.execute(
+            text(_ACCOUNTS), {"t": tenant_id}
+        )
+    )
+    return _trial(tenant_id, str(tenant[0]), at, cut, lines, posted, postings)
+
+
+def _posted_at(row: Sequence[Any]) -> tuple[str, str, str, int, str, int | None]:
+    """An account's line as of a sequence: its balance then if it had been posted to."""
+    account_id, kind, currency, ordinal, opened_at, balance, postings = row[:7]
+    return (account_id, kind, currency, ordinal, opened_at, balance if postings else None)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from mock_core.store import eventstore
 from mock_core.store.eventstore import Caches, Store, WriteTransaction, dialect_sql
-from mock_core.store.projections import Bulk, Row
+from mock_core.store.projections import DAY_CONFLICT, Bulk, Row
 
 # The coalesced writes as one statement each: the rows' columns as arrays, unnested,
 # sent in binary (`%b`: the text format escapes every element with a regex). The arrays
@@ -29,8 +29,26 @@ _UNNEST: dict[str, str] = {
     "insert_event": "INSERT INTO events (tenant_id, sequence, event_id, event_type, entity_id, "
     "causation_id, envelope) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], "
     "%b::text[], %b::text[], %b::text[], %b::text[])",
-    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence) "
-    "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[])",
+    # The running figures: the account's last stored row (LATERAL: one seek each) plus
+    # the batch's own rows up to this one (a window, as the statement sees only the rows
+    # stored before it). Always this statement, one row or many (store/projections.py
+    # binds its one-row form by number).
+    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence, booking_date, "
+    "balance_minor, event_count, postings, led_postings) SELECT d.t, d.a, d.seq, d.day, "
+    "coalesce(p.balance_minor, 0) + sum(d.change) OVER w, "
+    "coalesce(p.event_count, 0) + row_number() OVER w, "
+    "coalesce(p.postings, 0) + sum(d.posting) OVER w, "
+    "coalesce(p.led_postings, 0) + sum(d.led) OVER w "
+    "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], "
+    "%b::bigint[]) AS d(t, a, seq, day, change, posting, led) "
+    "LEFT JOIN LATERAL (SELECT balance_minor, event_count, postings, led_postings "
+    "FROM account_events e WHERE e.tenant_id = d.t AND e.account_id = d.a "
+    "ORDER BY e.sequence DESC LIMIT 1) AS p ON true "
+    "WINDOW w AS (PARTITION BY d.t, d.a ORDER BY d.seq)",
+    "upsert_day": "INSERT INTO account_days (tenant_id, account_id, booking_date, change_minor, "
+    "event_count, postings, led_postings, last_sequence) SELECT * FROM unnest(%b::text[], "
+    "%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], "
+    "%b::bigint[]) " + DAY_CONFLICT,
     "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
     "payload_hash, reply, created_at) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
     "%b::text[], %b::text[], %b::text[], %b::text[])",
@@ -38,6 +56,8 @@ _UNNEST: dict[str, str] = {
     "last_sequence = d.seq FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[]) "
     "AS d(delta, seq, t, a) WHERE accounts.tenant_id = d.t AND accounts.account_id = d.a",
 }
+# The statements whose one-row form (projections.SQL) is SQLite's own.
+_ALWAYS = ("insert_touch", "upsert_day")
 
 
 class UnnestBulk(Bulk):
@@ -47,7 +67,7 @@ class UnnestBulk(Bulk):
 
     def write(self, name: str, rows: list[Row]) -> None:
         unnest = _UNNEST.get(name)
-        if unnest is None or len(rows) == 1:
+        if unnest is None or (len(rows) == 1 and name not in _ALWAYS):
             super().write(name, rows)
             return
         self.cursor.execute(unnest, [list(column) for column in zip(*rows, strict=True)])

@@ -16,11 +16,36 @@ import orjson
 
 from mock_core.core import events as ev
 
+# The per-day upsert's conflict clause (the same on SQLite and PostgreSQL).
+DAY_CONFLICT = (
+    "ON CONFLICT (tenant_id, account_id, booking_date) DO UPDATE SET "
+    "change_minor = account_days.change_minor + excluded.change_minor, "
+    "event_count = account_days.event_count + excluded.event_count, "
+    "postings = account_days.postings + excluded.postings, "
+    "led_postings = account_days.led_postings + excluded.led_postings, "
+    "last_sequence = excluded.last_sequence"
+)
+
 # The projections' statements, in the named parameter style (see eventstore.dialect_sql);
 # the coalesced writes (`Pending`) take positional rows (`?`): binding a row by name
 # cost the driver a new string and a dict lookup per column, a third of the insert.
 SQL = {
-    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence) VALUES (?, ?, ?)",
+    # An account's event, with its running figures: the account's previous row's plus
+    # this event's (one seek of the key just written; executemany runs the rows in
+    # order, so each sees the one before it). Row: tenant, account, sequence, booking
+    # date, change, posting (0/1), led (0/1); numbered, as the tenant and account are
+    # bound twice. PostgreSQL has its own (store/postgres.py).
+    "insert_touch": "INSERT INTO account_events (tenant_id, account_id, sequence, booking_date, "
+    "balance_minor, event_count, postings, led_postings) SELECT ?1, ?2, ?3, ?4, "
+    "coalesce(p.balance_minor, 0) + ?5, coalesce(p.event_count, 0) + 1, "
+    "coalesce(p.postings, 0) + ?6, coalesce(p.led_postings, 0) + ?7 FROM (SELECT 1) AS one "
+    "LEFT JOIN (SELECT balance_minor, event_count, postings, led_postings FROM account_events "
+    "WHERE tenant_id = ?1 AND account_id = ?2 ORDER BY sequence DESC LIMIT 1) AS p ON 1 = 1",
+    # An account's booking day: this transaction's figures added to the day's. The
+    # last sequence is the new one: every appended event's is above the stored ones.
+    "upsert_day": "INSERT INTO account_days (tenant_id, account_id, booking_date, change_minor, "
+    "event_count, postings, led_postings, last_sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    + DAY_CONFLICT,
     "insert_account": "INSERT INTO accounts (tenant_id, account_id, account_type, customer_id, "
     "product_code, product_type, currency, balance_minor, facility_limit_minor, alias, purpose, "
     "opened_at, ordinal, last_sequence) VALUES (:tenant_id, :account_id, :account_type, "
@@ -84,7 +109,10 @@ class Pending:
         self.balances: dict[tuple[str, str], list[int]] = {}  # -> [delta, last sequence]
         # The rows, in their statement's column order (`SQL`, eventstore's `_SQL`).
         self.events: list[Row] = []
-        self.touches: list[Row] = []  # account_events: tenant, account, sequence
+        self.touches: list[Row] = []  # account_events (see SQL["insert_touch"])
+        # account_days: (tenant, account, booking date) -> [change, events, postings,
+        # led postings, last sequence], coalesced as the balances are.
+        self.days: dict[tuple[str, str, str], list[int]] = {}
         self.command_rows: list[Row] = []
         self.commands: dict[tuple[str, str], Row] = {}  # (tenant, key) -> its command_rows row
         # Idempotency records read ahead for a batch (`eventstore.CommandRecord`, or None:
@@ -105,18 +133,26 @@ class Pending:
     def _moves(self) -> list[Row]:
         return [(delta, seq, t, a) for (t, a), (delta, seq) in self.balances.items()]
 
+    def _day_rows(self) -> list[Row]:
+        return [(t, a, day, *figures) for (t, a, day), figures in self.days.items()]
+
     def flush_inserts(self) -> None:
         write = self.bulk.write
         for name, rows in self._inserts:
             if rows:
                 write(name, rows)
                 rows.clear()
+        if self.days:
+            write("upsert_day", self._day_rows())
+            self.days.clear()
         self.commands.clear()
         self.found.clear()
 
     def flush(self) -> None:
         """Write everything coalesced so far: the inserts, the balance moves, the heads."""
         writes = [(name, rows) for name, rows in self._inserts if rows]
+        if self.days:
+            writes.append(("upsert_day", self._day_rows()))
         if self.balances:
             writes.append(("update_balance", self._moves()))
         if self.heads:
@@ -134,6 +170,7 @@ class Pending:
         self.commands.clear()
         self.found.clear()
         self.balances.clear()
+        self.days.clear()
         self.heads.clear()
 
 
@@ -159,6 +196,7 @@ class Rows:
         self.pending = pending
         self.balances = pending.balances
         self.touches = pending.touches  # account_events rows, written in one go
+        self.days = pending.days
 
     def run(self, name: str, params: dict[str, Any]) -> None:
         self.cursor.execute(self.sql[name], params)
@@ -267,10 +305,41 @@ assert set(PROJECTIONS) == set(ev.EVENT_TYPES.values())
 def project(event: ev.Event, at: At, out: Rows) -> None:
     """Write `event`'s rows: its projection, and which accounts it touched.
 
-    The caller moves the tenant's chain head (`Pending.heads`) once its events are
-    projected.
+    Each touched account gets an `account_events` row (its running figures follow
+    from the row before) and its booking day in `account_days`. The caller moves
+    the tenant's chain head (`Pending.heads`) once its events are projected.
     """
     PROJECTIONS[type(event)](event, at, out)
-    touches = out.touches
-    for account_id in getattr(event, "touches", ()):  # (ev.touches, without its call)
-        touches.append((at.tenant_id, account_id, at.sequence))
+    accounts = getattr(event, "touches", ())  # (ev.touches, without its call)
+    if not accounts:
+        return
+    t, sequence, touches, days = at.tenant_id, at.sequence, out.touches, out.days
+    changes: Any = getattr(event, "changes", None)
+    if changes is None:  # not a posting: booked on the day it was appended
+        day = at.occurred_at[:10]
+        for account_id in accounts:
+            touches.append((t, account_id, sequence, day, 0, 0, 0))
+            figures = days.get((t, account_id, day))
+            if figures is None:
+                days[(t, account_id, day)] = [0, 1, 0, 0, sequence]
+            else:
+                figures[1] += 1
+                figures[4] = sequence
+        return
+    # A posting: an entry on its booking date, an initial deposit on the day appended
+    # (the booking date as-of reads use: asof.booking_date). It touches the accounts
+    # it changes, the first of them leading it.
+    day = event.booking_date if type(event) is ev.EntryPosted else at.occurred_at[:10]
+    led = 1
+    for account_id, change in changes.items():
+        touches.append((t, account_id, sequence, day, change, 1, led))
+        figures = days.get((t, account_id, day))
+        if figures is None:
+            days[(t, account_id, day)] = [change, 1, 1, led, sequence]
+        else:
+            figures[0] += change
+            figures[1] += 1
+            figures[2] += 1
+            figures[3] += led
+            figures[4] = sequence
+        led = 0

@@ -24,7 +24,14 @@ from mock_core.core.state import TenantState
 from mock_core.store.eventstore import dialect_sql
 from mock_core.store.hashchain import verify_chain
 from mock_core.store.projections import At, Bulk, Pending, Rows, project
-from mock_core.store.schema import account_events, accounts, customers, products, tenants
+from mock_core.store.schema import (
+    account_days,
+    account_events,
+    accounts,
+    customers,
+    products,
+    tenants,
+)
 
 # The tables the log determines, with the columns that name a row.
 PROJECTED: tuple[tuple[Table, tuple[str, ...]], ...] = (
@@ -33,6 +40,7 @@ PROJECTED: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (customers, ("tenant_id", "customer_id")),
     (accounts, ("tenant_id", "account_id")),
     (account_events, ("tenant_id", "account_id", "sequence")),
+    (account_days, ("tenant_id", "account_id", "booking_date")),
 )
 DIFFERENCES_MAX = 1000  # lines named before the rest are only counted
 
@@ -51,15 +59,21 @@ class Replay:
         self.fresh.close()
 
 
-def _events(conn: Connection, tenant_id: str | None) -> Iterable[tuple[str, str]]:
-    where = "" if tenant_id is None else " WHERE tenant_id = :t"
-    sql = f"SELECT tenant_id, envelope FROM events{where} ORDER BY tenant_id, sequence"
-    params = {} if tenant_id is None else {"t": tenant_id}
-    yield from conn.execute(text(sql), params)
+def _events(
+    conn: Connection, tenant_id: str | None, snapshot: str | None
+) -> Iterable[tuple[str, str]]:
+    where = [] if tenant_id is None else ["tenant_id = :t"]
+    table = "events"
+    if snapshot is not None:
+        table, where = "snapshot_events", ["snapshot = :n", *where]
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sql = f"SELECT tenant_id, envelope FROM {table}{clause} ORDER BY tenant_id, sequence"
+    yield from conn.execute(text(sql), {"t": tenant_id, "n": snapshot})
 
 
-def replay(live: Connection, tenant_id: str | None = None) -> Replay:
-    """Replay the log of `tenant_id` (or every tenant) from `live` into fresh projections."""
+def replay(live: Connection, tenant_id: str | None = None, snapshot: str | None = None) -> Replay:
+    """Replay the log of `tenant_id` (or every tenant) from `live` into fresh projections;
+    with `snapshot`, the log saved under that name (`snapshot_events`)."""
     engine = create_engine("sqlite://")
     fresh = engine.connect()
     for table, _ in PROJECTED:
@@ -71,7 +85,7 @@ def replay(live: Connection, tenant_id: str | None = None) -> Replay:
     pending = Pending(Bulk(cursor, dialect_sql("named")))
     rows = Rows(cursor, dialect_sql("named"), pending)
     found = Replay(fresh)
-    for tenant, stream in itertools.groupby(_events(live, tenant_id), key=lambda r: r[0]):
+    for tenant, stream in itertools.groupby(_events(live, tenant_id, snapshot), key=lambda r: r[0]):
         envelopes = [orjson.loads(envelope) for _, envelope in stream]
         found.tenants += 1
         found.events += len(envelopes)
@@ -115,6 +129,13 @@ def _rows(
     return by_key
 
 
+def rows_of(
+    conn: Connection, table: Table, key: tuple[str, ...], tenant_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The rows of `table` (of `tenant_id`, or every tenant's), in key order."""
+    return list(_rows(conn, table, key, tenant_id).values())
+
+
 def drift(live: Connection, found: Replay, tenant_id: str | None = None) -> list[str]:
     """Every difference between the live projections and the replayed ones, one line each."""
     lines = list(found.chain_problems)
@@ -150,6 +171,6 @@ def replace(live: Connection, found: Replay, tenant_id: str | None = None) -> No
         if tenant_id is not None:
             statement = statement.where(table.c.tenant_id == tenant_id)
         live.execute(statement)
-        values = list(_rows(found.fresh, table, key, tenant_id).values())
+        values = rows_of(found.fresh, table, key, tenant_id)
         if values:
             live.execute(insert(table), values)

@@ -58,6 +58,33 @@ account_events = Table(
     Column("tenant_id", String(32), primary_key=True),
     Column("account_id", String(64), primary_key=True),
     Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    # The event's booking date (an entry's bookingDate, else the UTC date it was
+    # appended), and the account's running figures after it, in log order: its
+    # balance, its events, its postings, and the postings it leads (is the first
+    # account of; each posting has one, so the tenant's postings are their sum).
+    # The as-of reads (store/asof.py) seek one row instead of summing the log.
+    Column("booking_date", String(10), nullable=False),
+    Column("balance_minor", BigInteger, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Column("led_postings", BigInteger, nullable=False),
+)
+
+# Each account's events by booking date: per (account, day) the net change, events,
+# postings and led postings booked that day, and the last sequence among them. A
+# booking date is not in log order (entries may be back-dated), so an as-of-date
+# read sums an account's days up to the date.
+account_days = Table(
+    "account_days",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("booking_date", String(10), primary_key=True),
+    Column("change_minor", BigInteger, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+    Column("led_postings", BigInteger, nullable=False),
+    Column("last_sequence", BigInteger, nullable=False),
 )
 
 products = Table(
@@ -124,7 +151,16 @@ command_log = Table(
     Column("created_at", String(40), nullable=False),
 )
 
-TENANT_TABLES = (tenants, events, account_events, products, customers, accounts, command_log)
+TENANT_TABLES = (
+    tenants,
+    events,
+    account_events,
+    account_days,
+    products,
+    customers,
+    accounts,
+    command_log,
+)
 
 # Named snapshots (admin): which snapshots exist, and a copy of every tenant table keyed
 # by the snapshot's name first. Only the store's owner reads and writes them (on

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from mock_core.settings import Settings
-from tests.mock_core.conftest import OTHER_KEY, TENANT, Api
+from mock_core.store import asof
+from tests.mock_core.conftest import OTHER_KEY, TENANT, Api, Rebuild
 from tests.mock_core.test_rebuild import owner
 
 
@@ -141,11 +142,14 @@ def test_bad_points_unknown_ids_and_other_tenants_are_refused(
     assert trial_at(api, key=OTHER_KEY, asOfSequence=5).status_code == 403
 
 
-def test_the_balances_come_from_the_log_not_the_projection(
-    settings: Settings, api: Api, ledger: dict[str, str]
+def test_the_balances_are_the_logs_not_the_projections(
+    settings: Settings, api: Api, ledger: dict[str, str], rebuild: Rebuild
 ) -> None:
     """Broken inputs: a projection row moved, then an event's leg changed. The as-of read
-    ignores the first (the log is the truth) and shows the second, unbalanced."""
+    ignores the first (its figures are the log's, not the `accounts` balances); the
+    second is the log drifting from the figures stored when it was appended: the
+    reference (summing the log) shows it, `rebuild --check` names it, and a rebuild
+    makes the served figures the log's again."""
     seen = _history(api, ledger)
     head, live = seen[-1]
     with owner(settings) as conn:
@@ -156,6 +160,7 @@ def test_the_balances_come_from_the_log_not_the_projection(
     assert api.balance(ledger["txn"]) != live["txn"]  # the projection is broken...
     assert balance_at(api, ledger["txn"], asOfSequence=head).json()["balance"] == live["txn"]
     assert trial_at(api, asOfSequence=head).json()["sum"] == 0  # ...the log is not
+    rebuild()  # the projection repaired
     leg = f'"accountId":"{ledger["txn"]}","amount":42'
     with owner(settings) as conn:  # the last entry's debit leg: 42 becomes 43
         conn.execute(
@@ -165,8 +170,18 @@ def test_the_balances_come_from_the_log_not_the_projection(
             ),
             {"t": TENANT, "s": head - 2, "old": leg, "new": leg.removesuffix("42") + "43"},
         )
+        reference = asof.trial_balance_from_log(conn, TENANT, asof.AsOf(sequence=head))
+    assert reference is not None and reference["sum"] == 1, reference
+    assert trial_at(api, asOfSequence=head).json()["sum"] == 0  # the figures stored
+    code, lines, _ = rebuild("--check")
+    assert code == 1
+    assert any(
+        line.startswith(f"{TENANT}: account_events[{ledger['txn']}/{head - 2}]: balance_minor is ")
+        for line in lines
+    ), lines
+    rebuild()
     broken = trial_at(api, asOfSequence=head).json()
-    assert broken["sum"] == 1, broken
+    assert broken == {**reference, "accounts": broken["accounts"]} and broken["sum"] == 1
     assert balance_at(api, ledger["txn"], asOfSequence=head).json()["balance"] == live["txn"] + 1
     # Before the broken entry, everything still balances.
     assert trial_at(api, asOfSequence=head - 3).json()["sum"] == 0
