@@ -21,6 +21,7 @@ Results: bench/results/console-pages.md and .json.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -199,6 +200,32 @@ def _chain_state(console: httpx.Client) -> tuple[str, str]:
     return (found.group(1), found.group(2).strip()) if found else ("?", text[:200])
 
 
+def _pass(
+    console: httpx.Client, api: httpx.Client, ids: dict[str, Any], requests: int
+) -> list[dict[str, Any]]:
+    """Every page timed once (and its API read), with the chain badge's state after it."""
+    rows = []
+    for label, (path, api_path, params) in pages(ids).items():
+        page = _time(lambda path=path: _get_ok(console, path), requests)
+        baseline = _time(
+            lambda p=api_path, q=params: _get_ok(api, p, q),
+            requests,
+        )
+        rows.append(
+            {
+                "page": label,
+                "path": path,
+                **page,
+                "api_read": f"GET /v1{api_path}",
+                "api_p50": baseline["p50"],
+                "ratio": round(page["p50"] / baseline["p50"], 1) if baseline["p50"] else None,
+                "chain_after": _chain_state(console)[0],
+            }
+        )
+        print(f"{label}: {page} (API read p50 {baseline['p50']})", flush=True)
+    return rows
+
+
 def run(
     base_url: str, requests: int, workdir: Path
 ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
@@ -214,24 +241,9 @@ def run(
         console.get("/")  # starts the chain check; sets the session cookie
         reply = console.post(f"/portal/{TENANT}/signin", data={"customer_id": ids["member"]})
         assert reply.status_code == 303, reply.text[:300]
-        rows = []
-        for label, (path, api_path, params) in pages(ids).items():
-            page = _time(lambda path=path: _get_ok(console, path), requests)
-            baseline = _time(
-                lambda p=api_path, q=params: _get_ok(api, p, q),  # type: ignore[misc]
-                requests,
-            )
-            rows.append(
-                {
-                    "page": label,
-                    "path": path,
-                    **page,
-                    "api_read": f"GET /v1{api_path}",
-                    "api_p50": baseline["p50"],
-                    "ratio": round(page["p50"] / baseline["p50"], 1) if baseline["p50"] else None,
-                }
-            )
-            print(f"{label}: {page} (API read p50 {baseline['p50']})", flush=True)
+        load = [os.getloadavg()[0]]
+        walking = _pass(console, api, ids, requests)
+        load.append(os.getloadavg()[0])
         state, text = _chain_state(console)
         while state == "pending" and time.monotonic() - chain_started < CHAIN_WAIT_S:
             time.sleep(1)
@@ -242,6 +254,13 @@ def run(
             "events": ids["head"],
             "seconds": round(time.monotonic() - chain_started, 1),
         }
+        settled = _pass(console, api, ids, requests)
+        load.append(os.getloadavg()[0])
+        chain["load_1min"] = [round(x, 1) for x in load]
+        rows = [
+            {**w, "settled": {k: s[k] for k in ("p50", "p95", "max", "api_p50", "ratio")}}
+            for w, s in zip(walking, settled, strict=True)
+        ]
     finally:
         process.terminate()
         process.wait(30)
@@ -269,22 +288,35 @@ def report(
         "Baseline in the same run: the main API read the page is built on, straight to the "
         "mock; ratio = page p50 / API read p50. Target: p95 under 200 ms.",
         "",
-        "| page | p50 | p95 | max | under 200 ms | API read | its p50 | ratio |",
-        "|---|---:|---:|---:|---|---|---:|---:|",
+        "Each page is timed twice: first while the console's background thread walks the "
+        "whole stream to verify the chain (it shares the console's process), then again "
+        "once the chain is verified. A page timed while the walk was still going is marked "
+        "`walk`.",
+        "",
+        "| page | p50 | p95 | max | during | settled p50 | settled p95 | p95 under 200 ms "
+        "| API read | its p50 | ratio (settled) |",
+        "|---|---:|---:|---:|---|---:|---:|---|---|---:|---:|",
     ]
     for r in rows:
-        ok = "yes" if r["p95"] < TARGET_MS else "**no**"
+        settled = r["settled"]
+        worst = max(r["p95"], settled["p95"])
+        ok = "yes" if worst < TARGET_MS else "**no**"
+        during = "walk" if r["chain_after"] == "pending" else "after"
         lines.append(
-            f"| {r['page']} | {r['p50']} | {r['p95']} | {r['max']} | {ok} | "
-            f"`{r['api_read']}` | {r['api_p50']} | {r['ratio']} |"
+            f"| {r['page']} | {r['p50']} | {r['p95']} | {r['max']} | {during} | "
+            f"{settled['p50']} | {settled['p95']} | {ok} | `{r['api_read']}` | "
+            f"{settled['api_p50']} | {settled['ratio']} |"
         )
     lines += [
         "",
-        f"Slowest page at p95: {slowest['page']} ({slowest['p95']} ms).",
+        f"Slowest page at p95: {slowest['page']} ({slowest['p95']} ms, during the first pass).",
         "",
         f"The chain check (the console's background thread, walking the stream 1,000 events "
-        f"a page and recomputing every hash) ran while the pages were timed: "
+        f"a page and recomputing every hash, resting as long as each page took): "
         f"{chain['badge']!r} after {chain['seconds']} s for {chain['events']:,} events.",
+        "",
+        f"The machine's 1-minute load average (2 cores, shared with other work) at the "
+        f"start, between the passes and at the end: {chain['load_1min']}.",
         "",
     ]
     return "\n".join(lines)

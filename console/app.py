@@ -37,7 +37,7 @@ from console.api import (
     Page,
     Unauthenticated,
 )
-from console.chain import TenantWatch, Watchers
+from console.chain import Activity, TenantWatch, Watchers
 from console.ledger import (
     balance_chart,
     daily_balances,
@@ -60,7 +60,7 @@ HERE = Path(__file__).parent
 PAGE_SIZE = 50
 ACCOUNT_EVENTS_MAX = 1000
 EVENTS_SHOWN = 100
-POSTINGS_SHOWN = 200
+POSTINGS_SHOWN = 100
 LIVE_INITIAL = 10
 LIVE_BATCH = 200
 RECENT_TRANSACTIONS = 20
@@ -87,7 +87,8 @@ class Console:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self.watchers = Watchers(self.api)
+        self.activity = Activity()
+        self.watchers = Watchers(self.api, self.activity)
         self.jobs = twin_jobs.Jobs(self.base_url)
 
     def api(self, api_key: str) -> CoreApi:
@@ -282,8 +283,14 @@ def create_app(
     app.state.console = console
 
     @app.middleware("http")
-    async def _new_session_cookie(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
+    async def _around_each_request(request: Request, call_next: Any) -> Response:
+        """The chain threads give way while a request is served; a session made for the
+        console's own key gets its cookie."""
+        console.activity.enter()
+        try:
+            response: Response = await call_next(request)
+        finally:
+            console.activity.leave()
         sid = getattr(request.state, "new_session", None)
         if sid is not None:
             response.set_cookie(COOKIE, sid, httponly=True, samesite="lax", path="/")

@@ -24,9 +24,11 @@ PAGE_EVENTS = 1000
 IDLE_POLL_S = 1.0
 ERROR_RETRY_S = 5.0
 TRIAL_BALANCE_EVERY_S = 60.0
-# While catching up, the thread rests as long as each page took: it shares the
-# process (and its GIL) with the pages, which must stay fast while a long stream is
-# walked, so it takes at most half of the CPU it could.
+GIVE_WAY_MAX_S = 1.0
+# While catching up, the thread rests as long as each page took, so it takes at most
+# half of a core (the service it reads is often on the same machine), and it waits
+# while the console serves a request (`Activity`): the pages must stay fast while a
+# long stream is walked.
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,28 @@ def verify_events(progress: ChainProgress, events: Sequence[Mapping[str, Any]]) 
     return ChainProgress(verified, last_hash)
 
 
+class Activity:
+    """Whether the console is serving a request: the watchers give way to the pages
+    (they share one process and its GIL) and walk in the gaps between requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._serving = 0
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def enter(self) -> None:
+        with self._lock:
+            self._serving += 1
+            self.idle.clear()
+
+    def leave(self) -> None:
+        with self._lock:
+            self._serving -= 1
+            if self._serving == 0:
+                self.idle.set()
+
+
 @dataclass(frozen=True)
 class TenantWatch:
     """What the watcher knows of one tenant, as a page reads it."""
@@ -88,8 +112,9 @@ class TenantWatch:
 class Watcher:
     """One tenant's background thread: the chain, then the trial balance."""
 
-    def __init__(self, api: CoreApi, tenant: str) -> None:
+    def __init__(self, api: CoreApi, tenant: str, activity: Activity | None = None) -> None:
         self.api = api
+        self.activity = activity or Activity()
         self._watch = TenantWatch(tenant)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -114,6 +139,8 @@ class Watcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # Under a steady stream of requests it still walks, a page a second at least.
+            self.activity.idle.wait(GIVE_WAY_MAX_S)
             started = time.monotonic()
             try:
                 walked = self.step()
@@ -176,8 +203,9 @@ class Watcher:
 class Watchers:
     """The watchers of the tenants the console has looked at, one per tenant."""
 
-    def __init__(self, api_for: Callable[[str], CoreApi]) -> None:
+    def __init__(self, api_for: Callable[[str], CoreApi], activity: Activity) -> None:
         self._api_for = api_for
+        self.activity = activity
         self._watchers: dict[str, Watcher] = {}
         self._lock = threading.Lock()
 
@@ -187,7 +215,8 @@ class Watchers:
         with self._lock:
             watcher = self._watchers.get(tenant)
             if watcher is None:
-                watcher = self._watchers[tenant] = Watcher(self._api_for(api_key), tenant)
+                api = self._api_for(api_key)
+                watcher = self._watchers[tenant] = Watcher(api, tenant, self.activity)
                 watcher.start()
         return watcher.watch
 

@@ -595,3 +595,31 @@ def test_a_scenario_then_the_checks_run_from_the_console(tmp_path: Path) -> None
             page = _wait_job(client, "/tenants/CU_DIGITAL/checks", "checks-progress")
             assert 'data-check="event_integrity" data-status="fail"' in page
             assert f'href="/tenants/CU_DIGITAL/events?after={sequence - 1}#seq-{sequence}"' in page
+
+
+def test_the_wheel_carries_every_template_and_asset() -> None:
+    """The console's pages need its templates and static files at run time: each one
+    must match the package-data globs in pyproject.toml (a new kind of file would
+    otherwise work from the source tree and be missing from the wheel)."""
+    import tomllib
+    from pathlib import PurePosixPath
+
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "console" in config["packages"]
+    globs = config["package-data"]["console"]
+    files = [
+        path.relative_to(root / "console").as_posix()
+        for folder in ("templates", "static")
+        for path in (root / "console" / folder).rglob("*")
+        if path.is_file()
+    ]
+    assert "static/htmx.min.js" in files and "templates/base.html" in files
+
+    # setuptools' `*` does not cross a folder: a file in a subfolder needs a glob of its own.
+    def shipped(name: str) -> bool:
+        path = PurePosixPath(name)
+        return any(len(path.parts) == len(PurePosixPath(g).parts) and path.match(g) for g in globs)
+
+    missing = [f for f in files if not shipped(f)]
+    assert missing == []
