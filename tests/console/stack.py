@@ -54,10 +54,14 @@ class Stack:
         reply.raise_for_status()
         return reply.json()
 
-    def command(self, tenant: str, command_type: str, payload: Any, key: str | None = None) -> Any:
-        """Send a command with the platform key; its reply (2xx, or raise)."""
-        body = envelope(tenant, command_type, payload, key=key, actor_id="console-tests")
-        reply = self.api.post(f"/tenants/{tenant}/commands", json=body)
+    def send(self, tenant: str, command_type: str, payload: Any) -> httpx.Response:
+        """Send a command with the platform key; the reply, whatever it is."""
+        body = envelope(tenant, command_type, payload, actor_id="console-tests")
+        return self.api.post(f"/tenants/{tenant}/commands", json=body)
+
+    def command(self, tenant: str, command_type: str, payload: Any) -> Any:
+        """Send a command with the platform key; its reply's body (2xx, or fail)."""
+        reply = self.send(tenant, command_type, payload)
         assert reply.status_code < 300, reply.text
         return reply.json()
 

@@ -258,10 +258,32 @@ def seconds_to_appear_live(page: Page, stack: Stack) -> float | None:
     return time.monotonic() - posted_at
 
 
+def outcome_count(page: Page, command_type: str, outcome: str) -> int:
+    """The live page's count of commands of `command_type` with `outcome` (0: no row)."""
+    rows = hook(page, "outcomes").locator("tbody tr")
+    for i in range(rows.count()):
+        cells = [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+        if cells[:2] == [command_type, outcome]:
+            return int(cells[2].replace(",", ""))
+    return 0
+
+
 def test_an_entry_posted_through_the_api_appears_live(tab: Tab, stack: Stack) -> None:
     seen_after = seconds_to_appear_live(tab.page, stack)
     assert seen_after is not None, f"not on the live page within {LIVE_WITHIN_S} s"
     assert seen_after < LIVE_WITHIN_S, f"seen after {seen_after:.2f} s"
+
+    # A refused command is an outcome on the same page: one more LEGS_MUST_BALANCE.
+    page = tab.page
+    before = outcome_count(page, "PostEntry", "LEGS_MUST_BALANCE")
+    _, source, target = member_with_two_accounts(stack)
+    legs = [(source, "CREDIT", 1), (target, "DEBIT", 2)]
+    refused = stack.send(TENANT, "PostEntry", entry_payload(legs))
+    assert refused.status_code == 422 and "LEGS_MUST_BALANCE" in refused.text, refused.text
+    deadline = time.monotonic() + LIVE_WITHIN_S
+    while outcome_count(page, "PostEntry", "LEGS_MUST_BALANCE") != before + 1:
+        assert time.monotonic() < deadline, f"the refusal not counted within {LIVE_WITHIN_S} s"
+        page.wait_for_timeout(100)
 
 
 def test_the_live_check_fails_on_a_page_that_does_not_update(
