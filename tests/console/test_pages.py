@@ -309,6 +309,9 @@ def test_the_page_checks_fail_on_a_console_page_broken_in_the_browser(
     problems = page_problems(tab)
     assert any("console.error" in p and "broken on purpose" in p for p in problems), problems
     assert any("axe color-contrast (serious)" in p and "h1" in p for p in problems), problems
+    assert structure_problems(tab.page) == []
+    tab.page.evaluate("() => { document.querySelector('main').id = 'elsewhere'; }")
+    assert structure_problems(tab.page) == [f"{tab.page.url} has no <main id=main>"]
     context.close()
 
 
@@ -413,6 +416,43 @@ def test_a_corrupted_event_turns_the_badge_red(
 # ------------------------------------------------------------------ every page
 
 
+# What the contract asks of every page: one main landmark the skip link leads to, one
+# h1, a nav.
+STRUCTURE = """() => {
+    const missing = [];
+    if (!document.querySelector("main#main")) missing.push("<main id=main>");
+    if (document.querySelectorAll("h1").length !== 1) missing.push("exactly one <h1>");
+    if (!document.querySelector("nav")) missing.push("a <nav>");
+    const first = document.querySelector("body a[href]");
+    if (!first || first.getAttribute("href") !== "#main") missing.push("a skip link first");
+    return missing;
+}"""
+
+
+def structure_problems(page: Page) -> list[str]:
+    missing: list[str] = page.evaluate(STRUCTURE)
+    return [f"{page.url} has no {what}" for what in missing]
+
+
+def test_the_skip_link_is_the_first_stop_shows_when_focused_and_leads_to_main(
+    tab: Tab,
+) -> None:
+    page = tab.page
+    page.goto(f"/tenants/{TENANT}")
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        """() => { const e = document.activeElement; const r = e.getBoundingClientRect();
+        return {href: e.getAttribute("href"), left: r.left, top: r.top, width: r.width,
+                outline: getComputedStyle(e).outlineStyle}; }"""
+    )
+    assert focused["href"] == "#main", focused
+    assert focused["left"] >= 0 and focused["top"] >= 0 and focused["width"] > 0, focused
+    assert focused["outline"] != "none", f"no visible focus: {focused}"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    assert structure_problems(page) == []
+
+
 def tour(stack: Stack) -> list[tuple[str, str, int]]:
     """Every page of the contract: (name, path, expected status), the member signed in
     first."""
@@ -468,6 +508,7 @@ def test_every_page_is_clean(chromium: Browser, stack: Stack, width: str) -> Non
             problems.append(f"{path}: status {reply and reply.status}, not {status}")
             continue
         problems += page_problems(tab, allowed_errors=(STATUS_ERROR.format(status),))
+        problems += structure_problems(tab.page)
         if width == "desktop" or name in PHONE_SHOTS:
             screenshot(tab.page, name if width == "desktop" else f"{name}-phone")
 
