@@ -214,8 +214,9 @@ def test_an_account_shows_its_chart_and_postings(tab: Tab, stack: Stack) -> None
     assert svg.locator("path, polyline, rect, circle").count() > 0, "an empty chart"
     served = stack.get(f"/tenants/{TENANT}/accounts/{account}/events", limit=1000)["events"]
     postings = hook(page, "postings").get_by_test_id("posting-row")
-    assert postings.count() >= 1
-    assert hook(page, "events").get_by_test_id("event-row").count() == min(len(served), 100)
+    assert postings.count() >= 1, "no posting rows"
+    rows = hook(page, "events").get_by_test_id("event-row").count()
+    assert rows == min(len(served), 100), f"{rows} event rows for {len(served)} served events"
 
     last = served[-1]
     event = page.locator(f'[data-testid=event-row][data-sequence="{last["sequence"]}"]')
