@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from bench.measure import write_results
 from turingcore_client.serving import free_port, served_mock
+from turingcore_sdk.models import EventPage as SdkEventPage
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TENANT = "CU_DIGITAL"
@@ -54,6 +56,24 @@ def _seed(base_url: str, customers: int, days: int, output: Path) -> None:
         "--base-url", base_url, "--api-key", KEY, "--output", str(output),
     ]  # fmt: skip
     subprocess.run(run, check=True, capture_output=True)
+
+
+def parse_costs(api: httpx.Client, middle: int, rounds: int = 20) -> dict[str, float]:
+    """One page of 1,000 events parsed the two ways, medians in ms: as JSON (what the
+    console does) and into the generated models (what `sync_detailed` does)."""
+    raw = api.get(f"/tenants/{TENANT}/events", params={"after": middle, "limit": 1000}).content
+
+    def median_ms(parse: Any) -> float:
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            parse()
+            samples.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(samples), 2)
+
+    as_json = median_ms(lambda: orjson.loads(raw))
+    as_models = median_ms(lambda: SdkEventPage.from_dict(orjson.loads(raw)))
+    return {"json_ms": as_json, "models_ms": as_models, "bytes": len(raw)}
 
 
 def _start_console(base_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -135,15 +155,15 @@ def pages(ids: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
             f"{member_account}/events",
             {"limit": 1000},
         ),
-        "busy GL account (its first 1,000 events)": (
+        "busy GL account (its first 500 events)": (
             f"{t}/accounts/{BUSY_GL}",
             f"{t}/accounts/{BUSY_GL}/events",
-            {"limit": 1000},
+            {"limit": 500},
         ),
         "busy GL account, a window in the middle": (
             f"{t}/accounts/{BUSY_GL}?after={middle}",
             f"{t}/accounts/{BUSY_GL}/events",
-            {"after": middle, "limit": 1000},
+            {"after": middle, "limit": 500},
         ),
         "event viewer, middle of the stream": (
             f"{t}/events?after={middle}",
@@ -234,6 +254,7 @@ def run(
         base_url=f"{base_url}/v1", headers={"Authorization": f"Bearer {KEY}"}, timeout=60
     )
     ids = _ids(api)
+    parsing = parse_costs(api, ids["head"] // 2)
     process, url = _start_console(base_url, workdir / "console.log")
     chain_started = time.monotonic()
     try:
@@ -257,6 +278,7 @@ def run(
         settled = _pass(console, api, ids, requests)
         load.append(os.getloadavg()[0])
         chain["load_1min"] = [round(x, 1) for x in load]
+        chain["parse_1000_events"] = parsing
         rows = [
             {**w, "settled": {k: s[k] for k in ("p50", "p95", "max", "api_p50", "ratio")}}
             for w, s in zip(walking, settled, strict=True)
@@ -314,6 +336,11 @@ def report(
         f"The chain check (the console's background thread, walking the stream 1,000 events "
         f"a page and recomputing every hash, resting as long as each page took): "
         f"{chain['badge']!r} after {chain['seconds']} s for {chain['events']:,} events.",
+        "",
+        f"One page of 1,000 events ({chain['parse_1000_events']['bytes']:,} bytes) parsed "
+        f"as JSON: {chain['parse_1000_events']['json_ms']} ms; into the generated client's "
+        f"models: {chain['parse_1000_events']['models_ms']} ms (medians of 20): why the "
+        "console reads event pages as JSON.",
         "",
         f"The machine's 1-minute load average (2 cores, shared with other work) at the "
         f"start, between the passes and at the end: {chain['load_1min']}.",

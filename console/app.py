@@ -58,7 +58,7 @@ from console.sessions import COOKIE, Session, Sessions
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-ACCOUNT_EVENTS_MAX = 1000
+ACCOUNT_EVENTS_MAX = 500
 EVENTS_SHOWN = 100
 POSTINGS_SHOWN = 100
 LIVE_INITIAL = 10

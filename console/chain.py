@@ -25,6 +25,7 @@ IDLE_POLL_S = 1.0
 ERROR_RETRY_S = 5.0
 TRIAL_BALANCE_EVERY_S = 60.0
 GIVE_WAY_MAX_S = 1.0
+YIELD_EVERY = 100
 # While catching up, the thread rests as long as each page took, so it takes at most
 # half of a core (the service it reads is often on the same machine), and it waits
 # while the console serves a request (`Activity`): the pages must stay fast while a
@@ -42,12 +43,19 @@ class ChainProgress:
     reason: str = ""
 
 
-def verify_events(progress: ChainProgress, events: Sequence[Mapping[str, Any]]) -> ChainProgress:
-    """Continue `progress` over the next events of the stream (ascending sequence)."""
+def verify_events(
+    progress: ChainProgress,
+    events: Sequence[Mapping[str, Any]],
+    between: Callable[[], object] | None = None,
+) -> ChainProgress:
+    """Continue `progress` over the next events of the stream (ascending sequence);
+    `between` is called every YIELD_EVERY events (the watcher gives way there)."""
     if progress.broken_at is not None:
         return progress
     verified, last_hash = progress.verified, progress.last_hash
-    for event in events:
+    for index, event in enumerate(events):
+        if between is not None and index and index % YIELD_EVERY == 0:
+            between()
         sequence = event.get("sequence")
         expected = verified + 1
         if sequence != expected:
@@ -133,14 +141,17 @@ class Watcher:
         with self._lock:
             return self._watch
 
+    def _give_way(self) -> None:
+        self.activity.idle.wait(GIVE_WAY_MAX_S)
+
     def _update(self, **changes: Any) -> None:
         with self._lock:
             self._watch = replace(self._watch, **changes)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            # Under a steady stream of requests it still walks, a page a second at least.
-            self.activity.idle.wait(GIVE_WAY_MAX_S)
+            # Under a steady stream of requests it still walks: each wait is bounded.
+            self._give_way()
             started = time.monotonic()
             try:
                 walked = self.step()
@@ -171,7 +182,7 @@ class Watcher:
             else:
                 self._update(head=int(tenant.get("lastSequence") or 0), error=None)
         page = self.api.events(watch.tenant, after=watch.chain.verified, limit=PAGE_EVENTS)
-        chain = verify_events(watch.chain, page.events)
+        chain = verify_events(watch.chain, page.events, self._give_way)
         head = max(self.watch.head or 0, chain.verified)
         self._update(chain=chain, head=head, error=None)
         return len(page.events)

@@ -315,6 +315,15 @@ def test_verify_events_names_the_first_bad_sequence() -> None:
     edited[3]["payload"] = {"n": 99}
     assert verify_events(ChainProgress(), edited).broken_at == 4
     assert verify_events(ChainProgress(), chain[:2] + chain[3:]).broken_at == 3  # a gap
+    long: list[dict[str, Any]] = []
+    prev = GENESIS_HASH
+    for sequence in range(1, 251):
+        event = {"sequence": sequence, "eventType": "X", "payload": {}, "prevHash": prev}
+        event["hash"] = prev = event_hash(event)
+        long.append(event)
+    pauses: list[int] = []
+    assert verify_events(ChainProgress(), long, lambda: pauses.append(1)).verified == 250
+    assert len(pauses) == 2  # the watcher gives way every 100 events
     relinked = [dict(e) for e in chain]
     relinked[2]["prevHash"] = GENESIS_HASH
     assert verify_events(ChainProgress(), relinked).broken_at == 3
