@@ -46,7 +46,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bench import load, machine
 from bench.load import BenchError, Server
@@ -75,20 +75,57 @@ P99_DRIFT_MAX = 1.5
 PROJECTED_FROM_MIN = 1_000
 
 
+SAMPLE_COLUMNS = (
+    "t_s",
+    "server_rss_mb",
+    "twin_rss_mb",
+    "server_cpu_s",
+    "db_cpu_s",
+    "twin_cpu_s",
+    "machine_cpu_s",
+    "commands_logged",
+)
+Sample = tuple[float, float, float, float, float, float, float, int]
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every process; /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / load.CLOCK_TICKS
+
+
 @dataclass(eq=False)  # a thread is hashed by identity
 class Sampler(threading.Thread):
-    """Every `every_s`: seconds since start, server RSS MB, twin RSS MB, server CPU s,
-    database backends' CPU s (PostgreSQL; 0 on SQLite)."""
+    """Every `every_s`, a row of SAMPLE_COLUMNS: seconds since start, server and twin
+    RSS (MB), CPU seconds of the server, its database backends (PostgreSQL; 0 on
+    SQLite), the twin and the whole machine, and the lines in the twin's run log (its
+    commands answered so far, in plan order)."""
 
     server: Server
     twin_pid: int
+    run_log: Path
     every_s: float
-    rows: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+    rows: list[Sample] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         super().__init__(daemon=True)
         self.started = time.perf_counter()
+        self.logged = 0
+        self._log: IO[bytes] | None = None
+
+    def _count_logged(self) -> int:
+        """Lines of the run log so far, reading only what was added since the last call."""
+        if self._log is None:
+            try:
+                self._log = self.run_log.open("rb")
+            except OSError:
+                return 0  # still planning: the runner opens its log when it starts
+        while chunk := self._log.read(1 << 20):
+            self.logged += chunk.count(b"\n")
+        return self.logged
 
     def sample(self) -> None:
         cpu, db_cpu = self.server.cpu()
@@ -99,13 +136,24 @@ class Sampler(threading.Thread):
                 round(load.rss_bytes([self.twin_pid]) / MB, 1),
                 round(cpu, 2),
                 round(db_cpu, 2),
+                # Once the twin has exited (the last row), its last reading stands.
+                round(
+                    max(load.cpu_seconds([self.twin_pid]), self.rows[-1][5] if self.rows else 0), 2
+                ),
+                round(machine_cpu_seconds(), 2),
+                self._count_logged(),
             )
         )
 
     def run(self) -> None:
-        self.sample()
-        while not self.done.wait(self.every_s):
+        try:
             self.sample()
+            while not self.done.wait(self.every_s):
+                self.sample()
+            self.sample()  # the end: the whole run log counted
+        finally:
+            if self._log is not None:
+                self._log.close()
 
 
 def _high_water_mb(pids: Sequence[int]) -> float:
@@ -190,7 +238,7 @@ class TwinRun:
     server_cpu_s: float
     db_cpu_s: float
     server_hwm_mb: float
-    samples: list[tuple[float, float, float, float, float]]
+    samples: list[Sample]
     summary: dict[str, Any] | None
 
 
@@ -207,7 +255,7 @@ def run_twin(args: argparse.Namespace, server: Server, workdir: Path) -> TwinRun
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        sampler = Sampler(server, process.pid, args.sample_every)
+        sampler = Sampler(server, process.pid, output / "commands.jsonl", args.sample_every)
         sampler.start()
         try:
             _, status, usage = os.wait4(process.pid, 0)
@@ -233,6 +281,36 @@ def run_twin(args: argparse.Namespace, server: Server, workdir: Path) -> TwinRun
         samples=sampler.rows,
         summary=json.loads(summary_path.read_text()) if summary_path.is_file() else None,
     )
+
+
+def by_tenth(
+    samples: Sequence[Sample], setup_commands: int, deciles: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """The twin's rows of simulate latency by tenth, each with what the machine did while
+    that tenth ran (between the samples where the run log reached its first and its
+    last command): its wall time, the server's CPU per command, and the CPU of every
+    other process (the machine's busy time less the server's, its database's and the
+    twin's) in cores. A latency that rises while the server's CPU per command stays
+    flat and the others' CPU rises is the machine's load, not the store's growth."""
+    out = []
+    for row in deciles or []:
+        start = setup_commands + row["first_index"]
+        end = setup_commands + row["last_index"] + 1
+        a = next((x for x in samples if x[7] >= start), None)
+        b = next((x for x in samples if x[7] >= end), None)
+        extra: dict[str, Any] = dict.fromkeys(
+            ("wall_s", "server_cpu_us_per_command", "others_cpu_cores")
+        )
+        if a is not None and b is not None and b[0] > a[0] and b[7] > a[7]:
+            wall, commands = b[0] - a[0], b[7] - a[7]
+            server, db, twin, busy = (b[i] - a[i] for i in (3, 4, 5, 6))
+            extra.update(
+                wall_s=round(wall, 1),
+                server_cpu_us_per_command=round(server / commands * 1e6, 1),
+                others_cpu_cores=round(max(0.0, busy - server - db - twin) / wall, 2),
+            )
+        out.append({**row, **extra})
+    return out
 
 
 def _twin_rss_max_mb(customers: int) -> int | None:
@@ -264,7 +342,8 @@ def figures(args: argparse.Namespace, run: TwinRun) -> dict[str, Any]:
     plan = {"name": "plan", "wall_s": round(run.wall_s - accounted, 1), "commands": 0}
     plan["per_s"] = None
     total = int(counts.get("total", 0))
-    deciles = summary.get("latency_ms_simulate_deciles") or []
+    setup_commands = sum(int(phases.get(p, {}).get("commands", 0)) for p in ("bootstrap", "seed"))
+    deciles = by_tenth(run.samples, setup_commands, summary.get("latency_ms_simulate_deciles"))
     first = deciles[0]["p99_ms"] if deciles else None
     last = deciles[-1]["p99_ms"] if deciles else None
     drift = round(last / first, 3) if first and last is not None else None
@@ -336,10 +415,14 @@ def figures(args: argparse.Namespace, run: TwinRun) -> dict[str, Any]:
         "state_digest": summary.get("state_digest"),
         "samples": {
             "every_s": args.sample_every,
-            "columns": ["t_s", "server_rss_mb", "twin_rss_mb", "server_cpu_s", "db_cpu_s"],
+            "columns": list(SAMPLE_COLUMNS),
             "rows": run.samples,
         },
     }
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
 def _verdict(met: bool | None) -> str:
@@ -384,11 +467,21 @@ def render(data: dict[str, Any]) -> str:
         "",
         "## Simulate-phase latency by tenth (by command index)",
         "",
-        "| tenth | commands | p50 ms | p99 ms |",
-        "|---:|---:|---:|---:|",
+        "The twin's p50/p99 per tenth of the simulate phase (by command index), and what "
+        "the machine did while each tenth ran, from the 1 s samples: its wall time, the "
+        "server's CPU per command, and the CPU of every other process on the machine (in "
+        f"cores, of {data['machine']['cpus_usable']}).",
+        "",
+        "| tenth | commands | p50 ms | p99 ms | wall s | server CPU us/command "
+        "| others' CPU, cores |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in data["simulate_deciles"]:
-        lines.append(f"| {row['decile']} | {row['count']:,} | {row['p50_ms']} | {row['p99_ms']} |")
+        lines.append(
+            f"| {row['decile']} | {row['count']:,} | {row['p50_ms']} | {row['p99_ms']} "
+            f"| {_cell(row['wall_s'])} | {_cell(row['server_cpu_us_per_command'])} "
+            f"| {_cell(row['others_cpu_cores'])} |"
+        )
     lines += [
         "",
         f"p99 last tenth / first tenth: **{data['p99_last_over_first']}**",

@@ -140,8 +140,10 @@ def test_scale_runs_the_twin_end_to_end_and_writes_its_figures(tmp_path: Path) -
     assert data["server"]["rss_peak_mb"] > 20 and data["twin"]["rss_peak_mb"] > 20
     assert data["server"]["cpu_s"] > 0
     samples = data["samples"]
-    assert samples["columns"][:3] == ["t_s", "server_rss_mb", "twin_rss_mb"]
-    assert len(samples["rows"]) >= 2 and all(len(r) == 5 for r in samples["rows"])
+    assert samples["columns"] == list(scale.SAMPLE_COLUMNS)
+    assert len(samples["rows"]) >= 2 and all(len(r) == 8 for r in samples["rows"])
+    assert samples["rows"][-1][-1] == data["commands"]  # the run log's lines, all counted
+    assert all("server_cpu_us_per_command" in d for d in deciles)
     targets = {t["name"]: t for t in data["targets"]}
     assert targets["five checks PASS"]["met"] is True
     assert targets["end to end, 100,000 x 30 on SQLite"]["met"] is None  # not this size
