@@ -26,7 +26,7 @@ for the round), alternated round by round, at 1 and at 32 in flight; on SQLite, 
 the (emptied) PostgreSQL database `--database-url` names.
 
 Results: bench/results/indexes.json and indexes.md (a part run alone replaces only its
-own section).
+own section; the as-of figures have one per backend).
 """
 
 from __future__ import annotations
@@ -307,8 +307,9 @@ def render(result: dict[str, Any]) -> str:
             f"| {label} | {row['statement_ms_before']} | {row['statement_ms_after']} "
             f"| {endpoint['p50_ms']} / {endpoint['p95_ms']} |"
         )
-    if "asof_figures" in result:
-        lines += _render_figures(result["asof_figures"])
+    for key in ("asof_figures", "asof_figures_postgresql"):
+        if key in result:
+            lines += _render_figures(result[key])
     return "\n".join(lines) + "\n"
 
 
@@ -339,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             read=read,
         )
     if args.part in ("all", "asof-figures"):
-        result["asof_figures"] = {
+        key = "asof_figures_postgresql" if args.database_url else "asof_figures"
+        result[key] = {
             "command": command,
             "generated_at": generated_at,
             "backend": "PostgreSQL" if args.database_url else "SQLite",
