@@ -182,9 +182,9 @@ class CoreApi:
     def _read_raw(self, operation: Any, *args: Any, **params: Any) -> Any:
         """The operation's request as the generated code builds it (`_get_kwargs`), sent
         on the generated client's connection, its JSON read without the generated
-        models. For event pages only: the models cost about 7 times what the JSON
-        itself costs (1,000 events: bench/results/console-pages.md), and the console
-        needs the JSON as served anyway, to recompute each hash."""
+        models. For event pages only: the models cost several times what the JSON
+        itself costs (1,000 events: 8.9 vs 2.4 ms, bench/results/console-pages.md), and
+        the console needs the JSON as served anyway, to recompute each hash."""
         given = {k: UNSET if v is None else v for k, v in params.items()}
         response = self._http.request(**operation._get_kwargs(*args, **given))
         _raise_for(response.status_code, response.content)
