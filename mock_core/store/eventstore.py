@@ -140,9 +140,13 @@ class WriterMemory:
     def __init__(self) -> None:
         self.tenants: dict[str, TenantMemory] = {}
         self.token: int | None = None  # the writer connection's data_version at our last commit
+        # (tenant, account) -> the running figures of its last account_events row:
+        # balance, events, postings, led postings (SQLite's `sqlite.FiguresBulk`).
+        self.figures: dict[tuple[str, str], list[int]] = {}
 
     def clear(self) -> None:
         self.tenants.clear()
+        self.figures.clear()
         self.token = None
 
 

@@ -22,6 +22,62 @@ from mock_core.store.eventstore import (
     WriteTransaction,
     dialect_sql,
 )
+from mock_core.store.projections import Bulk, Row
+
+# An account_events row with its running figures already summed (`FiguresBulk`).
+_INSERT_FIGURES = (
+    "INSERT INTO account_events (tenant_id, account_id, sequence, booking_date, balance_minor, "
+    "event_count, postings, led_postings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_LAST_FIGURES = (
+    "SELECT balance_minor, event_count, postings, led_postings FROM account_events "
+    "WHERE tenant_id = ? AND account_id = ? ORDER BY sequence DESC LIMIT 1"
+)
+
+
+class FiguresBulk(Bulk):
+    """The writer's coalesced writes, with each account_events row's running figures
+    summed here rather than by the insert.
+
+    `projections.SQL["insert_touch"]` reads the account's previous row in the insert
+    itself (what a rebuild uses); on the write path that seek made a PostEntry cost
+    23% more instructions. Here the figures of each account's last row are read once
+    (or known: the writer's memory keeps them, cleared with it, so a rolled-back
+    transaction or another connection's write drops them) and the rows are inserted
+    with their sums, in order.
+    """
+
+    def __init__(self, cursor: Any, sql: dict[str, str], memory: WriterMemory | None) -> None:
+        super().__init__(cursor, sql)
+        self.memory = memory
+
+    def write(self, name: str, rows: list[Row]) -> None:
+        if name == "insert_touch":
+            self.cursor.executemany(_INSERT_FIGURES, self._summed(rows))
+        else:
+            super().write(name, rows)
+
+    def write_all(self, writes: list[tuple[str, list[Row]]]) -> None:
+        for name, rows in writes:
+            self.write(name, rows)
+
+    def _summed(self, rows: list[Row]) -> list[Row]:
+        """Rows of (tenant, account, sequence, day, change, posting, led) -> rows of
+        (tenant, account, sequence, day, balance, events, postings, led postings)."""
+        known = self.memory.figures if self.memory is not None else {}
+        execute = self.cursor.execute
+        summed = []
+        for t, a, sequence, day, change, posting, led in rows:
+            figures = known.get((t, a))
+            if figures is None:
+                last = execute(_LAST_FIGURES, (t, a)).fetchone()
+                figures = known[(t, a)] = list(last) if last is not None else [0, 0, 0, 0]
+            figures[0] += change
+            figures[1] += 1
+            figures[2] += posting
+            figures[3] += led
+            summed.append((t, a, sequence, day, *figures))
+        return summed
 
 
 class SqliteTransaction(WriteTransaction):
@@ -68,7 +124,9 @@ class SqliteStore(Store):
         # builds nothing (its coalesced writes are empty after each commit or rollback).
         if self._writer is None or self._batch is None:
             self._writer = self.engine.raw_connection()
-            self._batch = WriteBatch(self._writer.driver_connection.cursor(), self.sql, self.memory)
+            cursor = self._writer.driver_connection.cursor()
+            bulk = FiguresBulk(cursor, self.sql, self.memory)
+            self._batch = WriteBatch(cursor, self.sql, self.memory, bulk=bulk)
         sqlite = self._writer.driver_connection
         cursor = self._batch.cursor
         cursor.execute("BEGIN IMMEDIATE")

@@ -27,7 +27,8 @@ from mock_core.store import eventstore
 from mock_core.store.backends import open_store
 from mock_core.store.engine import make_engine, upgrade
 from mock_core.store.eventstore import Caches
-from mock_core.store.sqlite import SqliteStore
+from mock_core.store.rebuild import drift, replay
+from mock_core.store.sqlite import SqliteStore, SqliteTransaction
 from tests.commands import entry_payload, envelope, transfer_legs
 from tests.mock_core.conftest import KEYS, SAVINGS, TENANT, TXN_BASIC, Api, customer_payload
 
@@ -65,7 +66,7 @@ def _chain_is_intact(api: Api) -> None:
     assert reply.json()["problems"] == [], reply.json()
 
 
-def test_writes_by_another_process_are_seen(two_apps: tuple[Api, Api]) -> None:
+def test_writes_by_another_process_are_seen(two_apps: tuple[Api, Api], sqlite_url: str) -> None:
     first, second = two_apps
     a, b = _funded_pair(first)
     assert first.post_entry([(a, "CREDIT", 10), (b, "DEBIT", 10)]).status_code == 202
@@ -81,6 +82,8 @@ def test_writes_by_another_process_are_seen(two_apps: tuple[Api, Api]) -> None:
     assert refused.status_code == 422
     assert refused.json()["invariant"] == "OVERDRAFT_LIMIT_EXCEEDED"
     _chain_is_intact(first)
+    # The running figures the writer sums (`sqlite.FiguresBulk`) follow the other's rows.
+    assert _drift(make_engine(sqlite_url)) == []
 
 
 def test_a_mock_that_trusts_its_memory_blindly_would_fork_the_chain(
@@ -272,6 +275,37 @@ def test_a_batch_whose_commit_fails_is_applied_command_by_command(
     results = gateway.execute_batch([(command, None) for command in batch])
     assert failures and all(isinstance(r, Outcome) and not r.replayed for r in results)
     assert _balances(gateway, a, b) == [9_200, 10_800]  # each applied once, nothing lost
+
+
+def _drift(engine: Any) -> list[str]:
+    """What `mock-core rebuild --check` would report: projection rows, the as-of running
+    figures among them, that differ from a replay of the log."""
+    with engine.connect() as conn:
+        return drift(conn, replay(conn))
+
+
+def test_running_figures_survive_a_commit_that_fails_after_the_flush(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer sums each account_events row's figures as the batch is flushed, so a
+    commit failing after that must drop them with the rest of its memory."""
+    a, b = _setup(gateway)
+    real = SqliteTransaction._commit
+    failures = []
+
+    def fails_once(self: SqliteTransaction) -> None:
+        if not failures:
+            failures.append(True)
+            raise sqlite3.OperationalError("disk I/O error at commit (simulated)")
+        real(self)
+
+    monkeypatch.setattr(SqliteTransaction, "_commit", fails_once)
+    batch = [_transfer(a, b, 10), _transfer(b, a, 3), _transfer(a, b, 1)]
+    results = gateway.execute_batch([(command, None) for command in batch])
+    assert failures and all(isinstance(r, Outcome) and not r.replayed for r in results)
+    gateway.execute_batch([(_transfer(a, b, 2), None), (_transfer(b, a, 5), None)])
+    assert _balances(gateway, a, b) == [9_500, 10_500]
+    assert _drift(gateway.store.engine) == []
 
 
 def test_a_batch_reads_its_keys_and_accounts_ahead_and_still_sees_each_record(
