@@ -1,5 +1,5 @@
 """As-of reads (an extension): an account's balance and events, and the tenant's trial
-balance, at a sequence number or a booking date, computed from the log."""
+balance, at a sequence number or a booking date, as the log sums them (store/asof.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""As-of reads (an extension): balances computed from the log at a past point.
+"""As-of reads (an extension): balances at a past point, as the log sums them.
 
 A point is either a sequence number (every event with `sequence` <= N) or a
 booking date (every event booked on or before the date: an `EntryPosted` by its

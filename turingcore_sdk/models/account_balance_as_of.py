@@ -24,7 +24,7 @@ T = TypeVar("T", bound="AccountBalanceAsOf")
 
 @_attrs_define
 class AccountBalanceAsOf:
-    """ An account's balance and events as of a point, computed from the log (an extension).
+    """ An account's balance and events as of a point, as the log sums them (an extension).
 
         Attributes:
             tenant_id (str): A tenant's code, which is also its tenantId.

@@ -24,7 +24,7 @@ T = TypeVar("T", bound="TrialBalance")
 
 @_attrs_define
 class TrialBalance:
-    """ Every account's balance as of a point, computed from the log (an extension).
+    """ Every account's balance as of a point, as the log sums them (an extension).
 
         Attributes:
             tenant_id (str): A tenant's code, which is also its tenantId.

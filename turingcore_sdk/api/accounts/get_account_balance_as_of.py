@@ -126,9 +126,10 @@ def sync_detailed(
     sequence number (`asOfSequence`: every event with `sequence` <= it) or a
     booking date (`asOfDate`: every event booked on or before it; an
     `EntryPosted` by its `bookingDate`, any other event by the UTC date of
-    `occurredAt`), computed from the log: the signed sum (DEBIT +, CREDIT -)
-    of the account's legs in the `EntryPosted` and `FundsPosted` events
-    counted. Exactly one of the two parameters (else 400 naming both).
+    `occurredAt`): the signed sum (DEBIT +, CREDIT -) of the account's legs
+    in the `EntryPosted` and `FundsPosted` events counted (the mock keeps it
+    as running figures written with each event, which `mock-core rebuild
+    --check` verifies against the log). Exactly one of the two parameters (else 400 naming both).
     `events` is a page of `limit` of the counted events after `after`.
 
     Args:
@@ -181,9 +182,10 @@ def sync(
     sequence number (`asOfSequence`: every event with `sequence` <= it) or a
     booking date (`asOfDate`: every event booked on or before it; an
     `EntryPosted` by its `bookingDate`, any other event by the UTC date of
-    `occurredAt`), computed from the log: the signed sum (DEBIT +, CREDIT -)
-    of the account's legs in the `EntryPosted` and `FundsPosted` events
-    counted. Exactly one of the two parameters (else 400 naming both).
+    `occurredAt`): the signed sum (DEBIT +, CREDIT -) of the account's legs
+    in the `EntryPosted` and `FundsPosted` events counted (the mock keeps it
+    as running figures written with each event, which `mock-core rebuild
+    --check` verifies against the log). Exactly one of the two parameters (else 400 naming both).
     `events` is a page of `limit` of the counted events after `after`.
 
     Args:
@@ -231,9 +233,10 @@ async def asyncio_detailed(
     sequence number (`asOfSequence`: every event with `sequence` <= it) or a
     booking date (`asOfDate`: every event booked on or before it; an
     `EntryPosted` by its `bookingDate`, any other event by the UTC date of
-    `occurredAt`), computed from the log: the signed sum (DEBIT +, CREDIT -)
-    of the account's legs in the `EntryPosted` and `FundsPosted` events
-    counted. Exactly one of the two parameters (else 400 naming both).
+    `occurredAt`): the signed sum (DEBIT +, CREDIT -) of the account's legs
+    in the `EntryPosted` and `FundsPosted` events counted (the mock keeps it
+    as running figures written with each event, which `mock-core rebuild
+    --check` verifies against the log). Exactly one of the two parameters (else 400 naming both).
     `events` is a page of `limit` of the counted events after `after`.
 
     Args:
@@ -286,9 +289,10 @@ async def asyncio(
     sequence number (`asOfSequence`: every event with `sequence` <= it) or a
     booking date (`asOfDate`: every event booked on or before it; an
     `EntryPosted` by its `bookingDate`, any other event by the UTC date of
-    `occurredAt`), computed from the log: the signed sum (DEBIT +, CREDIT -)
-    of the account's legs in the `EntryPosted` and `FundsPosted` events
-    counted. Exactly one of the two parameters (else 400 naming both).
+    `occurredAt`): the signed sum (DEBIT +, CREDIT -) of the account's legs
+    in the `EntryPosted` and `FundsPosted` events counted (the mock keeps it
+    as running figures written with each event, which `mock-core rebuild
+    --check` verifies against the log). Exactly one of the two parameters (else 400 naming both).
     `events` is a page of `limit` of the counted events after `after`.
 
     Args:

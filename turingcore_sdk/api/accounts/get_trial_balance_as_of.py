@@ -115,7 +115,7 @@ def sync_detailed(
      An extension (as-of reads). Every account's balance as of a sequence
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
-    computed from the log's `EntryPosted` and `FundsPosted` legs. Accounts
+    the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
     opened by then, in opening order, and any account posted to. Every
     entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
 
@@ -159,7 +159,7 @@ def sync(
      An extension (as-of reads). Every account's balance as of a sequence
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
-    computed from the log's `EntryPosted` and `FundsPosted` legs. Accounts
+    the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
     opened by then, in opening order, and any account posted to. Every
     entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
 
@@ -198,7 +198,7 @@ async def asyncio_detailed(
      An extension (as-of reads). Every account's balance as of a sequence
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
-    computed from the log's `EntryPosted` and `FundsPosted` legs. Accounts
+    the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
     opened by then, in opening order, and any account posted to. Every
     entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
 
@@ -242,7 +242,7 @@ async def asyncio(
      An extension (as-of reads). Every account's balance as of a sequence
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
-    computed from the log's `EntryPosted` and `FundsPosted` legs. Accounts
+    the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
     opened by then, in opening order, and any account posted to. Every
     entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
 
