@@ -8,6 +8,7 @@ COPY twin twin
 COPY contract_tests contract_tests
 COPY turingcore_client turingcore_client
 COPY turingcore_sdk turingcore_sdk
+COPY console console
 COPY openapi openapi
 COPY config config
 RUN pip install --no-cache-dir . && rm -rf /src
