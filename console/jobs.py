@@ -44,6 +44,7 @@ class Job:
     started: float = field(default_factory=time.time)
     process: subprocess.Popen[bytes] | None = None
     exit_code: int | None = None
+    params: dict[str, int] = field(default_factory=dict)  # what its form was sent with
 
     @property
     def log_path(self) -> Path:
@@ -176,9 +177,11 @@ class Jobs:
             job.poll()
         return job
 
-    def start(self, kind: str, tenant: str, argv_for: Any) -> Job:
+    def start(
+        self, kind: str, tenant: str, argv_for: Any, params: dict[str, int] | None = None
+    ) -> Job:
         """Start a job unless one of its kind is running for the tenant (then return it).
-        `argv_for(workdir)` gives the command line."""
+        `argv_for(workdir)` gives the command line; `params`, its form's values."""
         with self._lock:
             current = self._jobs.get((kind, tenant))
             if current is not None:
@@ -187,7 +190,7 @@ class Jobs:
                     return current
             workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-{tenant}-", dir=self._root))
             argv: Sequence[str] = argv_for(workdir)
-            job = Job(kind, tenant, list(argv), workdir)
+            job = Job(kind, tenant, list(argv), workdir, params=dict(params or {}))
             with job.log_path.open("wb") as log:
                 job.process = subprocess.Popen(
                     job.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

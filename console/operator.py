@@ -398,6 +398,7 @@ def start_scenario(
         lambda workdir: twin_jobs.scenario_argv(
             c.console.base_url, c.key, tenant, size, days, seed, workdir / "output"
         ),
+        {"size": size, "days": days, "seed": seed},
     )
     return RedirectResponse(f"/tenants/{quote(tenant)}/scenarios", status_code=303)
 

@@ -4,3 +4,13 @@
 document.addEventListener("submit", function (event) {
   event.target.setAttribute("aria-busy", "true");
 });
+
+// A job's progress (checks, scenario) is polled in place; once it reports the job ended,
+// the page's start button, disabled while it ran, may be pressed again.
+document.addEventListener("htmx:afterSettle", function () {
+  if (document.querySelector("section[data-running='false']")) {
+    document.querySelectorAll("form button[type='submit'][disabled]").forEach(function (b) {
+      b.disabled = false;
+    });
+  }
+});

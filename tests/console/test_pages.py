@@ -551,6 +551,14 @@ def scenario_run(tab: Tab) -> list[str]:
     if exit_code != "0":
         output = done.locator("pre").first.text_content() or ""
         problems.append(f"the scenario ended with exit code {exit_code}: {output[-1500:]}")
+    # The form again, as it was sent, and its button, disabled while the run lasted,
+    # enabled once the progress said it ended (without a reload).
+    for field, value in SCENARIO.items():
+        shown = form.locator(f"[name={field}]").input_value()
+        if shown != value:
+            problems.append(f"after the run the form shows {field}={shown}, not {value}")
+    if form.locator("[type=submit]").is_disabled():
+        problems.append("the start button is still disabled after the run ended")
     problems += page_problems(tab)
     screenshot(page, "scenario-progress")
     return problems
