@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from console.api import ApiError, Forbidden, NotFound, Unauthenticated
-from console.context import Console, LoginRequired, render
+from console.context import Console, LoginRequired, MemberRequired, render
 from console.ledger import money, to_minor
 from console.operator import outcome_counts
 from console.operator import router as operator_router
@@ -92,6 +92,10 @@ def create_app(
         if request.headers.get("HX-Request"):
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(MemberRequired)
+    async def _member_required(_: Request, exc: MemberRequired) -> Response:
+        return RedirectResponse(f"/portal/{quote(exc.tenant)}", status_code=303)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -30,6 +30,14 @@ class LoginRequired(Exception):
     """No session, or the API no longer accepts its key."""
 
 
+class MemberRequired(Exception):
+    """A portal page of `tenant` with no member signed in there (-> its sign-in page)."""
+
+    def __init__(self, tenant: str) -> None:
+        super().__init__(tenant)
+        self.tenant = tenant
+
+
 @dataclass
 class Console:
     """The app's state: the target, the known tenants, sessions, watchers and jobs."""

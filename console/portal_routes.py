@@ -15,6 +15,7 @@ from console.context import (
     PAGE_SIZE,
     Ctx,
     CtxDep,
+    MemberRequired,
     customer_by_id,
     pager,
     render,
@@ -29,10 +30,11 @@ RECENT_TRANSACTIONS = 20
 router = APIRouter()
 
 
-def member_of(c: Ctx, tenant: str) -> dict[str, Any] | None:
+def member_of(c: Ctx, tenant: str) -> dict[str, Any]:
+    """The member signed in to the portal of `tenant` (else MemberRequired: its sign-in)."""
     customer_id = c.session.members.get(tenant)
     if customer_id is None:
-        return None
+        raise MemberRequired(tenant)
     return customer_by_id(c.console, c.api, tenant, customer_id)
 
 
@@ -89,8 +91,6 @@ def _member_accounts(c: Ctx, tenant: str, member: dict[str, Any]) -> list[dict[s
 def portal_home(c: CtxDep, tenant: str) -> Response:
     tenant_or_access(c.api, tenant)
     member = member_of(c, tenant)
-    if member is None:
-        return RedirectResponse(f"/portal/{quote(tenant)}", status_code=303)
     accounts = _member_accounts(c, tenant, member)
     recent: list[tuple[dict[str, Any], Any]] = []
     for account in accounts:
@@ -112,8 +112,6 @@ def portal_home(c: CtxDep, tenant: str) -> Response:
 def portal_profile(c: CtxDep, tenant: str) -> Response:
     tenant_or_access(c.api, tenant)
     member = member_of(c, tenant)
-    if member is None:
-        return RedirectResponse(f"/portal/{quote(tenant)}", status_code=303)
     return render(
         c.request, "portal_profile.html", title="Your profile", tenant=tenant, member=member
     )
@@ -121,8 +119,6 @@ def portal_profile(c: CtxDep, tenant: str) -> Response:
 
 def _payment_page(c: Ctx, tenant: str, kind: str, status: int = 200, **result: Any) -> Response:
     member = member_of(c, tenant)
-    if member is None:
-        return RedirectResponse(f"/portal/{quote(tenant)}", status_code=303)
     accounts = _member_accounts(c, tenant, member)
     return render(
         c.request,
@@ -162,8 +158,6 @@ def _pay(
 ) -> Response:
     info = tenant_or_access(c.api, tenant)
     member = member_of(c, tenant)
-    if member is None:
-        return RedirectResponse(f"/portal/{quote(tenant)}", status_code=303)
     owned = {str(a["accountId"]) for a in _member_accounts(c, tenant, member)}
     try:
         if source not in owned:

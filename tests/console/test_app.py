@@ -352,6 +352,16 @@ def _sign_in_member(
     return accounts
 
 
+def test_portal_pages_without_a_member_lead_to_the_member_sign_in(target: Target) -> None:
+    client = console(target)
+    signin = f"/portal/{TENANT}"
+    for path in ("home", "profile", "transfer", "bill"):
+        reply = client.get(f"{signin}/{path}", follow_redirects=False)
+        assert (reply.status_code, reply.headers.get("location")) == (303, signin), path
+    posted = client.post(f"{signin}/transfer", data={"amount": "1"}, follow_redirects=False)
+    assert (posted.status_code, posted.headers.get("location")) == (303, signin)
+
+
 def _form_key(html: str) -> str:
     found = re.search(r'name="idempotency_key" value="([^"]+)"', html)
     assert found
