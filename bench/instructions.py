@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.load import twin_steady_state
 from bench.measure import write_results
 from turingcore_client.serving import start_mock, stop_mock
 
@@ -129,17 +130,9 @@ def twin_run(
                 ["callgrind_control", "-z", str(process.pid)], check=True, capture_output=True
             )
             output = work / "twin"
-            command = [
-                sys.executable,
-                "-m",
-                "twin",
-                "run",
-                "steady-state",
-                "--customers",
-                customers,
-            ]
-            command += ["--days", days, "--base-url", base_url, "--timeout", "300"]
-            command += ["--quiet", "--no-inspect", "--output", str(output)]
+            command = twin_steady_state(
+                customers, days, base_url, output, "--timeout", "300", "--no-inspect"
+            )
             twin_env = {**env, "PYTHONPATH": f"{twin[0]}:{twin[1]}"}
             subprocess.run(command, cwd=twin[0], env=twin_env, check=True, capture_output=True)
             subprocess.run(

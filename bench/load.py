@@ -202,6 +202,30 @@ def rss_bytes(pids: Sequence[int]) -> int:
     return total
 
 
+def twin_steady_state(
+    customers: int | str, days: int | str, base_url: str, output: Path, *more: str
+) -> list[str]:
+    """`python -m twin run steady-state` at a size against `base_url`, quiet, its outputs
+    in `output`; `more`: the caller's own options (seed, keys, --no-inspect ...)."""
+    return [
+        sys.executable,
+        "-m",
+        "twin",
+        "run",
+        "steady-state",
+        "--customers",
+        str(customers),
+        "--days",
+        str(days),
+        "--base-url",
+        base_url,
+        "--output",
+        str(output),
+        "--quiet",
+        *more,
+    ]
+
+
 def postgres_backends(database: str) -> list[int]:
     """The PostgreSQL backend processes serving `database` (by their process title)."""
     out = []

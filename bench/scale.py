@@ -205,28 +205,14 @@ def served_mock(args: argparse.Namespace, workdir: Path) -> Iterator[Server]:
 
 def twin_command(args: argparse.Namespace, base_url: str, output: Path) -> list[str]:
     """`twin run steady-state` at the bench's size, all five checks on."""
-    return [
-        sys.executable,
-        "-m",
-        "twin",
-        "run",
-        "steady-state",
-        "--customers",
-        str(args.customers),
-        "--days",
-        str(args.days),
-        "--seed",
-        str(SEED),
-        "--base-url",
+    return load.twin_steady_state(
+        args.customers,
+        args.days,
         base_url,
-        "--api-key",
-        load.BENCH_KEY,
-        "--isolation-key",
-        load.ISOLATION_KEY,
-        "--output",
-        str(output),
-        "--quiet",
-    ]
+        output,
+        *("--seed", str(SEED), "--api-key", load.BENCH_KEY),
+        *("--isolation-key", load.ISOLATION_KEY),
+    )
 
 
 @dataclass

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.load import twin_steady_state
 from turingcore_client.serving import start_mock, stop_mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,28 +103,14 @@ def measure_run(source: Path, customers: int, work: Path) -> dict[str, Any]:
     with (folder / "mock.log").open("w+b") as mock_log:
         process, base_url = start_mock([*mock_args, "--no-access-log"], log=mock_log, cwd=source)
         try:
-            command = [
-                sys.executable,
-                "-m",
-                "twin",
-                "run",
-                "steady-state",
-                "--customers",
-                str(customers),
-                "--days",
-                str(DAYS),
-                "--seed",
-                str(SEED),
-                "--base-url",
+            command = twin_steady_state(
+                customers,
+                DAYS,
                 base_url,
-                "--api-key",
-                PLATFORM_KEY,
-                "--isolation-key",
-                ISOLATION_KEY,
-                "--output",
-                str(folder / "output"),
-                "--quiet",
-            ]
+                folder / "output",
+                *("--seed", str(SEED), "--api-key", PLATFORM_KEY),
+                *("--isolation-key", ISOLATION_KEY),
+            )
             code, rss, wall, cpu = _measured(command, source, folder / "twin.log")
         finally:
             stop_mock(process)

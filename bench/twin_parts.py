@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -63,26 +62,13 @@ def run_twin_process(
     Returns (exit code, wall s, client CPU s).
     """
     args = ctx.args
-    command = [
-        sys.executable,
-        "-m",
-        "twin",
-        "run",
-        "steady-state",
-        "--customers",
-        str(customers),
-        "--days",
-        str(days),
-        "--seed",
-        str(args.twin_seed),
-        "--base-url",
+    command = load.twin_steady_state(
+        customers,
+        days,
         server.base_url,
-        "--api-key",
-        load.BENCH_KEY,
-        "--output",
-        str(output),
-        "--quiet",
-    ]
+        output,
+        *("--seed", str(args.twin_seed), "--api-key", load.BENCH_KEY),
+    )
     if args.twin_no_inspect:
         command.append("--no-inspect")
     else:
