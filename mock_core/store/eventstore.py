@@ -160,8 +160,15 @@ class WriteBatch:
         memory: WriterMemory | None,
         scope: Callable[[str], None] | None = None,
         bulk: Bulk | None = None,
+        read_options: dict[str, Any] | None = None,
+        keys_as_array: bool = False,
     ) -> None:
         self.cursor = cursor
+        # Keyword arguments of the cursor's `execute` for the reads (`WriteTx._run`), and
+        # whether the reads by a list of keys bind it as one array (`%(keys)s`) rather
+        # than as an IN (...) list.
+        self.read_options = read_options or {}
+        self.keys_as_array = keys_as_array
         self.sql = sql
         self.memory = memory
         self.pending = Pending(bulk or Bulk(cursor, sql))
@@ -222,7 +229,7 @@ class WriteTx:
 
     def _run(self, name: str, params: dict[str, Any], **fmt: str) -> Any:
         sql = self.sql[name].format(**fmt) if fmt else self.sql[name]
-        self.cursor.execute(sql, params)
+        self.cursor.execute(sql, params, **self.batch.read_options)
         return self.cursor
 
     def _in_list(self, values: list[str], params: dict[str, Any]) -> str:
@@ -235,8 +242,12 @@ class WriteTx:
 
     def _rows_in(self, name: str, values: list[str]) -> list[Any]:
         params: dict[str, Any] = {"t": self.tenant_id}
+        if self.batch.keys_as_array:  # the store's statement takes them as one array
+            params["keys"] = values
+            rows: list[Any] = self._run(name, params).fetchall()
+            return rows
         in_list = self._in_list(values, params)
-        rows: list[Any] = self._run(name, params, in_list=in_list).fetchall()
+        rows = self._run(name, params, in_list=in_list).fetchall()
         return rows
 
     def read_ahead(self, keys: list[str], reads: list[Reads]) -> None:

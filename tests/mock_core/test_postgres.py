@@ -209,3 +209,79 @@ def test_four_workers_keep_one_chain_and_every_bound(four_workers: tuple[str, st
                 sign = 1 if leg["direction"] == "DEBIT" else -1
                 folded[leg["accountId"]] += sign * round(leg["amount"] * 100)
     assert folded == balances
+
+
+# (table, key column, the write path's statement, rows inserted as the owner)
+_KEY_READS = {
+    "find_commands": (
+        "command_log",
+        "dedup_key",
+        "INSERT INTO command_log SELECT 'T_PLAN', 'key-' || n, 'c', 'PostEntry', 'h', '{}', 'at' "
+        "FROM generate_series(1, 20000) AS n",
+    ),
+    "accounts": (
+        "accounts",
+        "account_id",
+        "INSERT INTO accounts (tenant_id, account_id, account_type, currency, balance_minor, "
+        "opened_at, ordinal, last_sequence) SELECT 'T_PLAN', 'key-' || n, 'GL', 'AUD', 0, "
+        "'at', n, n FROM generate_series(1, 20000) AS n",
+    ),
+}
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize("name", sorted(_KEY_READS))
+def test_write_path_reads_by_keys_probe_the_key_on_a_table_never_analysed(name: str) -> None:
+    """A batch's reads by a list of keys (its idempotency records, its accounts) search
+    the primary key by tenant and key, even where the planner has no statistics (a fresh
+    store: autovacuum has not analysed the table yet). Written as `key IN (...)`, the
+    planner read all of the tenant's 20,000 rows and filtered the keys."""
+    require_postgres()
+    from mock_core.store.backends import open_store
+    from mock_core.store.engine import upgrade
+
+    table, key, fill = _KEY_READS[name]
+    db, url = create_database()
+    try:
+        upgrade(url)
+        owner = make_engine(url, app_role=None)
+        with owner.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
+            conn.execute(text(fill))
+        owner.dispose()
+        store = open_store(make_engine(url))
+        try:
+            statement = store.sql[name]
+            txn = store.begin(["T_PLAN"])
+            try:
+                batch = txn.batch
+                batch.tx("T_PLAN")  # scopes the transaction to the tenant
+                keys = [f"key-{n}" for n in range(100, 116)]
+                params: dict[str, Any] = {"t": "T_PLAN", "keys": keys}
+                if not batch.keys_as_array:  # the IN (...) form
+                    params = {"t": "T_PLAN", **{f"v{i}": k for i, k in enumerate(keys)}}
+                    statement = statement.format(
+                        in_list=", ".join(f"%(v{i})s" for i in range(len(keys)))
+                    )
+                batch.cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", params, prepare=False)
+                plan = batch.cursor.fetchone()[0][0]["Plan"]
+                batch.cursor.execute(statement, params, prepare=False)
+                assert len(batch.cursor.fetchall()) == 16
+            finally:
+                txn.rollback()
+        finally:
+            store.close()
+    finally:
+        drop_database(db)
+    scans = [node for node in _nodes(plan) if node.get("Relation Name") == table]
+    assert scans, plan
+    for node in scans:
+        assert key in node.get("Index Cond", ""), (
+            f"{name}: {node['Node Type']} on {table} without {key} in its index condition "
+            f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r})"
+        )
