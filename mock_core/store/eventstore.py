@@ -162,6 +162,7 @@ class WriteBatch:
         bulk: Bulk | None = None,
         read_options: dict[str, Any] | None = None,
         keys_as_array: bool = False,
+        new_cursor: Callable[[], Any] | None = None,
     ) -> None:
         self.cursor = cursor
         # Keyword arguments of the cursor's `execute` for the reads (`WriteTx._run`), and
@@ -169,6 +170,9 @@ class WriteBatch:
         # than as an IN (...) list.
         self.read_options = read_options or {}
         self.keys_as_array = keys_as_array
+        # PostgreSQL (pipeline mode): more cursors on the connection, so that a batch's
+        # reads all go out before the first result is waited for (`_read_all_ahead`).
+        self._new_cursor = new_cursor
         self.sql = sql
         self.memory = memory
         self.pending = Pending(bulk or Bulk(cursor, sql))
@@ -183,7 +187,69 @@ class WriteBatch:
         """Tell the batch what its commands will read, by tenant: their idempotency keys
         and their slices (`Reads`). A tenant's first command then reads its records and
         its accounts for all of them, once: on PostgreSQL each read is a round trip."""
+        if self._new_cursor is not None and self._scope is not None and self.memory is not None:
+            ahead = self._read_all_ahead(ahead, self._new_cursor, self._scope, self.memory)
         self._ahead = ahead
+
+    def _read_all_ahead(
+        self,
+        ahead: dict[str, tuple[list[str], list[Reads]]],
+        new_cursor: Callable[[], Any],
+        scope: Callable[[str], None],
+        memory: WriterMemory,
+    ) -> dict[str, tuple[list[str], list[Reads]]]:
+        """Read what every tenant's commands will read in one round trip (PostgreSQL): for
+        each tenant, under its scope, its chain head, its idempotency records of `keys`,
+        the accounts the commands name and their products (plus the products named),
+        each statement on its own cursor, all sent before the first result is waited
+        for. Into the batch's records and the transaction's memory; returns what is left
+        to read the usual way (tenants whose ids cannot be stored)."""
+        sent: list[tuple[str, list[str], Any, Any, Any, Any]] = []
+        left: dict[str, tuple[list[str], list[Reads]]] = {}
+        options = self.read_options
+        for tenant_id, (keys, reads) in ahead.items():
+            if "\x00" in tenant_id or tenant_id in memory.tenants:
+                left[tenant_id] = (keys, reads)
+                continue
+            keys = [key for key in keys if "\x00" not in key]  # never stored
+            accounts = sorted({a for r in reads for a in r.accounts if "\x00" not in a})
+            codes = sorted({p for r in reads for p in r.products if "\x00" not in p})
+            scope(tenant_id)
+            self._scoped = tenant_id
+            cursors = []
+            for name, params in (
+                ("head", {"t": tenant_id}),
+                ("find_commands", {"t": tenant_id, "keys": keys}),
+                ("accounts", {"t": tenant_id, "keys": accounts}),
+                ("ahead_products", {"t": tenant_id, "keys": accounts, "codes": codes}),
+            ):
+                cursor = new_cursor()
+                cursor.execute(self.sql[name], params, **options)
+                cursors.append(cursor)
+            sent.append((tenant_id, keys, *cursors))
+        found = self.pending.found
+        for tenant_id, keys, head, records, accounts_found, products in sent:
+            for key in keys:
+                found[(tenant_id, key)] = None
+            for key, command_id, command_type, digest, reply in records.fetchall():
+                found[(tenant_id, key)] = CommandRecord(
+                    command_id, command_type, digest, reply.encode()
+                )
+            row = head.fetchone()
+            rows = accounts_found.fetchall()
+            datas = products.fetchall()
+            if row is None:  # no such tenant (yet): nothing else to know
+                continue
+            created = ev.TenantCreated.from_payload(orjson.loads(row[0]))
+            known = TenantMemory((row[1], row[2]), evolve(TenantState(), created))
+            memory.tenants[tenant_id] = known
+            for (data,) in datas:
+                evolve(known.state, ev.ProductCreated.from_payload(orjson.loads(data)))
+            state_accounts = known.state.accounts
+            for account_row in rows:
+                account = Account(*account_row)
+                state_accounts[account.account_id] = account
+        return left
 
     def forget(self) -> None:
         """Drop what the transaction did not write, and what it was told to expect (it
@@ -200,7 +266,15 @@ class WriteBatch:
         another tenant's row would silently match nothing), then moves the scope.
         """
         if self._scope is not None and tenant_id != self._scoped:
-            self.pending.flush()
+            pending = self.pending
+            # The records read ahead outlive the flush (other tenants' too), joined by
+            # those this transaction wrote, which are now in the table.
+            found = pending.found
+            for key, row in pending.commands.items():
+                found[key] = CommandRecord(row[2], row[3], row[4], row[5].encode())
+            pending.found = {}
+            pending.flush()
+            pending.found = found
             self._scope(tenant_id)
             self._scoped = tenant_id
         tx = WriteTx(self, tenant_id)

@@ -79,6 +79,12 @@ _BY_KEYS = {
         "command_log", "dedup_key", "dedup_key, command_id, command_type, payload_hash, reply"
     ),
     "products": _by_keys("products", "product_code", "data"),
+    # The products named, and those of the accounts of `keys` (`WriteBatch.look_ahead`).
+    "ahead_products": "SELECT p.data FROM (SELECT unnest(%(codes)s::text[]) AS code UNION "
+    "SELECT a.product_code FROM unnest(%(keys)s::text[]) AS k(key) CROSS JOIN LATERAL "
+    "(SELECT product_code FROM accounts x WHERE x.tenant_id = %(t)s AND x.account_id = k.key "
+    "LIMIT 1) AS a) AS c CROSS JOIN LATERAL (SELECT data FROM products x "
+    "WHERE x.tenant_id = %(t)s AND x.product_code = c.code LIMIT 1) AS p",
     "customers": _by_keys("customers", "customer_id", "data"),
     "accounts": _by_keys(
         "accounts",
@@ -191,6 +197,7 @@ class PostgresStore(Store):
             UnnestBulk(cursor, self.sql),
             read_options=_READ_OPTIONS,
             keys_as_array=True,
+            new_cursor=driver.cursor,
         )
         return PostgresTransaction(self, batch, conn, trans, pipeline)
 

@@ -29,9 +29,9 @@ from mock_core.gateway import Gateway, Outcome
 from mock_core.settings import Settings
 from mock_core.store import eventstore
 from mock_core.store.postgres import PostgresStore
-from tests.commands import entry_payload, envelope, transfer_legs
+from tests.commands import entry_payload, envelope, tenant_payload, transfer_legs
 from tests.conftest import create_database, drop_database, require_postgres
-from tests.mock_core.conftest import KEYS, PLATFORM_KEY, Api
+from tests.mock_core.conftest import KEYS, PLATFORM_KEY, TXN_BASIC, Api, customer_payload
 from tests.serving import served_mock
 
 TENANTS = ("GC_ALPHA", "GC_BRAVO", "GC_CHARLIE")
@@ -216,3 +216,140 @@ def test_many_clients_on_three_tenants_over_two_workers(two_workers: str) -> Non
             for account, cents in expected[tenant].items():
                 assert round(api.balance(account, tenant) * 100) == cents, (tenant, account)
                 assert cents >= 0, "no overdraft"
+
+
+# ------------------------------------------------- a batch's reads, against SQLite's
+
+
+def _cmd(tenant: str, command_type: str, payload: dict[str, Any], key: str | None = None) -> Any:
+    return parse_command(tenant, envelope(tenant, command_type, payload, key=key))
+
+
+def _outcome(result: Outcome | Exception) -> tuple[Any, ...]:
+    if isinstance(result, Outcome):
+        return ("ok", result.status, result.replayed)
+    return (type(result).__name__, getattr(result, "code", None))
+
+
+def _mixed_batch(gateway: Gateway) -> tuple[list[Any], list[Any], list[Any], int]:
+    """Two funded tenants, then one batch of what a batch's read-ahead must get right:
+    replays and reused keys of committed commands, a key twice in the batch, accounts
+    that do not exist, an account opened (its product read) and used in the batch, a
+    tenant that does not exist, and one created in the batch. Returns the outcomes, the
+    balances, the reads the batch's commands made themselves, and its transactions."""
+    accounts: dict[str, list[str]] = {}
+    customers: dict[str, str] = {}
+    for tenant in TENANTS[:2]:
+        gateway.execute(_cmd(tenant, "CreateTenant", tenant_payload(tenant)), None)
+        gateway.execute(_cmd(tenant, "UpsertProduct", TXN_BASIC), None)
+        for n in (1, 2):
+            made = gateway.execute(_cmd(tenant, "CreateCustomer", customer_payload(n)), None)
+            assert isinstance(made, Outcome), made
+            customers[tenant] = orjson.loads(made.body)["result"]["customerId"]
+            opened = gateway.execute(
+                _cmd(tenant, "OpenAccount", _opening(customers[tenant], 100)), None
+            )
+            assert isinstance(opened, Outcome), opened
+            accounts.setdefault(tenant, []).append(orjson.loads(opened.body)["result"]["accountId"])
+    (a1, a2), (b1, b2) = accounts["GC_ALPHA"], accounts["GC_BRAVO"]
+
+    def move(tenant: str, src: str, dst: str, amount: int, key: str | None = None) -> Any:
+        payload = entry_payload(transfer_legs(src, dst, amount), "read-ahead test")
+        return _cmd(tenant, "PostEntry", payload, key)
+
+    committed = move("GC_ALPHA", a1, a2, 7, key="k-committed")
+    assert isinstance(gateway.execute(committed, None), Outcome)
+    batch = [
+        move("GC_ALPHA", a1, a2, 7, key="k-committed"),  # a replay
+        move("GC_ALPHA", a1, a2, 8, key="k-committed"),  # the key reused: refused
+        move("GC_BRAVO", b1, "NO-SUCH-ACCOUNT", 5),
+        _cmd("GC_BRAVO", "OpenAccount", _opening(customers["GC_BRAVO"], 40), key="k-open"),
+        move("GC_BRAVO", b1, b2, 30, key="k-twice"),
+        move("GC_BRAVO", b1, b2, 30, key="k-twice"),  # the same key again in the batch
+        move("GC_NOWHERE", a1, a2, 1),  # no such tenant
+        _cmd("GC_CHARLIE", "CreateTenant", tenant_payload("GC_CHARLIE")),
+        _cmd("GC_CHARLIE", "UpsertProduct", TXN_BASIC),
+        move("GC_ALPHA", a1, a2, 90),  # 100 - 7 = 93: allowed
+        move("GC_ALPHA", a1, a2, 5),  # 3 left: refused
+    ]
+    reads: list[tuple[str, str]] = []
+    run = eventstore.WriteTx._run
+
+    def counted(self: eventstore.WriteTx, name: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append((name, self.tenant_id))
+        return run(self, name, *args, **kwargs)
+
+    begun = []
+    begin = gateway.store.begin
+    gateway.store.begin = lambda tenants: begun.append(tenants) or begin(tenants)  # type: ignore[method-assign]
+    eventstore.WriteTx._run = counted  # type: ignore[method-assign]
+    try:
+        results = gateway.execute_batch([(command, None) for command in batch])
+    finally:
+        eventstore.WriteTx._run = run  # type: ignore[method-assign]
+        gateway.store.begin = begin  # type: ignore[method-assign]
+    assert isinstance(results[3], Outcome), results[3]
+    c = orjson.loads(results[3].body)["result"]["accountId"]
+    with_new = gateway.execute_batch(
+        [(move("GC_BRAVO", c, b1, 15), None), (move("GC_BRAVO", c, b1, 30), None)]
+    )
+    outcomes = [_outcome(r) for r in [*results, *with_new]]
+    balances = []
+    for tenant, account in ((t, a) for t in TENANTS[:2] for a in accounts[t]):
+        balances.append(_balance(gateway, tenant, account))
+    balances.append(_balance(gateway, "GC_BRAVO", c))
+    return outcomes, balances, reads, len(begun)
+
+
+def _opening(customer: str, deposit: int) -> dict[str, Any]:
+    return {
+        "customerId": customer,
+        "productCode": TXN_BASIC["productCode"],
+        "currency": "AUD",
+        "initialDeposit": deposit,
+    }
+
+
+def _balance(gateway: Gateway, tenant: str, account: str) -> Any:
+    from mock_core.store import queries
+
+    with gateway.store.read(tenant) as conn:
+        found = queries.get_account(conn, tenant, account)
+    assert found is not None, account
+    return found["balance"]
+
+
+def test_a_mixed_batch_reads_ahead_as_on_sqlite(pg_url: str, tmp_path: Any) -> None:
+    """PostgreSQL reads a batch's records, heads, accounts and products in one round trip
+    (`WriteBatch._read_all_ahead`); SQLite reads them command by command. The same batch
+    must give the same outcomes and balances on both."""
+    from mock_core.store.backends import open_store
+    from mock_core.store.engine import make_engine, upgrade
+
+    sqlite_url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(sqlite_url)
+    found = {}
+    for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
+        store = open_store(make_engine(url))
+        try:
+            found[name] = _mixed_batch(Gateway(store))
+        finally:
+            store.close()
+    outcomes, balances, _, transactions = found["sqlite"]
+    assert found["postgresql"][:2] == (outcomes, balances)
+    assert outcomes[0] == ("ok", 202, True) and outcomes[1][0] != "ok", outcomes
+    assert outcomes[5] == ("ok", 202, True) and outcomes[6][0] != "ok", outcomes
+    assert outcomes[9][0] == "ok" and outcomes[10][0] != "ok", outcomes
+    assert outcomes[11][0] == "ok" and outcomes[12][0] != "ok", outcomes
+    assert balances == [3, 197, 85, 130, 25], balances
+    assert transactions == found["postgresql"][3] == 1, "the batch fell back to one per command"
+    # What PostgreSQL's commands still read themselves: only what the round trip could
+    # not know (an account that does not exist, a customer, tenants that do not exist
+    # when the batch starts, and the product of the tenant created in the batch).
+    assert sorted(found["postgresql"][2]) == [
+        ("accounts", "GC_BRAVO"),
+        ("customers", "GC_BRAVO"),
+        ("head", "GC_CHARLIE"),
+        ("head", "GC_NOWHERE"),
+        ("products", "GC_CHARLIE"),
+    ]
