@@ -12,6 +12,7 @@ go out in pipeline mode, and only reads wait for a round trip.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -98,6 +99,8 @@ _BY_KEYS = {
 # table was a page or two (a sequential scan). Planning one costs tens of microseconds
 # a batch.
 _READ_OPTIONS = {"prepare": False}
+# A writer's connection idle for longer goes back to the pool (`PostgresStore._begin`).
+WRITER_IDLE_S = 1.0
 # The statements whose one-row form (projections.SQL) is SQLite's own.
 _ALWAYS = ("insert_touch", "upsert_day")
 
@@ -120,7 +123,7 @@ class UnnestBulk(Bulk):
 
 
 class PostgresTransaction(WriteTransaction):
-    """A write transaction on a pooled connection, in pipeline mode."""
+    """A write transaction on the store's writer connection, in pipeline mode."""
 
     def __init__(
         self,
@@ -131,15 +134,24 @@ class PostgresTransaction(WriteTransaction):
         pipeline: contextlib.ExitStack | None,
     ) -> None:
         super().__init__(store, batch)
+        self.writer = store
         self.conn = conn
         self.trans = trans
         self.pipeline = pipeline
+        self.committed = False
 
     def _commit(self) -> None:
         if self.pipeline is not None:
             pipeline, self.pipeline = self.pipeline, None
-            pipeline.close()  # send what is queued and wait: errors surface here
-        self.trans.commit()
+            try:
+                # COMMIT queued behind the writes: one round trip for them all, and the
+                # errors of any surface here.
+                driver: Any = self.conn.connection.driver_connection
+                driver.commit()
+            finally:
+                pipeline.close()
+        self.trans.commit()  # (SQLAlchemy's side: the driver's transaction is over)
+        self.committed = True
 
     def _rollback(self) -> None:
         if self.pipeline is not None:
@@ -151,7 +163,10 @@ class PostgresTransaction(WriteTransaction):
 
     def _end(self) -> None:
         try:
-            self.conn.close()
+            if self.committed:
+                self.writer._writer_idle_since = time.monotonic()
+            else:  # in an unknown state: the next transaction takes a new one
+                self.writer.drop_writer()
         finally:
             super()._end()
 
@@ -161,9 +176,32 @@ class PostgresStore(Store):
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         super().__init__(engine, caches, {**dialect_sql("pyformat"), **_BY_KEYS})
+        # The writer's connection, kept from one write transaction to the next (they run
+        # one at a time: `Store.begin`): a pooled checkout costs each batch a round trip
+        # (the pool's ping) and SQLAlchemy's bookkeeping. Dropped after any failure, and
+        # given back to the pool when it sat idle, so that a connection the server
+        # closed meanwhile (a restart) is found by the pool's ping, not by a command.
+        self._writer: Connection | None = None
+        self._writer_idle_since = 0.0
+
+    def drop_writer(self) -> None:
+        """Close the writer's connection (after a failure, or with the store)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):  # a broken connection is dropped anyway
+                writer.close()
+
+    def close(self) -> None:
+        self.drop_writer()
+        super().close()
 
     def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
-        conn = self.engine.connect().execution_options(write=True)
+        conn = self._writer
+        if conn is not None and time.monotonic() - self._writer_idle_since > WRITER_IDLE_S:
+            self.drop_writer()
+            conn = None
+        if conn is None:
+            conn = self._writer = self.engine.connect().execution_options(write=True)
         try:
             trans = conn.begin()
             driver: Any = conn.connection.driver_connection
@@ -178,7 +216,7 @@ class PostgresStore(Store):
             for tenant_id in tenant_ids:
                 cursor.execute(lock, {"t": tenant_id})
         except BaseException:
-            conn.close()
+            self.drop_writer()
             raise
 
         def scope(tenant_id: str) -> None:

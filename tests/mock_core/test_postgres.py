@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,3 +286,49 @@ def test_write_path_reads_by_keys_probe_the_key_on_a_table_never_analysed(name: 
             f"{name}: {node['Node Type']} on {table} without {key} in its index condition "
             f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r})"
         )
+
+
+def _terminate_writer(gateway: Any, url: str) -> None:
+    """Kill the writer connection's server process, as a restart or a proxy would."""
+    pid = gateway.store._writer.connection.driver_connection.info.backend_pid
+    owner = make_engine(url, app_role=None)
+    try:
+        with owner.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    finally:
+        owner.dispose()
+
+
+def test_a_writer_connection_closed_by_the_server_is_replaced(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer keeps its connection from one batch to the next. One the server closed
+    while it sat idle goes back to the pool, whose ping finds it dead, before a command
+    uses it; one closed under load costs the batch that finds it (an error reply, nothing
+    written), and the next batch takes a new one."""
+    from mock_core.store import postgres
+
+    monkeypatch.setattr(postgres, "WRITER_IDLE_S", 0.2)
+    settings = Settings(database_url=pg_url, api_keys=KEYS, access_log=False)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        api = Api(client)
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        assert api.create_tenant().status_code == 202
+        assert api.upsert_product().status_code == 202
+        accounts = []
+        for n in (1, 2):
+            customer = api.create_customer(n=n).json()["result"]["customerId"]
+            opened = api.open_account(customer, initialDeposit=100)
+            accounts.append(opened.json()["result"]["accountId"])
+        a, b = accounts
+
+        _terminate_writer(gateway, pg_url)
+        time.sleep(0.3)  # idle: the pool replaces it
+        assert api.post_entry([(a, "CREDIT", 10), (b, "DEBIT", 10)]).status_code == 202
+
+        monkeypatch.setattr(postgres, "WRITER_IDLE_S", 3600.0)  # never idle
+        _terminate_writer(gateway, pg_url)
+        refused = api.post_entry([(a, "CREDIT", 1), (b, "DEBIT", 1)])
+        assert refused.status_code >= 500, refused.text
+        assert api.post_entry([(a, "CREDIT", 20), (b, "DEBIT", 20)]).status_code == 202
+        assert [api.balance(a), api.balance(b)] == [70, 130]
