@@ -1,12 +1,14 @@
 """The PostgreSQL store: a transaction per batch, under its tenants' advisory locks.
 
-Several worker processes may write, so every command reads its state from the
-database (no writer memory). A worker's group commit (`gateway.GroupCommitter`)
-applies the commands it has read together in one transaction: it takes the
-advisory lock of every tenant of the batch, in sorted order (so two workers
-never wait on each other in a cycle), scopes each command to its own tenant
-(row-level security stays in force: `WriteBatch.tx`), and commits once. Writes
-go out in pipeline mode, and only reads wait for a round trip.
+Several worker processes may write, so a writer remembers what it read only for the
+length of a transaction, which holds its tenants' locks. A worker's group commit
+(`gateway.GroupCommitter`) applies the commands it has read together in one
+transaction: it takes the advisory lock of every tenant of the batch, in sorted order
+(so two workers never wait on each other in a cycle), reads what every tenant's
+commands need in one round trip (`WriteBatch.look_ahead`), scopes each command to its
+own tenant (row-level security stays in force: `WriteBatch.tx`), and commits once.
+Writes go out in pipeline mode, a flush as one statement with the COMMIT behind it;
+only reads wait for a round trip. The writer keeps its connection between batches.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ class PostgresTransaction(WriteTransaction):
     def _end(self) -> None:
         try:
             if self.committed:
-                self.writer._writer_idle_since = time.monotonic()
+                self.writer.writer_idle_since = time.monotonic()
             else:  # in an unknown state: the next transaction takes a new one
                 self.writer.drop_writer()
         finally:
@@ -198,7 +200,7 @@ class PostgresStore(Store):
         # given back to the pool when it sat idle, so that a connection the server
         # closed meanwhile (a restart) is found by the pool's ping, not by a command.
         self._writer: Connection | None = None
-        self._writer_idle_since = 0.0
+        self.writer_idle_since = 0.0  # when its last transaction ended
 
     def drop_writer(self) -> None:
         """Close the writer's connection (after a failure, or with the store)."""
@@ -213,7 +215,7 @@ class PostgresStore(Store):
 
     def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
         conn = self._writer
-        if conn is not None and time.monotonic() - self._writer_idle_since > WRITER_IDLE_S:
+        if conn is not None and time.monotonic() - self.writer_idle_since > WRITER_IDLE_S:
             self.drop_writer()
             conn = None
         if conn is None:
