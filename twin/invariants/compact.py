@@ -13,7 +13,12 @@ count and a 64-bit fingerprint that depends on their order:
   ahead from the stream's length: 34 MB for the 2.4 M events of 10,000 members).
 - `Fingerprints`: key -> (count, ordered fingerprint) of the ids fed under it, 20
   bytes a slot (42 MB for the ~800,000 commands of 10,000 members).
-- `fingerprint`/`chain`: the fingerprint of a sequence of ids.
+- `fingerprint`/`chain_key`: the fingerprint of a sequence of ids, folded over their
+  keys (so that it can be made again from keys spilled to disk, `spill`).
+
+Past a million events or so the pass does not keep these for the whole stream at once
+but spills their keys to disk by hash partition and builds them a partition at a time
+(`twin.invariants.spill`).
 
 Two different ids share a key, or two different sequences a fingerprint, with a chance
 of about 1 in 2^61 a pair: at 2.4 M events, a false "appears twice" about once in
@@ -39,12 +44,17 @@ def chain(fingerprint: int, text: str) -> int:
     return hash((fingerprint, text)) & MASK
 
 
+def chain_key(fingerprint: int, key: int) -> int:
+    """The fingerprint of a sequence of ids extended by the id of `key` (`key64`)."""
+    return hash((fingerprint, key)) & MASK
+
+
 def fingerprint(texts: Iterable[str]) -> tuple[int, int]:
     """(count, fingerprint) of a sequence of ids, as `Fingerprints` keeps them."""
     count = value = 0
     for text in texts:
         count += 1
-        value = chain(value, text)
+        value = chain_key(value, key64(text))
     return count, value
 
 
@@ -122,8 +132,12 @@ class Fingerprints(KeySet):
         return i if self.keys[i] else self._insert(i, key)
 
     def feed(self, slot: int, text: str) -> None:
+        self.feed_key(slot, key64(text))
+
+    def feed_key(self, slot: int, key: int) -> None:
+        """Feed the id of `key` (`key64`) under `slot`."""
         self.counts[slot] += 1
-        self.values[slot] = chain(self.values[slot], text)
+        self.values[slot] = chain_key(self.values[slot], key)
 
     def get(self, key: int) -> tuple[int, int]:
         """(count, fingerprint) under `key`; (0, 0) when nothing was fed."""

@@ -17,7 +17,8 @@ from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, n
 from twin.invariants.compact import Fingerprints, IdSequence, KeySet, key64
 from twin.invariants.inspection import PAGES_AHEAD, PUMP_EVERY, STREAM, Inspection
 from twin.invariants.registry import check
-from twin.invariants.results import CheckResult
+from twin.invariants.results import FAIL, FAILURES_KEPT, CheckResult
+from twin.invariants.spill import Spill, parts_for
 
 POSTING_EVENTS = frozenset({"FundsPosted", "EntryPosted"})
 BALANCE_EVENTS = POSTING_EVENTS | {"AccountBalanceUpdated"}
@@ -37,6 +38,10 @@ class StreamFacts:
     by_account: dict[str, IdSequence] = field(default_factory=dict)
     # causationId (the commandId) -> (count, fingerprint) of its eventIds, in stream order
     by_causation: Fingerprints = field(default_factory=Fingerprints)
+    # The run-log part of audit_completeness when the stream was spilled to disk (then
+    # `by_causation` is empty: the commands were compared with it partition by partition
+    # before its files went, `twin.invariants.audit.compare_spilled`).
+    commands: CheckResult | None = None
 
     def caused(self, command_id: str) -> tuple[int, int]:
         """(count, fingerprint) of the events caused by `command_id`, in stream order
@@ -112,21 +117,49 @@ def read_stream(ctx: Inspection) -> StreamFacts:
 
     and keeping only which events belong to each account and to each command, as
     fingerprints (`twin.invariants.compact`). A page's events are dropped once checked;
-    what stays grows with the accounts, plus 16 to 40 bytes an event and a command."""
-    tenant_id = ctx.tenant_id
-    facts = StreamFacts(CheckResult("event_integrity"), CheckResult("audit_completeness"))
-    integrity, audit = facts.integrity, facts.audit
+    what stays grows with the accounts, plus 16 to 40 bytes an event and a command; or,
+    past `spill.KEYS_PER_PART` events, is flat: the eventIds and the commands' events
+    are spilled to disk by hash partition and checked a partition at a time after the
+    pass (the duplicate eventIds here, the run log's commands through
+    `audit.compare_spilled`), the files removed before this returns."""
     tenant = ctx.tenant()
     last_sequence = tenant.get("lastSequence")
     try:
         stated_end = int(last_sequence) if last_sequence is not None else 0
     except (TypeError, ValueError):
         stated_end = 0
+    parts = parts_for(stated_end)
+    if parts == 1:
+        return _read(ctx, tenant, stated_end, None)
+    with Spill(parts, causes=ctx.run_log is not None) as spill:
+        return _read(ctx, tenant, stated_end, spill)
+
+
+def _read(
+    ctx: Inspection, tenant: dict[str, Any], stated_end: int, spill: Spill | None
+) -> StreamFacts:
+    """`read_stream`, keeping the eventIds and the commands' events in memory, or in
+    `spill`'s files when there is one."""
+    tenant_id = ctx.tenant_id
+    facts = StreamFacts(CheckResult("event_integrity"), CheckResult("audit_completeness"))
+    integrity, audit = facts.integrity, facts.audit
+    last_sequence = tenant.get("lastSequence")
     previous = GENESIS_HASH
     index = 0
-    seen_ids = KeySet(stated_end)
+    # Where each kept integrity failure was found (the event's position; 0: at the
+    # event, before its eventId was looked up; 2: after the events up to it), so that
+    # the duplicate eventIds found after a spilled pass go in among them in stream order.
+    found_at: list[tuple[int, int]] = []
+
+    def fail(message: str, when: int = 0) -> None:
+        if len(integrity.failures) < FAILURES_KEPT:
+            found_at.append((index, when))
+        integrity.fail(message)
+
+    in_memory = spill is None
+    seen_ids = KeySet(stated_end if in_memory else 0)
     by_account: defaultdict[str, IdSequence] = defaultdict(IdSequence)
-    by_causation = Fingerprints(stated_end // 2)
+    by_causation = Fingerprints(stated_end // 2 if in_memory else 0)
     names: dict[str, str] = {}  # one string object per account id, for memory
     entries: dict[str, dict[str, int | Decimal]] = {}  # entryId -> net (cents) per account
     finished: OrderedDict[str, dict[str, int | Decimal]] = OrderedDict()
@@ -135,10 +168,11 @@ def read_stream(ctx: Inspection) -> StreamFacts:
     pump = ctx.pump
     pump_at = PUMP_EVERY
     last_cause: Any = object()
-    of_cause = 0
-    feed_cause = by_causation.feed
+    of_cause = cause_key = 0
+    feed_cause = by_causation.feed_key
+    spill_event = spill.add if spill is not None else None
 
-    for events in _stream_pages(ctx, stated_end, integrity.fail):
+    for events in _stream_pages(ctx, stated_end, partial(fail, when=2)):
         for event in events:
             index += 1
             if index >= pump_at:
@@ -147,30 +181,36 @@ def read_stream(ctx: Inspection) -> StreamFacts:
             get = event.get
             sequence = get("sequence")
             if sequence != index:
-                integrity.fail(f"sequence {sequence} where {index} was due (gap or reorder)")
+                fail(f"sequence {sequence} where {index} was due (gap or reorder)")
             if get("tenantId") != tenant_id:
-                integrity.fail(f"sequence {sequence}: tenantId {get('tenantId')!r}")
+                fail(f"sequence {sequence}: tenantId {get('tenantId')!r}")
             if get("prevHash") != previous:
-                integrity.fail(f"sequence {sequence}: prevHash does not link to the previous hash")
+                fail(f"sequence {sequence}: prevHash does not link to the previous hash")
             stated = get("hash")
             try:
                 recomputed = event_hash(event)
             except Exception as exc:  # a value JCS refuses, e.g. an integer beyond 2^53
                 recomputed = f"(none: {type(exc).__name__}: {exc})"
             if stated != recomputed:
-                integrity.fail(
+                fail(
                     f"sequence {sequence}: hash {str(stated)[:16]}... recomputes as "
                     f"{recomputed[:16]}..."
                 )
             previous = str(stated)
             event_id = str(get("eventId"))
-            if not seen_ids.add(key64(event_id)):
-                integrity.fail(f"sequence {sequence}: eventId {event_id} appears twice")
+            event_key = key64(event_id)
             cause = get("causationId")
             if cause != last_cause:  # a command's events mostly come together
                 last_cause = cause
-                of_cause = by_causation.slot(key64(str(cause)))
-            feed_cause(of_cause, event_id)
+                cause_key = key64(str(cause))
+                if in_memory:
+                    of_cause = by_causation.slot(cause_key)
+            if spill_event is None:
+                if not seen_ids.add(event_key):
+                    fail(f"sequence {sequence}: eventId {event_id} appears twice")
+                feed_cause(of_cause, event_key)
+            else:
+                spill_event(index, sequence, event_id, event_key, cause_key)
 
             kind = get("eventType")
             if kind == "AccountBalanceUpdated":
@@ -247,14 +287,42 @@ def read_stream(ctx: Inspection) -> StreamFacts:
         for account_id in sorted(missing):
             audit.fail(f"EntryPosted {entry_id}: no AccountBalanceUpdated for {account_id}")
     if last_sequence is not None and stated_end != index:
-        integrity.fail(f"tenant lastSequence {last_sequence}, the stream has {index} events")
+        fail(f"tenant lastSequence {last_sequence}, the stream has {index} events", 2)
     last_hash = tenant.get("lastHash")
     if index and last_hash is not None and last_hash != previous:
-        integrity.fail("tenant lastHash is not the hash of the last event")
+        fail("tenant lastHash is not the hash of the last event", 2)
     facts.events = index
     facts.by_account = dict(by_account)
     facts.by_causation = by_causation
+    if spill is not None:
+        spill.finish()
+        _spilled_duplicates(ctx, spill, integrity, found_at)
+        if ctx.run_log is not None:
+            from twin.invariants.audit import compare_spilled
+
+            facts.commands = compare_spilled(ctx, spill)
     return facts
+
+
+def _spilled_duplicates(
+    ctx: Inspection, spill: Spill, integrity: CheckResult, found_at: list[tuple[int, int]]
+) -> None:
+    """Add the duplicate eventIds of a spilled pass to `integrity`, where the pass in
+    memory would have said them: each after its event's other failures, before the next
+    event's (`found_at` says where the kept failures were found)."""
+    duplicates = spill.duplicates(FAILURES_KEPT, ctx.pump)
+    if not duplicates.total:
+        return
+    first = duplicates.items()
+    texts = spill.texts({index for index, _ in first})
+    said = [
+        ((index, 1), f"sequence {texts[index][0]}: eventId {texts[index][1]} appears twice")
+        for index, _ in first
+    ]
+    merged = sorted([*zip(found_at, integrity.failures, strict=True), *said], key=lambda x: x[0])
+    integrity.failures = [message for _, message in merged[:FAILURES_KEPT]]
+    integrity.failure_count += duplicates.total
+    integrity.status = FAIL
 
 
 @check("event_integrity")
