@@ -450,6 +450,8 @@ def test_the_skip_link_is_the_first_stop_shows_when_focused_and_leads_to_main(
     assert focused["left"] >= 0 and focused["top"] >= 0 and focused["width"] > 0, focused
     assert focused["outline"] != "none", f"no visible focus: {focused}"
     page.keyboard.press("Enter")
+    # The jump to the fragment lands after the key press returns (under load, later).
+    page.wait_for_function("() => location.hash === '#main'", timeout=5000)
     assert page.url.endswith("#main")
     assert structure_problems(page) == []
 
