@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +40,32 @@ class CommandRecord:
     command_type: str
     payload_hash: str
     reply: bytes
+
+
+def _record(fields: Sequence[Any]) -> CommandRecord:
+    """A stored idempotency record from its columns: commandId, type, payload hash, reply."""
+    return CommandRecord(fields[0], fields[1], fields[2], fields[3].encode())
+
+
+def _note_records(
+    found: dict[tuple[str, str], Any], tenant_id: str, keys: list[str], rows: Iterable[Any]
+) -> None:
+    """What a read of `keys`' records (rows of key and `_record`'s columns) found: each
+    key's record, or None where it has none."""
+    for key in keys:
+        found[(tenant_id, key)] = None
+    for row in rows:
+        found[(tenant_id, row[0])] = _record(row[1:])
+
+
+def _tenant_memory(data: str, head: tuple[int, str]) -> TenantMemory:
+    """A writer's memory of a tenant from its row's creation payload, at `head`."""
+    created = ev.TenantCreated.from_payload(orjson.loads(data))
+    return TenantMemory(head, evolve(TenantState(), created))
+
+
+def _add_product(state: TenantState, data: str) -> None:
+    evolve(state, ev.ProductCreated.from_payload(orjson.loads(data)))
 
 
 def payload_hash(payload: Any) -> str:
@@ -213,7 +239,7 @@ class WriteBatch:
         left: dict[str, tuple[list[str], list[Reads]]] = {}
         options = self.read_options
         for tenant_id, (keys, reads) in ahead.items():
-            if "\x00" in tenant_id or tenant_id in memory.tenants:
+            if "\x00" in tenant_id:
                 left[tenant_id] = (keys, reads)
                 continue
             keys = [key for key in keys if "\x00" not in key]  # never stored
@@ -234,22 +260,15 @@ class WriteBatch:
             sent.append((tenant_id, keys, *cursors))
         found = self.pending.found
         for tenant_id, keys, head, records, accounts_found, products in sent:
-            for key in keys:
-                found[(tenant_id, key)] = None
-            for key, command_id, command_type, digest, reply in records.fetchall():
-                found[(tenant_id, key)] = CommandRecord(
-                    command_id, command_type, digest, reply.encode()
-                )
+            _note_records(found, tenant_id, keys, records.fetchall())
             row = head.fetchone()
             rows = accounts_found.fetchall()
             datas = products.fetchall()
             if row is None:  # no such tenant (yet): nothing else to know
                 continue
-            created = ev.TenantCreated.from_payload(orjson.loads(row[0]))
-            known = TenantMemory((row[1], row[2]), evolve(TenantState(), created))
-            memory.tenants[tenant_id] = known
+            known = memory.tenants[tenant_id] = _tenant_memory(row[0], (row[1], row[2]))
             for (data,) in datas:
-                evolve(known.state, ev.ProductCreated.from_payload(orjson.loads(data)))
+                _add_product(known.state, data)
             state_accounts = known.state.accounts
             for account_row in rows:
                 account = Account(*account_row)
@@ -276,7 +295,7 @@ class WriteBatch:
             # those this transaction wrote, which are now in the table.
             found = pending.found
             for key, row in pending.commands.items():
-                found[key] = CommandRecord(row[2], row[3], row[4], row[5].encode())
+                found[key] = _record(row[2:])
             pending.found = {}
             pending.flush()
             pending.found = found
@@ -335,13 +354,7 @@ class WriteTx:
         found = self.batch.pending.found
         keys = [key for key in keys if "\x00" not in key]  # never stored
         if keys:
-            for key in keys:
-                found[(self.tenant_id, key)] = None
-            for key, command_id, command_type, digest, reply in self._rows_in(
-                "find_commands", keys
-            ):
-                record = CommandRecord(command_id, command_type, digest, reply.encode())
-                found[(self.tenant_id, key)] = record
+            _note_records(found, self.tenant_id, keys, self._rows_in("find_commands", keys))
         accounts = sorted({a for slice_ in reads for a in slice_.accounts if "\x00" not in a})
         if accounts and self.batch.memory is not None and self._tenant() is not None:
             self._load_accounts(TenantState(), accounts)  # into the writer's memory
@@ -350,7 +363,7 @@ class WriteTx:
         pending = self.batch.pending
         mine = pending.commands.get((self.tenant_id, dedup_key))
         if mine is not None:  # recorded by an earlier command of this transaction
-            return CommandRecord(mine[2], mine[3], mine[4], mine[5].encode())
+            return _record(mine[2:])
         if pending.found:
             key = (self.tenant_id, dedup_key)
             if key in pending.found:  # read ahead (and not recorded since: see above)
@@ -358,7 +371,7 @@ class WriteTx:
         row = self._run("find_command", {"t": self.tenant_id, "k": dedup_key}).fetchone()
         if row is None:
             return None
-        return CommandRecord(row[0], row[1], row[2], row[3].encode())
+        return _record(row)
 
     def load(self, reads: Reads) -> TenantState:
         """Load the slice of the tenant's state that `reads` names (no tenant: empty).
@@ -400,10 +413,9 @@ class WriteTx:
             row = self._run("head", {"t": self.tenant_id}).fetchone()
             if row is None:
                 return None
-            created = ev.TenantCreated.from_payload(orjson.loads(row[0]))
             # The head this transaction moved, if it did, is not written yet.
             head = self.batch.pending.heads.get(self.tenant_id, (row[1], row[2]))
-            known = TenantMemory(head, evolve(TenantState(), created))
+            known = _tenant_memory(row[0], head)
             if memory is not None:
                 memory.tenants[self.tenant_id] = known
         self._known = known
@@ -422,7 +434,7 @@ class WriteTx:
         products = known.products
         if missing:
             for (data,) in self._rows_in("products", missing):
-                evolve(known, ev.ProductCreated.from_payload(orjson.loads(data)))
+                _add_product(known, data)
         for code in codes:
             found = products.get(code)
             if found is not None:
