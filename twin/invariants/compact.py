@@ -65,12 +65,20 @@ def _slots_for(expected: int) -> int:
 
 class KeySet:
     """A set of non-zero 64-bit keys: open addressing with linear probing in one
-    array, grown (doubled) before it is more than 3/4 full."""
+    array, grown (doubled) before it is more than 3/4 full. A subclass keeps figures
+    beside each key, slot for slot, in arrays of its own (`COLUMNS`)."""
+
+    COLUMNS: tuple[tuple[str, str], ...] = ()  # (attribute, array typecode)
 
     def __init__(self, expected: int = 0) -> None:
-        self.keys = array("Q", bytes(8 * _slots_for(expected)))
-        self.mask = len(self.keys) - 1
+        self._allocate(_slots_for(expected))
         self.count = 0
+
+    def _allocate(self, slots: int) -> None:
+        self.keys = array("Q", bytes(8 * slots))
+        self.mask = slots - 1
+        for name, code in self.COLUMNS:
+            setattr(self, name, array(code, bytes(array(code).itemsize * slots)))
 
     def __len__(self) -> int:
         return self.count
@@ -96,6 +104,12 @@ class KeySet:
     def __contains__(self, key: int) -> bool:
         return bool(self.keys[self._find(key)])
 
+    def slot(self, key: int) -> int:
+        """The slot of `key`, made (its figures zero) when missing. It stays valid until
+        another key is made."""
+        i = self._find(key)
+        return i if self.keys[i] else self._insert(i, key)
+
     def _insert(self, i: int, key: int) -> int:
         if 4 * (self.count + 1) > 3 * len(self.keys):
             self._grow()
@@ -105,37 +119,31 @@ class KeySet:
         return i
 
     def _grow(self) -> None:
-        old = self.keys
-        self.keys = array("Q", bytes(16 * len(old)))
-        self.mask = len(self.keys) - 1
-        self._moved(old)
-
-    def _moved(self, old: array[int]) -> None:
+        old_keys = self.keys
+        old_columns = [getattr(self, name) for name, _ in self.COLUMNS]
+        self._allocate(2 * len(old_keys))
         find, keys = self._find, self.keys
-        for key in old:
+        columns = [getattr(self, name) for name, _ in self.COLUMNS]
+        for j, key in enumerate(old_keys):
             if key:
-                keys[find(key)] = key
+                i = find(key)
+                keys[i] = key
+                for column, old in zip(columns, old_columns, strict=True):
+                    column[i] = old[j]
 
 
 class Fingerprints(KeySet):
     """key -> (count, fingerprint) of the ids fed under it, in the order fed."""
 
-    def __init__(self, expected: int = 0) -> None:
-        super().__init__(expected)
-        self.counts = array("I", bytes(4 * len(self.keys)))
-        self.values = array("Q", bytes(8 * len(self.keys)))
-
-    def slot(self, key: int) -> int:
-        """The slot of `key`, made (empty) when missing. It stays valid until another
-        key is made: feed a run of one key's ids through `feed` with it."""
-        i = self._find(key)
-        return i if self.keys[i] else self._insert(i, key)
+    COLUMNS = (("counts", "I"), ("values", "Q"))
+    counts: array[int]
+    values: array[int]
 
     def feed(self, slot: int, text: str) -> None:
         self.feed_key(slot, key64(text))
 
     def feed_key(self, slot: int, key: int) -> None:
-        """Feed the id of `key` (`key64`) under `slot`."""
+        """Feed the id of `key` (`key64`) under `slot` (`slot`: a run of one key's ids)."""
         self.counts[slot] += 1
         self.values[slot] = chain_key(self.values[slot], key)
 
@@ -143,18 +151,6 @@ class Fingerprints(KeySet):
         """(count, fingerprint) under `key`; (0, 0) when nothing was fed."""
         i = self._find(key)
         return (self.counts[i], self.values[i]) if self.keys[i] else (0, 0)
-
-    def _grow(self) -> None:
-        old_keys, old_counts, old_values = self.keys, self.counts, self.values
-        self.keys = array("Q", bytes(16 * len(old_keys)))
-        self.counts = array("I", bytes(8 * len(old_keys)))
-        self.values = array("Q", bytes(16 * len(old_keys)))
-        self.mask = len(self.keys) - 1
-        find, keys, counts, values = self._find, self.keys, self.counts, self.values
-        for j, key in enumerate(old_keys):
-            if key:
-                i = find(key)
-                keys[i], counts[i], values[i] = key, old_counts[j], old_values[j]
 
 
 class IdSequence:
@@ -184,3 +180,37 @@ class IdSequence:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class Sequences(KeySet):
+    """key -> the `IdSequence` of the ids fed under it, as three figures in flat arrays
+    (20 bytes a slot). An IdSequence object with its two 64-bit ints takes about 190
+    bytes, and every id fed to it makes two new ints: over a pass over millions of
+    events, those survivors end up scattered across the allocator's pages among the
+    pages' garbage, which the process then cannot give back."""
+
+    COLUMNS = (("counts", "I"), ("ordered", "Q"), ("unordered", "Q"))
+    counts: array[int]
+    ordered: array[int]
+    unordered: array[int]
+
+    def feed(self, slot: int, text: str) -> None:
+        """Add the id `text` to the sequence under `slot` (as `IdSequence.add`)."""
+        self.counts[slot] += 1
+        self.ordered[slot] = chain(self.ordered[slot], text)
+        self.unordered[slot] = (self.unordered[slot] + key64(text)) & MASK
+
+    def get(self, key: int) -> IdSequence:
+        """The sequence under `key` (empty when nothing was fed)."""
+        i = self._find(key)
+        return self.at(i) if self.keys[i] else IdSequence()
+
+    def at(self, slot: int) -> IdSequence:
+        """The sequence under `slot`."""
+        found = IdSequence()
+        found.count, found.ordered, found.unordered = (
+            self.counts[slot],
+            self.ordered[slot],
+            self.unordered[slot],
+        )
+        return found

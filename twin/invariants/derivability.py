@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
 from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
-from twin.invariants.compact import IdSequence
+from twin.invariants.compact import Sequences, key64
 from twin.invariants.inspection import ACCOUNTS, QUEUED_AHEAD, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
@@ -17,7 +18,11 @@ from twin.invariants.stream import POSTING_EVENTS
 
 
 class _Fold:
-    """One account's own stream, folded page by page as its pages arrive."""
+    """One account's own stream, folded page by page as its pages arrive. There is one
+    for every account at once (258,000 at 100,000 members), so it keeps little: the
+    postings and balance updates its stream held, in order, are a slot of the folds'
+    `Sequences` (its `slot`), and its entries and problems a dict and a list only while
+    it has any."""
 
     __slots__ = (
         "account_id",
@@ -27,110 +32,121 @@ class _Fold:
         "nets",
         "problems",
         "running",
-        "seen",
+        "slot",
         "updates",
     )
 
-    def __init__(self, account_id: str) -> None:
+    def __init__(self, account_id: str, slot: int) -> None:
         self.account_id = account_id
+        self.slot = slot
         self.running: int | Decimal = 0
         self.last_sequence = 0
         self.events = 0
         self.updates = 0
-        self.seen = IdSequence()  # its postings and balance updates, in its stream's order
         # entryId -> this account's net (cents), until the entry's balance update
-        self.nets: dict[str, int | Decimal] = {}
-        self.problems: list[str] = []
+        self.nets: dict[str, int | Decimal] | None = None
+        self.problems: list[str] | None = None
         self.done = False
 
-    def feed(self, events: list[dict[str, Any]], tenant_id: str) -> None:
+    def problem(self, message: str) -> None:
+        if self.problems is None:
+            self.problems = []
+        self.problems.append(message)
+
+    def feed(self, events: list[dict[str, Any]], tenant_id: str, seen: Sequences) -> None:
         account_id = self.account_id
-        problems = self.problems
-        seen = self.seen
-        nets = self.nets
+        problems = self.problems if self.problems is not None else []
+        slot = self.slot
+        nets = self.nets if self.nets is not None else {}
         running = self.running
         last_sequence = self.last_sequence
-        for event in events:
-            sequence = int(event.get("sequence", 0))
-            if sequence <= last_sequence:
-                problems.append(f"{account_id}: events out of order at sequence {sequence}")
-            last_sequence = sequence
-            if event.get("tenantId") != tenant_id:
-                problems.append(f"{account_id}: event {event.get('eventId')} of another tenant")
-            kind = event.get("eventType")
-            if kind == "AccountBalanceUpdated":
-                seen.add(str(event.get("eventId")))
-                payload = event.get("payload", {})
-                if payload.get("accountId") != account_id:
-                    continue
-                self.updates += 1
-                balance = cents(payload.get("balance"))
-                if balance != running:
-                    problems.append(
-                        f"{account_id}: AccountBalanceUpdated at sequence {sequence} says "
-                        f"{format_minor(balance)}, the postings before it sum to "
-                        f"{format_minor(running)}"
-                    )
-                # Popped: an entry's update follows it; what stays is the entries without.
-                net = nets.pop(str(payload.get("entryId")), None)
-                if net is not None:
-                    change = cents(payload.get("change"))
-                    if net != change:
+        try:
+            for event in events:
+                sequence = int(event.get("sequence", 0))
+                if sequence <= last_sequence:
+                    problems.append(f"{account_id}: events out of order at sequence {sequence}")
+                last_sequence = sequence
+                if event.get("tenantId") != tenant_id:
+                    problems.append(f"{account_id}: event {event.get('eventId')} of another tenant")
+                kind = event.get("eventType")
+                if kind == "AccountBalanceUpdated":
+                    seen.feed(slot, str(event.get("eventId")))
+                    payload = event.get("payload", {})
+                    if payload.get("accountId") != account_id:
+                        continue
+                    self.updates += 1
+                    balance = cents(payload.get("balance"))
+                    if balance != running:
                         problems.append(
-                            f"{account_id}: change {format_minor(change)} for entry "
-                            f"{payload.get('entryId')}, its legs give {format_minor(net)}"
+                            f"{account_id}: AccountBalanceUpdated at sequence {sequence} says "
+                            f"{format_minor(balance)}, the postings before it sum to "
+                            f"{format_minor(running)}"
                         )
-            elif kind in POSTING_EVENTS:
-                seen.add(str(event.get("eventId")))
-                payload = event.get("payload", {})
-                net = 0
-                for leg in payload.get("legs", []):
-                    if leg.get("accountId") == account_id:
-                        value = cents(leg["amount"])
-                        net += value if leg.get("direction") == "DEBIT" else -value
-                running += net
-                entry_id = payload.get("entryId")
-                if entry_id is not None:
-                    nets[str(entry_id)] = net
-        self.events += len(events)
-        self.running = running
-        self.last_sequence = last_sequence
+                    # Popped: an entry's update follows it; what stays is the entries without.
+                    net = nets.pop(str(payload.get("entryId")), None)
+                    if net is not None:
+                        change = cents(payload.get("change"))
+                        if net != change:
+                            problems.append(
+                                f"{account_id}: change {format_minor(change)} for entry "
+                                f"{payload.get('entryId')}, its legs give {format_minor(net)}"
+                            )
+                elif kind in POSTING_EVENTS:
+                    seen.feed(slot, str(event.get("eventId")))
+                    payload = event.get("payload", {})
+                    net = 0
+                    for leg in payload.get("legs", []):
+                        if leg.get("accountId") == account_id:
+                            value = cents(leg["amount"])
+                            net += value if leg.get("direction") == "DEBIT" else -value
+                    running += net
+                    entry_id = payload.get("entryId")
+                    if entry_id is not None:
+                        nets[str(entry_id)] = net
+            self.events += len(events)
+            self.running = running
+            self.last_sequence = last_sequence
+        finally:
+            self.nets = nets or None
+            self.problems = problems or None
 
-    def finish(self, projected: Any, expected: IdSequence) -> list[str]:
+    def finish(self, projected: Any, seen: Sequences, expected: Sequences) -> list[str]:
         """The final fold against the projected balance, and the postings the account
-        stream held against the ones the tenant stream ties to the account."""
+        stream held (`seen`, under its slot) against the ones the tenant stream ties to
+        the account (`expected`, under the account's key)."""
         account_id = self.account_id
-        problems = self.problems
+        problems = self.problems or []
         balance = cents(projected)
         if balance != self.running:
             problems.append(
                 f"{account_id}: balance {format_minor(balance)}, its {self.events} events fold to "
                 f"{format_minor(self.running)}"
             )
-        seen = self.seen
-        if seen != expected:
-            if seen.count < expected.count:
+        mine = seen.at(self.slot)
+        theirs = expected.get(key64(account_id))
+        if mine != theirs:
+            if mine.count < theirs.count:
                 problems.append(
-                    f"{account_id}: account stream lacks {expected.count - seen.count} posting "
-                    f"event(s) of the tenant stream ({seen.count} of {expected.count})"
+                    f"{account_id}: account stream lacks {theirs.count - mine.count} posting "
+                    f"event(s) of the tenant stream ({mine.count} of {theirs.count})"
                 )
-            elif seen.count > expected.count:
+            elif mine.count > theirs.count:
                 problems.append(
-                    f"{account_id}: account stream repeats or adds {seen.count - expected.count} "
-                    f"posting event(s): {seen.count}, the tenant stream ties {expected.count} "
+                    f"{account_id}: account stream repeats or adds {mine.count - theirs.count} "
+                    f"posting event(s): {mine.count}, the tenant stream ties {theirs.count} "
                     "to it"
                 )
-            elif seen.unordered != expected.unordered:
+            elif mine.unordered != theirs.unordered:
                 problems.append(
                     f"{account_id}: account stream has posting event(s) the tenant stream does "
-                    f"not tie to it, in place of some it does ({seen.count} events each)"
+                    f"not tie to it, in place of some it does ({mine.count} events each)"
                 )
             else:
                 problems.append(
                     f"{account_id}: account stream reorders the tenant stream's postings of "
                     "the account"
                 )
-        self.nets = {}
+        self.nets = self.problems = None
         return problems
 
 
@@ -140,9 +156,15 @@ class Folds:
     account's pages in order (its next page is asked for when one arrives, the next
     account's first page when an account ends)."""
 
-    def __init__(self, ctx: Inspection, accounts: list[dict[str, Any]]) -> None:
+    def __init__(self, ctx: Inspection, accounts: Sequence[Mapping[str, Any]]) -> None:
         self.tenant_id = ctx.tenant_id
-        self.folds = [_Fold(str(account["accountId"])) for account in accounts]
+        # Each fold's slot is its position: keys 1..n in a table sized for n, so a key's
+        # slot is its own and never moves.
+        self.seen = Sequences(len(accounts))
+        self.folds = [
+            _Fold(str(account["accountId"]), self.seen.slot(n + 1))
+            for n, account in enumerate(accounts)
+        ]
         self.open = len(self.folds)
         self.ctx = ctx
         self.client = ctx.client
@@ -164,17 +186,16 @@ class Folds:
         page it cannot read is this account's problem, never an exception)."""
         cursor: int | None = None
         if status >= 400:
-            fold.problems.append(
-                f"{fold.account_id}: its events: unexpected reply: {api_error(status, body)}"
-            )
+            error = api_error(status, body)
+            fold.problem(f"{fold.account_id}: its events: unexpected reply: {error}")
         else:
             try:
-                fold.feed(body.get("events", []), self.tenant_id)
+                fold.feed(body.get("events", []), self.tenant_id, self.seen)
                 cursor = next_after(body, after)
             except CursorStuck as exc:
-                fold.problems.append(f"{fold.account_id}: {exc}; paging stopped")
+                fold.problem(f"{fold.account_id}: {exc}; paging stopped")
             except Exception as exc:  # a malformed page: say so, stop this account
-                fold.problems.append(
+                fold.problem(
                     f"{fold.account_id}: unreadable events page after={after}: "
                     f"{type(exc).__name__}: {exc}"
                 )
@@ -182,6 +203,7 @@ class Folds:
             self._ask(fold, cursor)
             return
         fold.done = True
+        fold.nets = None  # the entries left without their update (deposits): no longer read
         self.open -= 1
         following = next(self._unstarted, None)
         if following is not None:
@@ -200,10 +222,9 @@ def balance_derivability(ctx: Inspection, result: CheckResult) -> None:
     account stream must also hold exactly the tenant stream's postings and
     balance updates for that account, in the same order."""
     by_account = ctx.stream().by_account
-    folds = ctx.folds().wait()
-    for fold, account in zip(folds, ctx.accounts(), strict=True):
-        expected = by_account.get(fold.account_id) or IdSequence()
-        problems = fold.finish(account["balance"], expected)
+    folds = ctx.folds()
+    for fold, account in zip(folds.wait(), ctx.accounts(), strict=True):
+        problems = fold.finish(account["balance"], folds.seen, by_account)
         result.count("accounts")
         result.count("events_folded", fold.events)
         result.count("balance_updates", fold.updates)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from turingcore_client.client import TuringCoreClient
@@ -83,7 +83,7 @@ class IsolationStart:
             if not self._next_probe():
                 break
 
-    def _paths(self, items: list[dict[str, Any]]) -> Iterator[tuple[int, int, str]]:
+    def _paths(self, items: list[Mapping[str, Any]]) -> Iterator[tuple[int, int, str]]:
         b = self.ctx.probe_tenant
         for item_index, item in enumerate(items):
             if "customerId" in item and "accountId" not in item:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,7 +14,7 @@ from turingcore_client.canonical import GENESIS_HASH, event_hash
 from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
 from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
-from twin.invariants.compact import Fingerprints, IdSequence, KeySet, key64
+from twin.invariants.compact import Fingerprints, KeySet, Sequences, key64
 from twin.invariants.inspection import PAGES_AHEAD, PUMP_EVERY, STREAM, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import FAIL, FAILURES_KEPT, CheckResult
@@ -22,8 +22,9 @@ from twin.invariants.spill import Spill, parts_for
 
 POSTING_EVENTS = frozenset({"FundsPosted", "EntryPosted"})
 BALANCE_EVENTS = POSTING_EVENTS | {"AccountBalanceUpdated"}
-# EntryPosted whose every account got its AccountBalanceUpdated, kept for a late or
-# second update (the mock writes them in the same commit as the entry); older ones go.
+# EntryPosted whose every account got its AccountBalanceUpdated, and FundsPosted (a
+# deposit, which the mock follows with no update), kept for a late or second update (the
+# mock writes them in the same commit as the entry); older ones go.
 FINISHED_ENTRIES_KEPT = 4096
 
 
@@ -34,8 +35,8 @@ class StreamFacts:
     integrity: CheckResult  # event_integrity's verdict
     audit: CheckResult  # the stream part of audit_completeness
     events: int = 0
-    # account id -> the eventIds of its postings and balance updates, in stream order
-    by_account: dict[str, IdSequence] = field(default_factory=dict)
+    # key64(account id) -> the eventIds of its postings and balance updates, in stream order
+    by_account: Sequences = field(default_factory=Sequences)
     # causationId (the commandId) -> (count, fingerprint) of its eventIds, in stream order
     by_causation: Fingerprints = field(default_factory=Fingerprints)
     # The run-log part of audit_completeness when the stream was spilled to disk (then
@@ -158,9 +159,9 @@ def _read(
 
     in_memory = spill is None
     seen_ids = KeySet(stated_end if in_memory else 0)
-    by_account: defaultdict[str, IdSequence] = defaultdict(IdSequence)
+    by_account = Sequences()
+    of_account, feed_account = by_account.slot, by_account.feed
     by_causation = Fingerprints(stated_end // 2 if in_memory else 0)
-    names: dict[str, str] = {}  # one string object per account id, for memory
     entries: dict[str, dict[str, int | Decimal]] = {}  # entryId -> net (cents) per account
     finished: OrderedDict[str, dict[str, int | Decimal]] = OrderedDict()
     pending: dict[str, set[str]] = {}  # EntryPosted accounts still without their update
@@ -217,7 +218,7 @@ def _read(
                 updates += 1
                 payload = get("payload") or {}
                 account_id = str(payload.get("accountId"))
-                by_account[account_id].add(event_id)
+                feed_account(of_account(key64(account_id)), event_id)
                 entry_id = str(payload.get("entryId"))
                 nets = entries.get(entry_id)
                 if nets is None:
@@ -255,7 +256,6 @@ def _read(
                 nets = {}
                 for leg in legs:
                     account_id = str(leg.get("accountId"))
-                    account_id = names.setdefault(account_id, account_id)  # kept: one copy
                     value = cents(leg["amount"])
                     direction = leg.get("direction")
                     if direction == "DEBIT":
@@ -272,13 +272,22 @@ def _read(
                         f"credits {format_minor(credits)}"
                     )
                 for account_id in nets:
-                    by_account[account_id].add(event_id)
-                entries[entry_id] = nets
+                    feed_account(of_account(key64(account_id)), event_id)
                 if kind == "EntryPosted":
                     if nets:
                         pending[entry_id] = set(nets)
                     else:
                         pending.pop(entry_id, None)
+                if entry_id in pending:
+                    entries[entry_id] = nets
+                    continue
+                # Nothing to wait for (a deposit, or an entry without legs): kept for a
+                # while only, as a finished entry (210,000 deposits at 100,000 members).
+                entries.pop(entry_id, None)
+                finished[entry_id] = nets
+                finished.move_to_end(entry_id)
+                if len(finished) > FINISHED_ENTRIES_KEPT:
+                    finished.popitem(last=False)
 
     integrity.count("events", index)
     audit.count("postings", postings)
@@ -292,7 +301,7 @@ def _read(
     if index and last_hash is not None and last_hash != previous:
         fail("tenant lastHash is not the hash of the last event", 2)
     facts.events = index
-    facts.by_account = dict(by_account)
+    facts.by_account = by_account
     facts.by_causation = by_causation
     if spill is not None:
         spill.finish()
