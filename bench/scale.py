@@ -24,6 +24,12 @@ twin's own: p50/p99 per tenth of the simulate phase by command index
 (`latency_ms_simulate_deciles`, twin/latency.py), the last tenth's p99 over the
 first's.
 
+With `--keep` the work directory (the store, the run log) stays; `--inspect-kept DIR`
+then serves that store again and runs only the checks on it, as `twin inspect` (the
+run log given, both keys), to measure them alone: the twin's wall, peak RSS
+(ru_maxrss) and verdicts, in `<results-dir>/scale-inspect-<backend>-<N>x<D>.md`
+(SQLite stores only).
+
 Results: `<results-dir>/scale-<backend>-<N>x<D>.json` (with the 1 s series) and `.md`.
 Exit code: 0 when the twin exited 0 with all five checks PASS; 1 when it did not
 (the results are written all the same); 2 when the harness could not run. A target
@@ -507,6 +513,60 @@ def _projection(data: dict[str, Any]) -> str:
     )
 
 
+def inspect_kept(args: argparse.Namespace, workdir: Path) -> int:
+    """`twin inspect` of a kept run's tenant against its own store, served again: the
+    checks alone, with the run log and both keys, as the run made them."""
+    summary = json.loads((workdir / "twin" / "summary.json").read_text())
+    report = workdir / "inspect.json"
+    with served_mock(args, workdir) as server, (workdir / "inspect.log").open("wb") as log:
+        command = [
+            *(sys.executable, "-m", "twin", "inspect", summary["tenant"]),
+            *("--run-log", str(workdir / "twin" / "commands.jsonl")),
+            *("--base-url", server.base_url, "--api-key", load.BENCH_KEY),
+            *("--isolation-key", load.ISOLATION_KEY, "--json", str(report)),
+        ]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=load.ROOT, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    found = json.loads(report.read_text()) if report.is_file() else {}
+    verdicts = {r["name"]: r["status"] for r in found.get("invariants", [])}
+    data = {
+        "command": " ".join(["python -m bench.scale", *sys.argv[1:]]),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine.machine_info("true"),
+        "customers": summary["customers"],
+        "days": summary["days"],
+        "exit_code": os.waitstatus_to_exitcode(status),
+        "wall_s": round(wall, 1),
+        "twin_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "twin_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "verdicts": verdicts,
+        "state_digest": found.get("state_digest"),
+        "run_state_digest": summary.get("state_digest"),
+    }
+    data["machine"].pop("wrk", None)
+    checks = ", ".join(f"{name} {verdict}" for name, verdict in verdicts.items())
+    text = "\n".join(
+        [
+            f"# The checks alone at {data['customers']:,} x {data['days']} on {args.backend}",
+            "",
+            f"`{data['command']}` at {data['generated_at']}: `twin inspect` of the kept run's "
+            "tenant, its run log and both keys, against its store served again.",
+            "",
+            f"- exit code {data['exit_code']}; {checks}",
+            f"- wall {data['wall_s']} s, twin CPU {data['twin_cpu_s']} s",
+            f"- twin peak RSS (ru_maxrss): **{data['twin_peak_rss_mb']} MB**",
+            f"- state digest {data['state_digest']} (the run's: {data['run_state_digest']})",
+            "",
+        ]
+    )
+    name = f"scale-inspect-{args.backend}-{data['customers']}x{data['days']}"
+    write_results(args.results_dir, name, data, text)
+    ok = data["exit_code"] == 0 and data["state_digest"] == data["run_state_digest"]
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.scale",
@@ -530,6 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a `mock-core`-like program to serve (default: this Python's -m mock_core)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--inspect-kept",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run only the checks on a work directory kept by --keep (SQLite)",
+    )
     return parser
 
 
@@ -539,6 +606,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.customers < 1 or args.days < 1 or args.sample_every <= 0:
         print("bench.scale: --customers, --days and --sample-every must be positive")
         return 2
+    if args.inspect_kept is not None:
+        if args.backend != "sqlite" or not (args.inspect_kept / "mock.db").is_file():
+            print("bench.scale: --inspect-kept needs a SQLite work directory kept by --keep")
+            return 2
+        try:
+            return inspect_kept(args, args.inspect_kept)
+        except BenchError as exc:
+            print(f"bench.scale: {exc}")
+            return 2
     command = " ".join(["python -m bench.scale", *(sys.argv[1:] if argv is None else argv)])
     # This bench sends no wrk load: `true` stands in for wrk's version probe.
     info = machine.machine_info(shutil.which("wrk") or "true")

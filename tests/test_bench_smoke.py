@@ -8,6 +8,8 @@ mock and on one with a broken hash chain, which must make it exit 1.
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -164,6 +166,39 @@ def test_scale_exits_non_zero_when_a_check_fails(tmp_path: Path) -> None:
     targets = {t["name"]: t for t in data["targets"]}
     assert targets["five checks PASS"]["met"] is False
     assert "**FAILED**" in text
+
+
+def test_scale_checks_a_kept_store_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--keep leaves the store and the run log; --inspect-kept runs only the checks on
+    them: the same verdicts and state digest as the run's. With one stored event
+    edited, the same store fails event_integrity, and the bench exits 1."""
+    code, data, _ = _scale(tmp_path, "--keep")
+    kept = Path(capsys.readouterr().out.split("work directory kept: ")[1].split()[0])
+    try:
+        assert code == 0 and (kept / "mock.db").is_file()
+        results = tmp_path / "inspect"
+        assert scale.main(["--inspect-kept", str(kept), "--results-dir", str(results)]) == 0
+        found = json.loads((results / "scale-inspect-sqlite-30x2.json").read_text())
+        assert found["verdicts"] == data["invariants"] == dict.fromkeys(scale.CHECKS, "PASS")
+        assert found["state_digest"] == found["run_state_digest"] is not None
+        assert found["exit_code"] == 0 and found["twin_peak_rss_mb"] > 20
+        assert "twin peak RSS" in (results / "scale-inspect-sqlite-30x2.md").read_text()
+
+        with sqlite3.connect(kept / "mock.db") as db:  # one stored event edited
+            edited = db.execute(
+                'UPDATE events SET envelope = replace(envelope, \'"occurredAt":"2\', '
+                "'\"occurredAt\":\"1') WHERE sequence = 40 AND tenant_id = 'CU_DIGITAL'"
+            ).rowcount
+        assert edited == 1
+        argv = ["--inspect-kept", str(kept), "--results-dir", str(results)]
+        assert scale.main(argv) == 1
+        found = json.loads((results / "scale-inspect-sqlite-30x2.json").read_text())
+        assert found["verdicts"]["event_integrity"] == "FAIL" and found["exit_code"] == 1
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+    assert scale.main(["--inspect-kept", str(tmp_path)]) == 2  # no store there
 
 
 def test_decile_latencies_tile_the_phase_by_command_index() -> None:

@@ -79,5 +79,5 @@ def inspect_tenant(
 
 def digest_of(ctx: Inspection) -> tuple[str, int]:
     """The state digest of the inspected tenant (plan refs from the run log when given)."""
-    refs = ctx.run_log.refs() if ctx.run_log is not None else {}
+    refs = ctx.run_log.account_refs() if ctx.run_log is not None else {}
     return state_digest(ctx.accounts(), refs)

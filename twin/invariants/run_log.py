@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+ACCOUNT_REF = "account:"  # the plan refs of accounts (`twin.digest`)
+
 
 def replayable(record: Mapping[str, Any]) -> bool:
     """Whether a record is a command the idempotency check can replay: accepted, with
@@ -44,8 +46,8 @@ class RunLog:
     most of a gigabyte, never held whole), or records already in memory.
 
     A full pass (`records`) also counts the replayable commands of each type, for the
-    idempotency sample, and notes the plan refs of the ids the run produced, for the
-    state digest; `refs` and `sample` make that pass when none ran."""
+    idempotency sample, and notes the plan refs of the accounts the run opened, for the
+    state digest; `account_refs` and `sample` make that pass when none ran."""
 
     def __init__(self, source: Path | Sequence[Mapping[str, Any]]) -> None:
         self.path = source if isinstance(source, Path) else None
@@ -73,8 +75,8 @@ class RunLog:
             if replayable(record):
                 counts[str(record.get("type"))] += 1
             produced, ref = record.get("producedId"), record.get("produces")
-            if produced and ref:
-                refs[str(produced)] = str(ref)
+            if produced and isinstance(ref, str) and ref.startswith(ACCOUNT_REF):
+                refs[str(produced)] = ref
             yield record
         self._replayable, self._refs = counts, refs
 
@@ -89,8 +91,9 @@ class RunLog:
         assert self._replayable is not None
         return self._replayable
 
-    def refs(self) -> dict[str, str]:
-        """Server id -> plan ref, for every id the run produced."""
+    def account_refs(self) -> dict[str, str]:
+        """Server id -> plan ref, for every account the run opened (what the state digest
+        reads: the customers' refs would be another 100,000 entries at 100,000 members)."""
         self._indexed()
         assert self._refs is not None
         return self._refs
