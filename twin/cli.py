@@ -245,7 +245,7 @@ def _run_and_inspect(
             )
         else:
             # The digest reads the plan refs from the run log: the run's own table of them
-            # (every customer's and account's, ~70 MB at 100,000 members) goes first.
+            # (358,000 customers and accounts at 100,000 members) goes first.
             del runner
             run.refs = RefTable()
             inspect_started = time.perf_counter()

@@ -164,7 +164,7 @@ class Inspection:
     def close(self) -> None:
         """The checks are over: stop the background reads, and let go of what the checks
         kept per account and per customer (the folds, the stream's facts, the isolation
-        probes' lists: ~100 MB at 100,000 members). The accounts stay, for the digest."""
+        probes' lists) before the digest is made. The accounts stay, for the digest."""
         if self._mux is not None:
             self._mux.close()
             self._mux = None
