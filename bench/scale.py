@@ -513,7 +513,7 @@ def _projection(data: dict[str, Any]) -> str:
     )
 
 
-def inspect_kept(args: argparse.Namespace, workdir: Path) -> int:
+def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> int:
     """`twin inspect` of a kept run's tenant against its own store, served again: the
     checks alone, with the run log and both keys, as the run made them."""
     summary = json.loads((workdir / "twin" / "summary.json").read_text())
@@ -532,7 +532,7 @@ def inspect_kept(args: argparse.Namespace, workdir: Path) -> int:
     found = json.loads(report.read_text()) if report.is_file() else {}
     verdicts = {r["name"]: r["status"] for r in found.get("invariants", [])}
     data = {
-        "command": " ".join(["python -m bench.scale", *sys.argv[1:]]),
+        "command": command_line,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine.machine_info("true"),
         "customers": summary["customers"],
@@ -606,16 +606,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.customers < 1 or args.days < 1 or args.sample_every <= 0:
         print("bench.scale: --customers, --days and --sample-every must be positive")
         return 2
+    command = " ".join(["python -m bench.scale", *(sys.argv[1:] if argv is None else argv)])
     if args.inspect_kept is not None:
         if args.backend != "sqlite" or not (args.inspect_kept / "mock.db").is_file():
             print("bench.scale: --inspect-kept needs a SQLite work directory kept by --keep")
             return 2
         try:
-            return inspect_kept(args, args.inspect_kept)
+            return inspect_kept(args, args.inspect_kept, command)
         except BenchError as exc:
             print(f"bench.scale: {exc}")
             return 2
-    command = " ".join(["python -m bench.scale", *(sys.argv[1:] if argv is None else argv)])
     # This bench sends no wrk load: `true` stands in for wrk's version probe.
     info = machine.machine_info(shutil.which("wrk") or "true")
     info.pop("wrk", None)

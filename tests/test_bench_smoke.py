@@ -184,6 +184,10 @@ def test_scale_checks_a_kept_store_alone(
         assert found["verdicts"] == data["invariants"] == dict.fromkeys(scale.CHECKS, "PASS")
         assert found["state_digest"] == found["run_state_digest"] is not None
         assert found["exit_code"] == 0 and found["twin_peak_rss_mb"] > 20
+        assert (
+            found["command"]
+            == f"python -m bench.scale --inspect-kept {kept} --results-dir {results}"
+        )
         assert "twin peak RSS" in (results / "scale-inspect-sqlite-30x2.md").read_text()
 
         with sqlite3.connect(kept / "mock.db") as db:  # one stored event edited
