@@ -184,10 +184,10 @@ class IdSequence:
 
 class Sequences(KeySet):
     """key -> the `IdSequence` of the ids fed under it, as three figures in flat arrays
-    (20 bytes a slot). An IdSequence object with its two 64-bit ints takes about 190
-    bytes, and every id fed to it makes two new ints: over a pass over millions of
-    events, those survivors end up scattered across the allocator's pages among the
-    pages' garbage, which the process then cannot give back."""
+    (28 bytes a slot, the key included). An IdSequence object with its two 64-bit ints
+    takes 128 bytes, and every id fed to it makes two new ints: over a pass over
+    millions of events, those survivors end up scattered across the allocator's pages
+    among the pages' garbage, which the process then cannot give back."""
 
     COLUMNS = (("counts", "I"), ("ordered", "Q"), ("unordered", "Q"))
     counts: array[int]
