@@ -16,6 +16,7 @@ from mock_core.api import asof, errors, faults_admin, ops, routes, snapshots
 from mock_core.api.auth import KeyRing
 from mock_core.api.commands import PREFIX, CommandEndpoint, command_path_tenant, gateway_route
 from mock_core.api.faults import FaultTable, parse_spec, wait
+from mock_core.api.hot_reads import HotReads
 from mock_core.api.observability import AccessLogMiddleware, Metrics, configure_access_log
 from mock_core.gateway import Gateway, GroupCommitter
 from mock_core.settings import Settings, spec_path
@@ -27,15 +28,17 @@ log = logging.getLogger("mock_core")
 
 
 class MockCoreApp(FastAPI):
-    """FastAPI, with the command gateway's POSTs served ahead of the framework's stack.
+    """FastAPI, with the command gateway's POSTs and the three reads asked once per
+    customer or account served ahead of the framework's stack.
 
-    See mock_core/api/commands.py: on the write path Starlette's routing, middleware
-    and request/response objects cost more than the command itself. Everything
-    else, and wrappers around the whole app (tests' broken variants), see no
-    difference.
+    See mock_core/api/commands.py and hot_reads.py: there Starlette's routing,
+    middleware and request/response objects cost more than the command or the read
+    itself. Everything else, and wrappers around the whole app (tests' broken
+    variants), see no difference.
     """
 
     command_endpoint: CommandEndpoint | None = None
+    hot_reads: HotReads | None = None
     faults: FaultTable | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,6 +50,13 @@ class MockCoreApp(FastAPI):
         faults = self.faults
         if faults is not None and faults.active and scope["type"] == "http":
             await self._slow_read(faults, scope)
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and self.hot_reads is not None
+            and await self.hot_reads(scope, send)
+        ):
+            return
         await super().__call__(scope, receive, send)
 
     @staticmethod
@@ -129,6 +139,7 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
         access_log=settings.access_log,
         faults=app.faults,
     )
+    app.hot_reads = HotReads(store, app.state.keys, access_log=settings.access_log)
     errors.install(app)
     app.router.routes.append(gateway_route(app.command_endpoint))
     app.include_router(routes.router)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import Connection
 
 from mock_core import limits
 from mock_core.api.deps import StoreDep, TenantDep
-from mock_core.api.errors import json_response
 from mock_core.errors import RequestError
 from mock_core.store import queries
 from mock_core.store.eventstore import Store
@@ -42,22 +42,32 @@ def not_found(what: str, ident: str) -> RequestError:
     return RequestError("NOT_FOUND", f"{what} {ident} does not exist", {what: ident})
 
 
-def read_reply(
+def read_json(
     store: Store,
     tenant_id: str,
     query: Callable[[Connection], object | None],
     entity: tuple[str, str] | None = None,
-) -> Response:
-    """200 with what `query` reads in one read of the tenant; a 404 when it finds nothing:
-    the tenant's, or (`entity`: what and id) the entity's, or its tenant's when that is
-    missing too."""
+) -> bytes:
+    """The JSON of what `query` reads in one read of the tenant; raises the 404 when it
+    finds nothing: the tenant's, or (`entity`: what and id) the entity's, or its
+    tenant's when that is missing too."""
     with store.read(tenant_id) as conn:
         found = query(conn)
         if found is None:
             if entity is not None and queries.tenant_exists(conn, tenant_id):
                 raise not_found(*entity)
             raise not_found("tenant", tenant_id)
-    return json_response(200, found)
+    return orjson.dumps(found)
+
+
+def read_reply(
+    store: Store,
+    tenant_id: str,
+    query: Callable[[Connection], object | None],
+    entity: tuple[str, str] | None = None,
+) -> Response:
+    """200 with `read_json`'s reply (or its 404)."""
+    return Response(read_json(store, tenant_id, query, entity), media_type="application/json")
 
 
 def read_entity(
