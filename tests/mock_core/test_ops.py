@@ -3,6 +3,7 @@ Swagger UI, the access log, the admin endpoints, and how the settings treat API 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from mock_core import cli
 from mock_core.api.app import create_app
+from mock_core.api.observability import LineHandler
 from mock_core.settings import DEV_PLATFORM_KEY, Settings
 from mock_core.store.schema import TENANT_TABLES
 from tests.commands import envelope
@@ -253,6 +255,71 @@ def test_docs_is_swagger_ui_on_the_json_spec(ops: TestClient) -> None:
 
 
 # --------------------------------------------------------------- access log
+
+
+def _reads_of_every_path(client: TestClient) -> None:
+    """A read served ahead of the framework, one through it, a 401."""
+    api = Api(client)
+    assert api.get(f"/tenants/{TENANT}/accounts/NO_SUCH").status_code == 404
+    assert api.get(f"/tenants/{TENANT}").status_code == 200
+    assert client.get(f"/v1/tenants/{TENANT}").status_code == 401
+
+
+def test_the_access_log_s_own_handler_gets_its_lines_without_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Configured as the kit leaves it, the lines go straight to the handler's stream (no
+    LogRecord); with anything beside it, or when the write fails, through logging."""
+    logger = logging.getLogger("mock_core.access")
+    made: list[str] = []
+    real = logger.makeRecord
+
+    def counted(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(logger, "makeRecord", counted)
+    with app_client(tmp_path / "mock.db", access_log=True) as client:
+        # The kit's own handler alone (another test may have left one of its own).
+        handler = next(h for h in logger.handlers if isinstance(h, LineHandler))
+        monkeypatch.setattr(logger, "handlers", [handler])
+        stream = io.StringIO()
+        monkeypatch.setattr(handler, "stream", stream)
+        assert Api(client).create_tenant().status_code == 202
+        _reads_of_every_path(client)
+        direct = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert made == []
+        assert [(line["method"], line["status"], line["outcome"]) for line in direct] == [
+            ("POST", 202, "ACCEPTED"),
+            ("GET", 404, "NOT_FOUND"),
+            ("GET", 200, None),
+            ("GET", 401, "UNAUTHENTICATED"),
+        ]
+        # A filter on the logger sees every record: the lines go through logging.
+        seen: list[logging.LogRecord] = []
+
+        def keep(record: logging.LogRecord) -> bool:
+            seen.append(record)
+            return True
+
+        logger.addFilter(keep)
+        try:
+            stream.seek(0)
+            stream.truncate()
+            _reads_of_every_path(client)
+        finally:
+            logger.removeFilter(keep)
+        assert len(seen) == 3 and len(made) == 3
+        through = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [line["status"] for line in through] == [404, 200, 401]
+        # A write that fails is handed to logging, which reports it (handleError).
+        broken = io.StringIO()
+        broken.close()
+        monkeypatch.setattr(handler, "stream", broken)
+        errors: list[logging.LogRecord] = []
+        monkeypatch.setattr(handler, "handleError", errors.append)
+        assert client.get("/healthz").status_code == 200
+        assert len(errors) == 1 and json.loads(errors[0].getMessage())["path"] == "/healthz"
 
 
 def test_access_log_one_json_line_per_request(
