@@ -332,3 +332,78 @@ def test_a_writer_connection_closed_by_the_server_is_replaced(
         assert refused.status_code >= 500, refused.text
         assert api.post_entry([(a, "CREDIT", 20), (b, "DEBIT", 20)]).status_code == 202
         assert [api.balance(a), api.balance(b)] == [70, 130]
+
+
+def _backend_pid(conn: Any) -> int:
+    return int(conn.connection.driver_connection.info.backend_pid)
+
+
+def _backends(url: str) -> set[int]:
+    owner = make_engine(url, app_role=None)
+    try:
+        with owner.connect() as conn:
+            rows = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+            return {row[0] for row in rows}
+    finally:
+        owner.dispose()
+
+
+def test_the_reads_connection_is_kept_scoped_per_read_and_never_pooled(pg_url: str) -> None:
+    """Reads share one kept connection (autocommit, the tenant set for the session at
+    each read); a read from another thread meanwhile takes a pooled one; one the server
+    closed is replaced by the next read; dropped, it is closed, not handed to the pool
+    with a tenant still set."""
+    from mock_core.store.backends import open_store
+
+    _two_tenants(pg_url)
+    store = open_store(make_engine(pg_url))
+    visible = "SELECT DISTINCT tenant_id FROM accounts"  # no tenant filter at all
+    try:
+        seen = {}
+        for tenant in ("TENANT_A", "TENANT_B", "TENANT_A", "NO_SUCH", "A\x00B"):
+            with store.read(tenant) as conn:
+                seen[tenant] = {row[0] for row in conn.execute(text(visible))}
+                pid = _backend_pid(conn)
+            assert store._reader is not None and _backend_pid(store._reader) == pid
+        assert seen == {
+            "TENANT_A": {"TENANT_A"},
+            "TENANT_B": {"TENANT_B"},
+            "NO_SUCH": set(),
+            "A\x00B": set(),
+        }
+
+        # Held by one read, the kept connection is not lent to another thread's.
+        with store.read("TENANT_A") as held:
+            other: dict[str, Any] = {}
+
+            def read_b() -> None:
+                with store.read("TENANT_B") as conn:
+                    other["seen"] = {row[0] for row in conn.execute(text(visible))}
+                    other["pid"] = _backend_pid(conn)
+
+            thread = threading.Thread(target=read_b)
+            thread.start()
+            thread.join()
+            assert {row[0] for row in held.execute(text(visible))} == {"TENANT_A"}
+        assert other["seen"] == {"TENANT_B"} and other["pid"] != pid
+
+        # Closed by the server: the next read goes through (a pooled connection, then a
+        # new kept one).
+        owner = make_engine(pg_url, app_role=None)
+        try:
+            with owner.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        finally:
+            owner.dispose()
+        for _ in range(2):
+            with store.read("TENANT_B") as conn:
+                assert {row[0] for row in conn.execute(text(visible))} == {"TENANT_B"}
+        assert store._reader is not None
+        pid = _backend_pid(store._reader)
+        assert pid in _backends(pg_url)
+        store.drop_reader()
+        assert pid not in _backends(pg_url)  # closed, not back in the pool with its scope
+    finally:
+        store.close()
