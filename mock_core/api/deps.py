@@ -27,7 +27,8 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-TenantPath = Annotated[str, Path(min_length=1, max_length=200)]
+TENANT_CHARS_MAX = 200
+TenantPath = Annotated[str, Path(min_length=1, max_length=TENANT_CHARS_MAX)]
 
 
 async def _tenant(tenant_id: TenantPath, request: Request) -> str:

@@ -35,6 +35,7 @@ from starlette.types import Scope, Send
 from mock_core import limits
 from mock_core.api import routes
 from mock_core.api.auth import KeyRing
+from mock_core.api.deps import TENANT_CHARS_MAX
 from mock_core.api.errors import INTERNAL_ERROR_BODY, error_reply
 from mock_core.api.observability import log_access
 from mock_core.errors import MockCoreError
@@ -45,11 +46,9 @@ log = logging.getLogger("mock_core.errors")
 
 PREFIX = "/v1/tenants/"
 _JSON = (b"content-type", b"application/json")
-# The routes' own bounds (routes.py: TenantPath, PathId, Limit, Offset, After).
-_TENANT_CHARS_MAX = 200
-_ID_CHARS_MAX = 64
+# The routes' own bounds (deps.TenantPath; routes.PathId, Limit, Offset, After).
 _EVENT_PARAMETERS = {
-    "after": 2**62,
+    "after": routes.AFTER_MAX,
     "limit": limits.page_size_max,
     "offset": limits.offset_max,
 }
@@ -119,7 +118,7 @@ def _route(path: str, query_string: bytes) -> tuple[_Query, str, str, str, dict[
         query, what, allowed = _account_events, "account", _EVENT_PARAMETERS
     else:
         return None
-    if not (0 < len(tenant_id) <= _TENANT_CHARS_MAX and 0 < len(ident) <= _ID_CHARS_MAX):
+    if not (0 < len(tenant_id) <= TENANT_CHARS_MAX and 0 < len(ident) <= routes.ID_CHARS_MAX):
         return None
     params = _parameters(query_string, allowed or {})
     if params is None:

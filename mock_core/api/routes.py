@@ -22,9 +22,11 @@ router = APIRouter(prefix="/v1")
 
 Limit = Annotated[int, Query(ge=1, le=limits.page_size_max)]
 Offset = Annotated[int, Query(ge=0, le=limits.offset_max)]
-After = Annotated[int, Query(ge=0, le=2**62)]
-EntityId = Annotated[str, Query(min_length=1, max_length=64)]
-PathId = Annotated[str, Path(min_length=1, max_length=64)]
+AFTER_MAX = 2**62
+ID_CHARS_MAX = 64
+After = Annotated[int, Query(ge=0, le=AFTER_MAX)]
+EntityId = Annotated[str, Query(min_length=1, max_length=ID_CHARS_MAX)]
+PathId = Annotated[str, Path(min_length=1, max_length=ID_CHARS_MAX)]
 EventType = Literal[
     "TenantCreated",
     "ProductCreated",
