@@ -109,8 +109,14 @@ _BY_KEYS = {
 _READ_OPTIONS = {"prepare": False}
 # A writer's connection idle for longer goes back to the pool (`PostgresStore._begin`).
 WRITER_IDLE_S = 1.0
-# The reads' connection's scope: for the session, set at every read (`PostgresStore.read`).
+# The reads' connection's scope: for the session, set by a read whose tenant differs from
+# the last read's, or after the connection sat idle (`PostgresStore.read`).
 _SESSION_SCOPE = "SELECT set_config('app.current_tenant', %(t)s, false)"
+# The reads' connection idle for longer has its scope set again even for the same tenant:
+# that round trip finds a connection the server closed meanwhile (a restart), and the read
+# goes through a pooled one. Within a burst, a closed connection fails the read it holds,
+# as the writer's fails its batch (WRITER_IDLE_S).
+READER_IDLE_S = 1.0
 # The statements whose one-row form (projections.SQL) is SQLite's own.
 _ALWAYS = ("insert_touch", "upsert_day")
 
@@ -213,6 +219,11 @@ class PostgresStore(Store):
         # meanwhile (another thread's loop) takes a pooled connection.
         self._reader: Connection | None = None
         self._reader_lock = threading.Lock()
+        # The tenant the reads' connection is scoped to (None: not known), and when its
+        # last read ended. Only the reads run on it, and each sets its own tenant unless
+        # it is this one, so the session's setting is this one.
+        self._reader_scope: str | None = None
+        self._reader_idle_since = 0.0
 
     def drop_writer(self) -> None:
         """Close the writer's connection (after a failure, or with the store)."""
@@ -224,7 +235,7 @@ class PostgresStore(Store):
     def drop_reader(self) -> None:
         """Close the reads' connection for good: it holds a session-wide tenant scope, so
         it never goes back to the pool for other work."""
-        reader, self._reader = self._reader, None
+        reader, self._reader, self._reader_scope = self._reader, None, None
         if reader is not None:
             with contextlib.suppress(Exception):
                 reader.invalidate()
@@ -300,21 +311,34 @@ class PostgresStore(Store):
             try:
                 if self._reader is not None:
                     conn.rollback()  # (SQLAlchemy's side: in autocommit nothing is sent)
+                    self._reader_idle_since = time.monotonic()
             except Exception:
                 self.drop_reader()
             finally:
                 self._reader_lock.release()
 
     def _scoped_reader(self, scope: str) -> Connection | None:
-        """The reads' connection, scoped to `scope` for the session (each read sets its
-        own; under READ COMMITTED a transaction gives a read's statements no common
-        snapshot either, so autocommit reads the same); None, the lock released, when
-        it cannot be had (the server closed it: the pooled path's ping finds out)."""
+        """The reads' connection, scoped to `scope` for the session (under READ
+        COMMITTED a transaction gives a read's statements no common snapshot either, so
+        autocommit reads the same); None, the lock released, when it cannot be had (the
+        server closed it: the pooled path's ping finds out).
+
+        The scope statement is a round trip of its own, a third of a read's time. It is
+        skipped when the connection is already scoped to `scope` (the last read's tenant:
+        a tenant's reads mostly come in a row) and its last read ended within
+        READER_IDLE_S."""
         try:
             if self._reader is None:
                 self._reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            elif (
+                scope == self._reader_scope
+                and time.monotonic() - self._reader_idle_since <= READER_IDLE_S
+            ):
+                return self._reader
+            self._reader_scope = None  # until the statement is through
             driver: Any = self._reader.connection.driver_connection
             driver.cursor().execute(_SESSION_SCOPE, {"t": scope})
+            self._reader_scope = scope
             return self._reader
         except Exception:
             self.drop_reader()

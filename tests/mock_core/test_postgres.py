@@ -350,6 +350,82 @@ def _backends(url: str) -> set[int]:
         owner.dispose()
 
 
+def _terminate(url: str, pid: int) -> None:
+    """End the backend `pid` and wait until it is gone."""
+    owner = make_engine(url, app_role=None)
+    try:
+        with owner.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    finally:
+        owner.dispose()
+    deadline = time.monotonic() + 10
+    while pid in _backends(url):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+# The reads' scope statement, counting itself in the session (app.scopes).
+_COUNTING_SCOPE = (
+    "SELECT set_config('app.current_tenant', %(t)s, false), set_config('app.scopes', "
+    "(coalesce(nullif(current_setting('app.scopes', true), ''), '0')::int + 1)::text, false)"
+)
+
+
+def test_the_reads_connection_sets_its_scope_only_when_the_tenant_changes(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scope statement (a round trip) is sent by a read whose tenant differs from the
+    last read's, or after the connection sat idle READER_IDLE_S; each read sees its own
+    tenant's rows either way. A connection the server closed is found by that statement
+    after an idle spell (the read goes through); within a burst it fails the read it
+    holds, and the next goes through."""
+    from mock_core.store import postgres
+    from mock_core.store.backends import open_store
+
+    _two_tenants(pg_url)
+    monkeypatch.setattr(postgres, "_SESSION_SCOPE", _COUNTING_SCOPE)
+    monkeypatch.setattr(postgres, "READER_IDLE_S", 3600.0)
+    store = open_store(make_engine(pg_url))
+    assert isinstance(store, postgres.PostgresStore)
+    visible = "SELECT DISTINCT tenant_id FROM accounts"  # no tenant filter at all
+
+    def read(tenant: str) -> tuple[set[str], int]:
+        with store.read(tenant) as conn:
+            seen = {row[0] for row in conn.execute(text(visible))}
+            scopes = conn.execute(text("SELECT current_setting('app.scopes', true)")).scalar()
+        return seen, int(scopes or 0)
+
+    try:
+        order = ["TENANT_A"] * 3 + ["TENANT_B"] * 2 + ["TENANT_A", "NO_SUCH", "NO_SUCH", "A\x00B"]
+        got = [read(tenant) for tenant in order]
+        assert [seen for seen, _ in got] == (
+            [{"TENANT_A"}] * 3 + [{"TENANT_B"}] * 2 + [{"TENANT_A"}] + [set()] * 3
+        )
+        # NO_SUCH and A\x00B are scoped alike ("" for the second): no statement between.
+        assert [scopes for _, scopes in got] == [1, 1, 1, 2, 2, 3, 4, 4, 5]
+
+        # Within a burst, a closed connection fails the read that holds it, then is replaced.
+        assert store._reader is not None
+        _terminate(pg_url, _backend_pid(store._reader))
+        with pytest.raises(DBAPIError):
+            read("A\x00B")
+        assert read("TENANT_B") == ({"TENANT_B"}, 1)  # a new connection, scoped afresh
+        assert read("TENANT_B") == ({"TENANT_B"}, 1)
+
+        # After an idle spell, the same tenant's read sends the statement again: it finds
+        # the closed connection, and the read goes through.
+        monkeypatch.setattr(postgres, "READER_IDLE_S", 0.0)
+        time.sleep(0.01)
+        assert read("TENANT_B") == ({"TENANT_B"}, 2)
+        assert store._reader is not None
+        _terminate(pg_url, _backend_pid(store._reader))
+        time.sleep(0.01)
+        assert read("TENANT_B") == ({"TENANT_B"}, 0)  # a pooled connection (its own scope)
+        assert read("TENANT_B") == ({"TENANT_B"}, 1)  # a new kept connection
+    finally:
+        store.close()
+
+
 def test_the_reads_connection_is_kept_scoped_per_read_and_never_pooled(pg_url: str) -> None:
     """Reads share one kept connection (autocommit, the tenant set for the session at
     each read); a read from another thread meanwhile takes a pooled one; one the server
@@ -391,12 +467,7 @@ def test_the_reads_connection_is_kept_scoped_per_read_and_never_pooled(pg_url: s
 
         # Closed by the server: the next read goes through (a pooled connection, then a
         # new kept one).
-        owner = make_engine(pg_url, app_role=None)
-        try:
-            with owner.begin() as conn:
-                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        finally:
-            owner.dispose()
+        _terminate(pg_url, pid)
         for _ in range(2):
             with store.read("TENANT_B") as conn:
                 assert {row[0] for row in conn.execute(text(visible))} == {"TENANT_B"}
