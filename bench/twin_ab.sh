@@ -7,8 +7,8 @@
 # log to a file, a fresh SQLite store) and runs the SAME twin (the base's) against it:
 # `twin run steady-state --quiet --no-inspect`, seed 42; the order flips every round.
 # Per run: the twin's wall seconds and simulate phase, the server's user and system CPU
-# (/proc/PID/stat) and its write syscalls and bytes (/proc/PID/io), and the state
-# digest (both trees must end in the same state). Prints one line per run and, at the
+# (/proc/PID/stat) and its write syscalls and bytes (/proc/PID/io), the p99 of the
+# twin's PostEntry latency, and the state digest (both trees must end in the same state). Prints one line per run and, at the
 # end, the median per-round ratio new/base of each figure. Wall and CPU time move by
 # +-25% with this shared machine's load; `python -m bench.instructions --twin 500x8`
 # counts the server's instructions instead, which do not.
@@ -54,6 +54,7 @@ print(json.dumps({"tree": v, "wall_s": round(float(t1) - float(t0), 2),
     "simulate_s": s["phases"]["simulate"]["wall_s"],
     "server_user_s": (int(u1) - int(u0)) / tick, "server_sys_s": (int(s1) - int(s0)) / tick,
     "write_syscalls": int(c1) - int(c0), "write_mb": round((int(w1) - int(w0)) / 2**20),
+    "postentry_p99_ms": s["latency_ms"]["PostEntry"]["p99_ms"],
     "state_digest": s["state_digest"]}))
 PYEOF
 }
@@ -66,7 +67,8 @@ done
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 assert len({r["state_digest"] for r in runs}) == 1, "the runs ended in different states"
-keys = ["wall_s", "simulate_s", "server_user_s", "server_sys_s", "write_syscalls", "write_mb"]
+keys = ["wall_s", "simulate_s", "server_user_s", "server_sys_s", "write_syscalls", "write_mb",
+        "postentry_p99_ms"]
 by = {}
 for r in runs:
     by.setdefault(r["round"], {})[r["tree"]] = r
