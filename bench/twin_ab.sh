@@ -8,10 +8,11 @@
 # `twin run steady-state --quiet --no-inspect`, seed 42; the order flips every round.
 # Per run: the twin's wall seconds and simulate phase, the server's user and system CPU
 # (/proc/PID/stat) and its write syscalls and bytes (/proc/PID/io), the p99 of the
-# twin's PostEntry latency, and the state digest (both trees must end in the same state). Prints one line per run and, at the
-# end, the median per-round ratio new/base of each figure. Wall and CPU time move by
-# +-25% with this shared machine's load; `python -m bench.instructions --twin 500x8`
-# counts the server's instructions instead, which do not.
+# twin's PostEntry latency, and the state digest (both trees must end in the same
+# state). Prints one line per run and, at the end, the median per-round ratio new/base
+# of each figure. Wall and CPU time move by +-25% with this shared machine's load;
+# `python -m bench.instructions --twin 500x8` counts the server's instructions
+# instead, which do not.
 set -euo pipefail
 BASE=${1:-5e2ec3e}; ROUNDS=${2:-10}; C=${3:-500}; D=${4:-30}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,7 @@ print(json.dumps({"tree": v, "wall_s": round(float(t1) - float(t0), 2),
     "simulate_s": s["phases"]["simulate"]["wall_s"],
     "server_user_s": (int(u1) - int(u0)) / tick, "server_sys_s": (int(s1) - int(s0)) / tick,
     "write_syscalls": int(c1) - int(c0), "write_mb": round((int(w1) - int(w0)) / 2**20),
-    "postentry_p99_ms": s["latency_ms"]["PostEntry"]["p99_ms"],
+    "postentry_p99_ms": s.get("latency_ms", {}).get("PostEntry", {}).get("p99_ms"),
     "state_digest": s["state_digest"]}))
 PYEOF
 }
@@ -73,7 +74,9 @@ by = {}
 for r in runs:
     by.setdefault(r["round"], {})[r["tree"]] = r
 for k in keys:
-    ratios = [d["new"][k] / d["base"][k] for d in by.values()]
+    ratios = [d["new"][k] / d["base"][k] for d in by.values() if d["new"][k] and d["base"][k]]
+    if not ratios:  # (a twin too old to report it)
+        continue
     print(f"{k}: median new/base {statistics.median(ratios):.3f} "
           f"(range {min(ratios):.3f} to {max(ratios):.3f}; new higher in "
           f"{sum(x > 1 for x in ratios)} of {len(ratios)} rounds)")

@@ -427,8 +427,8 @@ def test_the_reads_connection_sets_its_scope_only_when_the_tenant_changes(
 
 
 def test_the_reads_connection_is_kept_scoped_per_read_and_never_pooled(pg_url: str) -> None:
-    """Reads share one kept connection (autocommit, the tenant set for the session at
-    each read); a read from another thread meanwhile takes a pooled one; one the server
+    """Reads share one kept connection (autocommit, the tenant set for the session); a
+    read from another thread meanwhile takes a pooled one; one the server
     closed is replaced by the next read; dropped, it is closed, not handed to the pool
     with a tenant still set."""
     from mock_core.store.backends import open_store
