@@ -190,6 +190,14 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / CLOCK_TICKS
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of `root` and its descendants: each one's utime + stime, and the
+    children `root` has reaped already (its cutime + cstime)."""
+    fields = _stat_fields(root)
+    reaped = int(fields[13]) + int(fields[14]) if fields is not None else 0
+    return cpu_seconds(process_tree(root)) + reaped / CLOCK_TICKS
+
+
 def rss_bytes(pids: Sequence[int]) -> int:
     """The sum of VmRSS of the processes."""
     total = 0

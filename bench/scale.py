@@ -14,8 +14,9 @@ What it does, as a user would:
    a subprocess; the twin plans, sets up (bootstrap and seed), simulates, then runs
    the five invariant checks and writes summary.json;
 3. every `--sample-every` second (1 s): the server's RSS (its process tree), the
-   twin's RSS and the server's CPU seconds (and, on PostgreSQL, its backends'), from
-   /proc; the peaks also from the kernel (the twin's ru_maxrss, the server's VmHWM).
+   twin's RSS (its process tree: the checks fork one for the account folds), the CPU
+   seconds of both (and, on PostgreSQL, of its backends), from /proc; the peaks also
+   from the kernel (the server's VmHWM, and the twin's ru_maxrss: its largest process).
 
 Phases, from the twin's summary.json: setup = bootstrap + seed, simulate, checks (the
 five invariants); plan = the twin process's wall time less those (planning into its
@@ -139,12 +140,14 @@ class Sampler(threading.Thread):
             (
                 round(time.perf_counter() - self.started, 2),
                 round(self.server.rss() / MB, 1),
-                round(load.rss_bytes([self.twin_pid]) / MB, 1),
+                # The twin and the process its checks fork (the account folds), summed.
+                round(load.rss_bytes(load.process_tree(self.twin_pid)) / MB, 1),
                 round(cpu, 2),
                 round(db_cpu, 2),
                 # Once the twin has exited (the last row), its last reading stands.
                 round(
-                    max(load.cpu_seconds([self.twin_pid]), self.rows[-1][5] if self.rows else 0), 2
+                    max(load.tree_cpu_seconds(self.twin_pid), self.rows[-1][5] if self.rows else 0),
+                    2,
                 ),
                 round(machine_cpu_seconds(), 2),
                 self._count_logged(),
@@ -452,7 +455,8 @@ def render(data: dict[str, Any]) -> str:
         f"{data['samples']['every_s']} s, and VmHWM {server['rss_high_water_mb']:,} MB), CPU "
         f"{server['cpu_s']:,} s ({server['cpu_us_per_command']} us/command)"
         + (f", database backends {server['db_cpu_s']:,} s" if data["backend"] != "sqlite" else "")
-        + f". Twin: RSS peak {twin['rss_peak_mb']:,} MB (ru_maxrss {twin['ru_maxrss_mb']:,} MB), "
+        + f". Twin: RSS peak {twin['rss_peak_mb']:,} MB (its processes summed; ru_maxrss, "
+        f"the largest one, {twin['ru_maxrss_mb']:,} MB), "
         f"CPU {twin['cpu_s']:,} s ({twin['cpu_us_per_command']} us/command).",
         "",
         "Checks: " + ", ".join(f"{k} {v}" for k, v in data["invariants"].items()),
@@ -556,7 +560,7 @@ def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> 
             "",
             f"- exit code {data['exit_code']}; {checks}",
             f"- wall {data['wall_s']} s, twin CPU {data['twin_cpu_s']} s",
-            f"- twin peak RSS (ru_maxrss): **{data['twin_peak_rss_mb']} MB**",
+            f"- twin peak RSS (ru_maxrss, its largest process): **{data['twin_peak_rss_mb']} MB**",
             f"- state digest {data['state_digest']} (the run's: {data['run_state_digest']})",
             "",
         ]

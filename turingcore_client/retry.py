@@ -39,6 +39,12 @@ class RetryCounts:
         with self._lock:
             self._counts[reason] = self._counts.get(reason, 0) + 1
 
+    def merge(self, counts: dict[str, int]) -> None:
+        """Add counts made elsewhere (another process's, by reason)."""
+        with self._lock:
+            for reason, n in counts.items():
+                self._counts[reason] = self._counts.get(reason, 0) + n
+
     def snapshot(self) -> dict[str, int]:
         """The counts so far, by reason, sorted."""
         with self._lock:

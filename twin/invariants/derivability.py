@@ -1,17 +1,31 @@
-"""balance_derivability: every account's balance is the fold of its own postings."""
+"""balance_derivability: every account's balance is the fold of its own postings.
+
+The folds fetch and read every account's own stream: as many events again as the
+tenant stream, whose pass is the other half of the twin's work in the checks. Both are
+the twin's CPU, so on a machine with a core to spare the folds run in a process of
+their own (`ForkedFolds`), beside the stream pass, and hand back what `_Fold.finish`
+compares: each account's fold, and the fingerprints of the postings its stream held."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+import multiprocessing
+import os
+import pickle
+import select
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from typing import Any
 
+from turingcore_client.client import TuringCoreClient
 from turingcore_client.errors import api_error
 from turingcore_client.money import cents, format_minor
 from turingcore_client.paging import PAGE_SIZE_MAX, CursorStuck, cursor_query, next_after
 from twin.invariants.compact import Sequences, key64
-from twin.invariants.inspection import ACCOUNTS, QUEUED_AHEAD, Inspection
+from twin.invariants.inspection import ACCOUNTS, FETCH_CONNECTIONS, QUEUED_AHEAD, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
 from twin.invariants.stream import POSTING_EVENTS
@@ -209,9 +223,148 @@ class Folds:
         if following is not None:
             self._ask(following, 0)
 
-    def wait(self) -> list[_Fold]:
+    def wait(self) -> Iterator[_Fold]:
+        """The folds, in the accounts' order, once every account's stream is read."""
         self.ctx.mux.run_until(lambda: self.open == 0)
-        return self.folds
+        return iter(self.folds)
+
+    def close(self) -> None:
+        """Nothing of its own to stop: its reads are the inspection's multiplexer's."""
+
+
+# `TWIN_FOLD_PROCESS`: "0" keeps the folds in the twin's process; "1" forks them whenever
+# the client speaks plain HTTP on its own sockets (tests, with threads about); unset,
+# also only with a second CPU and no other thread in the twin (a fork copies one).
+ENV_FOLD_PROCESS = "TWIN_FOLD_PROCESS"
+_WAIT_S = 0.05  # between two looks at the folds' pipe when nothing else is in flight
+_EXIT_WAIT_S = 10.0  # for the child to leave once it has sent its results
+
+
+def fork_folds(ctx: Inspection) -> bool:
+    """Whether the folds go to a process of their own (see `ENV_FOLD_PROCESS`). It must
+    be a fork: the fingerprints are made of `hash()` of the eventIds (`compact.key64`),
+    whose secret differs between two interpreters started apart."""
+    wanted = os.environ.get(ENV_FOLD_PROCESS, "").strip()
+    if wanted == "0":
+        return False
+    if ctx.client.raw_endpoint is None or not hasattr(select, "epoll"):
+        return False  # an injected transport (in process) or https: no sockets of its own
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if wanted == "1":
+        return True
+    return (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+
+
+class ForkedFolds:
+    """`Folds` in a forked process: it reads the accounts' streams on connections of
+    its own while this one reads the tenant stream, and sends back each account's fold
+    (its running balance, counts and problems) with the fingerprints of the postings
+    each stream held, the same `Sequences` the folds keep in process. `wait` gives the
+    same `_Fold`s as `Folds.wait`, so the check compares them in the same way. A
+    failure in the child (the service unreachable, say) is raised here, as in process;
+    the child's retries are added to the client's counts."""
+
+    def __init__(self, ctx: Inspection, accounts: Sequence[Mapping[str, Any]]) -> None:
+        self.ctx = ctx
+        self.account_ids = [str(account["accountId"]) for account in accounts]
+        self.seen = Sequences(0)
+        forking = multiprocessing.get_context("fork")
+        self._receiver, sender = forking.Pipe(duplex=False)
+        # The child leaves through multiprocessing, which flushes the standard streams:
+        # what this process buffered would come out twice.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._process = forking.Process(
+            target=_fold_in_child,
+            args=(sender, ctx.client, ctx.tenant_id, self.account_ids, ctx.concurrency),
+            name="twin-folds",
+            daemon=True,
+        )
+        self._process.start()
+        sender.close()
+        self._states: list[tuple[int | Decimal, int, int, list[str] | None]] | None = None
+
+    def wait(self) -> Iterator[_Fold]:
+        """The folds, in the accounts' order, once the child has sent them (this
+        process's own background reads go on meanwhile)."""
+        if self._states is not None:
+            return self._made()
+        ctx, receiver = self.ctx, self._receiver
+        while not receiver.poll(0.0 if ctx.busy else _WAIT_S):
+            ctx.pump(0.002)
+        try:
+            data = receiver.recv_bytes()
+        except EOFError:
+            self.close()
+            raise RuntimeError(
+                f"the account folds' process ended (exit code {self._process.exitcode}) "
+                "before it sent its results"
+            ) from None
+        self._process.join(_EXIT_WAIT_S)  # it has sent all it had: it is leaving
+        self.close()
+        outcome, value = pickle.loads(data)
+        if outcome == "raise":
+            raise value
+        self.seen, self._states, retries = value
+        ctx.client.policy.counts.merge(retries)
+        return self._made()
+
+    def _made(self) -> Iterator[_Fold]:
+        """Each account's fold made again from what the child sent, one at a time (a
+        list of them would take 60 MB at 100,000 members)."""
+        slot, states = self.seen.slot, self._states
+        assert states is not None
+        for n, (account_id, state) in enumerate(zip(self.account_ids, states, strict=True)):
+            fold = _Fold(account_id, slot(n + 1))
+            fold.running, fold.events, fold.updates, fold.problems = state
+            fold.done = True
+            yield fold
+
+    def close(self) -> None:
+        """Stop the child if it still runs (the checks ended early), and its pipe."""
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._receiver.close()
+
+
+def _fold_in_child(
+    sender: Connection,
+    parent: TuringCoreClient,
+    tenant_id: str,
+    account_ids: list[str],
+    concurrency: int,
+) -> None:
+    """The forked child of `ForkedFolds`: fold every account with a client of its own
+    (new connections, its own retry counts) and send the outcome, or the exception."""
+    message: tuple[str, Any]
+    try:
+        client = parent.with_api_key(parent.api_key)
+        ctx = Inspection(client, tenant_id, concurrency=min(concurrency, FETCH_CONNECTIONS))
+        folds = Folds(ctx, [{"accountId": account_id} for account_id in account_ids])
+        done = folds.wait()
+        states = [(f.running, f.events, f.updates, f.problems) for f in done]
+        message = ("ok", (folds.seen, states, client.policy.counts.snapshot()))
+        ctx.close()
+        client.close()
+    except BaseException as exc:  # sent to the parent, raised there
+        message = ("raise", exc)
+    try:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if message[0] == "raise":
+            pickle.loads(data)  # some exceptions pickle, then cannot be made again
+    except Exception:  # an exception that does not travel: its type and words
+        error = message[1]
+        data = pickle.dumps(
+            (
+                "raise",
+                RuntimeError(f"in the account folds' process: {type(error).__name__}: {error}"),
+            ),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+    sender.send_bytes(data)
+    sender.close()
 
 
 @check("balance_derivability")

@@ -17,7 +17,7 @@ from turingcore_client.wire import WireReply
 from twin.invariants.run_log import RunLog
 
 if TYPE_CHECKING:
-    from twin.invariants.derivability import Folds
+    from twin.invariants.derivability import Folds, ForkedFolds
     from twin.invariants.isolation import IsolationStart
     from twin.invariants.stream import StreamFacts
 
@@ -72,7 +72,7 @@ class Inspection:
         self._stream: StreamFacts | None = None
         self._accounts: list[Mapping[str, Any]] | None = None
         self._customers: list[Mapping[str, Any]] | None = None
-        self._folds: Folds | None = None
+        self._folds: Folds | ForkedFolds | None = None
         self._isolation: IsolationStart | None = None
 
     def tenant(self) -> dict[str, Any]:
@@ -128,10 +128,16 @@ class Inspection:
 
         self.mux.submit(client.get_request(path, params, done, priority))
 
-    def pump(self) -> None:
-        """Between two pieces of CPU work: handle the replies that came back."""
+    def pump(self, wait: float = 0.0) -> None:
+        """Between two pieces of CPU work: handle the replies that came back (waiting up
+        to `wait` seconds for one)."""
         if self._mux is not None and self._mux.busy:
-            self._mux.pump(0.0)
+            self._mux.pump(wait)
+
+    @property
+    def busy(self) -> bool:
+        """Whether background reads are in flight or queued."""
+        return self._mux is not None and self._mux.busy
 
     def begin(self, names: Iterable[str]) -> None:
         """Start the background work of the checks in `names` (account streams, the
@@ -145,12 +151,14 @@ class Inspection:
             if "tenant_isolation" in wanted and self.isolation_client is not None:
                 self.isolation_start()
 
-    def folds(self) -> Folds:
-        """Every account's event stream, fetched page by page and folded as it arrives."""
+    def folds(self) -> Folds | ForkedFolds:
+        """Every account's event stream, fetched page by page and folded as it arrives:
+        in a forked process when the machine has a core for it (`fork_folds`)."""
         if self._folds is None:
-            from twin.invariants.derivability import Folds
+            from twin.invariants.derivability import Folds, ForkedFolds, fork_folds
 
-            self._folds = Folds(self, self.accounts())
+            fold = ForkedFolds if fork_folds(self) else Folds
+            self._folds = fold(self, self.accounts())
         return self._folds
 
     def isolation_start(self) -> IsolationStart:
@@ -165,6 +173,8 @@ class Inspection:
         """The checks are over: stop the background reads, and let go of what the checks
         kept per account and per customer (the folds, the stream's facts, the isolation
         probes' lists) before the digest is made. The accounts stay, for the digest."""
+        if self._folds is not None:
+            self._folds.close()
         if self._mux is not None:
             self._mux.close()
             self._mux = None
