@@ -210,6 +210,19 @@ def rss_bytes(pids: Sequence[int]) -> int:
     return total
 
 
+def pss_bytes(pids: Sequence[int]) -> int:
+    """The sum of the processes' proportional set size (`Pss` of smaps_rollup): a page
+    shared by n of them counts 1/n in each, so a fork's pages count once in the sum."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
 def twin_steady_state(
     customers: int | str, days: int | str, base_url: str, output: Path, *more: str
 ) -> list[str]:

@@ -140,17 +140,20 @@ def test_scale_runs_the_twin_end_to_end_and_writes_its_figures(tmp_path: Path) -
     ratio = deciles[-1]["p99_ms"] / deciles[0]["p99_ms"]
     assert data["p99_last_over_first"] == pytest.approx(ratio, abs=1e-3)
     assert data["server"]["rss_peak_mb"] > 20 and data["twin"]["rss_peak_mb"] > 20
+    assert 20 < data["twin"]["pss_peak_mb"] <= data["twin"]["rss_peak_mb"]
     assert data["server"]["cpu_s"] > 0
     samples = data["samples"]
     assert samples["columns"] == list(scale.SAMPLE_COLUMNS)
-    assert len(samples["rows"]) >= 2 and all(len(r) == 8 for r in samples["rows"])
-    assert samples["rows"][-1][-1] == data["commands"]  # the run log's lines, all counted
+    assert len(samples["rows"]) >= 2 and all(len(r) == 9 for r in samples["rows"])
+    logged = scale.SAMPLE_COLUMNS.index("commands_logged")
+    assert samples["rows"][-1][logged] == data["commands"]  # the run log's lines, all counted
     assert all("server_cpu_us_per_command" in d for d in deciles)
     targets = {t["name"]: t for t in data["targets"]}
     assert targets["five checks PASS"]["met"] is True
     assert targets["end to end, 100,000 x 30 on SQLite"]["met"] is None  # not this size
     assert targets["server RSS peak"]["met"] is True
-    assert targets["twin RSS peak at 30 members"]["target"] == "< 300 MB"
+    memory = targets["twin memory peak at 30 members (PSS of its processes, summed)"]
+    assert memory["target"] == "< 300 MB" and memory["met"] is True
     assert "| simulate |" in text and "p99 last tenth / first tenth" in text
 
 
