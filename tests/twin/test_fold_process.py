@@ -334,6 +334,21 @@ def test_closing_the_inspection_stops_the_child(
     assert time.perf_counter() - started < 10
 
 
+def test_a_fork_refused_keeps_the_folds_in_process(
+    served: tuple[TamperApp, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fork to be had (out of memory, a process limit): the checks run all the same,
+    the folds in the twin's process."""
+
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    results, _ = inspect(served, "1", monkeypatch)
+    assert {r.status for r in results.values()} == {PASS}
+    assert results["balance_derivability"].checked["events_folded"] > 0
+
+
 def test_the_folds_stay_in_process_without_sockets_of_their_own(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

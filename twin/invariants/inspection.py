@@ -157,8 +157,14 @@ class Inspection:
         if self._folds is None:
             from twin.invariants.derivability import Folds, ForkedFolds, fork_folds
 
-            fold = ForkedFolds if fork_folds(self) else Folds
-            self._folds = fold(self, self.accounts())
+            accounts = self.accounts()
+            if fork_folds(self):
+                try:
+                    self._folds = ForkedFolds(self, accounts)
+                except OSError:  # no fork to be had (memory, a process limit): at home
+                    self._folds = Folds(self, accounts)
+            else:
+                self._folds = Folds(self, accounts)
         return self._folds
 
     def isolation_start(self) -> IsolationStart:
