@@ -367,3 +367,30 @@ def test_the_folds_stay_in_process_without_sockets_of_their_own(
         assert derivability.fork_folds(Inspection(client, TENANT))
         monkeypatch.setenv(ENV_FOLD_PROCESS, "0")
         assert not derivability.fork_folds(Inspection(client, TENANT))
+
+
+def test_by_default_only_a_stream_checked_in_memory_is_forked(
+    served: tuple[TamperApp, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unset, the folds are forked on a machine with a second CPU and no other thread,
+    and only when the tenant stream is short enough for the pass to keep in memory:
+    past that, the pass's spilled work is the longest, and the fork only costs memory."""
+    from twin.invariants import spill
+
+    _, base_url, _ = served
+    monkeypatch.delenv(ENV_FOLD_PROCESS, raising=False)
+    monkeypatch.setattr(derivability.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(derivability.os, "cpu_count", lambda: 2)
+    with TuringCoreClient(base_url, PLATFORM_KEY) as client:
+        ctx = Inspection(client, TENANT)
+        assert derivability.fork_folds(ctx)
+        monkeypatch.setattr(spill, "KEYS_PER_PART", 8)  # the stream now spills
+        assert not derivability.fork_folds(ctx)
+        monkeypatch.undo()
+        monkeypatch.delenv(ENV_FOLD_PROCESS, raising=False)
+        monkeypatch.setattr(derivability.threading, "active_count", lambda: 1)
+        monkeypatch.setattr(derivability.os, "cpu_count", lambda: 1)
+        assert not derivability.fork_folds(ctx)
+        monkeypatch.setattr(derivability.os, "cpu_count", lambda: 2)
+        monkeypatch.setattr(derivability.threading, "active_count", lambda: 2)
+        assert not derivability.fork_folds(ctx)
