@@ -1,12 +1,13 @@
 """The checks with the account folds forked, against the folds in the twin's process.
 
     .venv/bin/python -m bench.fold_ab                          # 500 x 30, 5 rounds of each
-    .venv/bin/python -m bench.fold_ab --customers 2000 --days 30 --rounds 3 --runs 0
+    .venv/bin/python -m bench.fold_ab --customers 10000 --days 30 --rounds 1 --runs 0
 
 `twin` forks the account folds of balance_derivability into a process of their own
-when the machine has a second core (`twin.invariants.derivability.ForkedFolds`);
-`TWIN_FOLD_PROCESS=0` keeps them in its own process, as before. Both modes run the
-same code otherwise, so alternating them measures the fork alone:
+when the machine has a second core and the tenant's stream is not longer than
+`FORK_EVENTS_MAX` (`twin.invariants.derivability.ForkedFolds`, `fork_folds`). Here the mode is
+set (`TWIN_FOLD_PROCESS=1` forked, `=0` in the twin's process), at any size; both
+modes run the same code otherwise, so alternating them measures the fork alone:
 
 1. **The checks alone** (`--rounds`): a mock served as a user starts it (`mock-core
    serve`, default settings, its access log to a file, a fresh SQLite store) is
@@ -19,7 +20,9 @@ same code otherwise, so alternating them measures the fork alone:
    the same way. Per run: wall, the checks phase, the state digest.
 
 Reported: medians per mode and the median of the per-round ratios forked / in process.
-Writes `<results-dir>/fold-process-ab.{json,md}` (bench/results by default).
+Writes `<results-dir>/fold-process-ab.{json,md}` at 500 x 30, else
+`fold-process-ab-<N>x<D>.{json,md}` (bench/results by default). Exit 1 when a run did
+not exit 0 (a check failed), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -258,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     bad = [r for r in checks + e2e if r["exit_code"] != 0]
-    write_results(args.results_dir, "fold-process-ab", data, report(data))
+    name = "fold-process-ab"
+    if (args.customers, args.days) != (500, 30):
+        name += f"-{args.customers}x{args.days}"
+    write_results(args.results_dir, name, data, report(data))
     return 1 if bad else 0
 
 

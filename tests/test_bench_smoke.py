@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bench import load, run, scale
+from bench import fold_ab, load, run, scale
 from twin.latency import DecileLatencies
 
 SCRIPTS = {
@@ -229,3 +229,18 @@ def test_decile_latencies_tile_the_phase_by_command_index() -> None:
     assert rows[-1]["p99_ms"] == 12.0
     empty = DecileLatencies(3).summary()
     assert sum(r["count"] for r in empty) == 0 and empty[0]["p99_ms"] is None
+
+
+def test_fold_ab_alternates_the_two_modes_and_writes_its_figures(tmp_path: Path) -> None:
+    """bench.fold_ab at 20 x 2, one round of each part: both modes run, pass, agree."""
+    argv = ["--customers", "20", "--days", "2", "--rounds", "1", "--runs", "1"]
+    assert fold_ab.main([*argv, "--results-dir", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "fold-process-ab-20x2.json").read_text())
+    for part in ("checks", "e2e"):
+        rows = data[part]["rows"]
+        assert sorted(r["mode"] for r in rows) == ["forked", "in_process"]
+        assert {r["exit_code"] for r in rows} == {0}
+        assert len({r["state_digest"] for r in rows}) == 1
+        assert data[part]["medians"]["wall_s"]["ratio"] > 0
+    assert {v for r in data["checks"]["rows"] for v in r["verdicts"].values()} == {"PASS"}
+    assert "| wall_s |" in (tmp_path / "fold-process-ab-20x2.md").read_text()

@@ -369,14 +369,12 @@ def test_the_folds_stay_in_process_without_sockets_of_their_own(
         assert not derivability.fork_folds(Inspection(client, TENANT))
 
 
-def test_by_default_only_a_stream_checked_in_memory_is_forked(
+def test_by_default_only_a_stream_up_to_a_size_is_forked(
     served: tuple[TamperApp, str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Unset, the folds are forked on a machine with a second CPU and no other thread,
-    and only when the tenant stream is short enough for the pass to keep in memory:
-    past that, the pass's spilled work is the longest, and the fork only costs memory."""
-    from twin.invariants import spill
-
+    and only for a tenant stream of at most FORK_EVENTS_MAX events: past that, on two
+    cores, the fork gained nothing and cost memory."""
     _, base_url, _ = served
     monkeypatch.delenv(ENV_FOLD_PROCESS, raising=False)
     monkeypatch.setattr(derivability.threading, "active_count", lambda: 1)
@@ -384,7 +382,7 @@ def test_by_default_only_a_stream_checked_in_memory_is_forked(
     with TuringCoreClient(base_url, PLATFORM_KEY) as client:
         ctx = Inspection(client, TENANT)
         assert derivability.fork_folds(ctx)
-        monkeypatch.setattr(spill, "KEYS_PER_PART", 8)  # the stream now spills
+        monkeypatch.setattr(derivability, "FORK_EVENTS_MAX", 8)  # the stream is longer
         assert not derivability.fork_folds(ctx)
         monkeypatch.undo()
         monkeypatch.delenv(ENV_FOLD_PROCESS, raising=False)

@@ -28,7 +28,6 @@ from twin.invariants.compact import Sequences, key64
 from twin.invariants.inspection import ACCOUNTS, FETCH_CONNECTIONS, QUEUED_AHEAD, Inspection
 from twin.invariants.registry import check
 from twin.invariants.results import CheckResult
-from twin.invariants.spill import parts_for
 from twin.invariants.stream import POSTING_EVENTS
 
 
@@ -236,10 +235,12 @@ class Folds:
 # `TWIN_FOLD_PROCESS`: "0" keeps the folds in the twin's process; "1" forks them whenever
 # the client speaks plain HTTP on its own sockets (tests, with threads about); unset,
 # also only with a second CPU, no other thread in the twin (a fork copies one), and a
-# tenant stream the pass keeps in memory. Past that (`spill.parts_for`), the pass's own
-# work after it reads the stream is the twin's longest, the fork gained nothing at
-# 100,000 x 30 on two cores and took 100 MB more (docs/twin.md).
+# tenant stream of at most FORK_EVENTS_MAX events. On two cores the fork took the checks
+# to 0.84x at 500 x 30 (116,635 events) and 0.75x at 10,000 x 30 (2.4 M), and at
+# 100,000 x 30 (24 M) gained nothing and took the twin's memory from 412 to 511 MB
+# (docs/twin.md): the boundary is set between the last two.
 ENV_FOLD_PROCESS = "TWIN_FOLD_PROCESS"
+FORK_EVENTS_MAX = 1 << 23
 _WAIT_S = 0.05  # between two looks at the folds' pipe when nothing else is in flight
 _EXIT_WAIT_S = 10.0  # for the child to leave once it has sent its results
 
@@ -260,7 +261,7 @@ def fork_folds(ctx: Inspection) -> bool:
     if (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
         return False
     stated = ctx.tenant().get("lastSequence")
-    return isinstance(stated, int) and parts_for(stated) == 1
+    return isinstance(stated, int) and stated <= FORK_EVENTS_MAX
 
 
 class ForkedFolds:
