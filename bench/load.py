@@ -198,29 +198,29 @@ def tree_cpu_seconds(root: int) -> float:
     return cpu_seconds(process_tree(root)) + reaped / CLOCK_TICKS
 
 
-def rss_bytes(pids: Sequence[int]) -> int:
-    """The sum of VmRSS of the processes."""
+def proc_kb_sum(pids: Sequence[int], file: str, field: str) -> int:
+    """The sum, in bytes, of the kB figure `field` (e.g. "VmRSS") of /proc/<pid>/`file`
+    over the processes (one that has gone counts 0)."""
     total = 0
+    prefix = field + ":"
     for pid in pids:
         with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+                if line.startswith(prefix):
                     total += int(line.split()[1]) * 1024
                     break
     return total
+
+
+def rss_bytes(pids: Sequence[int]) -> int:
+    """The sum of VmRSS of the processes."""
+    return proc_kb_sum(pids, "status", "VmRSS")
 
 
 def pss_bytes(pids: Sequence[int]) -> int:
     """The sum of the processes' proportional set size (`Pss` of smaps_rollup): a page
     shared by n of them counts 1/n in each, so a fork's pages count once in the sum."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-    return total
+    return proc_kb_sum(pids, "smaps_rollup", "Pss")
 
 
 def twin_steady_state(

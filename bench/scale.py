@@ -173,14 +173,7 @@ class Sampler(threading.Thread):
 
 def _high_water_mb(pids: Sequence[int]) -> float:
     """The sum of VmHWM (each process's peak RSS, kept by the kernel) of `pids`, MB."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-    return round(total / MB, 1)
+    return round(load.proc_kb_sum(pids, "status", "VmHWM") / MB, 1)
 
 
 @contextlib.contextmanager
