@@ -17,8 +17,10 @@ What it does, as a user would:
    twin's RSS and PSS (its process tree: the checks fork one for the account folds;
    the PSS sum counts the pages they share once, and is the twin's memory target's
    figure), the CPU seconds of both (and, on PostgreSQL, of its backends), from /proc;
-   the peaks also from the kernel (the server's VmHWM, and the twin's ru_maxrss: its
-   largest process).
+   the peaks also from the kernel: the server's VmHWM, and the largest VmHWM of the
+   twin's processes (not wait4's ru_maxrss, which also holds the launcher's RSS at the
+   fork that the twin's exec replaced). VmHWM only grows, so a sample holds every peak
+   before it; one reached within the last interval before the twin exits is missed.
 
 Phases, from the twin's summary.json: setup = bootstrap + seed, simulate, checks (the
 five invariants); plan = the twin process's wall time less those (planning into its
@@ -30,7 +32,7 @@ first's.
 With `--keep` the work directory (the store, the run log) stays; `--inspect-kept DIR`
 then serves that store again and runs only the checks on it, as `twin inspect` (the
 run log given, both keys), to measure them alone: the twin's wall, peak RSS
-(ru_maxrss) and verdicts, in `<results-dir>/scale-inspect-<backend>-<N>x<D>.md`
+(VmHWM) and verdicts, in `<results-dir>/scale-inspect-<backend>-<N>x<D>.md`
 (SQLite stores only).
 
 Results: `<results-dir>/scale-<backend>-<N>x<D>.json` (with the 1 s series) and `.md`.
@@ -125,6 +127,11 @@ class Sampler(threading.Thread):
         self.started = time.perf_counter()
         self.logged = 0
         self._log: IO[bytes] | None = None
+        # The largest VmHWM (peak RSS) of any of the twin's processes seen so far. The
+        # kernel's figure of the process itself: wait4's ru_maxrss also holds the RSS of
+        # the launcher's copy that its exec replaced (pytest's, when a test runs the
+        # bench), so it is no measure of the twin.
+        self.twin_hwm_bytes = 0
 
     def _count_logged(self) -> int:
         """Lines of the run log so far, reading only what was added since the last call."""
@@ -140,6 +147,7 @@ class Sampler(threading.Thread):
     def sample(self) -> None:
         cpu, db_cpu = self.server.cpu()
         twin = load.process_tree(self.twin_pid)
+        self.twin_hwm_bytes = max(self.twin_hwm_bytes, largest_hwm_bytes(twin))
         self.rows.append(
             (
                 round(time.perf_counter() - self.started, 2),
@@ -169,6 +177,11 @@ class Sampler(threading.Thread):
         finally:
             if self._log is not None:
                 self._log.close()
+
+
+def largest_hwm_bytes(pids: Sequence[int]) -> int:
+    """The largest VmHWM (peak RSS, kept by the kernel) of any of `pids` (0 for none)."""
+    return max((load.proc_kb_sum([pid], "status", "VmHWM") for pid in pids), default=0)
 
 
 def _high_water_mb(pids: Sequence[int]) -> float:
@@ -228,7 +241,8 @@ class TwinRun:
     exit_code: int
     wall_s: float
     cpu_s: float
-    peak_rss_mb: float
+    ru_maxrss_mb: float  # wait4's (see Sampler.twin_hwm_bytes)
+    hwm_mb: float  # the largest VmHWM of the twin's processes, sampled
     server_cpu_s: float
     db_cpu_s: float
     server_hwm_mb: float
@@ -268,7 +282,8 @@ def run_twin(args: argparse.Namespace, server: Server, workdir: Path) -> TwinRun
         exit_code=os.waitstatus_to_exitcode(status),
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+        ru_maxrss_mb=round(usage.ru_maxrss / 1024, 1),
+        hwm_mb=round(sampler.twin_hwm_bytes / MB, 1),
         server_cpu_s=cpu1 - cpu0,
         db_cpu_s=db1 - db0,
         server_hwm_mb=hwm,
@@ -342,10 +357,10 @@ def figures(args: argparse.Namespace, run: TwinRun) -> dict[str, Any]:
     last = deciles[-1]["p99_ms"] if deciles else None
     drift = round(last / first, 3) if first and last is not None else None
     server_peak = max([s[1] for s in run.samples] + [run.server_hwm_mb])
-    twin_peak = max([s[2] for s in run.samples] + [run.peak_rss_mb])
+    twin_peak = max([s[2] for s in run.samples] + [run.hwm_mb])
     # The target's figure: the twin's processes' memory with the pages they share counted
-    # once (PSS, summed), and never below the largest one's own peak RSS.
-    twin_memory = max([s[8] for s in run.samples] + [run.peak_rss_mb])
+    # once (PSS, summed), and never below the largest one's own peak RSS (its VmHWM).
+    twin_memory = max([s[8] for s in run.samples] + [run.hwm_mb])
     size = (args.customers, args.days)
     applies = size == WALL_TARGET_SIZE and args.backend == "sqlite"
     simulate_rate = run_phases[1]["per_s"]
@@ -402,7 +417,8 @@ def figures(args: argparse.Namespace, run: TwinRun) -> dict[str, Any]:
         "twin": {
             "rss_peak_mb": twin_peak,
             "pss_peak_mb": twin_memory,
-            "ru_maxrss_mb": run.peak_rss_mb,
+            "hwm_mb": run.hwm_mb,
+            "ru_maxrss_mb": run.ru_maxrss_mb,
             "cpu_s": round(run.cpu_s, 1),
             "cpu_us_per_command": round(run.cpu_s / total * 1e6, 1) if total else None,
         },
@@ -459,8 +475,8 @@ def render(data: dict[str, Any]) -> str:
         f"{server['cpu_s']:,} s ({server['cpu_us_per_command']} us/command)"
         + (f", database backends {server['db_cpu_s']:,} s" if data["backend"] != "sqlite" else "")
         + f". Twin: RSS peak {twin['rss_peak_mb']:,} MB (its processes summed), PSS peak "
-        f"{twin['pss_peak_mb']:,} MB (summed, a page they share counted once; ru_maxrss, the "
-        f"largest one, {twin['ru_maxrss_mb']:,} MB), "
+        f"{twin['pss_peak_mb']:,} MB (summed, a page they share counted once; VmHWM, the "
+        f"largest one's peak, {twin['hwm_mb']:,} MB), "
         f"CPU {twin['cpu_s']:,} s ({twin['cpu_us_per_command']} us/command).",
         "",
         "Checks: " + ", ".join(f"{k} {v}" for k, v in data["invariants"].items()),
@@ -535,7 +551,13 @@ def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> 
         ]
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=load.ROOT, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        hwm = 0  # the twin's peak RSS, as Sampler.twin_hwm_bytes reads it
+        while True:
+            hwm = max(hwm, largest_hwm_bytes(load.process_tree(process.pid)))
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
         wall = time.perf_counter() - started
     found = json.loads(report.read_text()) if report.is_file() else {}
     verdicts = {r["name"]: r["status"] for r in found.get("invariants", [])}
@@ -548,7 +570,7 @@ def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> 
         "exit_code": os.waitstatus_to_exitcode(status),
         "wall_s": round(wall, 1),
         "twin_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "twin_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "twin_peak_rss_mb": round(hwm / MB, 1),
         "verdicts": verdicts,
         "state_digest": found.get("state_digest"),
         "run_state_digest": summary.get("state_digest"),
@@ -564,7 +586,7 @@ def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> 
             "",
             f"- exit code {data['exit_code']}; {checks}",
             f"- wall {data['wall_s']} s, twin CPU {data['twin_cpu_s']} s",
-            f"- twin peak RSS (ru_maxrss, its largest process): **{data['twin_peak_rss_mb']} MB**",
+            f"- twin peak RSS (VmHWM, its largest process): **{data['twin_peak_rss_mb']} MB**",
             f"- state digest {data['state_digest']} (the run's: {data['run_state_digest']})",
             "",
         ]
