@@ -184,6 +184,24 @@ def largest_hwm_bytes(pids: Sequence[int]) -> int:
     return max((load.proc_kb_sum([pid], "status", "VmHWM") for pid in pids), default=0)
 
 
+class PeakWatch(threading.Thread):
+    """Every `every_s` until `done`, the largest VmHWM of `pid`'s process tree so far
+    (`hwm_bytes`), as the Sampler reads the twin's."""
+
+    def __init__(self, pid: int, every_s: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every_s = pid, every_s
+        self.hwm_bytes = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            tree = load.process_tree(self.pid)
+            self.hwm_bytes = max(self.hwm_bytes, largest_hwm_bytes(tree))
+            if self.done.wait(self.every_s):
+                return
+
+
 def _high_water_mb(pids: Sequence[int]) -> float:
     """The sum of VmHWM (each process's peak RSS, kept by the kernel) of `pids`, MB."""
     return round(load.proc_kb_sum(pids, "status", "VmHWM") / MB, 1)
@@ -551,13 +569,13 @@ def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> 
         ]
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=load.ROOT, stdout=log, stderr=subprocess.STDOUT)
-        hwm = 0  # the twin's peak RSS, as Sampler.twin_hwm_bytes reads it
-        while True:
-            hwm = max(hwm, largest_hwm_bytes(load.process_tree(process.pid)))
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            time.sleep(0.05)
+        peak = PeakWatch(process.pid, args.sample_every)
+        peak.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            peak.done.set()
+            peak.join()
         wall = time.perf_counter() - started
     found = json.loads(report.read_text()) if report.is_file() else {}
     verdicts = {r["name"]: r["status"] for r in found.get("invariants", [])}
@@ -570,7 +588,7 @@ def inspect_kept(args: argparse.Namespace, workdir: Path, command_line: str) -> 
         "exit_code": os.waitstatus_to_exitcode(status),
         "wall_s": round(wall, 1),
         "twin_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "twin_peak_rss_mb": round(hwm / MB, 1),
+        "twin_peak_rss_mb": round(peak.hwm_bytes / MB, 1),
         "verdicts": verdicts,
         "state_digest": found.get("state_digest"),
         "run_state_digest": summary.get("state_digest"),

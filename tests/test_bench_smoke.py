@@ -190,14 +190,16 @@ def test_scale_checks_a_kept_store_alone(
     try:
         assert code == 0 and (kept / "mock.db").is_file()
         results = tmp_path / "inspect"
-        assert scale.main(["--inspect-kept", str(kept), "--results-dir", str(results)]) == 0
+        argv = ["--inspect-kept", str(kept), "--results-dir", str(results)]
+        assert scale.main([*argv, "--sample-every", "0.1"]) == 0
         found = json.loads((results / "scale-inspect-sqlite-30x2.json").read_text())
         assert found["verdicts"] == data["invariants"] == dict.fromkeys(scale.CHECKS, "PASS")
         assert found["state_digest"] == found["run_state_digest"] is not None
         assert found["exit_code"] == 0 and found["twin_peak_rss_mb"] > 20
         assert (
             found["command"]
-            == f"python -m bench.scale --inspect-kept {kept} --results-dir {results}"
+            == f"python -m bench.scale --inspect-kept {kept} --results-dir {results} "
+            "--sample-every 0.1"
         )
         assert "twin peak RSS" in (results / "scale-inspect-sqlite-30x2.md").read_text()
 
