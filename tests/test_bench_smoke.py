@@ -254,3 +254,23 @@ def test_fold_ab_alternates_the_two_modes_and_writes_its_figures(tmp_path: Path)
         assert data[part]["medians"]["wall_s"]["ratio"] > 0
     assert {v for r in data["checks"]["rows"] for v in r["verdicts"].values()} == {"PASS"}
     assert "| wall_s |" in (tmp_path / "fold-process-ab-20x2.md").read_text()
+
+
+def test_wrk_ab_counts_the_servers_writes_and_cpu(tmp_path: Path) -> None:
+    """`bench.wrk_ab`'s figures per process: the kernel's count of write system calls
+    moves by the writes made, and CPU time is read in seconds."""
+    import os
+
+    from bench import wrk_ab
+
+    cpu0, writes0 = wrk_ab.proc_figures(os.getpid())
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        for _ in range(50):
+            os.write(fd, b"x")
+    finally:
+        os.close(fd)
+    sum(i * i for i in range(2_000_000))  # some CPU
+    cpu1, writes1 = wrk_ab.proc_figures(os.getpid())
+    assert 50 <= writes1 - writes0 < 60
+    assert 0 < cpu1 - cpu0 < 30

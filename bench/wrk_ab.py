@@ -1,0 +1,175 @@
+"""This tree's served mock against a base commit's, under wrk, in alternated rounds.
+
+    python -m bench.wrk_ab BASE_REV [--script post_entry_tenants] [--rounds 8]
+                           [--duration 6] [--connections 32] [--tenants 1]
+
+Each round serves each tree's mock (`mock-core serve` on a fresh SQLite store, no
+access log, the bench's keys; the base from a git worktree of BASE_REV, each tree
+with its own spec and scenarios under the installed packages' names), sets up
+`--tenants` tenants of two accounts each (bench/tenants.py), warms up for a second,
+then runs a script of bench/wrk for `--duration` seconds: PostEntry across the
+tenants by default, or `get_account` (one of the first tenant's accounts by id).
+The order flips every round. Per run: requests a second, the server's user
+plus system CPU a request (/proc/PID/stat) and its write system calls a request
+(/proc/PID/io `syscw`, which the machine's load does not move). Prints a line per
+run, then the median per-round ratio new/base of each figure. The machine is shared:
+single runs move by +-25%, so read the medians, and the write counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import load
+from bench.load import BENCH_KEY, BenchError
+from bench.tenants import setup_tenants
+from turingcore_client import serving
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ("rps", "cpu_us", "writes")
+
+
+def proc_figures(pid: int) -> tuple[float, int]:
+    """The process's CPU seconds (user + system) and its write system calls so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return cpu, int(line.split()[1])
+    raise BenchError(f"no syscw in /proc/{pid}/io")
+
+
+@contextmanager
+def tree_of(rev: str, workdir: Path) -> Iterator[Path]:
+    """A detached worktree of `rev`, removed at the end."""
+    tree = workdir / "base"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            capture_output=True,
+        )
+
+
+def shimmed_env(tree: Path, workdir: Path, name: str) -> dict[str, str]:
+    """The environment that serves `tree`'s code with its own spec and scenarios."""
+    shim = workdir / f"{name}-shim"
+    shim.mkdir(exist_ok=True)
+    for package, folder in (("turingcore_contract", "openapi"), ("turingcore_scenarios", "config")):
+        link = shim / package
+        if not link.exists():
+            link.symlink_to(tree / folder)
+    env = serving.clean_env()
+    env["PYTHONPATH"] = f"{tree}:{shim}"
+    return env
+
+
+def one_run(tree: Path, env: dict[str, str], args: Any, workdir: Path, wrk: str) -> dict[str, Any]:
+    store = workdir / "store.db"
+    for suffix in ("", "-wal", "-shm"):
+        (workdir / f"store.db{suffix}").unlink(missing_ok=True)
+    keys = ["--api-keys", f"{BENCH_KEY}=*", "--no-access-log"]
+    with (workdir / "mock.log").open("w+b") as log:
+        process, base_url = serving.start_mock(
+            ["--database-url", f"sqlite:///{store}", *keys],
+            log=log,
+            cwd=tree,
+            env=env,
+            ready_path="/readyz",
+        )
+    try:
+        tenants = setup_tenants(base_url, args.tenants)
+        listing = workdir / "tenants.txt"
+        listing.write_text("".join(f"{t} {a} {b}\n" for t, a, b in tenants))
+        accounts = workdir / "accounts.txt"
+        accounts.write_text(f"{tenants[0][1]}\n{tenants[0][2]}\n")
+        wrk_env = {
+            "BENCH_KEY": BENCH_KEY,
+            "BENCH_TENANTS_FILE": str(listing),
+            "BENCH_TENANT": tenants[0][0],
+            "BENCH_ACCOUNTS_FILE": str(accounts),
+        }
+
+        def run(seconds: int) -> load.WrkResult:
+            return load.run_wrk(
+                wrk,
+                base_url,
+                args.script,
+                connections=args.connections,
+                duration_s=seconds,
+                env=wrk_env,
+            )
+
+        run(1)
+        cpu0, writes0 = proc_figures(process.pid)
+        result = run(args.duration)
+        cpu1, writes1 = proc_figures(process.pid)
+    finally:
+        serving.stop_mock(process)
+    if result.error_count:
+        raise BenchError(f"wrk errors {result.errors}")
+    requests = result.rps * args.duration
+    return {
+        "rps": round(result.rps, 1),
+        "cpu_us": round((cpu1 - cpu0) * 1e6 / requests, 1),
+        "writes": round((writes1 - writes0) / requests, 3),
+        "p99_ms": result.latency_ms("p99"),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.wrk_ab", description=__doc__)
+    parser.add_argument("base", help="the base commit")
+    parser.add_argument("--script", default="post_entry_tenants", help="a script of bench/wrk")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--tenants", type=int, default=1)
+    args = parser.parse_args(argv)
+    try:
+        wrk = load.ensure_wrk(install=False)
+        with tempfile.TemporaryDirectory(prefix="wrk-ab.") as tmp:
+            workdir = Path(tmp)
+            with tree_of(args.base, workdir) as base_tree:
+                trees = {
+                    "base": (base_tree, shimmed_env(base_tree, workdir, "base")),
+                    "new": (ROOT, shimmed_env(ROOT, workdir, "new")),
+                }
+                runs: dict[str, list[dict[str, Any]]] = {"base": [], "new": []}
+                for n in range(args.rounds):
+                    for name in ("base", "new") if n % 2 == 0 else ("new", "base"):
+                        tree, env = trees[name]
+                        figures = one_run(tree, env, args, workdir, wrk)
+                        runs[name].append(figures)
+                        print(json.dumps({"round": n + 1, "tree": name, **figures}), flush=True)
+    except (BenchError, serving.MockStartError, subprocess.CalledProcessError) as exc:
+        print(f"bench.wrk_ab: {exc}", file=sys.stderr)
+        return 1
+    for figure in FIGURES:
+        ratios = [b[figure] / a[figure] for a, b in zip(runs["base"], runs["new"], strict=True)]
+        higher = sum(r > 1 for r in ratios)
+        print(
+            f"{figure}: median new/base {statistics.median(ratios):.3f} (range "
+            f"{min(ratios):.3f} to {max(ratios):.3f}; new higher in {higher} of {len(ratios)})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
