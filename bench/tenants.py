@@ -11,7 +11,11 @@ order, so that a noisy neighbour hits every configuration alike:
 - PostgreSQL with each worker count (a fresh database each), for each tenant count.
 
 Each figure is the median of --runs runs, and each is also a ratio to SQLite with one
-tenant measured in the same run. Results: bench/results/tenants.json and tenants.md.
+tenant measured in the same run. Beside it, where the cores went during the run: the
+mock's CPU a request (its process tree), PostgreSQL's (every process of the server),
+and the machine's busy cores, wrk's included: a backend below one busy core while the
+machine has one to spare is bound by latency, not CPU. Results:
+bench/results/tenants.json and tenants.md.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from bench.tenant_setup import Api, member
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCRIPT = "post_entry_tenants"
+# Where the cores went, per run: the mock's and PostgreSQL's CPU a request, and the
+# machine's busy cores (wrk's included).
+CPU_FIGURES = ("mock_cpu_us", "postgres_cpu_us", "busy_cores")
 
 
 def setup_tenants(base_url: str, count: int) -> list[tuple[str, str, str]]:
@@ -96,6 +103,7 @@ def measure(
     listing.write_text("".join(f"{t} {a} {b}\n" for t, a, b in tenants))
     env = {"BENCH_KEY": BENCH_KEY, "BENCH_TENANTS_FILE": str(listing)}
     load.run_wrk(wrk, server.base_url, SCRIPT, connections=args.connections, duration_s=1, env=env)
+    before = cpu_split(server)
     result = load.run_wrk(
         wrk,
         server.base_url,
@@ -104,13 +112,44 @@ def measure(
         duration_s=args.duration,
         env=env,
     )
+    after = cpu_split(server)
     if result.error_count:
         raise BenchError(f"{server.name}, {len(tenants)} tenants: wrk errors {result.errors}")
+    requests = max(result.requests, 1)
+    # A PostgreSQL process that ended during the run is left out (its CPU then is lost);
+    # one that started during it counts from zero.
+    database_s = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
     return {
         "rps": result.rps,
         "p50_ms": result.latency_ms("p50"),
         "p99_ms": result.latency_ms("p99"),
+        "mock_cpu_us": round((after[0] - before[0]) * 1e6 / requests, 1),
+        "postgres_cpu_us": round(database_s * 1e6 / requests, 1),
+        "busy_cores": round((after[2] - before[2]) / result.duration_s, 2),
     }
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds so far of every process of the PostgreSQL server (backends, WAL
+    writer, checkpointer...), by pid."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() != "postgres":
+                    continue
+            except OSError:
+                continue
+            out[int(entry.name)] = load.cpu_seconds([int(entry.name)])
+    return out
+
+
+def cpu_split(server: load.Server) -> tuple[float, dict[int, float], float]:
+    """CPU seconds so far of the mock (its process tree), of PostgreSQL's processes (by
+    pid), and of the whole machine (every process, wrk's too: /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = (sum(fields) - fields[3] - fields[4]) / load.CLOCK_TICKS  # less idle and iowait
+    return load.tree_cpu_seconds(server.process.pid), postgres_cpu(), busy
 
 
 def one_run(wrk: str, args: Any, workdir: Path) -> dict[str, dict[str, Any]]:
@@ -139,6 +178,10 @@ def summarise(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]
             "rps_median": round(load.median(rps), 1),
             "ratio_to_sqlite_1t_median": round(load.median(ratios), 3) if ratios else None,
             "p99_ms_median": round(load.median([run[key]["p99_ms"] for run in runs]), 2),
+            **{
+                f"{figure}_median": round(load.median([run[key][figure] for run in runs]), 2)
+                for figure in CPU_FIGURES
+            },
         }
     return out
 
@@ -156,17 +199,22 @@ def render(summary: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         f"- wrk, 1 thread, {meta['connections']} connections, {meta['duration']} s per run, "
         f"{meta['runs']} run(s) per figure (medians); each run measures every row once",
         "- ratio: to SQLite (one process) with one tenant, measured in the same run",
+        "- CPU a request: the mock's process tree, and every PostgreSQL server process; "
+        f"busy cores: the whole machine's, wrk's included, of {meta['machine']['nproc']}",
         "",
-        "| backend | workers | tenants | req/s (median) | runs | x SQLite 1 tenant | p99 ms |",
-        "|---|---:|---:|---:|---|---:|---:|",
+        "| backend | workers | tenants | req/s (median) | runs | x SQLite 1 tenant | p99 ms "
+        "| mock CPU us/req | PostgreSQL CPU us/req | busy cores |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for key, row in summary.items():
         backend, workers, tenants = key.split("/")
         runs = ", ".join(f"{x:,.0f}" for x in row["rps_runs"])
         ratio = row["ratio_to_sqlite_1t_median"]
+        database = "-" if backend == "sqlite" else f"{row['postgres_cpu_us_median']:,.0f}"
         lines.append(
             f"| {backend} | {workers[:-1]} | {tenants[:-1]} | {row['rps_median']:,.0f} | {runs} "
-            f"| {ratio:.2f} | {row['p99_ms_median']:.1f} |"
+            f"| {ratio:.2f} | {row['p99_ms_median']:.1f} | {row['mock_cpu_us_median']:,.0f} "
+            f"| {database} | {row['busy_cores_median']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -274,3 +274,48 @@ def test_wrk_ab_counts_the_servers_writes_and_cpu(tmp_path: Path) -> None:
     cpu1, writes1 = wrk_ab.proc_figures(os.getpid())
     assert 50 <= writes1 - writes0 < 60
     assert 0 < cpu1 - cpu0 < 30
+
+
+def test_bench_tenants_says_where_the_cores_went() -> None:
+    """`bench.tenants` reads the mock's CPU, PostgreSQL's (its server processes, found by
+    name) and the machine's around a run, and quotes them beside the throughput."""
+    import os
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from bench import tenants
+    from tests.conftest import PG_ADMIN_DSN, require_postgres
+
+    require_postgres()
+    server: Any = SimpleNamespace(process=SimpleNamespace(pid=os.getpid()))
+    with psycopg.connect(PG_ADMIN_DSN) as conn:  # its backend lives through both readings
+        mock0, database0, busy0 = tenants.cpu_split(server)
+        assert database0, "no PostgreSQL process found"
+        conn.execute("SELECT count(*) FROM generate_series(1, 3000000)").fetchone()
+        sum(i * i for i in range(2_000_000))  # the "mock" (this process) works too
+        mock1, database1, busy1 = tenants.cpu_split(server)
+    assert mock1 > mock0 and busy1 > busy0
+    assert sum(cpu - database0.get(pid, 0.0) for pid, cpu in database1.items()) > 0.05
+
+    def run(rps: float, mock_us: float, pg_us: float) -> dict[str, Any]:
+        figures = {"rps": rps, "p99_ms": 10.0, "busy_cores": 1.5}
+        return {**figures, "mock_cpu_us": mock_us, "postgres_cpu_us": pg_us}
+
+    runs = [
+        {"sqlite/1w/1t": run(4000, 250, 0.4), "postgresql/1w/1t": run(2000, 340, 200)},
+        {"sqlite/1w/1t": run(4200, 240, 0.6), "postgresql/1w/1t": run(2200, 360, 220)},
+    ]
+    meta = {
+        "command": "python -m bench.tenants",
+        "started": "s",
+        "finished": "f",
+        "machine": {"nproc": 2, "cpu_model": "x", "git_commit": "0" * 12, "load_average_start": []},
+        "connections": 32,
+        "duration": 8,
+        "runs": 2,
+    }
+    table = tenants.render(tenants.summarise(runs), meta)
+    assert "| mock CPU us/req | PostgreSQL CPU us/req | busy cores |" in table
+    assert "| sqlite | 1 | 1 | 4,100 | 4,000, 4,200 | 1.00 | 10.0 | 245 | - | 1.50 |" in table
+    assert "| postgresql | 1 | 1 | 2,100 | 2,000, 2,200 | 0.51 | 10.0 | 350 | 210 | 1.50 |" in table
