@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -41,8 +40,7 @@ FIGURES = ("rps", "cpu_us", "writes")
 
 def proc_figures(pid: int) -> tuple[float, int]:
     """The process's CPU seconds (user + system) and its write system calls so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    cpu = load.cpu_seconds([pid])
     for line in Path(f"/proc/{pid}/io").read_text().splitlines():
         if line.startswith("syscw:"):
             return cpu, int(line.split()[1])
@@ -124,7 +122,7 @@ def one_run(tree: Path, env: dict[str, str], args: Any, workdir: Path, wrk: str)
         serving.stop_mock(process)
     if result.error_count:
         raise BenchError(f"wrk errors {result.errors}")
-    requests = result.rps * args.duration
+    requests = max(result.requests, 1)
     return {
         "rps": round(result.rps, 1),
         "cpu_us": round((cpu1 - cpu0) * 1e6 / requests, 1),
