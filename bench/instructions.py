@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.load import twin_steady_state
+from bench.load import shim, twin_steady_state, worktree
 from bench.measure import write_results
 from turingcore_client.serving import start_mock, stop_mock
 
@@ -71,15 +71,6 @@ with tempfile.TemporaryDirectory() as tmp:
         await drive(driver, transfers(a, b, count, rng), concurrency)
     asyncio.run(main())
 """
-
-
-def _shim(tree: Path, into: Path) -> Path:
-    """A directory that puts `tree`'s spec and scenarios on the path under the installed
-    packages' names (an editable install maps them to the main checkout)."""
-    into.mkdir(parents=True, exist_ok=True)
-    (into / "turingcore_contract").symlink_to(tree / "openapi")
-    (into / "turingcore_scenarios").symlink_to(tree / "config")
-    return into
 
 
 def _collected(tree: Path, shim: Path, count: int, concurrency: int, out: Path) -> int:
@@ -164,34 +155,21 @@ def _revision(tree: Path) -> str:
 def run(base: str, commands: int, concurrency: int, twin: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-instructions-") as tmp:
         work = Path(tmp)
-        base_tree = work / "base-tree"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(base_tree), base],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        try:
+        with worktree(base, work / "base-tree") as base_tree:
             figures: dict[str, dict[str, Any]] = {}
-            base_shim = _shim(base_tree, work / "base-shim")
+            base_shim = shim(base_tree, work / "base-shim")
             for label, tree in (("base", base_tree), ("this tree", ROOT)):
                 (work / label).mkdir()
-                shim = _shim(tree, work / label / "shim")
+                tree_shim = shim(tree, work / label / "shim")
                 if twin is not None:
-                    counted = twin_run(tree, shim, (base_tree, base_shim), twin, work / label)
+                    counted = twin_run(tree, tree_shim, (base_tree, base_shim), twin, work / label)
                 else:
                     counted = {
                         "instructions_per_command": per_command(
-                            tree, shim, commands, concurrency, work / label
+                            tree, tree_shim, commands, concurrency, work / label
                         )
                     }
                 figures[label] = {"revision": _revision(tree), **counted}
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(base_tree)],
-                cwd=ROOT,
-                capture_output=True,
-            )
     ratio = (
         figures["this tree"]["instructions_per_command"]
         / figures["base"]["instructions_per_command"]

@@ -190,6 +190,14 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / CLOCK_TICKS
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every process; /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
 def tree_cpu_seconds(root: int) -> float:
     """CPU seconds of `root` and its descendants: each one's utime + stime, and the
     children `root` has reaped already (its cutime + cstime)."""
@@ -261,6 +269,35 @@ def postgres_backends(database: str) -> list[int]:
         if title.startswith("postgres:") and needle in title:
             out.append(int(entry.name))
     return out
+
+
+# ------------------------------------------------- another commit's tree
+
+
+@contextlib.contextmanager
+def worktree(rev: str, path: Path) -> Iterator[Path]:
+    """A detached git worktree of this checkout at `rev`, in `path`, removed at the end."""
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(path), rev],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, capture_output=True
+        )
+
+
+def shim(tree: Path, into: Path) -> Path:
+    """A directory that puts `tree`'s spec and scenarios on the path under the installed
+    packages' names (an editable install maps them to the main checkout)."""
+    into.mkdir(parents=True, exist_ok=True)
+    (into / "turingcore_contract").symlink_to(tree / "openapi")
+    (into / "turingcore_scenarios").symlink_to(tree / "config")
+    return into
 
 
 # ------------------------------------------------------------------ servers

@@ -100,14 +100,6 @@ SAMPLE_COLUMNS = (
 Sample = tuple[float, float, float, float, float, float, float, int, float]
 
 
-def machine_cpu_seconds() -> float:
-    """CPU seconds the whole machine has been busy (every process; /proc/stat)."""
-    with open("/proc/stat") as stat:
-        fields = [int(x) for x in stat.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
-    return (user + nice + system + irq + softirq) / load.CLOCK_TICKS
-
-
 @dataclass(eq=False)  # a thread is hashed by identity
 class Sampler(threading.Thread):
     """Every `every_s`, a row of SAMPLE_COLUMNS: seconds since start, server and twin
@@ -161,7 +153,7 @@ class Sampler(threading.Thread):
                     max(load.tree_cpu_seconds(self.twin_pid), self.rows[-1][5] if self.rows else 0),
                     2,
                 ),
-                round(machine_cpu_seconds(), 2),
+                round(load.machine_cpu_seconds(), 2),
                 self._count_logged(),
                 # The same, each page shared by the fork counted once.
                 round(load.pss_bytes(twin) / MB, 1),

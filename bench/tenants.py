@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench import load, machine
 from bench.load import BENCH_KEY, BenchError
@@ -118,14 +118,14 @@ def measure(
     requests = max(result.requests, 1)
     # A PostgreSQL process that ended during the run is left out (its CPU then is lost);
     # one that started during it counts from zero.
-    database_s = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in after[1].items())
+    database_s = sum(cpu - before.postgres_s.get(pid, 0.0) for pid, cpu in after.postgres_s.items())
     return {
         "rps": result.rps,
         "p50_ms": result.latency_ms("p50"),
         "p99_ms": result.latency_ms("p99"),
-        "mock_cpu_us": round((after[0] - before[0]) * 1e6 / requests, 1),
+        "mock_cpu_us": round((after.mock_s - before.mock_s) * 1e6 / requests, 1),
         "postgres_cpu_us": round(database_s * 1e6 / requests, 1),
-        "busy_cores": round((after[2] - before[2]) / result.duration_s, 2),
+        "busy_cores": round((after.machine_s - before.machine_s) / result.duration_s, 2),
     }
 
 
@@ -144,12 +144,19 @@ def postgres_cpu() -> dict[int, float]:
     return out
 
 
-def cpu_split(server: load.Server) -> tuple[float, dict[int, float], float]:
-    """CPU seconds so far of the mock (its process tree), of PostgreSQL's processes (by
-    pid), and of the whole machine (every process, wrk's too: /proc/stat)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    busy = (sum(fields) - fields[3] - fields[4]) / load.CLOCK_TICKS  # less idle and iowait
-    return load.tree_cpu_seconds(server.process.pid), postgres_cpu(), busy
+class CpuSplit(NamedTuple):
+    """CPU seconds so far: of the mock (its process tree), of each PostgreSQL server
+    process (by pid), and of the whole machine (every process, wrk's too)."""
+
+    mock_s: float
+    postgres_s: dict[int, float]
+    machine_s: float
+
+
+def cpu_split(server: load.Server) -> CpuSplit:
+    return CpuSplit(
+        load.tree_cpu_seconds(server.process.pid), postgres_cpu(), load.machine_cpu_seconds()
+    )
 
 
 def one_run(wrk: str, args: Any, workdir: Path) -> dict[str, dict[str, Any]]:

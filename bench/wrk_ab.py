@@ -24,8 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,34 +46,10 @@ def proc_figures(pid: int) -> tuple[float, int]:
     raise BenchError(f"no syscw in /proc/{pid}/io")
 
 
-@contextmanager
-def tree_of(rev: str, workdir: Path) -> Iterator[Path]:
-    """A detached worktree of `rev`, removed at the end."""
-    tree = workdir / "base"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield tree
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-            capture_output=True,
-        )
-
-
 def shimmed_env(tree: Path, workdir: Path, name: str) -> dict[str, str]:
     """The environment that serves `tree`'s code with its own spec and scenarios."""
-    shim = workdir / f"{name}-shim"
-    shim.mkdir(exist_ok=True)
-    for package, folder in (("turingcore_contract", "openapi"), ("turingcore_scenarios", "config")):
-        link = shim / package
-        if not link.exists():
-            link.symlink_to(tree / folder)
     env = serving.clean_env()
-    env["PYTHONPATH"] = f"{tree}:{shim}"
+    env["PYTHONPATH"] = f"{tree}:{load.shim(tree, workdir / f'{name}-shim')}"
     return env
 
 
@@ -144,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrk = load.ensure_wrk(install=False)
         with tempfile.TemporaryDirectory(prefix="wrk-ab.") as tmp:
             workdir = Path(tmp)
-            with tree_of(args.base, workdir) as base_tree:
+            with load.worktree(args.base, workdir / "base") as base_tree:
                 trees = {
                     "base": (base_tree, shimmed_env(base_tree, workdir, "base")),
                     "new": (ROOT, shimmed_env(ROOT, workdir, "new")),
