@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench import load
 from bench.measure import write_results
 from turingcore_client.serving import free_port, served_mock
 from turingcore_sdk.models import EventPage as SdkEventPage
@@ -376,4 +377,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(load.main_of(main))

@@ -28,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench import load  # noqa: E402
 from tests.faults.conftest import Servers, reference_digest  # noqa: E402
 from tests.faults.test_bad_input_volume import run_fuzz  # noqa: E402
 from tests.faults.test_concurrency import run_race  # noqa: E402
@@ -180,4 +181,4 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(load.main_of(main))

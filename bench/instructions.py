@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import load
 from bench.load import shim, twin_steady_state, worktree
 from bench.measure import write_results
 from turingcore_client.serving import start_mock, stop_mock
@@ -253,4 +254,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(load.main_of(main))

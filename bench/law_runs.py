@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import load
 from contract_tests.ledger import run_ledger_suite
 from tests.contract.broken import broken_target
 from tests.contract.test_broken_variants import LAW_CAUGHT
@@ -129,4 +130,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(load.main_of(main))

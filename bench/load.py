@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,19 @@ ISOLATION_TENANT = "ISOLATION_PROBE_TWIN"
 TENANT = "BENCH_CU"
 PRODUCT = "TXN"
 TIMESTAMP = "2025-01-15T09:00:00+11:00"
+
+
+def main_of(main: Callable[[], int | None]) -> int | None:
+    """Run a bench tool's `main`, with SIGTERM ending it as Ctrl-C does: by an exception
+    that unwinds it, so that the `finally` blocks stop the servers it started and remove
+    the worktrees it added. (Python's own SIGTERM ends the process at once, leaving both
+    behind.) Its exit code is 128 + 15, as a shell reports a process killed by SIGTERM."""
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    return main()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 class BenchError(Exception):

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench import load
 from mock_core.store import queries
 from mock_core.store.backends import open_store
 from mock_core.store.engine import make_engine
@@ -89,4 +90,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(load.main_of(main))

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from bench import load
 from bench.load import BENCH_KEY, PRODUCT, TENANT, command, tenant_payload, transfer
 from mock_core.api.app import create_app
 from mock_core.settings import Settings
@@ -309,4 +310,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(load.main_of(main))

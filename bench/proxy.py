@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import load
 from bench.measure import write_results
 from turingcore_client.serving import clean_env, free_port, served_mock
 
@@ -262,4 +263,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(load.main_of(main))

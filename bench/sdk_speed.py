@@ -38,6 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench import load
 from bench.measure import write_results
 from turingcore_client.client import TuringCoreClient
 from turingcore_client.replies import CommandReply, CommandRequest, Lane, parse_body
@@ -334,4 +335,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(load.main_of(main))

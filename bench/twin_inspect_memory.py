@@ -34,6 +34,8 @@ from typing import Any
 
 import orjson
 
+from bench import load
+
 TENANT = "T_BENCH"
 PAGE = 1000
 EVENTS_PER_COMMAND = (2, 3)  # alternately: 5 events to every 2 commands
@@ -202,4 +204,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(load.main_of(main))

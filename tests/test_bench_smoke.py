@@ -319,3 +319,48 @@ def test_bench_tenants_says_where_the_cores_went() -> None:
     assert "| mock CPU us/req | PostgreSQL CPU us/req | busy cores |" in table
     assert "| sqlite | 1 | 1 | 4,100 | 4,000, 4,200 | 1.00 | 10.0 | 245 | - | 1.50 |" in table
     assert "| postgresql | 1 | 1 | 2,100 | 2,000, 2,200 | 0.51 | 10.0 | 350 | 210 | 1.50 |" in table
+
+
+STOPPED_BY_SIGTERM = """
+import sys, time
+from pathlib import Path
+from bench import load
+
+def main() -> int:
+    folder = Path(sys.argv[1])
+    server = load.start_mock(f"sqlite:///{folder}/mock.db", folder / "mock.log")
+    with load.running(server):
+        print(server.process.pid, flush=True)
+        time.sleep(60)
+    return 0
+
+raise SystemExit(load.main_of(main))
+"""
+
+
+def test_a_bench_tool_stopped_by_sigterm_stops_the_mock_it_started(tmp_path: Path) -> None:
+    """A bench tool run through `load.main_of` and sent SIGTERM unwinds: its `finally`
+    stops the mock it served, and it exits 143 (Python's own handler would end it at once
+    and leave the mock running)."""
+    import os
+    import signal
+    import subprocess
+
+    tool = subprocess.Popen(
+        [sys.executable, "-c", STOPPED_BY_SIGTERM, str(tmp_path)],
+        cwd=load.ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    mock_pid = 0
+    try:
+        assert tool.stdout is not None
+        mock_pid = int(tool.stdout.readline())
+        tool.send_signal(signal.SIGTERM)
+        assert tool.wait(timeout=30) == 128 + signal.SIGTERM
+        assert not Path(f"/proc/{mock_pid}").exists(), "the mock outlived the tool"
+    finally:
+        tool.kill()
+        tool.wait()
+        if mock_pid and Path(f"/proc/{mock_pid}").exists():
+            os.kill(mock_pid, signal.SIGKILL)
