@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import pytest
 
 from tests.twin.conftest import SyncASGITransport
@@ -23,7 +24,7 @@ from tests.twin.test_invariants import (  # noqa: F401 (healthy: the shared fixt
     on_replies,
     path_of,
 )
-from twin.invariants import PASS, stream
+from twin.invariants import PASS, run_log, stream
 from twin.invariants.compact import (
     Fingerprints,
     IdSequence,
@@ -200,7 +201,7 @@ def _old_sample(items: list[tuple[str, T]], size: int) -> list[T]:
     return chosen
 
 
-def test_the_sample_is_the_one_taken_from_the_whole_list() -> None:
+def _sample_records() -> list[dict[str, Any]]:
     rng = random.Random(3)
     types = ["PostEntry"] * 40 + ["OpenAccount"] * 5 + ["CreateCustomer"] * 3 + ["UpsertProduct"]
     records: list[dict[str, Any]] = []
@@ -210,12 +211,46 @@ def test_the_sample_is_the_one_taken_from_the_whole_list() -> None:
             {"key": f"k{n}", "type": rng.choice(types), "outcome": outcome, "reply": {"n": n}}
         )
     records[5]["type"] = "CreateTenant"
+    return records
+
+
+def test_the_sample_is_the_one_taken_from_the_whole_list() -> None:
+    records = _sample_records()
     replayable = [(r["type"], r) for r in records if r["outcome"] in ("accepted", "replayed")]
     log = RunLog(records)
     for size in (50, 200, 1000, 10_000):
         assert [r["key"] for r in log.sample(size)] == [
             r["key"] for r in _old_sample(replayable, size)
         ]
+
+
+@pytest.mark.parametrize(("gap_max", "passes_expected"), [(run_log.GAP_MAX, 1), (1_000, 5)])
+def test_a_logs_sample_is_read_where_its_one_pass_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gap_max: int, passes_expected: int
+) -> None:
+    """From a file, the same sample, each record read at the offset the full pass noted:
+    the log is read once, however many samples are taken. A gap past what `Offsets`
+    keeps (made small here) falls back to a second pass, with the same sample."""
+    monkeypatch.setattr(run_log, "GAP_MAX", gap_max)
+    records = _sample_records()
+    records[300]["narrative"] = "x" * 2_000  # a gap of more than 1,000 bytes
+    path = tmp_path / "commands.jsonl"
+    lines = (orjson.dumps(r) + (b"\n\n" if n % 7 else b"\n") for n, r in enumerate(records))
+    path.write_bytes(b"".join(lines))  # a blank line after most
+    replayable = [(r["type"], r) for r in records if r["outcome"] in ("accepted", "replayed")]
+    log = RunLog(path)
+    passes = 0
+    positioned = log._positioned
+
+    def counted() -> Any:
+        nonlocal passes
+        passes += 1
+        return positioned()
+
+    monkeypatch.setattr(log, "_positioned", counted)
+    for size in (50, 200, 1000, 10_000):
+        assert log.sample(size) == _old_sample(replayable, size)
+    assert passes == passes_expected
 
 
 def test_an_event_id_served_twice_fails_integrity(
