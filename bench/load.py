@@ -43,9 +43,10 @@ TIMESTAMP = "2025-01-15T09:00:00+11:00"
 
 def main_of(main: Callable[[], int | None]) -> int | None:
     """Run a bench tool's `main`, with SIGTERM ending it as Ctrl-C does: by an exception
-    that unwinds it, so that the `finally` blocks stop the servers it started and remove
-    the worktrees it added. (Python's own SIGTERM ends the process at once, leaving both
-    behind.) Its exit code is 128 + 15, as a shell reports a process killed by SIGTERM."""
+    that unwinds it, so that the `finally` blocks stop the servers it started, drop the
+    databases it made and remove the worktrees it added. (Python's own SIGTERM ends the
+    process at once and leaves them behind.) Its exit code is then 128 + 15, as a shell
+    reports a process killed by SIGTERM."""
     signal.signal(signal.SIGTERM, _exit_on_signal)
     return main()
 
