@@ -33,7 +33,6 @@ from bench.load import BENCH_KEY, BenchError
 from bench.tenants import setup_tenants
 from turingcore_client import serving
 
-ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("rps", "cpu_us", "writes")
 
 
@@ -122,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with load.worktree(args.base, workdir / "base") as base_tree:
                 trees = {
                     "base": (base_tree, shimmed_env(base_tree, workdir, "base")),
-                    "new": (ROOT, shimmed_env(ROOT, workdir, "new")),
+                    "new": (load.ROOT, shimmed_env(load.ROOT, workdir, "new")),
                 }
                 runs: dict[str, list[dict[str, Any]]] = {"base": [], "new": []}
                 for n in range(args.rounds):
