@@ -295,10 +295,11 @@ class CoreApi:
         return EventPage(body["events"], body.get("nextCursor"))
 
     def trial_balance(self, tenant_id: str, as_of_sequence: int) -> dict[str, Any]:
-        """The trial balance at a sequence (an extension); NotOffered without it."""
+        """The trial balance's totals at a sequence (an extension; one line is asked for,
+        as every page carries the totals of every account); NotOffered without it."""
         try:
             body: dict[str, Any] = self._read(
-                get_trial_balance_as_of, tenant_id, as_of_sequence=as_of_sequence
+                get_trial_balance_as_of, tenant_id, as_of_sequence=as_of_sequence, limit=1
             )
         except NotFound as exc:
             raise _not_offered_or(exc, "the trial balance") from exc

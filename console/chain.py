@@ -6,7 +6,7 @@ RFC 8785 JSON of the event without `hash`). A watcher per tenant does that in a
 background thread, page by page, remembering how far it got and the last hash, so a
 page only reads what the watcher knows and a tenant of two million events is
 walked once, not per request. After the chain it refreshes the tenant's
-trial-balance sum (an as-of read that can take seconds on a large store).
+trial-balance sum (an as-of read: one line and the totals, at most once a minute).
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ TENANT_TABLES = (
     "command_log",
     "account_events",
     "account_days",
+    "tenant_totals",
+    "tenant_days",
     "events",
     "accounts",
     "customers",

@@ -66,6 +66,10 @@ async def trial_balance(
     store: StoreDep,
     asOfSequence: AsOfSequence | None = None,
     asOfDate: AsOfDate | None = None,
+    limit: Limit = limits.page_size_default,
+    after: After = 0,
 ) -> Response:
     at = _point(asOfSequence, asOfDate)
-    return read_reply(store, tenant_id, lambda conn: asof.trial_balance(conn, tenant_id, at))
+    return read_reply(
+        store, tenant_id, lambda conn: asof.trial_balance(conn, tenant_id, at, after, limit)
+    )

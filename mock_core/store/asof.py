@@ -17,15 +17,20 @@ booking date is not in log order, as entries may be back-dated). The functions
 `*_from_log` sum the log itself, as these reads did before: the reference the
 tests compare the stored figures with.
 
-One difference from the reference: as of a sequence, the trial balance lists the
-projection's accounts, so a posting to an account the `accounts` projection lacks
-(a drifted store, which `mock-core rebuild --check` names) is listed by the
-reference only.
+The trial balance is paged: its lines are the accounts in opening order (by
+`ordinal`: one account per opening event), a page at a time, each line its
+account's figures as above; its totals are the writers' kept totals
+(`store/totals.py`: the tenant's row at the cut, or its days summed up to the date),
+so no read sums every account.
+
+One difference from the reference: the trial balance lists the projection's
+accounts, so a posting to an account the `accounts` projection lacks (a drifted
+store, which `mock-core rebuild --check` names) is listed by the reference only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,29 +75,51 @@ _PAGE = (
     "{booked} ORDER BY sequence LIMIT :n) AS counted "
     "JOIN events e ON e.tenant_id = :t AND e.sequence = counted.sequence ORDER BY e.sequence"
 )
-# Every account with its running figures at the cut: one seek of its last row at or
-# before it (PostgreSQL: a lateral join; SQLite has none, so the row's key is sought
-# first, then the row).
+# A page of the accounts opened by the cut, with their running figures then: one seek of
+# each one's last row at or before it (PostgreSQL: a lateral join; SQLite has none, so
+# the row's key is sought first, then the row).
 _LAST_ROW = (
     "SELECT x.sequence FROM account_events x WHERE x.tenant_id = a.tenant_id "
     "AND x.account_id = a.account_id AND x.sequence <= :cut ORDER BY x.sequence DESC LIMIT 1"
 )
+_PAGE_OF_ACCOUNTS = (
+    "WHERE a.tenant_id = :t AND a.ordinal > :after AND a.ordinal <= :cut "
+    "ORDER BY a.ordinal, a.account_id LIMIT :n"
+)
 _TRIAL_AT = {
-    "sqlite": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, a.opened_at, "
-    "f.balance_minor, f.postings, f.led_postings FROM accounts a LEFT JOIN account_events f "
+    "sqlite": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, "
+    "f.balance_minor FROM accounts a LEFT JOIN account_events f "
     "ON f.tenant_id = a.tenant_id AND f.account_id = a.account_id "
-    f"AND f.sequence = ({_LAST_ROW}) WHERE a.tenant_id = :t ORDER BY a.ordinal, a.account_id",
-    "postgresql": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, a.opened_at, "
-    "f.balance_minor, f.postings, f.led_postings FROM accounts a LEFT JOIN LATERAL "
-    "(SELECT balance_minor, postings, led_postings FROM account_events x "
+    f"AND f.sequence = ({_LAST_ROW}) {_PAGE_OF_ACCOUNTS}",
+    "postgresql": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, "
+    "f.balance_minor FROM accounts a LEFT JOIN LATERAL "
+    "(SELECT balance_minor FROM account_events x "
     "WHERE x.tenant_id = a.tenant_id AND x.account_id = a.account_id AND x.sequence <= :cut "
-    "ORDER BY x.sequence DESC LIMIT 1) AS f ON true "
-    "WHERE a.tenant_id = :t ORDER BY a.ordinal, a.account_id",
+    f"ORDER BY x.sequence DESC LIMIT 1) AS f ON true {_PAGE_OF_ACCOUNTS}",
 }
-# Each account posted to by the date: its days up to it summed.
-_POSTED_BY = (
-    "SELECT account_id, sum(change_minor), sum(led_postings) FROM account_days "
-    "WHERE tenant_id = :t AND booking_date <= :d GROUP BY account_id HAVING sum(postings) > 0"
+# A page of the accounts opened by the date (its end, UTC) or posted to by then (entries
+# may be back-dated before an account's opening), each with its days up to it summed.
+_DAYS_TO = (
+    "FROM account_days x WHERE x.tenant_id = a.tenant_id AND x.account_id = a.account_id "
+    "AND x.booking_date <= :d"
+)
+_TRIAL_BY = (
+    "SELECT account_id, account_type, currency, ordinal, balance FROM (SELECT a.account_id, "
+    "a.account_type, a.currency, a.ordinal, a.opened_at, "
+    f"(SELECT sum(x.change_minor) {_DAYS_TO}) AS balance, "
+    f"(SELECT sum(x.postings) {_DAYS_TO}) AS postings "
+    "FROM accounts a WHERE a.tenant_id = :t AND a.ordinal > :after) AS l "
+    "WHERE substr(l.opened_at, 1, 10) <= :d OR l.postings > 0 "
+    "ORDER BY l.ordinal, l.account_id LIMIT :n"
+)
+# The kept totals: the tenant's last row at or before the cut; its days up to the date.
+_TOTALS_AT = (
+    "SELECT debits_minor, credits_minor, postings FROM tenant_totals "
+    "WHERE tenant_id = :t AND sequence <= :cut ORDER BY sequence DESC LIMIT 1"
+)
+_TOTALS_BY = (
+    "SELECT sum(debits_minor), sum(credits_minor), sum(postings) FROM tenant_days "
+    "WHERE tenant_id = :t AND booking_date <= :d"
 )
 _POSTINGS = (
     "SELECT sequence, envelope FROM events WHERE tenant_id = :t AND sequence <= :cut "
@@ -264,6 +291,19 @@ def _trial(
         credits += max(-minor, 0)
         line = {"accountId": account_id, "accountType": None, "currency": currency}
         rows.append({**line, "balance": to_number(minor)})
+    return _trial_reply(tenant_id, currency, at, cut, rows, (debits, credits, postings), None)
+
+
+def _trial_reply(
+    tenant_id: str,
+    currency: str,
+    at: AsOf,
+    cut: int,
+    rows: list[dict[str, Any]],
+    totals: tuple[int, int, int],
+    next_cursor: int | None,
+) -> dict[str, Any]:
+    debits, credits, postings = totals
     return {
         "tenantId": tenant_id,
         "currency": currency,
@@ -273,6 +313,7 @@ def _trial(
         "totalDebits": to_number(debits),
         "totalCredits": to_number(credits),
         "sum": to_number(debits - credits),
+        "nextCursor": next_cursor,
     }
 
 
@@ -313,34 +354,34 @@ def account_balance(
     return _account_reply(tenant_id, account_id, account, at, cut, figures, page, page_last, more)
 
 
-def trial_balance(conn: Connection, tenant_id: str, at: AsOf) -> dict[str, Any] | None:
-    """Every account's balance at `at` (those opened by then, or posted to), summing to zero;
-    None for an unknown tenant."""
+def trial_balance(
+    conn: Connection, tenant_id: str, at: AsOf, after: int = 0, limit: int = 50
+) -> dict[str, Any] | None:
+    """A page of the tenant's trial balance at `at`: up to `limit` lines of the accounts
+    opened by then (or posted to), in opening order after the cursor `after`, and the
+    totals of every account, summing to zero; None for an unknown tenant."""
     tenant = conn.execute(text(_TENANT), {"t": tenant_id}).first()
     if tenant is None:
         return None
     cut = at.cut(int(tenant[1]))
-    params = {"t": tenant_id, "cut": cut, "d": at.date}
+    params = {"t": tenant_id, "cut": cut, "d": at.date, "after": after, "n": limit + 1}
     if at.date is None:
         found = conn.execute(text(_TRIAL_AT[conn.dialect.name]), params).all()
-        postings = sum(int(row[7] or 0) for row in found)
-        lines = (_posted_at(row) for row in found)
-        return _trial(tenant_id, str(tenant[0]), at, cut, lines, {}, postings)
-    posted: dict[str, int] = {}
-    postings = 0
-    for account_id, change, led in conn.execute(text(_POSTED_BY), params):
-        posted[account_id] = int(change)
-        postings += int(led)
-    lines = (
-        (account_id, kind, currency, ordinal, opened_at, posted.pop(account_id, None))
-        for account_id, kind, currency, ordinal, opened_at in conn.execute(
-            text(_ACCOUNTS), {"t": tenant_id}
-        )
-    )
-    return _trial(tenant_id, str(tenant[0]), at, cut, lines, posted, postings)
-
-
-def _posted_at(row: Sequence[Any]) -> tuple[str, str, str, int, str, int | None]:
-    """An account's line as of a sequence: its balance then if it had been posted to."""
-    account_id, kind, currency, ordinal, opened_at, balance, postings = row[:7]
-    return (account_id, kind, currency, ordinal, opened_at, balance if postings else None)
+        kept = conn.execute(text(_TOTALS_AT), params).first()
+    else:
+        found = conn.execute(text(_TRIAL_BY), params).all()
+        kept = conn.execute(text(_TOTALS_BY), params).one()
+    more = len(found) > limit
+    rows = [
+        {
+            "accountId": account_id,
+            "accountType": kind,
+            "currency": currency,
+            "balance": to_number(int(balance or 0)),
+        }
+        for account_id, kind, currency, _, balance in found[:limit]
+    ]
+    debits, credits, postings = (int(f or 0) for f in kept) if kept is not None else (0, 0, 0)
+    next_cursor = int(found[limit - 1][3]) if more else None
+    figures = (debits, credits, postings)
+    return _trial_reply(tenant_id, str(tenant[0]), at, cut, rows, figures, next_cursor)

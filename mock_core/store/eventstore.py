@@ -174,10 +174,14 @@ class WriterMemory:
         # (tenant, account) -> the running figures of its last account_events row:
         # balance, events, postings, led postings (SQLite's `sqlite.FiguresBulk`).
         self.figures: dict[tuple[str, str], list[int]] = {}
+        # tenant -> its trial-balance totals at its head: debits, credits, postings
+        # (`store.totals`).
+        self.totals: dict[str, list[int]] = {}
 
     def clear(self) -> None:
         self.tenants.clear()
         self.figures.clear()
+        self.totals.clear()
         self.token = None
 
 

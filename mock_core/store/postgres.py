@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from mock_core.store import eventstore
+from mock_core.store import eventstore, totals
 from mock_core.store.eventstore import Caches, Store, WriteTransaction, dialect_sql
 from mock_core.store.projections import DAY_CONFLICT, Bulk, Row
 
@@ -64,7 +64,32 @@ _UNNEST: dict[str, str] = {
     "update_head": "UPDATE tenants SET last_sequence = d.seq, last_hash = d.h "
     "FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS d(seq, h, t) "
     "WHERE tenants.tenant_id = d.t",
+    # The trial balance's kept totals (store/totals.py).
+    "insert_totals": "INSERT INTO tenant_totals (tenant_id, sequence, debits_minor, "
+    "credits_minor, postings) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::bigint[], "
+    "%b::bigint[], %b::bigint[])",
+    "upsert_tenant_day": "INSERT INTO tenant_days (tenant_id, booking_date, debits_minor, "
+    "credits_minor, postings) SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], "
+    "%b::bigint[], %b::bigint[]) ON CONFLICT (tenant_id, booking_date) DO UPDATE SET "
+    "debits_minor = tenant_days.debits_minor + excluded.debits_minor, "
+    "credits_minor = tenant_days.credits_minor + excluded.credits_minor, "
+    "postings = tenant_days.postings + excluded.postings",
 }
+# What the kept totals need before a flush's posting legs, read in one round trip (three
+# statements, each on its own cursor, sent before the first result is waited for): each
+# account's stored balance (its last account_events row), its booking days from its first
+# leg's day on, and each tenant's totals at its head (its last tenant_totals row).
+_TOTALS_READS = (
+    "SELECT k.t, k.a, l.balance_minor FROM unnest(%b::text[], %b::text[]) AS k(t, a) "
+    "CROSS JOIN LATERAL (SELECT balance_minor FROM account_events x WHERE x.tenant_id = k.t "
+    "AND x.account_id = k.a ORDER BY x.sequence DESC LIMIT 1) AS l",
+    "SELECT k.t, k.a, d.booking_date, d.change_minor FROM unnest(%b::text[], %b::text[], "
+    "%b::text[]) AS k(t, a, day) JOIN account_days d ON d.tenant_id = k.t "
+    "AND d.account_id = k.a AND d.booking_date >= k.day",
+    "SELECT k.t, l.debits_minor, l.credits_minor, l.postings FROM unnest(%b::text[]) AS k(t) "
+    "CROSS JOIN LATERAL (SELECT debits_minor, credits_minor, postings FROM tenant_totals x "
+    "WHERE x.tenant_id = k.t ORDER BY x.sequence DESC LIMIT 1) AS l",
+)
 
 
 def _by_keys(table: str, key: str, columns: str) -> str:
@@ -118,20 +143,20 @@ _SESSION_SCOPE = "SELECT set_config('app.current_tenant', %(t)s, false)"
 # as the writer's fails its batch (WRITER_IDLE_S).
 READER_IDLE_S = 1.0
 # The statements whose one-row form (projections.SQL) is SQLite's own.
-_ALWAYS = ("insert_touch", "upsert_day")
+_ALWAYS = ("insert_touch", "upsert_day", "insert_totals", "upsert_tenant_day")
 
 
 class UnnestBulk(Bulk):
     """Many rows in one statement: each statement costs the driver a round of Python
     work (about 50-100 us), whatever it holds, so a batch's events, index rows,
-    idempotency records and balance moves go as four statements, not hundreds."""
+    idempotency records and balance moves go as four statements, not hundreds.
+
+    The index rows' posting legs also move the trial balance's kept totals
+    (`store.totals`): their rows go in the same statement, after one round trip that
+    reads what the arithmetic needs (`_TOTALS_READS`)."""
 
     def write(self, name: str, rows: list[Row]) -> None:
-        unnest = _UNNEST.get(name)
-        if unnest is None or (len(rows) == 1 and name not in _ALWAYS):
-            super().write(name, rows)
-            return
-        self.cursor.execute(unnest, [list(column) for column in zip(*rows, strict=True)])
+        self.write_all([(name, rows)])
 
     def write_all(self, writes: list[tuple[str, list[Row]]]) -> None:
         """A flush's writes as one statement: each a data-modifying WITH query. None of
@@ -140,8 +165,17 @@ class UnnestBulk(Bulk):
         snapshot for all is what the statements in turn would see; each still runs
         under the transaction's tenant scope. One statement instead of five or six:
         each costs the driver and the server a round of work, whatever its rows."""
+        for name, rows in writes:
+            if name == "insert_touch":
+                writes = [*writes, *self._totals(rows)]
+                break
         if len(writes) == 1:
-            self.write(*writes[0])
+            name, rows = writes[0]
+            unnest = _UNNEST.get(name)
+            if unnest is None or (len(rows) == 1 and name not in _ALWAYS):
+                super().write(name, rows)
+            else:
+                self.cursor.execute(unnest, [list(column) for column in zip(*rows, strict=True)])
             return
         parts: list[str] = []
         params: list[list[Any]] = []
@@ -149,6 +183,42 @@ class UnnestBulk(Bulk):
             parts.append(f"w{len(parts)} AS ({_UNNEST[name]})")
             params.extend(list(column) for column in zip(*rows, strict=True))
         self.cursor.execute(f"WITH {', '.join(parts)} SELECT 1", params)
+
+    def _totals(self, touches: list[Row]) -> list[tuple[str, list[Row]]]:
+        """The kept totals' writes for a flush's account_events rows (none without a
+        posting leg)."""
+        postings = [row for row in touches if row[5]]
+        if not postings:
+            return []
+        first = totals.first_days((t, a, 0, day, 0, 0, 0) for t, a, _, day, *_ in postings)
+        pairs = list(first)
+        tenants = sorted({t for t, _ in pairs})
+        reads = (
+            [[t for t, _ in pairs], [a for _, a in pairs]],
+            [[t for t, _ in pairs], [a for _, a in pairs], list(first.values())],
+            [tenants],
+        )
+        connection = self.cursor.connection
+        cursors = []
+        for sql, params in zip(_TOTALS_READS, reads, strict=True):
+            cursor = connection.cursor()
+            cursor.execute(sql, params, prepare=False)
+            cursors.append(cursor)
+        balances = {(t, a): int(b) for t, a, b in cursors[0].fetchall()}
+        days: dict[tuple[str, str], dict[str, int]] = {pair: {} for pair in pairs}
+        for t, a, day, change in cursors[1].fetchall():
+            days[(t, a)][day] = int(change)
+        heads = {t: [0, 0, 0] for t in tenants}
+        for t, *figures in cursors[2].fetchall():
+            heads[t] = [int(f) for f in figures]
+        legs: list[totals.Leg] = []
+        for t, a, sequence, day, change, posting, led in touches:
+            balance = balances.get((t, a), 0)
+            if posting:
+                legs.append((t, a, sequence, day, change, led, balance))
+            balances[(t, a)] = balance + change
+        rows, added = totals.keep(legs, heads, days)
+        return [("insert_totals", rows), ("upsert_tenant_day", added)]
 
 
 class PostgresTransaction(WriteTransaction):

@@ -3,8 +3,11 @@
 `replay` reads each tenant's events in order, checks its hash chain, folds the
 events through `evolve` (which asserts each restated balance) and projects them
 through the same table as the write path (`projections.PROJECTIONS`) into fresh
-tables in an in-memory SQLite database. `drift` compares those rows with the
-live ones, one line per difference; `rebuild` replaces the live rows with them.
+tables in an in-memory SQLite database. The trial-balance totals (`tenant_totals`,
+`tenant_days`), which the write path keeps as it appends, are computed there
+afterwards from scratch, by `fill_totals`, from the replayed running figures. `drift`
+compares those rows with the live ones, one line per difference; `rebuild` replaces
+the live rows with them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from mock_core.store.schema import (
     accounts,
     customers,
     products,
+    tenant_days,
+    tenant_totals,
     tenants,
 )
 
@@ -41,8 +46,79 @@ PROJECTED: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (accounts, ("tenant_id", "account_id")),
     (account_events, ("tenant_id", "account_id", "sequence")),
     (account_days, ("tenant_id", "account_id", "booking_date")),
+    (tenant_totals, ("tenant_id", "sequence")),
+    (tenant_days, ("tenant_id", "booking_date")),
 )
 DIFFERENCES_MAX = 1000  # lines named before the rest are only counted
+
+
+def _pos(x: str) -> str:
+    """SQL for max(x, 0), written out: SQLite's max and PostgreSQL's greatest differ."""
+    return f"CASE WHEN {x} > 0 THEN {x} ELSE 0 END"
+
+
+# An account's row before this one (none: zeros), and a tenant's rows up to this one.
+_BEFORE = "OVER (PARTITION BY tenant_id, account_id ORDER BY sequence)"
+_SO_FAR = "OVER (PARTITION BY tenant_id ORDER BY sequence ROWS UNBOUNDED PRECEDING)"
+# The tenant's totals after each posting event: each account the event posted to (its
+# postings one more than in its row before) moves the debits by its positive part's
+# change and the credits by its negative part's; the event's moves and its one led
+# posting, summed over the tenant's posting events up to it.
+FILL_TENANT_TOTALS = f"""
+WITH touched AS (
+  SELECT tenant_id, sequence, balance_minor, postings, led_postings,
+    lag(balance_minor, 1, 0) {_BEFORE} AS balance_before,
+    lag(postings, 1, 0) {_BEFORE} AS postings_before,
+    lag(led_postings, 1, 0) {_BEFORE} AS led_before
+  FROM account_events
+), moved AS (
+  SELECT tenant_id, sequence,
+    {_pos("balance_minor")} - {_pos("balance_before")} AS d,
+    {_pos("-balance_minor")} - {_pos("-balance_before")} AS c,
+    led_postings - led_before AS led
+  FROM touched WHERE postings = postings_before + 1
+), per_event AS (
+  SELECT tenant_id, sequence, sum(d) AS d, sum(c) AS c, sum(led) AS led
+  FROM moved GROUP BY tenant_id, sequence
+)
+INSERT INTO tenant_totals (tenant_id, sequence, debits_minor, credits_minor, postings)
+SELECT tenant_id, sequence, sum(d) {_SO_FAR}, sum(c) {_SO_FAR}, sum(led) {_SO_FAR}
+FROM per_event
+"""
+# What each booking day adds to the tenant's totals as of a date: each account's day
+# moves the debits by its positive part's change and the credits by its negative part's,
+# its balance through the day (its days up to it, in date order: entries may be
+# back-dated) against that less the day's change. A row for each day a posting was
+# booked on.
+_THROUGH = (
+    "OVER (PARTITION BY tenant_id, account_id ORDER BY booking_date ROWS UNBOUNDED PRECEDING)"
+)
+FILL_TENANT_DAYS = f"""
+WITH booked AS (
+  SELECT tenant_id, booking_date, change_minor, postings, led_postings,
+    sum(change_minor) {_THROUGH} AS through_minor
+  FROM account_days
+), moved AS (
+  SELECT tenant_id, booking_date, postings, led_postings,
+    {_pos("through_minor")} - {_pos("through_minor - change_minor")} AS d,
+    {_pos("-through_minor")} - {_pos("-(through_minor - change_minor)")} AS c
+  FROM booked
+)
+INSERT INTO tenant_days (tenant_id, booking_date, debits_minor, credits_minor, postings)
+SELECT tenant_id, booking_date, sum(d), sum(c), sum(led_postings)
+FROM moved GROUP BY tenant_id, booking_date HAVING sum(postings) > 0
+"""
+
+
+def fill_totals(cursor: Any) -> None:
+    """Fill the empty `tenant_totals` and `tenant_days` from `account_events` and
+    `account_days`, through a DBAPI `cursor` (SQLite or PostgreSQL; the caller commits).
+
+    Computed from scratch, with no code of the write path's: the reference that the
+    totals the write path keeps are checked against (`replay`, then `drift`).
+    """
+    cursor.execute(FILL_TENANT_TOTALS)
+    cursor.execute(FILL_TENANT_DAYS)
 
 
 @dataclass
@@ -72,8 +148,9 @@ def _events(
 
 
 def replay(live: Connection, tenant_id: str | None = None, snapshot: str | None = None) -> Replay:
-    """Replay the log of `tenant_id` (or every tenant) from `live` into fresh projections;
-    with `snapshot`, the log saved under that name (`snapshot_events`)."""
+    """Replay the log of `tenant_id` (or every tenant) from `live` into fresh projections,
+    the totals filled from them (`fill_totals`); with `snapshot`, the log saved under that
+    name (`snapshot_events`)."""
     engine = create_engine("sqlite://")
     fresh = engine.connect()
     for table, _ in PROJECTED:
@@ -103,6 +180,7 @@ def replay(live: Connection, tenant_id: str | None = None, snapshot: str | None 
                 found.chain_problems.append(f"{tenant}: events: {where}: cannot replay: {exc!r}")
         pending.flush_inserts()
     pending.flush()
+    fill_totals(cursor)
     driver.commit()
     return found
 

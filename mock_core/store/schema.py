@@ -87,6 +87,34 @@ account_days = Table(
     Column("last_sequence", BigInteger, nullable=False),
 )
 
+# The tenant's trial-balance totals after each posting event (`EntryPosted`,
+# `FundsPosted`): the sum of the positive account balances (debits), of the negative
+# ones negated (credits), and the posting events so far. As of a sequence, the
+# tenant's last row at or before it (store/asof.py, store/totals.py).
+tenant_totals = Table(
+    "tenant_totals",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("debits_minor", BigInteger, nullable=False),
+    Column("credits_minor", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+)
+
+# What each booking day adds to the tenant's trial-balance totals as of a date: as of
+# date d, the sum of the rows booked on or before d (a difference array). A row for
+# each day a posting event was booked on. A back-dated posting moves the totals of
+# every later day, so it changes the rows of its account's later days too.
+tenant_days = Table(
+    "tenant_days",
+    metadata,
+    Column("tenant_id", String(32), primary_key=True),
+    Column("booking_date", String(10), primary_key=True),
+    Column("debits_minor", BigInteger, nullable=False),
+    Column("credits_minor", BigInteger, nullable=False),
+    Column("postings", BigInteger, nullable=False),
+)
+
 products = Table(
     "products",
     metadata,
@@ -156,6 +184,8 @@ TENANT_TABLES = (
     events,
     account_events,
     account_days,
+    tenant_totals,
+    tenant_days,
     products,
     customers,
     accounts,

@@ -186,14 +186,15 @@ def _restore_tenant(conn: Connection, name: str, tenant_id: str) -> int:
     with the snapshot (the same envelope, hash included, at the last shared
     sequence, and therefore at every earlier one) stay as they are: only the
     events after the shared prefix are deleted and copied back, and likewise their
-    `account_events`. The idempotency records are compared row by row; the other
+    `account_events` and `tenant_totals` (each row follows from the events up to its
+    sequence). The idempotency records are compared row by row; the other
     projections (a few thousand rows) are replaced.
     """
     params: dict[str, Any] = {"n": name, "t": tenant_id, "p": _shared_prefix(conn, name, tenant_id)}
     for table in TENANT_TABLES:
         columns = _columns(table.name)
         keep = copy = conflict = ""
-        if table.name in ("events", "account_events"):
+        if table.name in ("events", "account_events", "tenant_totals"):
             keep = copy = " AND sequence > :p"
         elif table.name == "command_log":
             keep = f" AND NOT EXISTS (SELECT 1 FROM snapshot_command_log s {_SAME_RECORD})"

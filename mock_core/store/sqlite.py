@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from mock_core.store import totals
 from mock_core.store.eventstore import (
     Caches,
     Store,
@@ -45,6 +46,9 @@ class FiguresBulk(Bulk):
     (or known: the writer's memory keeps them, cleared with it, so a rolled-back
     transaction or another connection's write drops them) and the rows are inserted
     with their sums, in order.
+
+    It keeps the trial balance's totals too (`store.totals`): each posting leg moves
+    them by the balance it moves, known here.
     """
 
     def __init__(self, cursor: Any, sql: dict[str, str], memory: WriterMemory | None) -> None:
@@ -53,7 +57,10 @@ class FiguresBulk(Bulk):
 
     def write(self, name: str, rows: list[Row]) -> None:
         if name == "insert_touch":
-            self.cursor.executemany(_INSERT_FIGURES, self._summed(rows))
+            legs: list[totals.Leg] = []
+            self.cursor.executemany(_INSERT_FIGURES, self._summed(rows, legs))
+            if legs:
+                self._keep_totals(legs)
         else:
             super().write(name, rows)
 
@@ -61,9 +68,10 @@ class FiguresBulk(Bulk):
         for name, rows in writes:
             self.write(name, rows)
 
-    def _summed(self, rows: list[Row]) -> list[Row]:
+    def _summed(self, rows: list[Row], legs: list[totals.Leg]) -> list[Row]:
         """Rows of (tenant, account, sequence, day, change, posting, led) -> rows of
-        (tenant, account, sequence, day, balance, events, postings, led postings)."""
+        (tenant, account, sequence, day, balance, events, postings, led postings); the
+        posting legs, with the balance each moves from, into `legs`."""
         known = self.memory.figures if self.memory is not None else {}
         execute = self.cursor.execute
         summed = []
@@ -72,12 +80,32 @@ class FiguresBulk(Bulk):
             if figures is None:
                 last = execute(_LAST_FIGURES, (t, a)).fetchone()
                 figures = known[(t, a)] = list(last) if last is not None else [0, 0, 0, 0]
+            if posting:
+                legs.append((t, a, sequence, day, change, led, figures[0]))
             figures[0] += change
             figures[1] += 1
             figures[2] += posting
             figures[3] += led
             summed.append((t, a, sequence, day, *figures))
         return summed
+
+    def _keep_totals(self, legs: list[totals.Leg]) -> None:
+        """Write what `legs` add to the trial balance's totals: the tenants' totals at
+        their head from the writer's memory (else their last row), each account's
+        booking days from its first leg's day on (as stored: this flush's days are
+        upserted after its index rows)."""
+        execute = self.cursor.execute
+        heads = self.memory.totals if self.memory is not None else {}
+        for t in {leg[0] for leg in legs} - heads.keys():
+            last = execute(totals.LAST_TOTALS, (t,)).fetchone()
+            heads[t] = list(last) if last is not None else [0, 0, 0]
+        days = {
+            (t, a): dict(execute(totals.DAYS_FROM, (t, a, day)).fetchall())
+            for (t, a), day in totals.first_days(legs).items()
+        }
+        rows, added = totals.keep(legs, heads, days)
+        self.cursor.executemany(totals.SQL["insert_totals"], rows)
+        self.cursor.executemany(totals.SQL["upsert_tenant_day"], added)
 
 
 class SqliteTransaction(WriteTransaction):

@@ -67,6 +67,22 @@ def _points(head: int, data: st.DataObject) -> list[asof.AsOf]:
     return [asof.AsOf(sequence=s) for s in {*sequences, head}] + [asof.AsOf(date=d) for d in dates]
 
 
+def walk_trial_balance(conn: Any, tenant: str, at: asof.AsOf, limit: int) -> dict[str, Any]:
+    """The trial balance's pages of `limit` lines, walked by their cursor into one reply;
+    every page carries the same totals."""
+    pages = []
+    after: int | None = 0
+    while after is not None:
+        page = asof.trial_balance(conn, tenant, at, after, limit)
+        assert page is not None and len(page["accounts"]) <= limit
+        pages.append(page)
+        after = page["nextCursor"]
+    whole = {**pages[-1], "accounts": [line for page in pages for line in page["accounts"]]}
+    for page in pages:
+        assert {**page, "accounts": [], "nextCursor": None} == {**whole, "accounts": []}, at
+    return whole
+
+
 def check_against_the_log(
     settings_: Settings, tenant: str, accounts: list[str], data: st.DataObject
 ) -> int:
@@ -79,7 +95,8 @@ def check_against_the_log(
             ).scalar_one()
         )
         for at in _points(head, data):
-            fast = asof.trial_balance(conn, tenant, at)
+            limit = data.draw(st.sampled_from((1, 2, 50)))
+            fast = walk_trial_balance(conn, tenant, at, limit)
             assert _json(fast) == _json(asof.trial_balance_from_log(conn, tenant, at)), at
             for account in accounts:
                 after = data.draw(st.sampled_from((0, head // 3, head // 2)))
@@ -129,12 +146,18 @@ def test_the_stored_figures_are_the_log_summed(
 _TENANTS = itertools.count()
 
 
-def _figures(settings_: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    """The stored figures, live and saved, in key order."""
-    tables = {
-        "account_events": "tenant_id, account_id, sequence",
-        "account_days": "tenant_id, account_id, booking_date",
-    }
+# The stored figures of migration 0007 and the totals of 0008: each table with its key.
+FIGURES = {
+    "account_events": "tenant_id, account_id, sequence",
+    "account_days": "tenant_id, account_id, booking_date",
+}
+TOTALS = {"tenant_totals": "tenant_id, sequence", "tenant_days": "tenant_id, booking_date"}
+
+
+def _figures(
+    settings_: Settings, tables: dict[str, str] = FIGURES
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of `tables` (the figures unless given), live and saved, in key order."""
     found = {}
     with owner(settings_) as conn:
         for table, key in tables.items():
@@ -161,5 +184,35 @@ def test_migration_0007_fills_the_figures_of_a_store_and_its_snapshots(
     command.downgrade(alembic_config(settings.database_url), "0006")
     upgrade(settings.database_url)
     assert _figures(settings) == written
+    code, lines, _ = rebuild("--check")
+    assert (code, lines) == (0, [])
+
+
+def test_migration_0008_fills_the_totals_of_a_store_and_its_snapshots(
+    settings: Settings, client: TestClient, api: Api, ledger: dict[str, str], rebuild: Rebuild
+) -> None:
+    """A store and a snapshot written before migration 0008 (the totals dropped by its
+    downgrade) get the totals the write path keeps, back-dated entries included."""
+    txn, card = ledger["txn"], ledger["card"]
+    # GL_FEES crosses zero: 2, then -3 after a back-dated entry (by booking date -5, -3, -1).
+    fees: list[tuple[str, str, float]] = [
+        ("GL_FEES", "DEBIT", 2),
+        ("GL_CARD_CLEARING", "CREDIT", 2),
+    ]
+    back: list[tuple[str, str, float]] = [
+        ("GL_CARD_CLEARING", "DEBIT", 5),
+        ("GL_FEES", "CREDIT", 5),
+    ]
+    for legs, day in ((fees, "2024-12-31"), (back, "2024-12-30"), (fees, TODAY)):
+        assert api.post_entry(legs, bookingDate=day, valueDate=day).status_code == 202
+    assert admin(client, "POST", "/_mock/snapshots/s0", tenant=TENANT).status_code == 200
+    for day in ("2025-01-03", "2024-12-29", TODAY):
+        legs = [(txn, "DEBIT", 3.5), (card, "CREDIT", 3.5)]
+        assert api.post_entry(legs, bookingDate=day, valueDate=day).status_code == 202
+    written = _figures(settings, TOTALS)
+    assert all(written.values()), {name: len(rows) for name, rows in written.items()}
+    command.downgrade(alembic_config(settings.database_url), "0007")
+    upgrade(settings.database_url)
+    assert _figures(settings, TOTALS) == written
     code, lines, _ = rebuild("--check")
     assert (code, lines) == (0, [])

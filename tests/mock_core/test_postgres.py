@@ -65,7 +65,16 @@ def test_row_level_security_hides_and_protects_other_tenants_rows(pg_url: str) -
             rows = conn.execute(text(unfiltered)).all()
             assert rows and {row[0] for row in rows} == {"TENANT_B"}
             assert ids["TENANT_A"] not in {row[1] for row in rows}
-            for table in ("events", "customers", "products", "command_log", "account_events"):
+            for table in (
+                "events",
+                "customers",
+                "products",
+                "command_log",
+                "account_events",
+                "account_days",
+                "tenant_totals",
+                "tenant_days",
+            ):
                 tenants = {r[0] for r in conn.execute(text(f"SELECT tenant_id FROM {table}"))}
                 assert tenants == {"TENANT_B"}, table
 

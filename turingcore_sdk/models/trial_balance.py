@@ -24,7 +24,8 @@ T = TypeVar("T", bound="TrialBalance")
 
 @_attrs_define
 class TrialBalance:
-    """ Every account's balance as of a point, as the log sums them (an extension).
+    """ A page of every account's balance as of a point, as the log sums them, with
+    the totals of every account (an extension).
 
         Attributes:
             tenant_id (str): A tenant's code, which is also its tenantId.
@@ -33,10 +34,11 @@ class TrialBalance:
             as_of_date (datetime.date | None):
             through_sequence (int):
             postings (int): The `EntryPosted` and `FundsPosted` events counted.
-            accounts (list[TrialBalanceLine]):
-            total_debits (float): The sum of the positive balances.
+            accounts (list[TrialBalanceLine]): This page's lines, in opening order.
+            total_debits (float): The sum of the positive balances (of every account, not only this page's).
             total_credits (float): The sum of the negative balances, negated.
             sum_ (float): totalDebits - totalCredits; 0 whenever the log is sound.
+            next_cursor (int | None): The `after` value for the next page, or null on the last page.
      """
 
     tenant_id: str
@@ -49,6 +51,7 @@ class TrialBalance:
     total_debits: float
     total_credits: float
     sum_: float
+    next_cursor: int | None
 
 
 
@@ -86,6 +89,9 @@ class TrialBalance:
 
         sum_ = self.sum_
 
+        next_cursor: int | None
+        next_cursor = self.next_cursor
+
 
         field_dict: dict[str, Any] = {}
 
@@ -100,6 +106,7 @@ class TrialBalance:
             "totalDebits": total_debits,
             "totalCredits": total_credits,
             "sum": sum_,
+            "nextCursor": next_cursor,
         })
 
         return field_dict
@@ -160,6 +167,14 @@ class TrialBalance:
 
         sum_ = d.pop("sum")
 
+        def _parse_next_cursor(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        next_cursor = _parse_next_cursor(d.pop("nextCursor"))
+
+
         trial_balance = cls(
             tenant_id=tenant_id,
             currency=currency,
@@ -171,6 +186,7 @@ class TrialBalance:
             total_debits=total_debits,
             total_credits=total_credits,
             sum_=sum_,
+            next_cursor=next_cursor,
         )
 
         return trial_balance

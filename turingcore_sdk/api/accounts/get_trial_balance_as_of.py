@@ -21,6 +21,8 @@ def _get_kwargs(
     *,
     as_of_sequence: int | Unset = UNSET,
     as_of_date: datetime.date | Unset = UNSET,
+    limit: int | Unset = 50,
+    after: int | Unset = 0,
 
 ) -> dict[str, Any]:
     
@@ -35,6 +37,10 @@ def _get_kwargs(
     if not isinstance(as_of_date, Unset):
         json_as_of_date = as_of_date.isoformat()
     params["asOfDate"] = json_as_of_date
+
+    params["limit"] = limit
+
+    params["after"] = after
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -108,6 +114,8 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     as_of_sequence: int | Unset = UNSET,
     as_of_date: datetime.date | Unset = UNSET,
+    limit: int | Unset = 50,
+    after: int | Unset = 0,
 
 ) -> Response[Error | TrialBalance]:
     """ The tenant's trial balance as of a point
@@ -116,13 +124,19 @@ def sync_detailed(
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
     the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
-    opened by then, in opening order, and any account posted to. Every
-    entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
+    opened by then, in opening order, and any account posted to by then,
+    a page of `limit` lines at a time: the next page is asked for with
+    `after` set to this page's `nextCursor`. The totals (`totalDebits`,
+    `totalCredits`, `sum`, `postings`) are those of every account, on
+    every page. Every entry balances, so `totalDebits` equals
+    `totalCredits` and `sum` is 0.
 
     Args:
         tenant_id (str):
         as_of_sequence (int | Unset):
         as_of_date (datetime.date | Unset):
+        limit (int | Unset):  Default: 50.
+        after (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,6 +151,8 @@ def sync_detailed(
         tenant_id=tenant_id,
 as_of_sequence=as_of_sequence,
 as_of_date=as_of_date,
+limit=limit,
+after=after,
 
     )
 
@@ -152,6 +168,8 @@ def sync(
     client: AuthenticatedClient | Client,
     as_of_sequence: int | Unset = UNSET,
     as_of_date: datetime.date | Unset = UNSET,
+    limit: int | Unset = 50,
+    after: int | Unset = 0,
 
 ) -> Error | TrialBalance | None:
     """ The tenant's trial balance as of a point
@@ -160,13 +178,19 @@ def sync(
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
     the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
-    opened by then, in opening order, and any account posted to. Every
-    entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
+    opened by then, in opening order, and any account posted to by then,
+    a page of `limit` lines at a time: the next page is asked for with
+    `after` set to this page's `nextCursor`. The totals (`totalDebits`,
+    `totalCredits`, `sum`, `postings`) are those of every account, on
+    every page. Every entry balances, so `totalDebits` equals
+    `totalCredits` and `sum` is 0.
 
     Args:
         tenant_id (str):
         as_of_sequence (int | Unset):
         as_of_date (datetime.date | Unset):
+        limit (int | Unset):  Default: 50.
+        after (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,6 +206,8 @@ def sync(
 client=client,
 as_of_sequence=as_of_sequence,
 as_of_date=as_of_date,
+limit=limit,
+after=after,
 
     ).parsed
 
@@ -191,6 +217,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     as_of_sequence: int | Unset = UNSET,
     as_of_date: datetime.date | Unset = UNSET,
+    limit: int | Unset = 50,
+    after: int | Unset = 0,
 
 ) -> Response[Error | TrialBalance]:
     """ The tenant's trial balance as of a point
@@ -199,13 +227,19 @@ async def asyncio_detailed(
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
     the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
-    opened by then, in opening order, and any account posted to. Every
-    entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
+    opened by then, in opening order, and any account posted to by then,
+    a page of `limit` lines at a time: the next page is asked for with
+    `after` set to this page's `nextCursor`. The totals (`totalDebits`,
+    `totalCredits`, `sum`, `postings`) are those of every account, on
+    every page. Every entry balances, so `totalDebits` equals
+    `totalCredits` and `sum` is 0.
 
     Args:
         tenant_id (str):
         as_of_sequence (int | Unset):
         as_of_date (datetime.date | Unset):
+        limit (int | Unset):  Default: 50.
+        after (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,6 +254,8 @@ async def asyncio_detailed(
         tenant_id=tenant_id,
 as_of_sequence=as_of_sequence,
 as_of_date=as_of_date,
+limit=limit,
+after=after,
 
     )
 
@@ -235,6 +271,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     as_of_sequence: int | Unset = UNSET,
     as_of_date: datetime.date | Unset = UNSET,
+    limit: int | Unset = 50,
+    after: int | Unset = 0,
 
 ) -> Error | TrialBalance | None:
     """ The tenant's trial balance as of a point
@@ -243,13 +281,19 @@ async def asyncio(
     number or a booking date (the same point as the account balance read:
     exactly one of `asOfSequence` and `asOfDate`, else 400 naming both),
     the sums of the log's `EntryPosted` and `FundsPosted` legs. Accounts
-    opened by then, in opening order, and any account posted to. Every
-    entry balances, so `totalDebits` equals `totalCredits` and `sum` is 0.
+    opened by then, in opening order, and any account posted to by then,
+    a page of `limit` lines at a time: the next page is asked for with
+    `after` set to this page's `nextCursor`. The totals (`totalDebits`,
+    `totalCredits`, `sum`, `postings`) are those of every account, on
+    every page. Every entry balances, so `totalDebits` equals
+    `totalCredits` and `sum` is 0.
 
     Args:
         tenant_id (str):
         as_of_sequence (int | Unset):
         as_of_date (datetime.date | Unset):
+        limit (int | Unset):  Default: 50.
+        after (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -265,5 +309,7 @@ async def asyncio(
 client=client,
 as_of_sequence=as_of_sequence,
 as_of_date=as_of_date,
+limit=limit,
+after=after,
 
     )).parsed

@@ -1,0 +1,120 @@
+"""The trial balance's totals, kept as the log is appended (`tenant_totals`, `tenant_days`).
+
+The trial balance (store/asof.py) sums every account's balance at a point into
+`totalDebits` (the positive balances) and `totalCredits` (the negative ones,
+negated). Summing them at read time means reading every account; these totals are
+kept instead, by the writers, from each posting leg and the balance it moves:
+
+- as of a sequence: a row per posting event with the tenant's totals after it
+  (`tenant_totals`);
+- as of a date: a row per booking day with what that day adds to the totals
+  (`tenant_days`, summed up to the date). A leg booked on day d moves its account's
+  balance as of every date from d on, so it moves the tenant's totals of each later
+  date by an amount that depends on the account's balance then: it needs the
+  account's booking days from d on (`account_days`, as stored before the leg).
+
+`keep` does the arithmetic for both writers (SQLite's `sqlite.FiguresBulk`,
+PostgreSQL's `postgres.UnnestBulk`), which read what it needs first. A rebuild
+computes the same rows from the projections in SQL (`rebuild.fill_totals`): the
+reference they are checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+# (tenant, account, sequence, booking day, change, leads (0/1), balance before): one leg
+# of a posting event, in log order.
+Leg = tuple[str, str, int, str, int, int, int]
+# The tenant's totals at its head: debits, credits, posting events.
+Figures = list[int]
+
+SQL = {
+    "insert_totals": "INSERT INTO tenant_totals (tenant_id, sequence, debits_minor, "
+    "credits_minor, postings) VALUES (?, ?, ?, ?, ?)",
+    "upsert_tenant_day": "INSERT INTO tenant_days (tenant_id, booking_date, debits_minor, "
+    "credits_minor, postings) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, booking_date) "
+    "DO UPDATE SET debits_minor = tenant_days.debits_minor + excluded.debits_minor, "
+    "credits_minor = tenant_days.credits_minor + excluded.credits_minor, "
+    "postings = tenant_days.postings + excluded.postings",
+}
+# The tenant's totals at its head (its last row), and an account's booking days from a day on.
+LAST_TOTALS = (
+    "SELECT debits_minor, credits_minor, postings FROM tenant_totals WHERE tenant_id = ? "
+    "ORDER BY sequence DESC LIMIT 1"
+)
+DAYS_FROM = (
+    "SELECT booking_date, change_minor FROM account_days WHERE tenant_id = ? AND account_id = ? "
+    "AND booking_date >= ?"
+)
+
+
+def _moved(balance: int, change: int) -> tuple[int, int]:
+    """What moving one account's balance by `change` does to (debits, credits)."""
+    after = balance + change
+    debits = (after if after > 0 else 0) - (balance if balance > 0 else 0)
+    credits = (-after if after < 0 else 0) - (-balance if balance < 0 else 0)
+    return debits, credits
+
+
+def first_days(legs: Iterable[Leg]) -> dict[tuple[str, str], str]:
+    """Each account's earliest booking day among `legs`: `keep` needs its days from then on."""
+    first: dict[tuple[str, str], str] = {}
+    for t, a, _, day, *_ in legs:
+        known = first.get((t, a))
+        if known is None or day < known:
+            first[(t, a)] = day
+    return first
+
+
+def keep(
+    legs: list[Leg],
+    totals: dict[str, Figures],
+    days: dict[tuple[str, str], dict[str, int]],
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The `tenant_totals` rows and the `tenant_days` additions of `legs`.
+
+    `totals` holds each tenant's totals at its head and `days` each account's booking
+    days (day -> net change) from its first day in `legs` on, as stored before them;
+    both move on with the legs. Returns (tenant, sequence, debits, credits, postings)
+    rows, one per posting event, and (tenant, day, debits, credits, postings) rows to add.
+    """
+    rows: list[tuple[Any, ...]] = []
+    added: dict[tuple[str, str], list[int]] = {}
+    last = len(legs) - 1
+    for i, (t, a, sequence, day, change, led, balance) in enumerate(legs):
+        figures = totals[t]
+        debits, credits = _moved(balance, change)
+        figures[0] += debits
+        figures[1] += credits
+        figures[2] += led
+        if i == last or legs[i + 1][2] != sequence or legs[i + 1][0] != t:
+            rows.append((t, sequence, *figures))
+        # As of a date: the account's balance as of `day` is its balance less what its
+        # later days booked; each later day where what the leg moves changes is a step.
+        account = days[(t, a)]
+        later = sorted(d for d in account if d > day)
+        as_of = balance - sum(account[d] for d in later)
+        step = _moved(as_of, change)
+        _add(added, t, day, step[0], step[1], led)
+        for d in later:
+            as_of += account[d]
+            moved = _moved(as_of, change)
+            if moved != step:
+                _add(added, t, d, moved[0] - step[0], moved[1] - step[1], 0)
+                step = moved
+        account[day] = account.get(day, 0) + change
+    return rows, [(t, d, *figures) for (t, d), figures in added.items()]
+
+
+def _add(
+    added: dict[tuple[str, str], list[int]], t: str, day: str, debits: int, credits: int, led: int
+) -> None:
+    figures = added.get((t, day))
+    if figures is None:
+        added[(t, day)] = [debits, credits, led]
+    else:
+        figures[0] += debits
+        figures[1] += credits
+        figures[2] += led
