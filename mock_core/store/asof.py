@@ -82,9 +82,11 @@ _LAST_ROW = (
     "SELECT x.sequence FROM account_events x WHERE x.tenant_id = a.tenant_id "
     "AND x.account_id = a.account_id AND x.sequence <= :cut ORDER BY x.sequence DESC LIMIT 1"
 )
+# (An account's ordinal is the sequence of the event that opened it, one account to an
+# event: unique in its tenant, so the cursor, and the order needs no second key.)
 _PAGE_OF_ACCOUNTS = (
     "WHERE a.tenant_id = :t AND a.ordinal > :after AND a.ordinal <= :cut "
-    "ORDER BY a.ordinal, a.account_id LIMIT :n"
+    "ORDER BY a.ordinal LIMIT :n"
 )
 _TRIAL_AT = {
     "sqlite": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, "
@@ -110,7 +112,7 @@ _TRIAL_BY = (
     f"(SELECT sum(x.postings) {_DAYS_TO}) AS postings "
     "FROM accounts a WHERE a.tenant_id = :t AND a.ordinal > :after) AS l "
     "WHERE substr(l.opened_at, 1, 10) <= :d OR l.postings > 0 "
-    "ORDER BY l.ordinal, l.account_id LIMIT :n"
+    "ORDER BY l.ordinal LIMIT :n"
 )
 # The kept totals: the tenant's last row at or before the cut; its days up to the date.
 _TOTALS_AT = (

@@ -177,11 +177,15 @@ class WriterMemory:
         # tenant -> its trial-balance totals at its head: debits, credits, postings
         # (`store.totals`).
         self.totals: dict[str, list[int]] = {}
+        # (tenant, account) -> (a day, the account's booking days with a net change from
+        # that day on: day -> change), kept from its last legs' latest day on.
+        self.days: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
 
     def clear(self) -> None:
         self.tenants.clear()
         self.figures.clear()
         self.totals.clear()
+        self.days.clear()
         self.token = None
 
 

@@ -85,7 +85,7 @@ _TOTALS_READS = (
     "AND x.account_id = k.a ORDER BY x.sequence DESC LIMIT 1) AS l",
     "SELECT k.t, k.a, d.booking_date, d.change_minor FROM unnest(%b::text[], %b::text[], "
     "%b::text[]) AS k(t, a, day) JOIN account_days d ON d.tenant_id = k.t "
-    "AND d.account_id = k.a AND d.booking_date >= k.day",
+    "AND d.account_id = k.a AND d.booking_date >= k.day AND d.change_minor <> 0",
     "SELECT k.t, l.debits_minor, l.credits_minor, l.postings FROM unnest(%b::text[]) AS k(t) "
     "CROSS JOIN LATERAL (SELECT debits_minor, credits_minor, postings FROM tenant_totals x "
     "WHERE x.tenant_id = k.t ORDER BY x.sequence DESC LIMIT 1) AS l",

@@ -57,57 +57,64 @@ def _pos(x: str) -> str:
     return f"CASE WHEN {x} > 0 THEN {x} ELSE 0 END"
 
 
-# An account's row before this one (none: zeros), and a tenant's rows up to this one.
-_BEFORE = "OVER (PARTITION BY tenant_id, account_id ORDER BY sequence)"
-_SO_FAR = "OVER (PARTITION BY tenant_id ORDER BY sequence ROWS UNBOUNDED PRECEDING)"
-# The tenant's totals after each posting event: each account the event posted to (its
-# postings one more than in its row before) moves the debits by its positive part's
-# change and the credits by its negative part's; the event's moves and its one led
-# posting, summed over the tenant's posting events up to it.
-FILL_TENANT_TOTALS = f"""
+def fill_statements(prefix: str = "") -> tuple[str, str]:
+    """The two statements that fill the empty `tenant_totals` and `tenant_days` from
+    `account_events` and `account_days`; with `prefix` "snapshot_", the snapshot copies
+    from theirs, every snapshot's (its name is one more key column). Plain SQL, the same
+    on SQLite and PostgreSQL."""
+    keys = "snapshot, tenant_id" if prefix else "tenant_id"
+    # An account's row before this one (none: zeros), and a tenant's rows up to this one.
+    before = f"OVER (PARTITION BY {keys}, account_id ORDER BY sequence)"
+    so_far = f"OVER (PARTITION BY {keys} ORDER BY sequence ROWS UNBOUNDED PRECEDING)"
+    # The tenant's totals after each posting event: each account the event posted to
+    # (its postings one more than in its row before) moves the debits by its positive
+    # part's change and the credits by its negative part's; the event's moves and its one
+    # led posting, summed over the tenant's posting events up to it.
+    totals = f"""
 WITH touched AS (
-  SELECT tenant_id, sequence, balance_minor, postings, led_postings,
-    lag(balance_minor, 1, 0) {_BEFORE} AS balance_before,
-    lag(postings, 1, 0) {_BEFORE} AS postings_before,
-    lag(led_postings, 1, 0) {_BEFORE} AS led_before
-  FROM account_events
+  SELECT {keys}, sequence, balance_minor, postings, led_postings,
+    lag(balance_minor, 1, 0) {before} AS balance_before,
+    lag(postings, 1, 0) {before} AS postings_before,
+    lag(led_postings, 1, 0) {before} AS led_before
+  FROM {prefix}account_events
 ), moved AS (
-  SELECT tenant_id, sequence,
+  SELECT {keys}, sequence,
     {_pos("balance_minor")} - {_pos("balance_before")} AS d,
     {_pos("-balance_minor")} - {_pos("-balance_before")} AS c,
     led_postings - led_before AS led
   FROM touched WHERE postings = postings_before + 1
 ), per_event AS (
-  SELECT tenant_id, sequence, sum(d) AS d, sum(c) AS c, sum(led) AS led
-  FROM moved GROUP BY tenant_id, sequence
+  SELECT {keys}, sequence, sum(d) AS d, sum(c) AS c, sum(led) AS led
+  FROM moved GROUP BY {keys}, sequence
 )
-INSERT INTO tenant_totals (tenant_id, sequence, debits_minor, credits_minor, postings)
-SELECT tenant_id, sequence, sum(d) {_SO_FAR}, sum(c) {_SO_FAR}, sum(led) {_SO_FAR}
+INSERT INTO {prefix}tenant_totals ({keys}, sequence, debits_minor, credits_minor, postings)
+SELECT {keys}, sequence, sum(d) {so_far}, sum(c) {so_far}, sum(led) {so_far}
 FROM per_event
 """
-# What each booking day adds to the tenant's totals as of a date: each account's day
-# moves the debits by its positive part's change and the credits by its negative part's,
-# its balance through the day (its days up to it, in date order: entries may be
-# back-dated) against that less the day's change. A row for each day a posting was
-# booked on.
-_THROUGH = (
-    "OVER (PARTITION BY tenant_id, account_id ORDER BY booking_date ROWS UNBOUNDED PRECEDING)"
-)
-FILL_TENANT_DAYS = f"""
+    # What each booking day adds to the tenant's totals as of a date: each account's day
+    # moves the debits by its positive part's change and the credits by its negative
+    # part's, its balance through the day (its days up to it, in date order: entries may
+    # be back-dated) against that less the day's change. A row for each day a posting
+    # was booked on.
+    through = (
+        f"OVER (PARTITION BY {keys}, account_id ORDER BY booking_date ROWS UNBOUNDED PRECEDING)"
+    )
+    days = f"""
 WITH booked AS (
-  SELECT tenant_id, booking_date, change_minor, postings, led_postings,
-    sum(change_minor) {_THROUGH} AS through_minor
-  FROM account_days
+  SELECT {keys}, booking_date, change_minor, postings, led_postings,
+    sum(change_minor) {through} AS through_minor
+  FROM {prefix}account_days
 ), moved AS (
-  SELECT tenant_id, booking_date, postings, led_postings,
+  SELECT {keys}, booking_date, postings, led_postings,
     {_pos("through_minor")} - {_pos("through_minor - change_minor")} AS d,
     {_pos("-through_minor")} - {_pos("-(through_minor - change_minor)")} AS c
   FROM booked
 )
-INSERT INTO tenant_days (tenant_id, booking_date, debits_minor, credits_minor, postings)
-SELECT tenant_id, booking_date, sum(d), sum(c), sum(led_postings)
-FROM moved GROUP BY tenant_id, booking_date HAVING sum(postings) > 0
+INSERT INTO {prefix}tenant_days ({keys}, booking_date, debits_minor, credits_minor, postings)
+SELECT {keys}, booking_date, sum(d), sum(c), sum(led_postings)
+FROM moved GROUP BY {keys}, booking_date HAVING sum(postings) > 0
 """
+    return totals, days
 
 
 def fill_totals(cursor: Any) -> None:
@@ -117,8 +124,8 @@ def fill_totals(cursor: Any) -> None:
     Computed from scratch, with no code of the write path's: the reference that the
     totals the write path keeps are checked against (`replay`, then `drift`).
     """
-    cursor.execute(FILL_TENANT_TOTALS)
-    cursor.execute(FILL_TENANT_DAYS)
+    for statement in fill_statements():
+        cursor.execute(statement)
 
 
 @dataclass

@@ -92,20 +92,33 @@ class FiguresBulk(Bulk):
     def _keep_totals(self, legs: list[totals.Leg]) -> None:
         """Write what `legs` add to the trial balance's totals: the tenants' totals at
         their head from the writer's memory (else their last row), each account's
-        booking days from its first leg's day on (as stored: this flush's days are
-        upserted after its index rows)."""
+        booking days from its first leg's day on from the memory where it holds them
+        (else read: as stored, for this flush's days are upserted after its index rows).
+
+        The memory keeps an account's days from its latest leg's day on: the twin books
+        a member's entries in date order, so the next leg's day is seldom earlier (that
+        one reads them again), and an account's days take a few entries, not a month."""
         execute = self.cursor.execute
-        heads = self.memory.totals if self.memory is not None else {}
+        memory = self.memory
+        heads = memory.totals if memory is not None else {}
+        kept = memory.days if memory is not None else {}
         for t in {leg[0] for leg in legs} - heads.keys():
             last = execute(totals.LAST_TOTALS, (t,)).fetchone()
             heads[t] = list(last) if last is not None else [0, 0, 0]
-        days = {
-            (t, a): dict(execute(totals.DAYS_FROM, (t, a, day)).fetchall())
-            for (t, a), day in totals.first_days(legs).items()
-        }
+        days = {}
+        for key, first in totals.first_days(legs).items():
+            known = kept.get(key)
+            if known is not None and known[0] <= first:
+                days[key] = known[1]
+            else:
+                days[key] = dict(execute(totals.DAYS_FROM, (*key, first)).fetchall())
         rows, added = totals.keep(legs, heads, days)
         self.cursor.executemany(totals.SQL["insert_totals"], rows)
         self.cursor.executemany(totals.SQL["upsert_tenant_day"], added)
+        if memory is not None:
+            for key, latest in totals.latest_days(legs).items():
+                account = days[key]
+                kept[key] = (latest, {d: c for d, c in account.items() if d >= latest})
 
 
 class SqliteTransaction(WriteTransaction):

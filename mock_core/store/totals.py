@@ -44,9 +44,10 @@ LAST_TOTALS = (
     "SELECT debits_minor, credits_minor, postings FROM tenant_totals WHERE tenant_id = ? "
     "ORDER BY sequence DESC LIMIT 1"
 )
+# (A day that booked no net change, an opening's say, moves nothing: left out.)
 DAYS_FROM = (
     "SELECT booking_date, change_minor FROM account_days WHERE tenant_id = ? AND account_id = ? "
-    "AND booking_date >= ?"
+    "AND booking_date >= ? AND change_minor <> 0"
 )
 
 
@@ -68,6 +69,16 @@ def first_days(legs: Iterable[Leg]) -> dict[tuple[str, str], str]:
     return first
 
 
+def latest_days(legs: Iterable[Leg]) -> dict[tuple[str, str], str]:
+    """Each account's latest booking day among `legs`."""
+    latest: dict[tuple[str, str], str] = {}
+    for t, a, _, day, *_ in legs:
+        known = latest.get((t, a))
+        if known is None or day > known:
+            latest[(t, a)] = day
+    return latest
+
+
 def keep(
     legs: list[Leg],
     totals: dict[str, Figures],
@@ -76,16 +87,20 @@ def keep(
     """The `tenant_totals` rows and the `tenant_days` additions of `legs`.
 
     `totals` holds each tenant's totals at its head and `days` each account's booking
-    days (day -> net change) from its first day in `legs` on, as stored before them;
-    both move on with the legs. Returns (tenant, sequence, debits, credits, postings)
-    rows, one per posting event, and (tenant, day, debits, credits, postings) rows to add.
+    days with a net change (day -> change) from its first day in `legs` on, as stored
+    before them; both move on with the legs. Returns (tenant, sequence, debits, credits,
+    postings) rows, one per posting event, and (tenant, day, debits, credits, postings)
+    rows to add.
     """
     rows: list[tuple[Any, ...]] = []
     added: dict[tuple[str, str], list[int]] = {}
     last = len(legs) - 1
     for i, (t, a, sequence, day, change, led, balance) in enumerate(legs):
+        # (`_moved`, written out: this runs for every leg of every posting.)
+        after = balance + change
+        debits = (after if after > 0 else 0) - (balance if balance > 0 else 0)
+        credits = (-after if after < 0 else 0) - (-balance if balance < 0 else 0)
         figures = totals[t]
-        debits, credits = _moved(balance, change)
         figures[0] += debits
         figures[1] += credits
         figures[2] += led
@@ -94,10 +109,14 @@ def keep(
         # As of a date: the account's balance as of `day` is its balance less what its
         # later days booked; each later day where what the leg moves changes is a step.
         account = days[(t, a)]
-        later = sorted(d for d in account if d > day)
-        as_of = balance - sum(account[d] for d in later)
-        step = _moved(as_of, change)
-        _add(added, t, day, step[0], step[1], led)
+        later = [d for d in account if d > day]
+        if later:
+            later.sort()
+            as_of = balance
+            for d in later:
+                as_of -= account[d]
+            debits, credits = step = _moved(as_of, change)
+        _add(added, t, day, debits, credits, led)
         for d in later:
             as_of += account[d]
             moved = _moved(as_of, change)

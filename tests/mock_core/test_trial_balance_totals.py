@@ -14,7 +14,7 @@ from tests.mock_core.test_asof_figures import TODAY, _json
 from tests.mock_core.test_rebuild import owner
 
 SALARY, CARD = "GL_SALARY_CLEARING", "GL_CARD_CLEARING"
-EARLY, LATE = "2024-12-30", "2025-01-02"
+EARLY, LATE, LATER = "2024-12-30", "2025-01-02", "2025-01-03"
 
 
 def _trial(api: Api, **params: Any) -> dict[str, Any]:
@@ -32,11 +32,13 @@ def test_a_back_dated_posting_moves_the_totals_of_every_later_day(
     settings: Settings, api: Api
 ) -> None:
     """Two GL accounts, whose balances may have either sign. Booked on LATE first: salary
-    +50, card -50. Then back-dated to EARLY: salary -80, card +80. As of EARLY the
-    balances are -80 and +80 (debits 80); as of LATE they are -30 and +30 (debits 30):
-    the back-dated legs cross zero on the later day, which the kept totals must follow."""
+    +50, card -50; on LATER salary +10, card -10. Then back-dated to EARLY: salary -80,
+    card +80. As of EARLY the balances are -80 and +80 (debits 80); as of LATE -30 and
+    +30 (debits 30); as of LATER -20 and +20: the back-dated legs cross zero on the
+    later days, which the kept totals must follow. (SQLite's writer keeps an account's
+    days from its latest leg's on: the back-dated leg must read LATE's again.)"""
     api.open_ledger(all_accounts=False)
-    for day, amount in ((LATE, 50), (EARLY, -80)):
+    for day, amount in ((LATE, 50), (LATER, 10), (EARLY, -80)):
         way = "DEBIT" if amount > 0 else "CREDIT"
         back = "CREDIT" if amount > 0 else "DEBIT"
         legs = [(SALARY, way, abs(amount)), (CARD, back, abs(amount))]
@@ -46,12 +48,14 @@ def test_a_back_dated_posting_moves_the_totals_of_every_later_day(
     assert _totals(_trial(api, asOfDate="2024-12-29")) == (0, 0, 0, 0)
     assert _totals(_trial(api, asOfDate=EARLY)) == (80, 80, 0, 1)
     assert _totals(_trial(api, asOfDate=LATE)) == (30, 30, 0, 2)
+    assert _totals(_trial(api, asOfDate=LATER)) == (20, 20, 0, 3)
     # As of the head's sequence: the same two accounts, and the deposits the ledger's
     # accounts were opened with (booked today).
     with owner(settings) as conn:
         for point in (
             asof.AsOf(date=EARLY),
             asof.AsOf(date=LATE),
+            asof.AsOf(date=LATER),
             asof.AsOf(date=TODAY),
             asof.AsOf(sequence=head),
             asof.AsOf(sequence=head - 1),
@@ -61,6 +65,7 @@ def test_a_back_dated_posting_moves_the_totals_of_every_later_day(
             assert _trial(api, limit=1000, **params) == reference, point
     lines = {line["accountId"]: line["balance"] for line in _trial(api, asOfDate=LATE)["accounts"]}
     assert (lines[SALARY], lines[CARD]) == (-30, 30)
+    assert _totals(_trial(api, asOfSequence=head)) == (120, 120, 0, 4)  # 100 deposited
 
 
 def test_the_pages_walked_by_their_cursor_are_the_whole_trial_balance(

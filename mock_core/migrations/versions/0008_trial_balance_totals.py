@@ -6,11 +6,12 @@ so far); `tenant_days` what each booking day adds to the totals as of a date. Th
 trial-balance read (store/asof.py) then seeks one row, or sums a row per day,
 instead of visiting every account.
 
-The totals of an existing store, and of its saved snapshots, are filled as 0007
-fills its figures: by replaying each log (`store/rebuild.replay`, the code
-`mock-core rebuild` runs), which computes them from the replayed running figures
-(`rebuild.fill_totals`). That imports the application's code as it is when this
-migration runs.
+The totals of an existing store, and of its saved snapshots, are filled from their
+running figures (`account_events`, `account_days`, filled by 0007) by the statements a
+rebuild computes its reference totals with (`rebuild.fill_statements`): a store that
+has drifted from its log gets totals that agree with its figures, and `mock-core
+rebuild --check` names the drift. That imports the application's code as it is when
+this migration runs.
 
 Revision ID: 0008
 Revises: 0007
@@ -75,39 +76,16 @@ def upgrade() -> None:
 
 
 def _fill() -> None:
-    """Fill the totals of the live store and of each snapshot from their logs (as 0007)."""
+    """Fill the totals of the live store and of every snapshot from their running figures
+    (`account_events`, `account_days`, which 0007 filled), in SQL: seconds, where
+    replaying the log as 0007 does held a store's projections in memory (6.8 GB and 3.3
+    minutes for a 10,000 x 30 store)."""
     from mock_core.store import rebuild
 
     conn = op.get_bind()
-    tables = {table.name: (table, key) for table, key in rebuild.PROJECTED}
-    if conn.execute(sa.text("SELECT 1 FROM events LIMIT 1")).first() is not None:
-        found = rebuild.replay(conn)
-        try:
-            for name in FILLED:
-                table, key = tables[name]
-                conn.execute(sa.delete(table))
-                rows = list(rebuild.rows_of(found.fresh, table, key))
-                if rows:
-                    conn.execute(sa.insert(table), rows)
-        finally:
-            found.close()
-    names = [row[0] for row in conn.execute(sa.text("SELECT name FROM snapshots ORDER BY name"))]
-    meta = sa.MetaData()
-    for snapshot in names:
-        found = rebuild.replay(conn, snapshot=snapshot)
-        try:
-            for name in FILLED:
-                table, key = tables[name]
-                copy = sa.Table(f"snapshot_{name}", meta, autoload_with=conn)
-                conn.execute(sa.delete(copy).where(copy.c.snapshot == snapshot))
-                rows = [
-                    {"snapshot": snapshot, **row}
-                    for row in rebuild.rows_of(found.fresh, table, key)
-                ]
-                if rows:
-                    conn.execute(sa.insert(copy), rows)
-        finally:
-            found.close()
+    for prefix in ("", "snapshot_"):
+        for statement in rebuild.fill_statements(prefix):
+            conn.execute(sa.text(statement))
 
 
 def downgrade() -> None:
