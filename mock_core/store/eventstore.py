@@ -79,6 +79,12 @@ _SQL = {
     "find_commands": "SELECT dedup_key, command_id, command_type, payload_hash, reply "
     "FROM command_log WHERE tenant_id = :t AND dedup_key IN ({in_list})",
     "head": "SELECT data, last_sequence, last_hash FROM tenants WHERE tenant_id = :t",
+    # The trial balance's kept totals at the tenant's head, and its latest day with a
+    # posting (store/totals.py; PostgreSQL reads them ahead, `WriteBatch._read_all_ahead`).
+    "totals_head": "SELECT t.debits_minor, t.credits_minor, t.postings, (SELECT "
+    "max(booking_date) FROM tenant_days WHERE tenant_id = :t) FROM (SELECT 1) AS one "
+    "LEFT JOIN (SELECT debits_minor, credits_minor, postings FROM tenant_totals "
+    "WHERE tenant_id = :t ORDER BY sequence DESC LIMIT 1) AS t ON 1 = 1",
     "products": "SELECT data FROM products WHERE tenant_id = :t AND product_code IN ({in_list})",
     "customers": "SELECT data FROM customers WHERE tenant_id = :t AND customer_id IN ({in_list})",
     # One lookup per unique key: written as `email = :e OR mobile = :m OR ...`, SQLite
@@ -180,12 +186,17 @@ class WriterMemory:
         # (tenant, account) -> (a day, the account's booking days with a net change from
         # that day on: day -> change), kept from its last legs' latest day on.
         self.days: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
+        # tenant -> its latest booking day with a posting ("": none), where known
+        # (PostgreSQL: read ahead with its totals; an account has no day with a net
+        # change after it).
+        self.latest_days: dict[str, str] = {}
 
     def clear(self) -> None:
         self.tenants.clear()
         self.figures.clear()
         self.totals.clear()
         self.days.clear()
+        self.latest_days.clear()
         self.token = None
 
 
@@ -240,10 +251,11 @@ class WriteBatch:
         """Read what every tenant's commands will read in one round trip (PostgreSQL): for
         each tenant, under its scope, its chain head, its idempotency records of `keys`,
         the accounts the commands name and their products (plus the products named),
-        each statement on its own cursor, all sent before the first result is waited
+        its trial-balance totals and latest posting day (`postgres.UnnestBulk` keeps the
+        totals), each statement on its own cursor, all sent before the first result is waited
         for. Into the batch's records and the transaction's memory; returns what is left
         to read the usual way (tenants whose ids cannot be stored)."""
-        sent: list[tuple[str, list[str], Any, Any, Any, Any]] = []
+        sent: list[tuple[str, list[str], Any, Any, Any, Any, Any]] = []
         left: dict[str, tuple[list[str], list[Reads]]] = {}
         options = self.read_options
         for tenant_id, (keys, reads) in ahead.items():
@@ -261,19 +273,23 @@ class WriteBatch:
                 ("find_commands", {"t": tenant_id, "keys": keys}),
                 ("accounts", {"t": tenant_id, "keys": accounts}),
                 ("ahead_products", {"t": tenant_id, "keys": accounts, "codes": codes}),
+                ("totals_head", {"t": tenant_id}),
             ):
                 cursor = new_cursor()
                 cursor.execute(self.sql[name], params, **options)
                 cursors.append(cursor)
             sent.append((tenant_id, keys, *cursors))
         found = self.pending.found
-        for tenant_id, keys, head, records, accounts_found, products in sent:
+        for tenant_id, keys, head, records, accounts_found, products, kept in sent:
             _note_records(found, tenant_id, keys, records.fetchall())
             row = head.fetchone()
             rows = accounts_found.fetchall()
             datas = products.fetchall()
+            totals = kept.fetchone()
             if row is None:  # no such tenant (yet): nothing else to know
                 continue
+            memory.totals[tenant_id] = [int(figure or 0) for figure in totals[:3]]
+            memory.latest_days[tenant_id] = totals[3] or ""
             known = memory.tenants[tenant_id] = _tenant_memory(row[0], (row[1], row[2]))
             for (data,) in datas:
                 _add_product(known.state, data)

@@ -152,8 +152,18 @@ class UnnestBulk(Bulk):
     idempotency records and balance moves go as four statements, not hundreds.
 
     The index rows' posting legs also move the trial balance's kept totals
-    (`store.totals`): their rows go in the same statement, after one round trip that
-    reads what the arithmetic needs (`_TOTALS_READS`)."""
+    (`store.totals`): their rows go in the same statement. What the arithmetic needs
+    comes from the transaction's memory where it holds it (each tenant's totals and
+    latest posting day, read ahead with the batch; each account's balance, which the
+    commands read and moved), else from one more round trip (`_TOTALS_READS`): an
+    account the memory lacks, or a leg booked before its tenant's latest posting day,
+    which needs its account's later days."""
+
+    def __init__(
+        self, cursor: Any, sql: dict[str, str], memory: eventstore.WriterMemory | None = None
+    ) -> None:
+        super().__init__(cursor, sql)
+        self.memory = memory
 
     def write(self, name: str, rows: list[Row]) -> None:
         self.write_all([(name, rows)])
@@ -190,12 +200,57 @@ class UnnestBulk(Bulk):
         postings = [row for row in touches if row[5]]
         if not postings:
             return []
+        memory = self.memory or eventstore.WriterMemory()
         first = totals.first_days((t, a, 0, day, 0, 0, 0) for t, a, _, day, *_ in postings)
-        pairs = list(first)
-        tenants = sorted({t for t, _ in pairs})
+        # Each account's balance before the flush: the memory's (after the flush's legs,
+        # which the commands applied) less the flush's changes.
+        moved: dict[tuple[str, str], int] = {}
+        for t, a, _, _, change, *_ in touches:
+            moved[(t, a)] = moved.get((t, a), 0) + change
+        balances: dict[tuple[str, str], int] = {}
+        for t, a in first:
+            known = memory.tenants.get(t)
+            account = known.state.accounts.get(a) if known is not None else None
+            if account is not None:
+                balances[(t, a)] = account.balance_minor - moved[(t, a)]
+        days: dict[tuple[str, str], dict[str, int]] = {}
+        for (t, a), day in first.items():
+            latest = memory.latest_days.get(t)
+            if latest is not None and day >= latest:
+                days[(t, a)] = {}  # no day after it has a net change
+        heads = memory.totals
+        tenants = sorted({t for t, _ in first} - heads.keys())
+        unknown = [pair for pair in first if pair not in balances]
+        undated = [pair for pair in first if pair not in days]
+        if tenants or unknown or undated:
+            self._read_for_totals(tenants, unknown, undated, first, balances, days, heads)
+        legs: list[totals.Leg] = []
+        for t, a, sequence, day, change, posting, led in touches:
+            balance = balances.get((t, a), 0)
+            if posting:
+                legs.append((t, a, sequence, day, change, led, balance))
+            balances[(t, a)] = balance + change
+        rows, added = totals.keep(legs, heads, days)
+        latest_days = memory.latest_days
+        for t, day in ((t, day) for t, _, _, day, *_ in legs):
+            if day > latest_days.get(t, ""):
+                latest_days[t] = day
+        return [("insert_totals", rows), ("upsert_tenant_day", added)]
+
+    def _read_for_totals(
+        self,
+        tenants: list[str],
+        unknown: list[tuple[str, str]],
+        undated: list[tuple[str, str]],
+        first: dict[tuple[str, str], str],
+        balances: dict[tuple[str, str], int],
+        days: dict[tuple[str, str], dict[str, int]],
+        heads: dict[str, list[int]],
+    ) -> None:
+        """Read what the memory lacks, in one round trip (`_TOTALS_READS`)."""
         reads = (
-            [[t for t, _ in pairs], [a for _, a in pairs]],
-            [[t for t, _ in pairs], [a for _, a in pairs], list(first.values())],
+            [[t for t, _ in unknown], [a for _, a in unknown]],
+            [[t for t, _ in undated], [a for _, a in undated], [first[p] for p in undated]],
             [tenants],
         )
         connection = self.cursor.connection
@@ -204,21 +259,18 @@ class UnnestBulk(Bulk):
             cursor = connection.cursor()
             cursor.execute(sql, params, prepare=False)
             cursors.append(cursor)
-        balances = {(t, a): int(b) for t, a, b in cursors[0].fetchall()}
-        days: dict[tuple[str, str], dict[str, int]] = {pair: {} for pair in pairs}
+        for pair in unknown:
+            balances[pair] = 0  # no account_events row yet
+        for t, a, balance in cursors[0].fetchall():
+            balances[(t, a)] = int(balance)
+        for pair in undated:
+            days[pair] = {}
         for t, a, day, change in cursors[1].fetchall():
             days[(t, a)][day] = int(change)
-        heads = {t: [0, 0, 0] for t in tenants}
+        for t in tenants:
+            heads[t] = [0, 0, 0]
         for t, *figures in cursors[2].fetchall():
             heads[t] = [int(f) for f in figures]
-        legs: list[totals.Leg] = []
-        for t, a, sequence, day, change, posting, led in touches:
-            balance = balances.get((t, a), 0)
-            if posting:
-                legs.append((t, a, sequence, day, change, led, balance))
-            balances[(t, a)] = balance + change
-        rows, added = totals.keep(legs, heads, days)
-        return [("insert_totals", rows), ("upsert_tenant_day", added)]
 
 
 class PostgresTransaction(WriteTransaction):
@@ -354,7 +406,7 @@ class PostgresStore(Store):
             self.sql,
             memory,
             scope,
-            UnnestBulk(cursor, self.sql),
+            UnnestBulk(cursor, self.sql, memory),
             read_options=_READ_OPTIONS,
             keys_as_array=True,
             new_cursor=driver.cursor,
