@@ -184,7 +184,8 @@ class WriterMemory:
         # (`store.totals`).
         self.totals: dict[str, list[int]] = {}
         # (tenant, account) -> (a day, the account's booking days with a net change from
-        # that day on: day -> change), kept from its last legs' latest day on.
+        # that day on: day -> change): on SQLite from its last legs' latest day on, on
+        # PostgreSQL all of them ("") for the accounts a batch's commands name.
         self.days: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
         # tenant -> its latest booking day with a posting ("": none), where known
         # (PostgreSQL: read ahead with its totals; an account has no day with a net
@@ -251,11 +252,12 @@ class WriteBatch:
         """Read what every tenant's commands will read in one round trip (PostgreSQL): for
         each tenant, under its scope, its chain head, its idempotency records of `keys`,
         the accounts the commands name and their products (plus the products named),
-        its trial-balance totals and latest posting day (`postgres.UnnestBulk` keeps the
-        totals), each statement on its own cursor, all sent before the first result is waited
-        for. Into the batch's records and the transaction's memory; returns what is left
-        to read the usual way (tenants whose ids cannot be stored)."""
-        sent: list[tuple[str, list[str], Any, Any, Any, Any, Any]] = []
+        its trial-balance totals, its latest posting day and the named accounts' booking
+        days (`postgres.UnnestBulk` keeps the totals), each statement on its own cursor,
+        all sent before the first result is waited for. Into the batch's records and the
+        transaction's memory; returns what is left to read the usual way (tenants whose
+        ids cannot be stored)."""
+        sent: list[tuple[str, list[str], list[str], list[Any]]] = []
         left: dict[str, tuple[list[str], list[Reads]]] = {}
         options = self.read_options
         for tenant_id, (keys, reads) in ahead.items():
@@ -274,22 +276,31 @@ class WriteBatch:
                 ("accounts", {"t": tenant_id, "keys": accounts}),
                 ("ahead_products", {"t": tenant_id, "keys": accounts, "codes": codes}),
                 ("totals_head", {"t": tenant_id}),
+                ("ahead_days", {"t": tenant_id, "keys": accounts}),
             ):
                 cursor = new_cursor()
                 cursor.execute(self.sql[name], params, **options)
                 cursors.append(cursor)
-            sent.append((tenant_id, keys, *cursors))
+            sent.append((tenant_id, keys, accounts, cursors))
         found = self.pending.found
-        for tenant_id, keys, head, records, accounts_found, products, kept in sent:
+        for tenant_id, keys, named, cursors in sent:
+            head, records, accounts_found, products, kept, booked = cursors
             _note_records(found, tenant_id, keys, records.fetchall())
             row = head.fetchone()
             rows = accounts_found.fetchall()
             datas = products.fetchall()
             totals = kept.fetchone()
+            days = booked.fetchall()
             if row is None:  # no such tenant (yet): nothing else to know
                 continue
             memory.totals[tenant_id] = [int(figure or 0) for figure in totals[:3]]
             memory.latest_days[tenant_id] = totals[3] or ""
+            every: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
+                (tenant_id, a): ("", {}) for a in named
+            }
+            for account_id, day, change in days:
+                every[(tenant_id, account_id)][1][day] = int(change)
+            memory.days.update(every)
             known = memory.tenants[tenant_id] = _tenant_memory(row[0], (row[1], row[2]))
             for (data,) in datas:
                 _add_product(known.state, data)

@@ -120,6 +120,11 @@ _BY_KEYS = {
     "LIMIT 1) AS a) AS c CROSS JOIN LATERAL (SELECT data FROM products x "
     "WHERE x.tenant_id = %(t)s AND x.product_code = c.code LIMIT 1) AS p",
     "customers": _by_keys("customers", "customer_id", "data"),
+    # The booking days with a net change of the accounts of `keys`: what the trial
+    # balance's kept totals need of an account a leg is back-dated on (`UnnestBulk`).
+    "ahead_days": "SELECT d.account_id, d.booking_date, d.change_minor "
+    "FROM unnest(%(keys)s::text[]) AS k(key) JOIN account_days d ON d.tenant_id = %(t)s "
+    "AND d.account_id = k.key AND d.change_minor <> 0",
     "accounts": _by_keys(
         "accounts",
         "account_id",
@@ -153,11 +158,11 @@ class UnnestBulk(Bulk):
 
     The index rows' posting legs also move the trial balance's kept totals
     (`store.totals`): their rows go in the same statement. What the arithmetic needs
-    comes from the transaction's memory where it holds it (each tenant's totals and
-    latest posting day, read ahead with the batch; each account's balance, which the
-    commands read and moved), else from one more round trip (`_TOTALS_READS`): an
-    account the memory lacks, or a leg booked before its tenant's latest posting day,
-    which needs its account's later days."""
+    comes from the transaction's memory where it holds it (read ahead with the batch:
+    each tenant's totals and latest posting day, and the booking days of the accounts
+    the commands name; each account's balance, which the commands read and moved),
+    else from one more round trip (`_TOTALS_READS`): an account the memory lacks, and
+    its days if a leg on it is booked before its tenant's latest posting day."""
 
     def __init__(
         self, cursor: Any, sql: dict[str, str], memory: eventstore.WriterMemory | None = None
@@ -218,6 +223,10 @@ class UnnestBulk(Bulk):
             latest = memory.latest_days.get(t)
             if latest is not None and day >= latest:
                 days[(t, a)] = {}  # no day after it has a net change
+                continue
+            ahead = memory.days.get((t, a))  # every day of it, read ahead
+            if ahead is not None:
+                days[(t, a)] = ahead[1]
         heads = memory.totals
         tenants = sorted({t for t, _ in first} - heads.keys())
         unknown = [pair for pair in first if pair not in balances]
@@ -231,6 +240,8 @@ class UnnestBulk(Bulk):
                 legs.append((t, a, sequence, day, change, led, balance))
             balances[(t, a)] = balance + change
         rows, added = totals.keep(legs, heads, days)
+        for pair, found in days.items():  # (moved on by the legs)
+            memory.days[pair] = ("", found)
         latest_days = memory.latest_days
         for t, day in ((t, day) for t, _, _, day, *_ in legs):
             if day > latest_days.get(t, ""):
