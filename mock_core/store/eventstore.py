@@ -183,9 +183,10 @@ class WriterMemory:
         # tenant -> its trial-balance totals at its head: debits, credits, postings
         # (`store.totals`).
         self.totals: dict[str, list[int]] = {}
-        # (tenant, account) -> (a day, the account's booking days with a net change from
-        # that day on: day -> change): on SQLite from its last legs' latest day on, on
-        # PostgreSQL all of them ("") for the accounts a batch's commands name.
+        # (tenant, account) -> (a day, the account's booking days with a net change after
+        # that day at least: day -> change; the trial balance's totals need an account's
+        # days after a leg's): on SQLite from its last legs' latest day on, on PostgreSQL
+        # all of them ("") for the accounts a batch's commands name.
         self.days: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
         # tenant -> its latest booking day with a posting ("": none), where known
         # (PostgreSQL: read ahead with its totals; an account has no day with a net

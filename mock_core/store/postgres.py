@@ -218,15 +218,20 @@ class UnnestBulk(Bulk):
             account = known.state.accounts.get(a) if known is not None else None
             if account is not None:
                 balances[(t, a)] = account.balance_minor - moved[(t, a)]
+        # Each account's days after its first leg's day (`keep`): those the memory holds
+        # from a day on (every one, "", where read ahead), else none after the tenant's
+        # latest posting day, else read; each kept with the day they start after.
         days: dict[tuple[str, str], dict[str, int]] = {}
+        since: dict[tuple[str, str], str] = {}
         for (t, a), day in first.items():
+            known_days = memory.days.get((t, a))
+            if known_days is not None and known_days[0] <= day:
+                since[(t, a)], days[(t, a)] = known_days
+                continue
+            since[(t, a)] = day
             latest = memory.latest_days.get(t)
             if latest is not None and day >= latest:
                 days[(t, a)] = {}  # no day after it has a net change
-                continue
-            ahead = memory.days.get((t, a))  # every day of it, read ahead
-            if ahead is not None:
-                days[(t, a)] = ahead[1]
         heads = memory.totals
         tenants = sorted({t for t, _ in first} - heads.keys())
         unknown = [pair for pair in first if pair not in balances]
@@ -241,7 +246,7 @@ class UnnestBulk(Bulk):
             balances[(t, a)] = balance + change
         rows, added = totals.keep(legs, heads, days)
         for pair, found in days.items():  # (moved on by the legs)
-            memory.days[pair] = ("", found)
+            memory.days[pair] = (since[pair], found)
         latest_days = memory.latest_days
         for t, day in ((t, day) for t, _, _, day, *_ in legs):
             if day > latest_days.get(t, ""):

@@ -87,10 +87,10 @@ def keep(
     """The `tenant_totals` rows and the `tenant_days` additions of `legs`.
 
     `totals` holds each tenant's totals at its head and `days` each account's booking
-    days with a net change (day -> change) from its first day in `legs` on, as stored
-    before them; both move on with the legs. Returns (tenant, sequence, debits, credits,
-    postings) rows, one per posting event, and (tenant, day, debits, credits, postings)
-    rows to add.
+    days with a net change (day -> change), at least those after its first day in
+    `legs`, as stored before them; both move on with the legs. Returns (tenant,
+    sequence, debits, credits, postings) rows, one per posting event, and (tenant, day,
+    debits, credits, postings) rows to add.
     """
     rows: list[tuple[Any, ...]] = []
     added: dict[tuple[str, str], list[int]] = {}

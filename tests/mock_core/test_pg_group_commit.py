@@ -11,6 +11,7 @@ several workers, and check every balance, chain and projection afterwards.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from collections.abc import Iterator
@@ -353,3 +354,39 @@ def test_a_mixed_batch_reads_ahead_as_on_sqlite(pg_url: str, tmp_path: Any) -> N
         ("head", "GC_NOWHERE"),
         ("products", "GC_CHARLIE"),
     ]
+
+
+def _booked(tenant: str, src: str, dst: str, amount: int, day: str) -> Command:
+    payload = entry_payload(transfer_legs(src, dst, amount), "group commit test", day=day)
+    return parse_command(tenant, envelope(tenant, "PostEntry", payload))
+
+
+def test_a_batch_back_dating_an_account_keeps_the_trial_balance_totals(
+    app_api: tuple[Api, Gateway],
+) -> None:
+    """The kept totals of a batch that posts to an account on its tenant's latest posting
+    day and back-dated before a day the account already has, beside another tenant's
+    command: the back-dated leg moves the account's later days, which the batch read
+    ahead (PostgreSQL reads them with its one round trip, `WriteBatch._read_all_ahead`).
+    `verify` computes the totals from scratch and names any difference."""
+    api, gateway = app_api
+    accounts = {tenant: _fund(api, tenant) for tenant in TENANTS[:2]}  # deposits today
+    (a1, a2), (b1, b2) = accounts["GC_ALPHA"], accounts["GC_BRAVO"]
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    alone = gateway.execute_batch([(_booked("GC_ALPHA", a1, a2, 10, "2025-01-10"), None)])
+    assert isinstance(alone[0], Outcome), alone
+    batch = [
+        _booked("GC_ALPHA", a1, a2, 5, today),
+        _booked("GC_BRAVO", b1, b2, 1, today),
+        _booked("GC_ALPHA", a2, a1, 7, "2025-01-05"),
+    ]
+    results = gateway.execute_batch([(command, None) for command in batch])
+    assert all(isinstance(r, Outcome) for r in results), results
+    assert _transactions(gateway, results) == 1, "not one transaction for the batch"
+    for tenant in TENANTS[:2]:
+        assert _problems(api, tenant) == [], tenant
+    # As of 2025-01-10: a1 -10 + 7, a2 +10 - 7 (the deposits are booked today); as of
+    # 2025-01-05: a1 +7, a2 -7.
+    for day, expected in (("2025-01-10", (3, 3, 2)), ("2025-01-05", (7, 7, 1))):
+        trial = api.get("/tenants/GC_ALPHA/trial-balance", asOfDate=day, limit=1).json()
+        assert (trial["totalDebits"], trial["totalCredits"], trial["postings"]) == expected
