@@ -100,20 +100,23 @@ _TRIAL_AT = {
     f"ORDER BY x.sequence DESC LIMIT 1) AS f ON true {_PAGE_OF_ACCOUNTS}",
 }
 # A page of the accounts opened by the date (its end, UTC) or posted to by then (entries
-# may be back-dated before an account's opening), each with its days up to it summed.
-_DAYS_TO = (
-    "FROM account_days x WHERE x.tenant_id = a.tenant_id AND x.account_id = a.account_id "
-    "AND x.booking_date <= :d"
-)
-_TRIAL_BY = (
-    "SELECT account_id, account_type, currency, ordinal, balance FROM (SELECT a.account_id, "
-    "a.account_type, a.currency, a.ordinal, a.opened_at, "
-    f"(SELECT sum(x.change_minor) {_DAYS_TO}) AS balance, "
-    f"(SELECT sum(x.postings) {_DAYS_TO}) AS postings "
-    "FROM accounts a WHERE a.tenant_id = :t AND a.ordinal > :after) AS l "
-    "WHERE substr(l.opened_at, 1, 10) <= :d OR l.postings > 0 "
-    "ORDER BY l.ordinal LIMIT :n"
-)
+# may be back-dated before an account's opening), each with its days up to it summed:
+# one range of each account's days (SQLite: a join grouped by the account's ordinal,
+# which keeps the index's order; PostgreSQL: a lateral sum).
+_OPENED_OR_POSTED = "substr(a.opened_at, 1, 10) <= :d OR "
+_TRIAL_BY = {
+    "sqlite": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, "
+    "sum(x.change_minor) FROM accounts a LEFT JOIN account_days x "
+    "ON x.tenant_id = a.tenant_id AND x.account_id = a.account_id AND x.booking_date <= :d "
+    "WHERE a.tenant_id = :t AND a.ordinal > :after GROUP BY a.ordinal "
+    f"HAVING {_OPENED_OR_POSTED}sum(x.postings) > 0 ORDER BY a.ordinal LIMIT :n",
+    "postgresql": "SELECT a.account_id, a.account_type, a.currency, a.ordinal, f.balance "
+    "FROM accounts a LEFT JOIN LATERAL (SELECT sum(x.change_minor) AS balance, "
+    "sum(x.postings) AS postings FROM account_days x WHERE x.tenant_id = a.tenant_id "
+    "AND x.account_id = a.account_id AND x.booking_date <= :d) AS f ON true "
+    f"WHERE a.tenant_id = :t AND a.ordinal > :after AND ({_OPENED_OR_POSTED}f.postings > 0) "
+    "ORDER BY a.ordinal LIMIT :n",
+}
 # The kept totals: the tenant's last row at or before the cut; its days up to the date.
 _TOTALS_AT = (
     "SELECT debits_minor, credits_minor, postings FROM tenant_totals "
@@ -371,7 +374,7 @@ def trial_balance(
         found = conn.execute(text(_TRIAL_AT[conn.dialect.name]), params).all()
         kept = conn.execute(text(_TOTALS_AT), params).first()
     else:
-        found = conn.execute(text(_TRIAL_BY), params).all()
+        found = conn.execute(text(_TRIAL_BY[conn.dialect.name]), params).all()
         kept = conn.execute(text(_TOTALS_BY), params).one()
     more = len(found) > limit
     rows = [

@@ -11,11 +11,11 @@ kept instead, by the writers, from each posting leg and the balance it moves:
   (`tenant_days`, summed up to the date). A leg booked on day d moves its account's
   balance as of every date from d on, so it moves the tenant's totals of each later
   date by an amount that depends on the account's balance then: it needs the
-  account's booking days from d on (`account_days`, as stored before the leg).
+  account's booking days after d (`account_days`, as stored before the leg).
 
 `keep` does the arithmetic for both writers (SQLite's `sqlite.FiguresBulk`,
 PostgreSQL's `postgres.UnnestBulk`), which read what it needs first. A rebuild
-computes the same rows from the projections in SQL (`rebuild.fill_totals`): the
+computes the same rows from the projections in SQL (`rebuild.fill_statements`): the
 reference they are checked against.
 """
 
@@ -39,7 +39,8 @@ SQL = {
     "credits_minor = tenant_days.credits_minor + excluded.credits_minor, "
     "postings = tenant_days.postings + excluded.postings",
 }
-# The tenant's totals at its head (its last row), and an account's booking days from a day on.
+# The tenant's totals at its head (its last row), and an account's booking days from a day on
+# (`keep` needs those after it; the day's own is harmless).
 LAST_TOTALS = (
     "SELECT debits_minor, credits_minor, postings FROM tenant_totals WHERE tenant_id = ? "
     "ORDER BY sequence DESC LIMIT 1"
@@ -60,7 +61,7 @@ def _moved(balance: int, change: int) -> tuple[int, int]:
 
 
 def first_days(legs: Iterable[Leg]) -> dict[tuple[str, str], str]:
-    """Each account's earliest booking day among `legs`: `keep` needs its days from then on."""
+    """Each account's earliest booking day among `legs`: `keep` needs its days after it."""
     first: dict[tuple[str, str], str] = {}
     for t, a, _, day, *_ in legs:
         known = first.get((t, a))
