@@ -15,8 +15,8 @@ The trial balance is paged (its lines in opening order, 50 to a page here) with 
 totals kept as the log is appended; it is timed on a first page and a page after a
 cursor, as of a sequence and as of a date, and with 1,000 lines. Then in process on
 the same store (medians of 20): its kept totals alone, a page of 50 and one of 1,000,
-and every line (the pages of 1,000 walked by their cursor and serialised), which is
-what the whole trial balance in one reply cost before it was paged.
+and every line (the pages of 1,000 walked by their cursor and serialised), about what
+the whole trial balance in one reply cost before it was paged.
 
 Results: bench/results/query-matrix.md and .json.
 """
