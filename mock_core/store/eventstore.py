@@ -79,12 +79,6 @@ _SQL = {
     "find_commands": "SELECT dedup_key, command_id, command_type, payload_hash, reply "
     "FROM command_log WHERE tenant_id = :t AND dedup_key IN ({in_list})",
     "head": "SELECT data, last_sequence, last_hash FROM tenants WHERE tenant_id = :t",
-    # The trial balance's kept totals at the tenant's head, and its latest day with a
-    # posting (store/totals.py; PostgreSQL reads them ahead, `WriteBatch._read_all_ahead`).
-    "totals_head": "SELECT t.debits_minor, t.credits_minor, t.postings, (SELECT "
-    "max(booking_date) FROM tenant_days WHERE tenant_id = :t) FROM (SELECT 1) AS one "
-    "LEFT JOIN (SELECT debits_minor, credits_minor, postings FROM tenant_totals "
-    "WHERE tenant_id = :t ORDER BY sequence DESC LIMIT 1) AS t ON 1 = 1",
     "products": "SELECT data FROM products WHERE tenant_id = :t AND product_code IN ({in_list})",
     "customers": "SELECT data FROM customers WHERE tenant_id = :t AND customer_id IN ({in_list})",
     # One lookup per unique key: written as `email = :e OR mobile = :m OR ...`, SQLite

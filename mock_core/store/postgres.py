@@ -120,8 +120,13 @@ _BY_KEYS = {
     "LIMIT 1) AS a) AS c CROSS JOIN LATERAL (SELECT data FROM products x "
     "WHERE x.tenant_id = %(t)s AND x.product_code = c.code LIMIT 1) AS p",
     "customers": _by_keys("customers", "customer_id", "data"),
-    # The booking days with a net change of the accounts of `keys`: what the trial
-    # balance's kept totals need of an account a leg is back-dated on (`UnnestBulk`).
+    # The trial balance's kept totals at the tenant's head, and its latest day with a
+    # posting; the booking days with a net change of the accounts of `keys`: what the
+    # kept totals need of an account a leg is back-dated on (`UnnestBulk`).
+    "totals_head": "SELECT t.debits_minor, t.credits_minor, t.postings, (SELECT "
+    "max(booking_date) FROM tenant_days WHERE tenant_id = %(t)s) FROM (SELECT 1) AS one "
+    "LEFT JOIN (SELECT debits_minor, credits_minor, postings FROM tenant_totals "
+    "WHERE tenant_id = %(t)s ORDER BY sequence DESC LIMIT 1) AS t ON true",
     "ahead_days": "SELECT d.account_id, d.booking_date, d.change_minor "
     "FROM unnest(%(keys)s::text[]) AS k(key) JOIN account_days d ON d.tenant_id = %(t)s "
     "AND d.account_id = k.key AND d.change_minor <> 0",
@@ -206,7 +211,7 @@ class UnnestBulk(Bulk):
         if not postings:
             return []
         memory = self.memory or eventstore.WriterMemory()
-        first = totals.first_days((t, a, 0, day, 0, 0, 0) for t, a, _, day, *_ in postings)
+        first = {pair: span[0] for pair, span in totals.day_spans(postings).items()}
         # Each account's balance before the flush: the memory's (after the flush's legs,
         # which the commands applied) less the flush's changes.
         moved: dict[tuple[str, str], int] = {}

@@ -106,7 +106,8 @@ class FiguresBulk(Bulk):
             last = execute(totals.LAST_TOTALS, (t,)).fetchone()
             heads[t] = list(last) if last is not None else [0, 0, 0]
         days = {}
-        for key, first in totals.first_days(legs).items():
+        spans = totals.day_spans(legs)
+        for key, (first, _) in spans.items():
             known = kept.get(key)
             if known is not None and known[0] <= first:
                 days[key] = known[1]
@@ -116,7 +117,7 @@ class FiguresBulk(Bulk):
         self.cursor.executemany(totals.SQL["insert_totals"], rows)
         self.cursor.executemany(totals.SQL["upsert_tenant_day"], added)
         if memory is not None:
-            for key, latest in totals.latest_days(legs).items():
+            for key, (_, latest) in spans.items():
                 account = days[key]
                 kept[key] = (latest, {d: c for d, c in account.items() if d >= latest})
 

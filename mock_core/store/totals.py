@@ -60,24 +60,19 @@ def _moved(balance: int, change: int) -> tuple[int, int]:
     return debits, credits
 
 
-def first_days(legs: Iterable[Leg]) -> dict[tuple[str, str], str]:
-    """Each account's earliest booking day among `legs`: `keep` needs its days after it."""
-    first: dict[tuple[str, str], str] = {}
-    for t, a, _, day, *_ in legs:
-        known = first.get((t, a))
-        if known is None or day < known:
-            first[(t, a)] = day
-    return first
-
-
-def latest_days(legs: Iterable[Leg]) -> dict[tuple[str, str], str]:
-    """Each account's latest booking day among `legs`."""
-    latest: dict[tuple[str, str], str] = {}
-    for t, a, _, day, *_ in legs:
-        known = latest.get((t, a))
-        if known is None or day > known:
-            latest[(t, a)] = day
-    return latest
+def day_spans(rows: Iterable[tuple[Any, ...]]) -> dict[tuple[str, str], list[str]]:
+    """Each account's earliest and latest booking day among `rows` (legs, or account_events
+    rows: tenant, account, sequence, day first): `keep` needs its days after the earliest."""
+    spans: dict[tuple[str, str], list[str]] = {}
+    for t, a, _, day, *_ in rows:
+        span = spans.get((t, a))
+        if span is None:
+            spans[(t, a)] = [day, day]
+        elif day < span[0]:
+            span[0] = day
+        elif day > span[1]:
+            span[1] = day
+    return spans
 
 
 def keep(
