@@ -2,16 +2,19 @@
 
     python -m bench.wrk_ab BASE_REV [--script post_entry_tenants] [--rounds 8]
                            [--duration 6] [--connections 32] [--tenants 1]
+                           [--postgres] [--postgres-dsn DSN]
 
-Each round serves each tree's mock (`mock-core serve` on a fresh SQLite store, no
-access log, the bench's keys; the base from a git worktree of BASE_REV, each tree
+Each round serves each tree's mock (`mock-core serve` on a fresh SQLite store, or with
+`--postgres` on a fresh PostgreSQL database, one worker; no access log, the bench's
+keys; the base from a git worktree of BASE_REV, each tree
 with its own spec and scenarios under the installed packages' names), sets up
 `--tenants` tenants of two accounts each (bench/tenants.py), warms up for a second,
 then runs a script of bench/wrk for `--duration` seconds: PostEntry across the
 tenants by default, or `get_account` (one of the first tenant's accounts by id).
 The order flips every round. Per run: requests a second, the server's user
-plus system CPU a request (/proc/PID/stat) and its write system calls a request
-(/proc/PID/io `syscw`, which the machine's load does not move). Prints a line per
+plus system CPU a request (/proc/PID/stat), its write system calls a request
+(/proc/PID/io `syscw`, which the machine's load does not move) and, on PostgreSQL,
+the server's CPU a request (every process of it: `bench.tenants.postgres_cpu`). Prints a line per
 run, then the median per-round ratio new/base of each figure. The machine is shared:
 single runs move by +-25%, so read the medians, and the write counts.
 """
@@ -30,10 +33,11 @@ from typing import Any
 
 from bench import load
 from bench.load import BENCH_KEY, BenchError
-from bench.tenants import setup_tenants
+from bench.tenants import postgres_cpu, setup_tenants
 from turingcore_client import serving
 
 FIGURES = ("rps", "cpu_us", "writes")
+POSTGRES_FIGURES = (*FIGURES, "pg_cpu_us")
 
 
 def proc_figures(pid: int) -> tuple[float, int]:
@@ -53,13 +57,26 @@ def shimmed_env(tree: Path, workdir: Path, name: str) -> dict[str, str]:
 
 
 def one_run(tree: Path, env: dict[str, str], args: Any, workdir: Path, wrk: str) -> dict[str, Any]:
-    store = workdir / "store.db"
-    for suffix in ("", "-wal", "-shm"):
-        (workdir / f"store.db{suffix}").unlink(missing_ok=True)
+    """One tree's figures on a fresh store: SQLite, or a PostgreSQL database (`--postgres`)."""
+    if not args.postgres:
+        store = workdir / "store.db"
+        for suffix in ("", "-wal", "-shm"):
+            (workdir / f"store.db{suffix}").unlink(missing_ok=True)
+        return served_run(f"sqlite:///{store}", tree, env, args, workdir, wrk)
+    name, url = load.create_database(args.postgres_dsn)
+    try:
+        return served_run(url, tree, env, args, workdir, wrk)
+    finally:
+        load.drop_database(args.postgres_dsn, name)
+
+
+def served_run(
+    url: str, tree: Path, env: dict[str, str], args: Any, workdir: Path, wrk: str
+) -> dict[str, Any]:
     keys = ["--api-keys", f"{BENCH_KEY}=*", "--no-access-log"]
     with (workdir / "mock.log").open("w+b") as log:
         process, base_url = serving.start_mock(
-            ["--database-url", f"sqlite:///{store}", *keys],
+            ["--database-url", url, *keys],
             log=log,
             cwd=tree,
             env=env,
@@ -90,19 +107,25 @@ def one_run(tree: Path, env: dict[str, str], args: Any, workdir: Path, wrk: str)
 
         run(1)
         cpu0, writes0 = proc_figures(process.pid)
+        server0 = postgres_cpu() if args.postgres else {}
         result = run(args.duration)
         cpu1, writes1 = proc_figures(process.pid)
+        server1 = postgres_cpu() if args.postgres else {}
     finally:
         serving.stop_mock(process)
     if result.error_count:
         raise BenchError(f"wrk errors {result.errors}")
     requests = max(result.requests, 1)
-    return {
+    figures = {
         "rps": round(result.rps, 1),
         "cpu_us": round((cpu1 - cpu0) * 1e6 / requests, 1),
         "writes": round((writes1 - writes0) / requests, 3),
         "p99_ms": result.latency_ms("p99"),
     }
+    if args.postgres:  # (a server process that ended during the run is left out)
+        server_s = sum(cpu - server0.get(pid, 0.0) for pid, cpu in server1.items())
+        figures["pg_cpu_us"] = round(server_s * 1e6 / requests, 1)
+    return figures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,7 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=6)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--tenants", type=int, default=1)
+    parser.add_argument("--postgres", action="store_true", help="serve on PostgreSQL")
+    parser.add_argument("--postgres-dsn", default=load.DEFAULT_PG_DSN)
     args = parser.parse_args(argv)
+    if args.postgres and (problem := load.postgres_problem(args.postgres_dsn)):
+        print(f"bench.wrk_ab: {problem}", file=sys.stderr)
+        return 1
     try:
         wrk = load.ensure_wrk(install=False)
         with tempfile.TemporaryDirectory(prefix="wrk-ab.") as tmp:
@@ -133,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchError, serving.MockStartError, subprocess.CalledProcessError) as exc:
         print(f"bench.wrk_ab: {exc}", file=sys.stderr)
         return 1
-    for figure in FIGURES:
+    for figure in POSTGRES_FIGURES if args.postgres else FIGURES:
         ratios = [b[figure] / a[figure] for a, b in zip(runs["base"], runs["new"], strict=True)]
         higher = sum(r > 1 for r in ratios)
         print(

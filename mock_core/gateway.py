@@ -135,7 +135,7 @@ class Gateway:
                 if single
                 else sorted(range(len(batch)), key=lambda i: batch[i][0].tenant_id)
             )
-            if not single:
+            if not single or txn.batch.reads_ahead_in_one_trip:
                 txn.batch.look_ahead(_ahead(batch))
             for index in order:
                 command, correlation_id = batch[index]

@@ -229,6 +229,15 @@ class WriteBatch:
         # What the batch's commands will read, by tenant (`look_ahead`).
         self._ahead: dict[str, tuple[list[str], list[Reads]]] = {}
 
+    @property
+    def reads_ahead_in_one_trip(self) -> bool:
+        """Whether `look_ahead` reads everything in one round trip (PostgreSQL, with the
+        writer's memory): then even a command alone is cheaper read ahead, as one round
+        trip instead of one per read (its head, its record, its accounts, their products).
+        On SQLite a read is a call into the library, and reading ahead a command alone
+        would read the same rows the same way."""
+        return self._new_cursor is not None and self._scope is not None and self.memory is not None
+
     def look_ahead(self, ahead: dict[str, tuple[list[str], list[Reads]]]) -> None:
         """Tell the batch what its commands will read, by tenant: their idempotency keys
         and their slices (`Reads`). A tenant's first command then reads its records and

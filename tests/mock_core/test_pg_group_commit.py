@@ -356,6 +356,47 @@ def test_a_mixed_batch_reads_ahead_as_on_sqlite(pg_url: str, tmp_path: Any) -> N
     ]
 
 
+def test_a_command_alone_reads_ahead_in_one_round_trip(app_api: tuple[Api, Gateway]) -> None:
+    """A batch of one (a sequential client) reads its record, its tenant's head, its
+    accounts and their products with the batch's one round trip, as a batch of several
+    does (`WriteBatch.reads_ahead_in_one_trip`), not with a round trip each: a PostEntry
+    then makes no read of its own. The outcomes are those of the usual path: a replay,
+    a reused key refused, an overdraft refused, the balances moved once."""
+    api, gateway = app_api
+    a1, a2 = _fund(api, "GC_ALPHA")
+    reads: list[tuple[str, str]] = []
+    run = eventstore.WriteTx._run
+
+    def counted(self: eventstore.WriteTx, name: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append((name, self.tenant_id))
+        return run(self, name, *args, **kwargs)
+
+    def alone(command: Command) -> tuple[Any, list[tuple[str, str]]]:
+        reads.clear()
+        eventstore.WriteTx._run = counted  # type: ignore[method-assign]
+        try:
+            result = gateway.execute_batch([(command, None)])[0]
+        finally:
+            eventstore.WriteTx._run = run  # type: ignore[method-assign]
+        return _outcome(result), list(reads)
+
+    def move(amount: int, key: str | None = None) -> Any:
+        payload = entry_payload(transfer_legs(a1, a2, amount), "alone test")
+        return _cmd("GC_ALPHA", "PostEntry", payload, key)
+
+    assert alone(move(30, key="k-alone")) == (("ok", 202, False), [])
+    assert alone(move(30, key="k-alone")) == (("ok", 202, True), [])  # the replay
+    assert alone(move(31, key="k-alone"))[0] == ("InvariantViolation", "IDEMPOTENCY_KEY_REUSED")
+    assert alone(move(71)) == (("InvariantViolation", "OVERDRAFT_LIMIT_EXCEEDED"), [])  # 70 left
+    assert alone(move(70)) == (("ok", 202, False), [])
+    assert (_balance(gateway, "GC_ALPHA", a1), _balance(gateway, "GC_ALPHA", a2)) == (0, 200)
+    # What the round trip cannot know, the command still reads itself: a customer.
+    customer = api.create_customer("GC_ALPHA", n=3).json()["result"]["customerId"]
+    opened = alone(_cmd("GC_ALPHA", "OpenAccount", _opening(customer, 5)))
+    assert opened == (("ok", 202, False), [("customers", "GC_ALPHA")])
+    assert _problems(api, "GC_ALPHA") == []
+
+
 def _booked(tenant: str, src: str, dst: str, amount: int, day: str) -> Command:
     payload = entry_payload(transfer_legs(src, dst, amount), "group commit test", day=day)
     return parse_command(tenant, envelope(tenant, "PostEntry", payload))
