@@ -112,9 +112,8 @@ def write_cost(rounds: int, commands: int, concurrency: int) -> dict[str, Any]:
 # The write path before migration 0007: an account_events row is its key only (the new
 # columns take their defaults), and no account_days.
 _TOUCH_WITHOUT = "INSERT INTO account_events (tenant_id, account_id, sequence) VALUES (?, ?, ?)"
-_TOUCH_WITHOUT_PG = (
-    "INSERT INTO account_events (tenant_id, account_id, sequence) "
-    "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[])"
+_TOUCH_WITHOUT_PG = "INSERT INTO account_events (tenant_id, account_id, sequence) " + (
+    postgres._rows("text", "text", "bigint")
 )
 
 
