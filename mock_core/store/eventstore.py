@@ -209,6 +209,7 @@ class WriteBatch:
         read_options: dict[str, Any] | None = None,
         keys_as_array: bool = False,
         new_cursor: Callable[[], Any] | None = None,
+        scoped: str | None = None,
     ) -> None:
         self.cursor = cursor
         # Keyword arguments of the cursor's `execute` for the reads (`WriteTx._run`), and
@@ -223,9 +224,10 @@ class WriteBatch:
         self.memory = memory
         self.pending = Pending(bulk or Bulk(cursor, sql))
         self.rows = Rows(cursor, sql, self.pending)
-        # PostgreSQL: scopes the transaction to one tenant (row-level security).
+        # PostgreSQL: scopes the transaction to one tenant (row-level security); the
+        # tenant it is scoped to (the store may have set it with the lock: `scoped`).
         self._scope = scope
-        self._scoped: str | None = None
+        self._scoped = scoped
         # What the batch's commands will read, by tenant (`look_ahead`).
         self._ahead: dict[str, tuple[list[str], list[Reads]]] = {}
 
@@ -254,10 +256,10 @@ class WriteBatch:
         memory: WriterMemory,
     ) -> dict[str, tuple[list[str], list[Reads]]]:
         """Read what every tenant's commands will read in one round trip (PostgreSQL): for
-        each tenant, under its scope, its chain head, its idempotency records of `keys`,
-        the accounts the commands name and their products (plus the products named),
-        its trial-balance totals, its latest posting day and the named accounts' booking
-        days (`postgres.UnnestBulk` keeps the totals), each statement on its own cursor,
+        each tenant, under its scope, its chain head with its trial-balance totals and
+        latest posting day, its idempotency records of `keys`, the accounts the commands
+        name and their products (plus the products named), and the named accounts'
+        booking days (`postgres.UnnestBulk` keeps the totals), each statement on its own cursor,
         all sent before the first result is waited for. Into the batch's records and the
         transaction's memory; returns what is left to read the usual way (tenants whose
         ids cannot be stored)."""
@@ -271,15 +273,15 @@ class WriteBatch:
             keys = [key for key in keys if "\x00" not in key]  # never stored
             accounts = sorted({a for r in reads for a in r.accounts if "\x00" not in a})
             codes = sorted({p for r in reads for p in r.products if "\x00" not in p})
-            scope(tenant_id)
-            self._scoped = tenant_id
+            if tenant_id != self._scoped:
+                scope(tenant_id)
+                self._scoped = tenant_id
             cursors = []
             for name, params in (
-                ("head", {"t": tenant_id}),
+                ("ahead_head", {"t": tenant_id}),
                 ("find_commands", {"t": tenant_id, "keys": keys}),
                 ("accounts", {"t": tenant_id, "keys": accounts}),
                 ("ahead_products", {"t": tenant_id, "keys": accounts, "codes": codes}),
-                ("totals_head", {"t": tenant_id}),
                 ("ahead_days", {"t": tenant_id, "keys": accounts}),
             ):
                 cursor = new_cursor()
@@ -288,17 +290,16 @@ class WriteBatch:
             sent.append((tenant_id, keys, accounts, cursors))
         found = self.pending.found
         for tenant_id, keys, named, cursors in sent:
-            head, records, accounts_found, products, kept, booked = cursors
+            head, records, accounts_found, products, booked = cursors
             _note_records(found, tenant_id, keys, records.fetchall())
             row = head.fetchone()
             rows = accounts_found.fetchall()
             datas = products.fetchall()
-            totals = kept.fetchone()
             days = booked.fetchall()
             if row is None:  # no such tenant (yet): nothing else to know
                 continue
-            memory.totals[tenant_id] = [int(figure or 0) for figure in totals[:3]]
-            memory.latest_days[tenant_id] = totals[3] or ""
+            memory.totals[tenant_id] = [int(figure or 0) for figure in row[3:6]]
+            memory.latest_days[tenant_id] = row[6] or ""
             every: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
                 (tenant_id, a): ("", {}) for a in named
             }

@@ -132,13 +132,15 @@ _BY_KEYS = {
     "LIMIT 1) AS a) AS c CROSS JOIN LATERAL (SELECT data FROM products x "
     "WHERE x.tenant_id = %(t)s AND x.product_code = c.code LIMIT 1) AS p",
     "customers": _by_keys("customers", "customer_id", "data"),
-    # The trial balance's kept totals at the tenant's head, and its latest day with a
-    # posting; the booking days with a net change of the accounts of `keys`: what the
-    # kept totals need of an account a leg is back-dated on (`UnnestBulk`).
-    "totals_head": "SELECT t.debits_minor, t.credits_minor, t.postings, (SELECT "
-    "max(booking_date) FROM tenant_days WHERE tenant_id = %(t)s) FROM (SELECT 1) AS one "
-    "LEFT JOIN (SELECT debits_minor, credits_minor, postings FROM tenant_totals "
-    "WHERE tenant_id = %(t)s ORDER BY sequence DESC LIMIT 1) AS t ON true",
+    # The tenant's chain head (as `head`) with the trial balance's kept totals at it and
+    # its latest day with a posting (None where it has none yet); the booking days with
+    # a net change of the accounts of `keys`: what the kept totals need of an account a
+    # leg is back-dated on (`UnnestBulk`).
+    "ahead_head": "SELECT t.data, t.last_sequence, t.last_hash, k.debits_minor, "
+    "k.credits_minor, k.postings, (SELECT max(booking_date) FROM tenant_days "
+    "WHERE tenant_id = %(t)s) FROM tenants t LEFT JOIN LATERAL (SELECT debits_minor, "
+    "credits_minor, postings FROM tenant_totals x WHERE x.tenant_id = %(t)s "
+    "ORDER BY x.sequence DESC LIMIT 1) AS k ON true WHERE t.tenant_id = %(t)s",
     "ahead_days": "SELECT d.account_id, d.booking_date, d.change_minor "
     "FROM unnest(%(keys)s::text[]) AS k(key) JOIN account_days d ON d.tenant_id = %(t)s "
     "AND d.account_id = k.key AND d.change_minor <> 0",
@@ -156,6 +158,12 @@ _BY_KEYS = {
 _READ_OPTIONS = {"prepare": False}
 # A writer's connection idle for longer goes back to the pool (`PostgresStore._begin`).
 WRITER_IDLE_S = 1.0
+# A batch of one tenant: its lock and its scope for the transaction (row-level security)
+# in one statement, a round of the driver's work less (`pg_lock`, `pg_scope`). The two
+# calls read no table: the lock is held before the batch's first read takes its snapshot.
+_LOCK_AND_SCOPE = (
+    "SELECT pg_advisory_xact_lock(hashtext(%(t)s)), set_config('app.current_tenant', %(t)s, true)"
+)
 # The reads' connection's scope: for the session, set by a read whose tenant differs from
 # the last read's, or after the connection sat idle (`PostgresStore.read`).
 _SESSION_SCOPE = "SELECT set_config('app.current_tenant', %(t)s, false)"
@@ -418,10 +426,15 @@ class PostgresStore(Store):
             pipeline = contextlib.ExitStack()
             pipeline.enter_context(driver.pipeline())
             # Each tenant's commands apply in one total order across processes. The
-            # locks are taken in sorted order (`Store.begin` sorts), so no cycle.
-            lock = self.sql["pg_lock"]
-            for tenant_id in tenant_ids:
-                cursor.execute(lock, {"t": tenant_id})
+            # locks are taken in sorted order (`Store.begin` sorts), so no cycle. A batch
+            # of one tenant is scoped to it by the same statement.
+            scoped = tenant_ids[0] if len(tenant_ids) == 1 else None
+            if scoped is not None:
+                cursor.execute(_LOCK_AND_SCOPE, {"t": scoped})
+            else:
+                lock = self.sql["pg_lock"]
+                for tenant_id in tenant_ids:
+                    cursor.execute(lock, {"t": tenant_id})
         except BaseException:
             self.drop_writer()
             raise
@@ -443,6 +456,7 @@ class PostgresStore(Store):
             read_options=_READ_OPTIONS,
             keys_as_array=True,
             new_cursor=driver.cursor,
+            scoped=scoped,
         )
         return PostgresTransaction(self, batch, conn, trans, pipeline)
 
