@@ -31,10 +31,10 @@ from mock_core.store.projections import DAY_CONFLICT, Bulk, Row
 
 # The coalesced writes as one statement each. A write's rows go as ONE parameter, a JSON
 # array of the rows (each an array in the row's column order, `projections.Row`, as in
-# the one-row statements), dumped by orjson and read back by `jsonb_array_elements`:
-# psycopg dumps a list parameter element by element in Python, about 0.35 ms for a batch
-# of 16 PostEntry's rows (1,200 elements in 46 arrays), where orjson takes tens of
-# microseconds; the server reads the JSON no slower than the binary arrays
+# the one-row statements), dumped by orjson and read back by `jsonb_array_elements`.
+# psycopg dumps a list parameter element by element in Python (a batch of 16 PostEntry
+# has 1,200 elements in 46 arrays): as JSON the flush's part of the mock's CPU was
+# 0.40-0.49x, and the server's CPU a request moved by less than the noise
 # (bench/results/pg-write-params-ab.md). No stored text holds U+0000, which JSON (jsonb)
 # cannot carry: PostgreSQL's text cannot hold it either.
 
@@ -43,6 +43,17 @@ def _rows(*types: str) -> str:
     """The rows of a write's one parameter, column n cast to `types[n]`."""
     columns = ", ".join(f"(r->>{n})::{kind}" for n, kind in enumerate(types))
     return f"SELECT {columns} FROM jsonb_array_elements(%s::jsonb) AS r"
+
+
+def _joined(*types: str) -> str:
+    """`_rows` as a subquery to join a table by its key. OFFSET 0 keeps it from being
+    pulled up into the join: pulled up, the join's condition compares the key with
+    `value ->> n`, an operator not marked leakproof, which row-level security lets run
+    only after its own filter, so the key's index serves only the tenant's part of the
+    condition (measured: each account_events seek read all the tenant's rows, 244 ms for
+    a batch of 16). A subquery's column is a plain value, compared with a leakproof
+    `=`, and the key's index is used whole."""
+    return f"({_rows(*types)} OFFSET 0)"
 
 
 _TEXT, _INT = "text", "bigint"
@@ -59,7 +70,7 @@ _UNNEST: dict[str, str] = {
     "coalesce(p.event_count, 0) + row_number() OVER w, "
     "coalesce(p.postings, 0) + sum(d.posting) OVER w, "
     "coalesce(p.led_postings, 0) + sum(d.led) OVER w "
-    f"FROM ({_rows(_TEXT, _TEXT, _INT, _TEXT, _INT, _INT, _INT)}) "
+    f"FROM {_joined(_TEXT, _TEXT, _INT, _TEXT, _INT, _INT, _INT)} "
     "AS d(t, a, seq, day, change, posting, led) "
     "LEFT JOIN LATERAL (SELECT balance_minor, event_count, postings, led_postings "
     "FROM account_events e WHERE e.tenant_id = d.t AND e.account_id = d.a "
@@ -73,10 +84,10 @@ _UNNEST: dict[str, str] = {
     "insert_command": "INSERT INTO command_log (tenant_id, dedup_key, command_id, command_type, "
     "payload_hash, reply, created_at) " + _rows(*[_TEXT] * 7),
     "update_balance": "UPDATE accounts SET balance_minor = accounts.balance_minor + d.delta, "
-    f"last_sequence = d.seq FROM ({_rows(_INT, _INT, _TEXT, _TEXT)}) AS d(delta, seq, t, a) "
+    f"last_sequence = d.seq FROM {_joined(_INT, _INT, _TEXT, _TEXT)} AS d(delta, seq, t, a) "
     "WHERE accounts.tenant_id = d.t AND accounts.account_id = d.a",
     "update_head": "UPDATE tenants SET last_sequence = d.seq, last_hash = d.h "
-    f"FROM ({_rows(_INT, _TEXT, _TEXT)}) AS d(seq, h, t) WHERE tenants.tenant_id = d.t",
+    f"FROM {_joined(_INT, _TEXT, _TEXT)} AS d(seq, h, t) WHERE tenants.tenant_id = d.t",
     # The trial balance's kept totals (store/totals.py).
     "insert_totals": "INSERT INTO tenant_totals (tenant_id, sequence, debits_minor, "
     "credits_minor, postings) " + _rows(_TEXT, _INT, _INT, _INT, _INT),

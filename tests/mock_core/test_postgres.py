@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -294,6 +295,77 @@ def test_write_path_reads_by_keys_probe_the_key_on_a_table_never_analysed(name: 
         assert key in node.get("Index Cond", ""), (
             f"{name}: {node['Node Type']} on {table} without {key} in its index condition "
             f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r})"
+        )
+
+
+# (table, key column, rows inserted as the owner, the flush's rows of the statement)
+_FLUSH_JOINS = {
+    "insert_touch": (
+        "account_events",
+        "account_id",
+        "INSERT INTO account_events (tenant_id, account_id, sequence, booking_date, "
+        "balance_minor, event_count, postings, led_postings) SELECT 'T_PLAN', 'key-' || "
+        "(n % 200), n, '2025-01-01', 0, 1, 0, 0 FROM generate_series(1, 20000) AS n",
+        [("T_PLAN", f"key-{n}", 20000 + n, "2025-01-02", 5, 1, 1) for n in range(16)],
+    ),
+    "update_balance": (
+        "accounts",
+        "account_id",
+        _KEY_READS["accounts"][2],
+        [(5, 20000 + n, "T_PLAN", f"key-{n}") for n in range(100, 116)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_FLUSH_JOINS))
+def test_the_flush_joins_its_rows_to_a_table_by_the_key(name: str) -> None:
+    """The flush's statements that join its rows to a table (an account's last running
+    figures, its balance) probe the table's primary key by tenant AND key, under
+    row-level security, on a table never analysed. The rows are one JSON parameter: where
+    their `value ->> n` (not leakproof) reached the join, row-level security kept it out
+    of the index condition, and each seek read all of the tenant's rows (a batch of 16
+    took 244 ms)."""
+    require_postgres()
+    from mock_core.store import postgres
+    from mock_core.store.backends import open_store
+    from mock_core.store.engine import upgrade
+
+    table, key, fill, rows = _FLUSH_JOINS[name]
+    db, url = create_database()
+    try:
+        upgrade(url)
+        owner = make_engine(url, app_role=None)
+        with owner.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
+            conn.execute(text(fill))
+        owner.dispose()
+        store = open_store(make_engine(url))
+        try:
+            txn = store.begin(["T_PLAN"])
+            try:
+                batch = txn.batch
+                batch.tx("T_PLAN")  # the transaction is scoped to the tenant
+                statement = postgres._UNNEST[name]
+                params = [orjson.dumps(rows).decode()]
+                batch.cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", params, prepare=False)
+                plan = batch.cursor.fetchone()[0][0]["Plan"]
+            finally:
+                txn.rollback()
+        finally:
+            store.close()
+    finally:
+        drop_database(db)
+    scans = [
+        node
+        for node in _nodes(plan)
+        if node.get("Relation Name") == table and "Scan" in node["Node Type"]
+    ]
+    assert scans, plan
+    for node in scans:
+        assert key in node.get("Index Cond", ""), (
+            f"{name}: {node['Node Type']} on {table} without {key} in its index condition "
+            f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r}, "
+            f"join filter {node.get('Join Filter')!r})"
         )
 
 
