@@ -6,16 +6,16 @@
 
 Each round serves each tree's mock (`mock-core serve` on a fresh SQLite store, or with
 `--postgres` on a fresh PostgreSQL database, one worker; no access log, the bench's
-keys; the base from a git worktree of BASE_REV, each tree
-with its own spec and scenarios under the installed packages' names), sets up
-`--tenants` tenants of two accounts each (bench/tenants.py), warms up for a second,
-then runs a script of bench/wrk for `--duration` seconds: PostEntry across the
-tenants by default, or `get_account` (one of the first tenant's accounts by id).
-The order flips every round. Per run: requests a second, the server's user
-plus system CPU a request (/proc/PID/stat), its write system calls a request
-(/proc/PID/io `syscw`, which the machine's load does not move) and, on PostgreSQL,
-the server's CPU a request (every process of it: `bench.tenants.postgres_cpu`). Prints a line per
-run, then the median per-round ratio new/base of each figure. The machine is shared:
+keys; the base from a git worktree of BASE_REV, each tree with its own spec and
+scenarios under the installed packages' names), sets up `--tenants` tenants of two
+accounts each (bench/tenants.py), warms up for a second, then runs a script of
+bench/wrk for `--duration` seconds: PostEntry across the tenants by default, or
+`get_account` (one of the first tenant's accounts by id). The order flips every
+round. Per run: requests a second, the server's user plus system CPU a request
+(/proc/PID/stat), its write system calls a request (/proc/PID/io `syscw`, which the
+machine's load does not move) and, on PostgreSQL, the database server's CPU a
+request (every process of it: `bench.tenants.postgres_cpu`). Prints a line per run,
+then the median per-round ratio new/base of each figure. The machine is shared:
 single runs move by +-25%, so read the medians, and the write counts.
 """
 
