@@ -55,7 +55,11 @@ PHASES: list[tuple[str, Any, str]] = [
     ("the commands applied (decide, events, projections)", Gateway, "_apply"),
     ("the flush's writes (one statement)", postgres.UnnestBulk, "write_all"),
     ("  of which the kept totals' arithmetic", postgres.UnnestBulk, "_totals"),
-    ("commit (the WAL flush waited for)", postgres.PostgresTransaction, "_commit"),
+    (
+        "commit (its CPU: the WAL flush's wait is not counted)",
+        postgres.PostgresTransaction,
+        "_commit",
+    ),
 ]
 
 
