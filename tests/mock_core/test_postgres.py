@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -246,17 +247,14 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-@pytest.mark.parametrize("name", sorted(_KEY_READS))
-def test_write_path_reads_by_keys_probe_the_key_on_a_table_never_analysed(name: str) -> None:
-    """A batch's reads by a list of keys (its idempotency records, its accounts) search
-    the primary key by tenant and key, even where the planner has no statistics (a fresh
-    store: autovacuum has not analysed the table yet). Written as `key IN (...)`, the
-    planner read all of the tenant's 20,000 rows and filtered the keys."""
-    require_postgres()
+@contextmanager
+def _scoped_batch_on_unanalysed(table: str, fill: str) -> Iterator[Any]:
+    """A fresh store whose `table` holds the rows `fill` inserts as the owner, never
+    analysed (autovacuum off): the write batch of a transaction scoped to T_PLAN, rolled
+    back after the block."""
     from mock_core.store.backends import open_store
     from mock_core.store.engine import upgrade
 
-    table, key, fill = _KEY_READS[name]
     db, url = create_database()
     try:
         upgrade(url)
@@ -267,35 +265,55 @@ def test_write_path_reads_by_keys_probe_the_key_on_a_table_never_analysed(name: 
         owner.dispose()
         store = open_store(make_engine(url))
         try:
-            statement = store.sql[name]
             txn = store.begin(["T_PLAN"])
             try:
                 batch = txn.batch
-                batch.tx("T_PLAN")  # scopes the transaction to the tenant
-                keys = [f"key-{n}" for n in range(100, 116)]
-                params: dict[str, Any] = {"t": "T_PLAN", "keys": keys}
-                if not batch.keys_as_array:  # the IN (...) form
-                    params = {"t": "T_PLAN", **{f"v{i}": k for i, k in enumerate(keys)}}
-                    statement = statement.format(
-                        in_list=", ".join(f"%(v{i})s" for i in range(len(keys)))
-                    )
-                batch.cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", params, prepare=False)
-                plan = batch.cursor.fetchone()[0][0]["Plan"]
-                batch.cursor.execute(statement, params, prepare=False)
-                assert len(batch.cursor.fetchall()) == 16
+                batch.tx("T_PLAN")  # the transaction is scoped to the tenant
+                yield batch
             finally:
                 txn.rollback()
         finally:
             store.close()
     finally:
         drop_database(db)
-    scans = [node for node in _nodes(plan) if node.get("Relation Name") == table]
+
+
+def _assert_probes_the_key(name: str, plan: dict[str, Any], table: str, key: str) -> None:
+    """Every scan of `table` in `plan` has `key` in its index condition."""
+    scans = [
+        node
+        for node in _nodes(plan)
+        if node.get("Relation Name") == table and "Scan" in node["Node Type"]
+    ]
     assert scans, plan
     for node in scans:
         assert key in node.get("Index Cond", ""), (
             f"{name}: {node['Node Type']} on {table} without {key} in its index condition "
-            f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r})"
+            f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r}, "
+            f"join filter {node.get('Join Filter')!r})"
         )
+
+
+@pytest.mark.parametrize("name", sorted(_KEY_READS))
+def test_write_path_reads_by_keys_probe_the_key_on_a_table_never_analysed(name: str) -> None:
+    """A batch's reads by a list of keys (its idempotency records, its accounts) search
+    the primary key by tenant and key, even where the planner has no statistics (a fresh
+    store: autovacuum has not analysed the table yet). Written as `key IN (...)`, the
+    planner read all of the tenant's 20,000 rows and filtered the keys."""
+    require_postgres()
+    table, key, fill = _KEY_READS[name]
+    with _scoped_batch_on_unanalysed(table, fill) as batch:
+        statement = batch.sql[name]
+        keys = [f"key-{n}" for n in range(100, 116)]
+        params: dict[str, Any] = {"t": "T_PLAN", "keys": keys}
+        if not batch.keys_as_array:  # the IN (...) form
+            params = {"t": "T_PLAN", **{f"v{i}": k for i, k in enumerate(keys)}}
+            statement = statement.format(in_list=", ".join(f"%(v{i})s" for i in range(len(keys))))
+        batch.cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", params, prepare=False)
+        plan = batch.cursor.fetchone()[0][0]["Plan"]
+        batch.cursor.execute(statement, params, prepare=False)
+        assert len(batch.cursor.fetchall()) == 16
+    _assert_probes_the_key(name, plan, table, key)
 
 
 # (table, key column, rows inserted as the owner, the flush's rows of the statement)
@@ -327,46 +345,14 @@ def test_the_flush_joins_its_rows_to_a_table_by_the_key(name: str) -> None:
     took 244 ms)."""
     require_postgres()
     from mock_core.store import postgres
-    from mock_core.store.backends import open_store
-    from mock_core.store.engine import upgrade
 
     table, key, fill, rows = _FLUSH_JOINS[name]
-    db, url = create_database()
-    try:
-        upgrade(url)
-        owner = make_engine(url, app_role=None)
-        with owner.begin() as conn:
-            conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
-            conn.execute(text(fill))
-        owner.dispose()
-        store = open_store(make_engine(url))
-        try:
-            txn = store.begin(["T_PLAN"])
-            try:
-                batch = txn.batch
-                batch.tx("T_PLAN")  # the transaction is scoped to the tenant
-                statement = postgres._UNNEST[name]
-                params = [orjson.dumps(rows).decode()]
-                batch.cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", params, prepare=False)
-                plan = batch.cursor.fetchone()[0][0]["Plan"]
-            finally:
-                txn.rollback()
-        finally:
-            store.close()
-    finally:
-        drop_database(db)
-    scans = [
-        node
-        for node in _nodes(plan)
-        if node.get("Relation Name") == table and "Scan" in node["Node Type"]
-    ]
-    assert scans, plan
-    for node in scans:
-        assert key in node.get("Index Cond", ""), (
-            f"{name}: {node['Node Type']} on {table} without {key} in its index condition "
-            f"(index cond {node.get('Index Cond')!r}, filter {node.get('Filter')!r}, "
-            f"join filter {node.get('Join Filter')!r})"
-        )
+    with _scoped_batch_on_unanalysed(table, fill) as batch:
+        params = [orjson.dumps(rows).decode()]
+        statement = f"EXPLAIN (FORMAT JSON) {postgres._UNNEST[name]}"
+        batch.cursor.execute(statement, params, prepare=False)
+        plan = batch.cursor.fetchone()[0][0]["Plan"]
+    _assert_probes_the_key(name, plan, table, key)
 
 
 def _terminate_writer(gateway: Any, url: str) -> None:
