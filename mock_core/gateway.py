@@ -14,6 +14,7 @@ back and applies each command alone.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import time
 import weakref
@@ -68,10 +69,13 @@ def format_instant(moment: datetime) -> str:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """A batch applied in an open transaction (`txn`), or, if `txn` is None, already final."""
+    """A batch applied in an open transaction (`txn`), or, if `txn` is None, already final;
+    `ahead`: applied ahead of its reads (`Gateway.prepare_ahead`)."""
 
     txn: WriteTransaction | None
     results: list[Outcome | Exception]
+    ahead: bool = False
+    again: bool = False  # applied ahead, then again the usual way (`Gateway.commit_batch`)
 
 
 class Gateway:
@@ -107,7 +111,9 @@ class Gateway:
         """
         return self.commit_batch(self.prepare_batch(batch), batch)
 
-    def prepare_batch(self, batch: Sequence[tuple[Command, str | None]]) -> PreparedBatch:
+    def prepare_batch(
+        self, batch: Sequence[tuple[Command, str | None]], keep: bool = False
+    ) -> PreparedBatch:
         """Apply the commands in one open transaction; the caller commits it (`commit_batch`).
 
         A refusal is decided before its command writes anything, so it leaves no
@@ -122,12 +128,16 @@ class Gateway:
         tenants never read each other's rows, so only that order is observable,
         and a tenant's rows are written in one go (on PostgreSQL a tenant switch
         issues the coalesced writes and moves the row-level-security scope).
+
+        `keep`: the transaction's memory is kept for the batches applied ahead after it
+        (`prepare_ahead`); only the group commit that holds `Store.ahead` passes it.
         """
         assert batch, "an empty batch"
         results: list[Outcome | Exception | None] = [None] * len(batch)
         single = len(batch) == 1
         txn = self.store.begin(
-            (batch[0][0].tenant_id,) if single else {command.tenant_id for command, _ in batch}
+            (batch[0][0].tenant_id,) if single else {command.tenant_id for command, _ in batch},
+            keep,
         )
         try:
             order = (
@@ -156,19 +166,92 @@ class Gateway:
             raise
         return PreparedBatch(txn, [result for result in results if result is not None])
 
+    def prepare_ahead(self, batch: Sequence[tuple[Command, str | None]]) -> PreparedBatch | None:
+        """Apply a batch of one tenant's commands from the store's kept memory, reading
+        nothing (`apply_ahead`), and make its writes ready for its commit (`finish_ahead`);
+        None if it cannot (it is then prepared the usual way: `prepare_batch`)."""
+        prepared = self.apply_ahead(batch, None)
+        if prepared is None or not self.finish_ahead(prepared):
+            return None
+        return prepared
+
+    def apply_ahead(
+        self, batch: Sequence[tuple[Command, str | None]], into: PreparedBatch | None
+    ) -> PreparedBatch | None:
+        """Apply one tenant's commands from the store's kept memory, reading nothing,
+        maybe while the commit before them is still in flight: in a transaction of their
+        own, or after the commands already applied `into` that one (returned). None if
+        the memory does not hold all they read, or the store keeps none (SQLite): the
+        commands are then prepared the usual way once the commits before are through.
+        `into` is then as it was, unless a command found a read to make after all: then
+        it is rolled back too (its `txn` is None), and its commands go the usual way.
+
+        Its commit (`commit_batch`, after the one in flight) checks, under the tenant's
+        lock, that what it assumed holds (`postgres.AheadTransaction`); if not, nothing
+        of it is written and it is applied again the usual way.
+        """
+        tenant_id = batch[0][0].tenant_id
+        if any(command.tenant_id != tenant_id for command, _ in batch):
+            return None
+        reads = [command.payload.reads() for command, _ in batch]
+        if into is None:
+            txn = self.store.begin_ahead(tenant_id, reads)
+            prepared = None if txn is None else PreparedBatch(txn, [], ahead=True)
+        else:
+            txn = into.txn
+            prepared = into if txn is not None and txn.takes(tenant_id, reads) else None
+        if prepared is None or txn is None:
+            return None
+        try:
+            txn.batch.assume_new(tenant_id, [command.dedup_key for command, _ in batch])
+            for command, correlation_id in batch:
+                tx = txn.batch.tx(tenant_id)
+                try:
+                    prepared.results.append(self._apply(tx, command, correlation_id))
+                except MockCoreError as exc:
+                    if tx.wrote:
+                        raise
+                    prepared.results.append(exc)
+        except BaseException as exc:
+            txn.rollback()  # (the memory it moved is dropped)
+            prepared.txn = None
+            if isinstance(exc, Exception):
+                return None  # a read it needs after all (NeedsRead), or a failure: as usual
+            raise
+        return prepared
+
+    def finish_ahead(self, prepared: PreparedBatch) -> bool:
+        """Make the writes of commands applied ahead ready for their commit (the coalesced
+        writes, and the kept totals' arithmetic, from the memory as they left it); False,
+        rolled back, if that needs a read after all."""
+        assert prepared.txn is not None
+        try:
+            prepared.txn.flush()
+        except BaseException as exc:
+            prepared.txn.rollback()
+            prepared.txn = None
+            if isinstance(exc, Exception):
+                return False
+            raise
+        return True
+
     def commit_batch(
         self, prepared: PreparedBatch, batch: Sequence[tuple[Command, str | None]]
     ) -> list[Outcome | Exception]:
         """Commit a prepared batch and return its results.
 
-        If the commit fails, nothing of the batch is written: in a batch of
-        several, each command is then applied in a transaction of its own.
+        If the commit fails, nothing of the batch is written: a batch applied ahead is
+        then applied again the usual way (what it assumed did not hold); in a batch of
+        several, each command is applied in a transaction of its own.
         """
         if prepared.txn is None:
             return prepared.results
         try:
             prepared.txn.commit()
         except Exception as exc:
+            if prepared.ahead:
+                prepared.again = True
+                return self.execute_batch(batch)
             return self._after_failure(batch, exc)
         return prepared.results
 
@@ -251,7 +334,15 @@ class GroupCommitter:
     while the disk syncs (the driver lets go of the GIL for that), and they make
     the next batch. Only the commit moves: Python work on two threads would
     fight over the GIL (measured: slower). A batch of one (a sequential client)
-    commits inline, since there is nothing to overlap. One batch runs at a time.
+    commits inline, since there is nothing to overlap.
+
+    On PostgreSQL the commands that arrive while a batch commits are applied at once,
+    into the next batch, if the store's kept memory holds all they read
+    (`Gateway.apply_ahead`): the loop stays busy while the server works. That batch's
+    commit checks under the tenant's lock that what it assumed holds, else applies it
+    again the usual way. The writer thread holds up to IN_FLIGHT commits (one running,
+    the next queued behind it); they run one at a time, in the order their commands
+    were read. A command that cannot be applied ahead waits until they are through.
     """
 
     def __init__(
@@ -259,10 +350,12 @@ class GroupCommitter:
         gateway: Gateway,
         batch_max: int = 256,
         on_batch: Callable[[int], None] | None = None,
+        on_ahead: Callable[[bool], None] | None = None,
     ) -> None:
         self.gateway = gateway
         self.batch_max = batch_max
         self.on_batch = on_batch  # told each batch's number of tenants (the metrics)
+        self.on_ahead = on_ahead  # told whether each batch applied ahead committed so
         self._writer: ThreadPoolExecutor | None = None  # started with the first batch
         # One queue per event loop: a server has one loop, but in-process test
         # clients may each run their own, and a future must be resolved on its loop.
@@ -291,38 +384,194 @@ class GroupCommitter:
         if not queue.draining:
             queue.draining = True
             queue.drain = loop.create_task(self._drain(loop, queue))
+        elif queue.wake is not None and not queue.wake.done():
+            queue.wake.set_result(None)
         return await future
 
     async def _drain(self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue) -> None:
+        store = self.gateway.store
+        # One drain at a time applies batches ahead (PostgreSQL): the kept memory is its.
+        ahead = store.applies_ahead and store.ahead.acquire(blocking=False)
+        # The commits handed to the writer thread, in order (each done once its commands
+        # are answered), and the batch applied ahead meanwhile, handed over next.
+        flights: collections.deque[asyncio.Future[None]] = collections.deque()
+        building: _Building | None = None
+        blocked = False  # a command could not be applied ahead: it waits for the commits
         try:
-            while queue.items:
-                batch, queue.items = queue.items[: self.batch_max], queue.items[self.batch_max :]
-                commands = [(command, correlation_id) for command, correlation_id, _ in batch]
-                if self.on_batch is not None:
-                    self.on_batch(
-                        1 if len(commands) == 1 else len({c.tenant_id for c, _ in commands})
-                    )
-                results: list[Outcome | Exception]
-                try:
-                    prepared = self.gateway.prepare_batch(commands)
-                    results = prepared.results
-                    if prepared.txn is not None and len(commands) == 1:
-                        results = self.gateway.commit_batch(prepared, commands)
-                    elif prepared.txn is not None:
-                        results = await loop.run_in_executor(
-                            self._writer_thread(), self.gateway.commit_batch, prepared, commands
-                        )
-                except Exception as exc:
-                    results = [exc] * len(batch)
-                for (_, _, future), result in zip(batch, results, strict=True):
-                    if future.done():  # the client went away; its command is applied all the same
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+            while queue.items or flights or building is not None:
+                while flights and flights[0].done():
+                    flights.popleft()
+                if not flights and building is None:
+                    blocked = False
+                    if queue.items:
+                        flight = self._next(loop, queue, ahead)
+                        if flight is not None:
+                            flights.append(flight)
+                elif ahead and not blocked and queue.items and _room(building, self.batch_max):
+                    building, blocked = self._apply_ahead(queue, building)
+                elif building is not None and len(flights) < IN_FLIGHT:
+                    flight = self._launch(loop, queue, building)
+                    building = None
+                    if flight is not None:
+                        flights.append(flight)
+                else:
+                    listen = ahead and not blocked and _room(building, self.batch_max)
+                    await _until(loop, queue, flights[0], listen)
         finally:
+            if building is not None:  # (the drain was cancelled: its commands never commit)
+                if building.prepared.txn is not None:
+                    building.prepared.txn.rollback()
+                _answer(
+                    building.batch, [RuntimeError("the group commit stopped")] * len(building.batch)
+                )
+            if ahead:
+                store.ahead.release()
             queue.draining = False
+
+    def _next(
+        self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue, ahead: bool
+    ) -> asyncio.Future[None] | None:
+        """With no commit in flight: apply the next batch (ahead if it can be, else the
+        usual way) and commit it (a batch of one the usual way: inline), or launch its
+        commit on the writer thread (returned)."""
+        batch, queue.items = queue.items[: self.batch_max], queue.items[self.batch_max :]
+        commands = [(command, correlation_id) for command, correlation_id, _ in batch]
+        if self.on_batch is not None:
+            self.on_batch(1 if len(commands) == 1 else len({c.tenant_id for c, _ in commands}))
+        try:
+            prepared = self.gateway.prepare_ahead(commands) if ahead else None
+            if prepared is None:
+                prepared = self.gateway.prepare_batch(commands, keep=ahead)
+            if prepared.txn is None:
+                _answer(batch, prepared.results)
+            elif len(commands) == 1 and not prepared.ahead:
+                _answer(batch, self.gateway.commit_batch(prepared, commands))
+            else:
+                return self._commit(loop, prepared, commands, batch)
+        except Exception as exc:
+            _answer(batch, [exc] * len(batch))
+        return None
+
+    def _apply_ahead(
+        self, queue: _LoopQueue, building: _Building | None
+    ) -> tuple[_Building | None, bool]:
+        """Apply the commands queued meanwhile ahead, into `building`; (the batch, and
+        whether some could not be: they go back to the front of the queue, with the
+        batch's own commands if it was rolled back)."""
+        room = self.batch_max - (len(building.batch) if building is not None else 0)
+        batch, queue.items = queue.items[:room], queue.items[room:]
+        commands = [(command, correlation_id) for command, correlation_id, _ in batch]
+        into = building.prepared if building is not None else None
+        prepared = self.gateway.apply_ahead(commands, into)
+        if prepared is not None:
+            if building is None:
+                return _Building(prepared, commands, batch), False
+            building.commands += commands
+            building.batch += batch
+            return building, False
+        if building is not None and building.prepared.txn is None:  # rolled back
+            batch, building = building.batch + batch, None
+        queue.items = batch + queue.items
+        return building, True
+
+    def _launch(
+        self, loop: asyncio.AbstractEventLoop, queue: _LoopQueue, building: _Building
+    ) -> asyncio.Future[None] | None:
+        """Launch the commit of the batch applied ahead (None, its commands back to the
+        front of the queue, if its writes need a read after all)."""
+        if self.on_batch is not None:
+            self.on_batch(1)
+        if not self.gateway.finish_ahead(building.prepared):
+            queue.items = building.batch + queue.items
+            return None
+        try:
+            return self._commit(loop, building.prepared, building.commands, building.batch)
+        except Exception as exc:  # (the writer thread is gone: the store is closing)
+            if building.prepared.txn is not None:
+                building.prepared.txn.rollback()
+            _answer(building.batch, [exc] * len(building.batch))
+            return None
+
+    def _commit(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        prepared: PreparedBatch,
+        commands: list[tuple[Command, str | None]],
+        batch: list[tuple[Command, str | None, asyncio.Future[Outcome]]],
+    ) -> asyncio.Future[None]:
+        """Commit `prepared` on the writer thread; the future is done once its commands are
+        answered (it never fails)."""
+        done: asyncio.Future[None] = loop.create_future()
+
+        def answer(commit: asyncio.Future[list[Outcome | Exception]]) -> None:
+            exc = commit.exception()
+            failed = exc if isinstance(exc, Exception) or exc is None else RuntimeError(exc)
+            _answer(batch, commit.result() if failed is None else [failed] * len(batch))
+            if prepared.ahead and self.on_ahead is not None:
+                self.on_ahead(not prepared.again)
+            if not done.done():  # (cancelled with its drain)
+                done.set_result(None)
+
+        loop.run_in_executor(
+            self._writer_thread(), self.gateway.commit_batch, prepared, commands
+        ).add_done_callback(answer)
+        return done
+
+
+# Commits handed to the writer thread at once, at most: one running, and the next queued
+# behind it, so that the server has it as soon as the last one is through, while the loop
+# applies the one after (`GroupCommitter._drain`).
+IN_FLIGHT = 2
+
+
+@dataclass(slots=True)
+class _Building:
+    """A batch applied ahead while a commit is in flight (`GroupCommitter._apply_ahead`)."""
+
+    prepared: PreparedBatch
+    commands: list[tuple[Command, str | None]]
+    batch: list[tuple[Command, str | None, asyncio.Future[Outcome]]]
+
+
+def _room(building: _Building | None, batch_max: int) -> bool:
+    return building is None or len(building.batch) < batch_max
+
+
+async def _until(
+    loop: asyncio.AbstractEventLoop,
+    queue: _LoopQueue,
+    flight: asyncio.Future[None],
+    listen: bool,
+) -> None:
+    """Wait until the commit in flight is answered or, if `listen`, a command is queued."""
+    if not listen:
+        await flight
+        return
+    wake = queue.wake = loop.create_future()
+
+    def landed(_: asyncio.Future[None]) -> None:
+        if not wake.done():
+            wake.set_result(None)
+
+    flight.add_done_callback(landed)
+    try:
+        await wake
+    finally:
+        queue.wake = None
+
+
+def _answer(
+    batch: list[tuple[Command, str | None, asyncio.Future[Outcome]]],
+    results: Sequence[Outcome | Exception],
+) -> None:
+    """Resolve each command's future with its result (an error: raised to its request)."""
+    for (_, _, future), result in zip(batch, results, strict=True):
+        if future.done():  # the client went away; its command is applied all the same
+            continue
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 @dataclass(slots=True)
@@ -330,3 +579,5 @@ class _LoopQueue:
     items: list[tuple[Command, str | None, asyncio.Future[Outcome]]] = field(default_factory=list)
     draining: bool = False
     drain: asyncio.Task[None] | None = None  # held so the running drain is not collected
+    # Set when a command is queued, while the drain waits on a commit in flight (`_until`).
+    wake: asyncio.Future[None] | None = None

@@ -105,7 +105,11 @@ def create_app(settings: Settings | None = None) -> MockCoreApp:
     app.state.metrics = Metrics()
     # Concurrent commands share one durable commit (on PostgreSQL, per worker process).
     app.state.committer = (
-        GroupCommitter(app.state.gateway, on_batch=app.state.metrics.observe_batch)
+        GroupCommitter(
+            app.state.gateway,
+            on_batch=app.state.metrics.observe_batch,
+            on_ahead=app.state.metrics.observe_ahead,
+        )
         if settings.group_commit
         else None
     )

@@ -79,6 +79,13 @@ class Metrics:
         self.commit_tenants = _Counts(
             "mock_core_commit_tenants", "Tenants per group commit, summed over the commits"
         )
+        self.ahead = _Counts(
+            "mock_core_commits_ahead",
+            "PostgreSQL group commits applied ahead of their reads while the one before "
+            "committed, by outcome: COMMITTED, or APPLIED_AGAIN (what they assumed did not "
+            "hold, and they were applied again the usual way)",
+            ("outcome",),
+        )
         self.faults = _Counts(
             "mock_core_faults",
             "Faults injected by a fault profile (docs/faults.md), by profile and kind",
@@ -86,7 +93,14 @@ class Metrics:
         )
         self.registry.register(
             _CountsCollector(
-                [self.commands, self.events, self.commits, self.commit_tenants, self.faults]
+                [
+                    self.commands,
+                    self.events,
+                    self.commits,
+                    self.commit_tenants,
+                    self.ahead,
+                    self.faults,
+                ]
             )
         )
         self._latency_children: dict[str, Any] = {}
@@ -115,6 +129,10 @@ class Metrics:
         """Count one group commit and the tenants it held."""
         self.commits.inc()
         self.commit_tenants.inc((), tenants)
+
+    def observe_ahead(self, committed: bool) -> None:
+        """Count one group commit applied ahead, by whether it committed as applied."""
+        self.ahead.inc(("COMMITTED" if committed else "APPLIED_AGAIN",))
 
 
 class LineHandler(logging.StreamHandler):

@@ -152,6 +152,11 @@ class TenantMemory:
     state: TenantState
 
 
+class NeedsRead(Exception):
+    """A batch applied ahead of its reads (`Store.begin_ahead`) asked for a row its
+    memory lacks: it is applied the usual way instead."""
+
+
 class WriterMemory:
     """The write side's memory of the state it read and wrote.
 
@@ -186,6 +191,30 @@ class WriterMemory:
         # (PostgreSQL: read ahead with its totals; an account has no day with a net
         # change after it).
         self.latest_days: dict[str, str] = {}
+
+    def covers(self, tenant_id: str, reads: list[Reads]) -> bool:
+        """Whether `reads` (the slices of a tenant's commands) need nothing but this memory:
+        the tenant's head and totals, and each account named with its product and all its
+        booking days (PostgreSQL's memory read ahead: `WriteBatch.look_ahead`). Customers
+        are always read (their uniqueness is the table's)."""
+        known = self.tenants.get(tenant_id)
+        if known is None or tenant_id not in self.totals or tenant_id not in self.latest_days:
+            return False
+        accounts, products, days = known.state.accounts, known.state.products, self.days
+        for slice_ in reads:
+            if slice_.customers or slice_.customers_sharing is not None:
+                return False
+            for code in slice_.products:
+                if code not in products:
+                    return False
+            for account_id in slice_.accounts:
+                account = accounts.get(account_id)
+                booked = days.get((tenant_id, account_id))
+                if account is None or booked is None or booked[0] != "":
+                    return False
+                if account.product_code is not None and account.product_code not in products:
+                    return False
+        return True
 
     def clear(self) -> None:
         self.tenants.clear()
@@ -230,6 +259,8 @@ class WriteBatch:
         self._scoped = scoped
         # What the batch's commands will read, by tenant (`look_ahead`).
         self._ahead: dict[str, tuple[list[str], list[Reads]]] = {}
+        # The keys taken for new without a read (`assume_new`), for the commit to check.
+        self.assumed: list[str] = []
 
     @property
     def reads_ahead_in_one_trip(self) -> bool:
@@ -289,13 +320,23 @@ class WriteBatch:
                 cursors.append(cursor)
             sent.append((tenant_id, keys, accounts, cursors))
         found = self.pending.found
+        results = []
         for tenant_id, keys, named, cursors in sent:
             head, records, accounts_found, products, booked = cursors
             _note_records(found, tenant_id, keys, records.fetchall())
             row = head.fetchone()
             rows = accounts_found.fetchall()
-            datas = products.fetchall()
-            days = booked.fetchall()
+            results.append((tenant_id, named, row, rows, products.fetchall(), booked.fetchall()))
+        # A memory kept from earlier transactions (`Store.begin`'s `keep`) is true only if no
+        # tenant's chain moved since: every write moves its tenant's head. If one did, the
+        # memory starts again from what this batch reads.
+        tenants = memory.tenants
+        for tenant_id, _, row, *_ in results:
+            known = tenants.get(tenant_id)
+            if known is not None and (row is None or known.head != (row[1], row[2])):
+                memory.clear()
+                break
+        for tenant_id, named, row, rows, datas, days in results:
             if row is None:  # no such tenant (yet): nothing else to know
                 continue
             memory.totals[tenant_id] = [int(figure or 0) for figure in row[3:6]]
@@ -306,7 +347,9 @@ class WriteBatch:
             for account_id, day, change in days:
                 every[(tenant_id, account_id)][1][day] = int(change)
             memory.days.update(every)
-            known = memory.tenants[tenant_id] = _tenant_memory(row[0], (row[1], row[2]))
+            known = tenants.get(tenant_id)
+            if known is None:
+                known = tenants[tenant_id] = _tenant_memory(row[0], (row[1], row[2]))
             for (data,) in datas:
                 _add_product(known.state, data)
             state_accounts = known.state.accounts
@@ -314,6 +357,15 @@ class WriteBatch:
                 account = Account(*account_row)
                 state_accounts[account.account_id] = account
         return left
+
+    def assume_new(self, tenant_id: str, keys: list[str]) -> None:
+        """Take `keys` as used by no stored command, unread (a batch applied ahead: a key
+        that was used fails its commit on the records' primary key, and the batch is
+        applied the usual way)."""
+        found = self.pending.found
+        for key in keys:
+            found[(tenant_id, key)] = None
+        self.assumed.extend(keys)
 
     def forget(self) -> None:
         """Drop what the transaction did not write, and what it was told to expect (it
@@ -588,6 +640,11 @@ class WriteTransaction:
         self.store = store
         self.batch = batch
 
+    def takes(self, tenant_id: str, reads: list[Reads]) -> bool:
+        """Whether more commands of `tenant_id` reading `reads` can be applied in this
+        transaction from memory alone (a batch applied ahead: `Store.begin_ahead`)."""
+        return False
+
     def flush(self) -> None:
         """Issue the coalesced writes (the commit does it too; call it to keep that cheap)."""
         self.batch.pending.flush()
@@ -609,6 +666,7 @@ class WriteTransaction:
             memory = self.store.memory
             if memory is not None:
                 memory.clear()
+            self.store.drop_kept(self.batch.memory)
             self._rollback()
         finally:
             self._end()
@@ -635,6 +693,8 @@ class Store:
     """
 
     backend: str = ""
+    # Whether a group commit may apply batches ahead of their reads (`begin_ahead`).
+    applies_ahead = False
 
     def __init__(self, engine: Engine, caches: Caches, sql: dict[str, str]) -> None:
         self.engine = engine
@@ -645,6 +705,24 @@ class Store:
         # One write transaction at a time per process (in-process clients may use several
         # threads); a group commit's transaction may end on the writer thread.
         self._write_lock = threading.Lock()
+        # PostgreSQL: the memory a transaction begun with `keep` leaves behind, true at the
+        # chain heads its commit writes (None: none, or it was found stale), for the
+        # batches applied ahead (`begin_ahead`); held by one group commit at a time
+        # (`ahead`), which alone begins with `keep`.
+        self.kept: WriterMemory | None = None
+        self.ahead = threading.Lock()
+
+    def drop_kept(self, memory: WriterMemory | None) -> None:
+        """Forget the kept memory if it is `memory` (its transaction did not commit)."""
+        if memory is not None and self.kept is memory:
+            self.kept = None
+
+    def begin_ahead(self, tenant_id: str, reads: list[Reads]) -> WriteTransaction | None:
+        """A transaction for a batch of one tenant's commands applied from the kept memory
+        alone (`reads` are their slices), before the commit in flight is through; None if
+        the store cannot (SQLite: its one writer's batches follow each other) or the memory
+        does not cover them."""
+        return None
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -661,9 +739,10 @@ class Store:
             raise
         txn.commit()
 
-    def begin(self, tenant_ids: Collection[str]) -> WriteTransaction:
+    def begin(self, tenant_ids: Collection[str], keep: bool = False) -> WriteTransaction:
         """Open a write transaction for the commands of `tenant_ids` (a group commit's batch
-        may hold several tenants).
+        may hold several tenants); with `keep`, its memory is the kept one (`kept`), and
+        is kept after it.
 
         The caller must end it with `commit` or `rollback`, which may run on
         another thread.
@@ -671,13 +750,13 @@ class Store:
         self._write_lock.acquire()
         try:
             return self._begin(
-                list(tenant_ids) if len(tenant_ids) == 1 else sorted(set(tenant_ids))
+                list(tenant_ids) if len(tenant_ids) == 1 else sorted(set(tenant_ids)), keep
             )
         except BaseException:
             self._write_lock.release()
             raise
 
-    def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
+    def _begin(self, tenant_ids: list[str], keep: bool) -> WriteTransaction:
         raise NotImplementedError
 
     def read(self, tenant_id: str) -> AbstractContextManager[Connection]:
@@ -705,6 +784,7 @@ class Store:
                 self._clear_caches()
 
     def _clear_caches(self) -> None:
+        self.kept = None
         if self.memory is not None:
             self.memory.clear()
         if self.marks is not None:

@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from mock_core.core.state import Reads
 from mock_core.store import eventstore, totals
 from mock_core.store.eventstore import Caches, Store, WriteTransaction, dialect_sql
 from mock_core.store.projections import DAY_CONFLICT, Bulk, Row
@@ -175,6 +176,25 @@ WRITER_IDLE_S = 1.0
 _LOCK_AND_SCOPE = (
     "SELECT pg_advisory_xact_lock(hashtext(%(t)s)), set_config('app.current_tenant', %(t)s, true)"
 )
+# A batch applied ahead (`AheadTransaction`) fails, so that nothing of it is written, unless
+# its tenant's chain head is the one it started from and none of the keys it took for new
+# is used: a command it refused writes nothing, so no key of its would clash. The error
+# is an integer cast of a text made of the counts, so that it happens only when it is
+# evaluated (a constant would be cast when the statement is planned).
+_EXPECT_HEAD = (
+    "SELECT CASE WHEN h.n = 1 AND u.n = 0 THEN 0 ELSE concat('mock-core: a batch applied "
+    "ahead found the chain head of ', %(t)s::text, ' moved (', h.n, ') or its keys used (', "
+    "u.n, ')')::int END FROM (SELECT count(*) AS n FROM tenants WHERE tenant_id = %(t)s "
+    "AND last_sequence = %(s)s AND last_hash = %(h)s) AS h, (SELECT count(*) AS n "
+    "FROM unnest(%(keys)s::text[]) AS k(key) CROSS JOIN LATERAL (SELECT 1 FROM command_log x "
+    "WHERE x.tenant_id = %(t)s AND x.dedup_key = k.key LIMIT 1) AS r) AS u"
+)
+# After a batch applied ahead failed, this many transactions begin with a memory of their
+# own, and no batch is applied ahead meanwhile.
+AHEAD_HOLDOFF = 16
+# A kept memory with more accounts' booking days than this starts again empty: the days
+# of every account a batch names are kept, and a large credit union has many.
+KEPT_ACCOUNTS_MAX = 100_000
 # The reads' connection's scope: for the session, set by a read whose tenant differs from
 # the last read's, or after the connection sat idle (`PostgresStore.read`).
 _SESSION_SCOPE = "SELECT set_config('app.current_tenant', %(t)s, false)"
@@ -334,35 +354,29 @@ class PostgresTransaction(WriteTransaction):
         batch: eventstore.WriteBatch,
         conn: Connection,
         trans: Any,
-        pipeline: contextlib.ExitStack | None,
+        pipe: Any,
     ) -> None:
         super().__init__(store, batch)
         self.writer = store
         self.conn = conn
         self.trans = trans
-        self.pipeline = pipeline
+        self.pipe = pipe  # the connection's psycopg Pipeline
         self.committed = False
 
     def _commit(self) -> None:
-        if self.pipeline is not None:
-            pipeline, self.pipeline = self.pipeline, None
-            try:
-                # COMMIT queued behind the writes: one round trip for them all, and the
-                # errors of any surface here.
-                driver: Any = self.conn.connection.driver_connection
-                driver.commit()
-            finally:
-                pipeline.close()
-        self.trans.commit()  # (SQLAlchemy's side: the driver's transaction is over)
+        # COMMIT queued behind the writes: one round trip for them all, and the errors of
+        # any surface here.
+        self.batch.cursor.execute("COMMIT")
+        self.pipe.sync()
+        self.trans.commit()  # (SQLAlchemy's side: in autocommit it sends nothing)
         self.committed = True
 
     def _rollback(self) -> None:
-        if self.pipeline is not None:
-            pipeline, self.pipeline = self.pipeline, None
-            with contextlib.suppress(Exception):  # the transaction is abandoned anyway
-                pipeline.close()
+        # Our BEGIN's transaction may still be open; the connection is dropped (`_end`),
+        # which ends it.
         if self.trans.is_active:
-            self.trans.rollback()
+            with contextlib.suppress(Exception):
+                self.trans.rollback()
 
     def _end(self) -> None:
         try:
@@ -374,8 +388,101 @@ class PostgresTransaction(WriteTransaction):
             super()._end()
 
 
+class _Recorder:
+    """The cursor of a batch applied ahead (`AheadTransaction`): it keeps the batch's
+    statements for its commit, and refuses a read (`eventstore.NeedsRead`)."""
+
+    def __init__(self) -> None:
+        # (many rows?, statement, its parameters, the execute's options), in order.
+        self.statements: list[tuple[bool, str, Any, dict[str, Any]]] = []
+
+    def execute(self, sql: str, params: Any = None, **options: Any) -> _Recorder:
+        self.statements.append((False, sql, params, options))
+        return self
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self.statements.append((True, sql, rows, {}))
+
+    def fetchone(self) -> Any:
+        raise eventstore.NeedsRead
+
+    def fetchall(self) -> Any:
+        raise eventstore.NeedsRead
+
+    @property
+    def connection(self) -> Any:
+        raise eventstore.NeedsRead
+
+
+class AheadTransaction(WriteTransaction):
+    """A batch of one tenant's commands applied from the kept memory alone, while the
+    commit before it is in flight (`PostgresStore.begin_ahead`, `gateway.GroupCommitter`).
+
+    It read nothing, assuming that the commit in flight lands and that its commands'
+    idempotency keys are new. Its statements are kept (`_Recorder`) and its commit, on
+    the writer thread after the one in flight, sends them in one round trip behind the
+    tenant's lock and a check (`_EXPECT_HEAD`) that the tenant's chain head is the one
+    its memory started from (every write moves a tenant's head, so if it is, every row
+    the memory holds is as the batch assumed) and that none of its keys is used (a
+    retry: its first reply is the answer, even where the memory would refuse it now).
+    Should the check fail (the commit before it failed, another worker wrote the tenant,
+    a client retried), nothing of it is written, the kept memory is dropped, and the
+    gateway applies the batch again the usual way (`Gateway.commit_batch`)."""
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        batch: eventstore.WriteBatch,
+        recorder: _Recorder,
+        tenant_id: str,
+        head: tuple[int, str],
+    ) -> None:
+        super().__init__(store, batch)
+        self.writer = store
+        self.recorder = recorder
+        self.tenant_id = tenant_id
+        self.head = head
+
+    def takes(self, tenant_id: str, reads: list[Reads]) -> bool:
+        memory = self.batch.memory
+        return (
+            tenant_id == self.tenant_id
+            and memory is not None
+            and self.writer.kept is memory
+            and memory.covers(tenant_id, reads)
+        )
+
+    def commit(self) -> None:
+        try:
+            txn = self.writer.begin([self.tenant_id])
+            cursor = txn.batch.cursor
+            try:
+                sequence, last_hash = self.head
+                expected = {"t": self.tenant_id, "s": sequence, "h": last_hash}
+                cursor.execute(_EXPECT_HEAD, {**expected, "keys": self.batch.assumed})
+                for many, sql, params, options in self.recorder.statements:
+                    if many:
+                        cursor.executemany(sql, params)
+                    else:
+                        cursor.execute(sql, params, **options)
+            except BaseException:
+                txn.rollback()
+                raise
+            txn.commit()
+        except BaseException:
+            self.writer.holdoff = AHEAD_HOLDOFF
+            self.writer.drop_kept(self.batch.memory)
+            raise
+
+    def rollback(self) -> None:
+        """(Before its commit: nothing of it was sent.)"""
+        self.batch.forget()
+        self.writer.drop_kept(self.batch.memory)
+
+
 class PostgresStore(Store):
     backend = "postgresql"
+    applies_ahead = True
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         super().__init__(engine, caches, {**dialect_sql("pyformat"), **_BY_KEYS})
@@ -386,6 +493,10 @@ class PostgresStore(Store):
         # closed meanwhile (a restart) is found by the pool's ping, not by a command.
         self._writer: Connection | None = None
         self.writer_idle_since = 0.0  # when its last transaction ended
+        # The writer's connection stays in pipeline mode while it is kept (`_begin`): the
+        # mode's exit syncs, a round trip of its own. psycopg's Pipeline, and what exits it.
+        self._pipe: Any = None
+        self._pipe_exit = contextlib.ExitStack()
         # The reads' connection, kept as the writer's is (`read`), in autocommit: a read
         # through a pooled checkout cost seven round trips (the pool's ping and its
         # transaction, BEGIN, the scope, the query, the ROLLBACK of the return), 600 us
@@ -398,12 +509,26 @@ class PostgresStore(Store):
         # it is this one, so the session's setting is this one.
         self._reader_scope: str | None = None
         self._reader_idle_since = 0.0
+        # How many more transactions begin without keeping their memory, after a batch
+        # applied ahead failed its commit (`AheadTransaction`): several workers writing
+        # one tenant would move its head under every batch applied ahead.
+        self.holdoff = 0
 
-    def drop_writer(self) -> None:
-        """Close the writer's connection (after a failure, or with the store)."""
-        writer, self._writer = self._writer, None
+    def drop_writer(self, failed: bool = True) -> None:
+        """Close the writer's connection: after a failure (`failed`) for good, else (idle,
+        or with the store) back to the pool.
+
+        After a failure it is in an unknown state, and so is psycopg's memory of the
+        statements it prepared on it: a pipeline a statement aborted skips the PREPARE
+        psycopg queued with a later one, which then fails wherever the connection is
+        used next ("prepared statement _pg3_2 does not exist")."""
+        writer, self._writer, self._pipe = self._writer, None, None
         if writer is not None:
             with contextlib.suppress(Exception):  # a broken connection is dropped anyway
+                self._pipe_exit.close()
+            with contextlib.suppress(Exception):
+                if failed:
+                    writer.invalidate()
                 writer.close()
 
     def drop_reader(self) -> None:
@@ -416,26 +541,64 @@ class PostgresStore(Store):
                 reader.close()
 
     def close(self) -> None:
-        self.drop_writer()
+        self.drop_writer(failed=False)
         with self._reader_lock:
             self.drop_reader()
         super().close()
 
-    def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
+    def _memory(self, keep: bool) -> eventstore.WriterMemory | None:
+        """A new transaction's memory (see `_begin`)."""
+        if not self.caches.writer_memory:
+            return None
+        if keep and self.holdoff:
+            self.holdoff -= 1
+            keep = False
+        if not keep:
+            return eventstore.WriterMemory()
+        kept = self.kept
+        if kept is None or len(kept.days) > KEPT_ACCOUNTS_MAX:
+            kept = self.kept = eventstore.WriterMemory()
+        return kept
+
+    def begin_ahead(self, tenant_id: str, reads: list[Reads]) -> WriteTransaction | None:
+        memory = self.kept
+        if memory is None or not memory.covers(tenant_id, reads):
+            return None
+        recorder = _Recorder()
+        batch = eventstore.WriteBatch(
+            recorder,
+            self.sql,
+            memory,
+            bulk=UnnestBulk(recorder, self.sql, memory),
+            read_options=_READ_OPTIONS,
+            keys_as_array=True,
+            scoped=tenant_id,
+        )
+        return AheadTransaction(self, batch, recorder, tenant_id, memory.tenants[tenant_id].head)
+
+    def _begin(self, tenant_ids: list[str], keep: bool) -> WriteTransaction:
         conn = self._writer
         if conn is not None and time.monotonic() - self.writer_idle_since > WRITER_IDLE_S:
-            self.drop_writer()
+            self.drop_writer(failed=False)
             conn = None
-        if conn is None:
-            conn = self._writer = self.engine.connect().execution_options(write=True)
         try:
-            trans = conn.begin()
+            if conn is None:
+                # In autocommit, so that the transaction's BEGIN is ours (below): psycopg's
+                # own syncs the pipeline after it, a round trip of its own for every
+                # transaction (py-spy: a sixth of the writer thread's time). In pipeline
+                # mode for as long as it is kept: writes are queued and sent together; only
+                # reads (whose rows the command needs) wait for a round trip.
+                conn = self._writer = self.engine.connect().execution_options(
+                    write=True, isolation_level="AUTOCOMMIT"
+                )
+                self._pipe_exit = contextlib.ExitStack()
+                fresh: Any = conn.connection.driver_connection
+                self._pipe = self._pipe_exit.enter_context(fresh.pipeline())
+            trans = conn.begin()  # (SQLAlchemy's side: in autocommit it sends nothing)
             driver: Any = conn.connection.driver_connection
             cursor = driver.cursor()
-            # Pipeline mode: writes are queued and sent together; only reads (whose
-            # rows the command needs) wait for a round trip.
-            pipeline = contextlib.ExitStack()
-            pipeline.enter_context(driver.pipeline())
+            # The BEGIN goes with the batch's first statements, the COMMIT with its writes.
+            cursor.execute("BEGIN")
             # Each tenant's commands apply in one total order across processes. The
             # locks are taken in sorted order (`Store.begin` sorts), so no cycle. A batch
             # of one tenant is scoped to it by the same statement.
@@ -454,10 +617,12 @@ class PostgresStore(Store):
             # Row-level security lets each command see and write only its tenant.
             cursor.execute(self.sql["pg_scope"], {"t": tenant_id})
 
-        # The transaction's own memory of what it read and wrote: it holds the locks of
-        # its tenants until it ends, so nobody else can move their rows meanwhile, and a
-        # batch reads each chain head, account and product once, not once per command.
-        memory = eventstore.WriterMemory() if self.caches.writer_memory else None
+        # The transaction's memory of what it read and wrote: it holds the locks of its
+        # tenants until it ends, so nobody else can move their rows meanwhile, and a batch
+        # reads each chain head, account and product once, not once per command. With
+        # `keep`, the memory kept from the last such transaction (`kept`: the read ahead
+        # checks it against each tenant's head), kept again after this one.
+        memory = self._memory(keep)
         batch = eventstore.WriteBatch(
             cursor,
             self.sql,
@@ -469,7 +634,7 @@ class PostgresStore(Store):
             new_cursor=driver.cursor,
             scoped=scoped,
         )
-        return PostgresTransaction(self, batch, conn, trans, pipeline)
+        return PostgresTransaction(self, batch, conn, trans, self._pipe)
 
     @contextmanager
     def read(self, tenant_id: str) -> Iterator[Connection]:

@@ -160,7 +160,8 @@ class SqliteStore(Store):
                 writer.close()
         super().close()
 
-    def _begin(self, tenant_ids: list[str]) -> WriteTransaction:
+    def _begin(self, tenant_ids: list[str], keep: bool) -> WriteTransaction:
+        # (`keep`: the writer's memory is always kept, as it is the one writer.)
         # One connection of the writer's own (taken from the pool once and kept), and
         # one batch on its cursor, reused: a transaction costs no pool check-out and
         # builds nothing (its coalesced writes are empty after each commit or rollback).

@@ -169,28 +169,31 @@ def two_workers() -> Iterator[str]:
         drop_database(name)
 
 
-def test_many_clients_on_three_tenants_over_two_workers(two_workers: str) -> None:
-    """12 threads send transfers to three tenants at once, so each worker's batches mix
-    tenants; then every tenant's chain and projections verify and its balances are
-    the fold of its accepted entries."""
+def _race(
+    base: str,
+    accounts: dict[str, list[str]],
+    expected: dict[str, dict[str, int]],
+    clients: int,
+    narrative: str,
+) -> list[str]:
+    """`clients` threads send 40 transfers each between random accounts of random tenants
+    of `accounts`, many refused (no overdraft); `expected` (cents by tenant and account)
+    follows the accepted ones. Returns the replies neither accepted nor refused."""
     headers = {"Authorization": f"Bearer {PLATFORM_KEY}"}
-    with httpx.Client(base_url=two_workers, headers=headers, timeout=30) as client:
-        api = Api(client)  # type: ignore[arg-type]  # httpx.Client speaks the same calls
-        accounts = {tenant: _fund(api, tenant, members=3, deposit=50) for tenant in TENANTS}
-    expected = {t: dict.fromkeys(accounts[t], 5000) for t in TENANTS}
+    tenants = sorted(accounts)
     lock = threading.Lock()
     errors: list[str] = []
 
     def client_thread(seed: int) -> None:
         rng = random.Random(seed)
-        with httpx.Client(base_url=two_workers, headers=headers, timeout=30) as http:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             for _ in range(40):
-                tenant = rng.choice(TENANTS)
+                tenant = rng.choice(tenants)
                 src, dst = rng.sample(accounts[tenant], 2)
                 amount = rng.randint(1, 3000)  # cents; many are refused (no overdraft)
                 # The amount as an exact decimal (orjson writes the fragment as it is).
                 money = orjson.Fragment(f"{amount // 100}.{amount % 100:02d}".encode())
-                payload = entry_payload(transfer_legs(src, dst, money), "group commit race")
+                payload = entry_payload(transfer_legs(src, dst, money), narrative)
                 body = envelope(tenant, "PostEntry", payload)
                 reply = http.post(
                     f"/v1/tenants/{tenant}/commands",
@@ -204,11 +207,24 @@ def test_many_clients_on_three_tenants_over_two_workers(two_workers: str) -> Non
                 elif reply.status_code != 422:
                     errors.append(f"{reply.status_code} {reply.text}")
 
-    threads = [threading.Thread(target=client_thread, args=(n,)) for n in range(12)]
+    threads = [threading.Thread(target=client_thread, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return errors
+
+
+def test_many_clients_on_three_tenants_over_two_workers(two_workers: str) -> None:
+    """12 threads send transfers to three tenants at once, so each worker's batches mix
+    tenants; then every tenant's chain and projections verify and its balances are
+    the fold of its accepted entries."""
+    headers = {"Authorization": f"Bearer {PLATFORM_KEY}"}
+    with httpx.Client(base_url=two_workers, headers=headers, timeout=30) as client:
+        api = Api(client)  # type: ignore[arg-type]  # httpx.Client speaks the same calls
+        accounts = {tenant: _fund(api, tenant, members=3, deposit=50) for tenant in TENANTS}
+    expected = {t: dict.fromkeys(accounts[t], 5000) for t in TENANTS}
+    errors = _race(two_workers, accounts, expected, clients=12, narrative="group commit race")
     assert errors == []
     with httpx.Client(base_url=two_workers, headers=headers, timeout=30) as client:
         api = Api(client)  # type: ignore[arg-type]
@@ -282,7 +298,7 @@ def _mixed_batch(gateway: Gateway) -> tuple[list[Any], list[Any], list[Any], int
 
     begun = []
     begin = gateway.store.begin
-    gateway.store.begin = lambda tenants: begun.append(tenants) or begin(tenants)  # type: ignore[method-assign]
+    gateway.store.begin = lambda tenants, keep=False: begun.append(tenants) or begin(tenants, keep)  # type: ignore[method-assign]
     eventstore.WriteTx._run = counted  # type: ignore[method-assign]
     try:
         results = gateway.execute_batch([(command, None) for command in batch])

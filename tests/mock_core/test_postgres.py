@@ -371,8 +371,9 @@ def test_a_writer_connection_closed_by_the_server_is_replaced(
 ) -> None:
     """The writer keeps its connection from one batch to the next. One the server closed
     while it sat idle goes back to the pool, whose ping finds it dead, before a command
-    uses it; one closed under load costs the batch that finds it (an error reply, nothing
-    written), and the next batch takes a new one."""
+    uses it; one closed under load fails the commit that finds it, nothing of it written:
+    a batch applied ahead of its reads is then applied again the usual way, on a new
+    connection, and one applied the usual way gets an error reply."""
     from mock_core.store import postgres
 
     monkeypatch.setattr(postgres, "WRITER_IDLE_S", 0.2)
@@ -394,11 +395,18 @@ def test_a_writer_connection_closed_by_the_server_is_replaced(
         assert api.post_entry([(a, "CREDIT", 10), (b, "DEBIT", 10)]).status_code == 202
 
         monkeypatch.setattr(postgres, "WRITER_IDLE_S", 3600.0)  # never idle
+        store = gateway.store
+        assert store.kept is not None  # so the next command is applied ahead
         _terminate_writer(gateway, pg_url)
+        again = api.post_entry([(a, "CREDIT", 2), (b, "DEBIT", 2)])
+        assert again.status_code == 202, again.text
+        assert store.holdoff == postgres.AHEAD_HOLDOFF  # its first commit failed
+
+        _terminate_writer(gateway, pg_url)  # (the holdoff: the usual way)
         refused = api.post_entry([(a, "CREDIT", 1), (b, "DEBIT", 1)])
         assert refused.status_code >= 500, refused.text
         assert api.post_entry([(a, "CREDIT", 20), (b, "DEBIT", 20)]).status_code == 202
-        assert [api.balance(a), api.balance(b)] == [70, 130]
+        assert [api.balance(a), api.balance(b)] == [68, 132]
 
 
 def _backend_pid(conn: Any) -> int:
