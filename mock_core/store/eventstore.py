@@ -126,7 +126,8 @@ class Caches:
     `writer_memory`: the writer remembers each tenant's chain head, accounts and
     products (`WriterMemory`): on SQLite across transactions (one writer process),
     on PostgreSQL within one transaction, which holds its tenants' locks (several
-    writer processes).
+    writer processes), or across them for batches applied ahead, checked against
+    each chain head under the lock (`Store.kept`).
     `offset_marks`: the offset lists remember their totals and marks per chain head
     (`queries.OffsetMarks`).
     """
@@ -162,10 +163,12 @@ class WriterMemory:
 
     It spares a command the chain-head, account and product reads: after each
     append, `evolve` applies the new events to it. PostgreSQL may have several
-    writer processes, so there a memory lives for one transaction only, which
-    holds its tenants' advisory locks until it ends: nobody else can move their
-    rows meanwhile. SQLite has one writer, whose memory outlives its
-    transactions. It is kept true by three rules:
+    writer processes, so there a memory lives for one transaction, which holds its
+    tenants' advisory locks until it ends: nobody else can move their rows
+    meanwhile; the one a worker's group commit keeps across transactions
+    (`Store.kept`) is trusted only where a chain head it holds is found unmoved under
+    the lock (the read ahead, or `postgres.AheadTransaction`'s check). SQLite has one
+    writer, whose memory outlives its transactions. It is kept true by three rules:
     it changes only with writes of a transaction that then commits (a rolled-back
     transaction clears it); it is dropped when the database changed under it
     (`PRAGMA data_version` on the writing connection, read inside the write lock,

@@ -1,15 +1,17 @@
 """The PostgreSQL store: a transaction per batch, under its tenants' advisory locks.
 
-Several worker processes may write, so a writer remembers what it read only for the
-length of a transaction, which holds its tenants' locks. A worker's group commit
+Several worker processes may write, so a writer trusts what it read only for the length
+of a transaction, which holds its tenants' locks, or, for a batch applied ahead of its
+reads (`AheadTransaction`), once a check under the lock finds the chain head it
+remembers unmoved. A worker's group commit
 (`gateway.GroupCommitter`) applies the commands it has read together in one
 transaction: it takes the advisory lock of every tenant of the batch, in sorted order
 (so two workers never wait on each other in a cycle), reads what every tenant's
 commands need in one round trip (`WriteBatch.look_ahead`), scopes each command to its
 own tenant (row-level security stays in force: `WriteBatch.tx`), and commits once.
-Writes go out in pipeline mode, a flush as one statement with the COMMIT behind it;
-only reads wait for a round trip. The writer keeps its connection between batches, and
-the queries keep one of their own (`PostgresStore.read`).
+Writes go out in pipeline mode, a flush as one statement with the BEGIN before it and
+the COMMIT behind it; only reads wait for a round trip. The writer keeps its connection
+between batches, and the queries keep one of their own (`PostgresStore.read`).
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ _LOCK_AND_SCOPE = (
 # is used: a command it refused writes nothing, so no key of its would clash. The error
 # is an integer cast of a text made of the counts, so that it happens only when it is
 # evaluated (a constant would be cast when the statement is planned).
-_EXPECT_HEAD = (
+_CHECK_AHEAD = (
     "SELECT CASE WHEN h.n = 1 AND u.n = 0 THEN 0 ELSE concat('mock-core: a batch applied "
     "ahead found the chain head of ', %(t)s::text, ' moved (', h.n, ') or its keys used (', "
     "u.n, ')')::int END FROM (SELECT count(*) AS n FROM tenants WHERE tenant_id = %(t)s "
@@ -421,7 +423,7 @@ class AheadTransaction(WriteTransaction):
     It read nothing, assuming that the commit in flight lands and that its commands'
     idempotency keys are new. Its statements are kept (`_Recorder`) and its commit, on
     the writer thread after the one in flight, sends them in one round trip behind the
-    tenant's lock and a check (`_EXPECT_HEAD`) that the tenant's chain head is the one
+    tenant's lock and a check (`_CHECK_AHEAD`) that the tenant's chain head is the one
     its memory started from (every write moves a tenant's head, so if it is, every row
     the memory holds is as the batch assumed) and that none of its keys is used (a
     retry: its first reply is the answer, even where the memory would refuse it now).
@@ -459,7 +461,7 @@ class AheadTransaction(WriteTransaction):
             try:
                 sequence, last_hash = self.head
                 expected = {"t": self.tenant_id, "s": sequence, "h": last_hash}
-                cursor.execute(_EXPECT_HEAD, {**expected, "keys": self.batch.assumed})
+                cursor.execute(_CHECK_AHEAD, {**expected, "keys": self.batch.assumed})
                 for many, sql, params, options in self.recorder.statements:
                     if many:
                         cursor.executemany(sql, params)
